@@ -1,0 +1,1 @@
+//! The nalgebra backend for duograd (work in progress).

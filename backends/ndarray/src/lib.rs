@@ -1,0 +1,1 @@
+//! The ndarray backend for duograd (work in progress).

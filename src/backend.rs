@@ -1,0 +1,118 @@
+//! The [`Backend`] trait: array storage and the primitive kernels the autograd is built on.
+
+use std::fmt::Debug;
+
+use crate::kernel::{BinaryOp, ReduceOp, UnaryOp};
+use crate::Element;
+
+/// Array storage and kernels. Implemented by `duograd-ndarray` (`NdArray<E>`) and
+/// `duograd-nalgebra` (`Nalgebra<E>`).
+///
+/// The trait is deliberately small: each method is a primitive kernel, and everything else
+/// (softmax, losses, layers) is composed from them in the core crate.
+///
+/// # Contract
+/// - Shapes are row-major (C order) N-d shapes, `&[]` being a scalar. Every method that takes or
+///   returns flat data (`from_vec`, `to_vec`, flat indices) uses row-major order, whatever the
+///   backend's own layout.
+/// - The core validates shapes, axes and indices before it calls a kernel, so kernels may assume
+///   their documented preconditions; a kernel still panics (never returns garbage) if one is
+///   broken.
+/// - `Storage` is an immutable value that is cheap to clone (a shared handle), except through the
+///   in-place methods, which may copy first if the buffer is shared.
+pub trait Backend: Clone + Copy + Debug + Default + Send + Sync + 'static {
+    /// The scalar type stored.
+    type Elem: Element;
+    /// An N-d array of `Elem`; clones are cheap (reference counted).
+    type Storage: Clone + Debug + Send + Sync + 'static;
+
+    /// A short name for reports (`"ndarray"`, `"nalgebra"`).
+    fn name() -> &'static str;
+
+    // ----- creation and inspection -----
+
+    /// Builds an array of `shape` from row-major `data`.
+    ///
+    /// Precondition: `data.len()` equals the product of `shape`.
+    fn from_vec(data: Vec<Self::Elem>, shape: &[usize]) -> Self::Storage;
+
+    /// An array of `shape` with every element equal to `value`.
+    fn full(shape: &[usize], value: Self::Elem) -> Self::Storage;
+
+    /// The array's shape.
+    fn shape(x: &Self::Storage) -> Vec<usize>;
+
+    /// The elements in row-major order.
+    fn to_vec(x: &Self::Storage) -> Vec<Self::Elem>;
+
+    // ----- elementwise -----
+
+    /// Applies `op` to every element. Returns an array of the same shape.
+    fn unary(x: &Self::Storage, op: UnaryOp<Self::Elem>) -> Self::Storage;
+
+    /// Applies `op` to pairs of elements with NumPy/PyTorch broadcasting.
+    ///
+    /// Precondition: the shapes are broadcast-compatible. Returns an array of the broadcast shape.
+    fn binary(a: &Self::Storage, b: &Self::Storage, op: BinaryOp) -> Self::Storage;
+
+    /// `dst += alpha * src`, in place (copying first if `dst` is shared).
+    ///
+    /// Precondition: equal shapes. Used for gradient accumulation and optimizer updates.
+    fn axpy_in_place(dst: &mut Self::Storage, alpha: Self::Elem, src: &Self::Storage);
+
+    /// `dst = op(dst)`, in place (copying first if `dst` is shared).
+    fn unary_in_place(dst: &mut Self::Storage, op: UnaryOp<Self::Elem>);
+
+    // ----- reductions -----
+
+    /// Reduces over `axes` (sorted, distinct, each `< rank`).
+    ///
+    /// Returns the reduced shape with the reduced axes kept as size 1 when `keepdim`, removed
+    /// otherwise. Reducing over no axes returns the input unchanged.
+    fn reduce(x: &Self::Storage, axes: &[usize], keepdim: bool, op: ReduceOp) -> Self::Storage;
+
+    /// For each position of the shape with `axis` removed (row-major order), the index along
+    /// `axis` of the largest element; ties go to the first. Precondition: `axis < rank` and the
+    /// axis has length at least 1.
+    fn argmax(x: &Self::Storage, axis: usize) -> Vec<usize>;
+
+    // ----- layout -----
+
+    /// The same elements (row-major order) under a new shape of equal size.
+    fn reshape(x: &Self::Storage, shape: &[usize]) -> Self::Storage;
+
+    /// Reorders the axes: output axis `i` is input axis `perm[i]`.
+    /// Precondition: `perm` is a permutation of `0..rank`.
+    fn permute(x: &Self::Storage, perm: &[usize]) -> Self::Storage;
+
+    /// Broadcasts to `shape` (prepending axes and repeating size-1 axes).
+    /// Precondition: `x`'s shape broadcasts to `shape`.
+    fn expand(x: &Self::Storage, shape: &[usize]) -> Self::Storage;
+
+    /// Joins arrays along an existing `axis`. Precondition: at least one array, all with the
+    /// same rank and the same size on every other axis.
+    fn concat(xs: &[Self::Storage], axis: usize) -> Self::Storage;
+
+    /// The sub-array `start..start + len` along `axis`. Precondition: in bounds.
+    fn narrow(x: &Self::Storage, axis: usize, start: usize, len: usize) -> Self::Storage;
+
+    // ----- indexing -----
+
+    /// Gathers elements by flat row-major index into a 1-D array of `indices.len()` elements.
+    /// Precondition: every index `< numel`.
+    fn take(x: &Self::Storage, indices: &[usize]) -> Self::Storage;
+
+    /// A zero array of `shape` into which the elements of 1-D `src` are added at flat row-major
+    /// `indices`; repeated indices accumulate. Precondition: `src` has `indices.len()` elements,
+    /// every index `< product(shape)`.
+    fn scatter_add(shape: &[usize], indices: &[usize], src: &Self::Storage) -> Self::Storage;
+
+    // ----- linear algebra -----
+
+    /// 2-D matrix product `op(a) · op(b)`, where `op` transposes its operand when the flag is set
+    /// (without materializing the transpose where the backend can).
+    ///
+    /// Precondition: both operands are 2-D and the inner sizes agree.
+    fn matmul(a: &Self::Storage, b: &Self::Storage, transpose_a: bool, transpose_b: bool)
+        -> Self::Storage;
+}

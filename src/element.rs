@@ -1,0 +1,67 @@
+//! The scalar element types a backend can store.
+
+use std::fmt::{Debug, Display};
+use std::iter::Sum;
+use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
+
+use num_traits::{Float, FromPrimitive, ToPrimitive};
+
+/// A floating-point element type: `f32` (training) or `f64` (gradient checks).
+///
+/// Everything duograd computes is generic over this trait; backends add the bounds their
+/// array crate needs on top of it.
+///
+/// ```
+/// use duograd::Element;
+/// assert_eq!(<f32 as Element>::NAME, "f32");
+/// assert_eq!(<f64 as Element>::of(0.5), 0.5f64);
+/// ```
+pub trait Element:
+    Float
+    + FromPrimitive
+    + ToPrimitive
+    + Debug
+    + Display
+    + Default
+    + Sum
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + DivAssign
+    + Send
+    + Sync
+    + 'static
+{
+    /// The Rust name of the type (`"f32"`, `"f64"`), used in reports and benchmarks.
+    const NAME: &'static str;
+
+    /// Converts an `f64` constant into this type (rounding for `f32`).
+    fn of(x: f64) -> Self;
+
+    /// Widens the value to `f64`.
+    fn as_f64(self) -> f64;
+}
+
+impl Element for f32 {
+    const NAME: &'static str = "f32";
+    #[inline(always)]
+    fn of(x: f64) -> Self {
+        x as f32
+    }
+    #[inline(always)]
+    fn as_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Element for f64 {
+    const NAME: &'static str = "f64";
+    #[inline(always)]
+    fn of(x: f64) -> Self {
+        x
+    }
+    #[inline(always)]
+    fn as_f64(self) -> f64 {
+        self
+    }
+}
