@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod data;
 pub mod element;
 pub mod kernel;
 pub mod shape;
