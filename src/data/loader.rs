@@ -1,0 +1,193 @@
+//! Mini-batches over a [`Dataset`], with seeded per-epoch shuffling.
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+
+use super::dataset::Dataset;
+use crate::Element;
+
+/// One mini-batch: a copy of the selected rows, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    /// `shape[0] × shape[1]` feature values, row-major.
+    pub inputs: Vec<f32>,
+    /// One label per row.
+    pub labels: Vec<usize>,
+    /// `[rows in this batch, features per row]`.
+    pub shape: [usize; 2],
+    /// The data set rows this batch was copied from, in batch order.
+    pub indices: Vec<usize>,
+}
+
+impl Batch {
+    /// Rows in the batch.
+    pub fn len(&self) -> usize {
+        self.shape[0]
+    }
+
+    /// Whether the batch has no rows (never the case for batches a [`DataLoader`] yields).
+    pub fn is_empty(&self) -> bool {
+        self.shape[0] == 0
+    }
+
+    /// The inputs converted to another element type (e.g. `f64` for gradient checks).
+    ///
+    /// ```
+    /// use duograd::data::{DataLoader, Dataset};
+    /// let ds = Dataset::new(vec![0.5, 0.25], vec![0, 1], 1, 2);
+    /// let batch = DataLoader::new(&ds, 2).epoch(0).next().unwrap();
+    /// assert_eq!(batch.inputs_as::<f64>(), vec![0.5f64, 0.25]);
+    /// ```
+    pub fn inputs_as<E: Element>(&self) -> Vec<E> {
+        self.inputs.iter().map(|&x| E::of(f64::from(x))).collect()
+    }
+}
+
+/// Cuts a [`Dataset`] into mini-batches, epoch after epoch.
+///
+/// Without [`DataLoader::shuffle`] every epoch visits the rows in order. With a seed, each
+/// epoch uses its own permutation, derived from `(seed, epoch)` alone: the same seed and epoch
+/// always give the same batches, different epochs give different orders, and an epoch can be
+/// replayed without running the earlier ones. Only index lists are shuffled; each batch copies
+/// just its own rows.
+///
+/// ```
+/// use duograd::data::{DataLoader, Dataset};
+/// let ds = Dataset::new((0..10).map(|x| x as f32).collect(), (0..10).map(|i| i % 2).collect(), 1, 2);
+/// let loader = DataLoader::new(&ds, 4).shuffle(7).drop_last(true);
+/// assert_eq!(loader.num_batches(), 2);
+/// for epoch in 0..3 {
+///     for batch in loader.epoch(epoch) {
+///         assert_eq!(batch.shape, [4, 1]);
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct DataLoader<'a> {
+    data: &'a Dataset,
+    batch_size: usize,
+    seed: Option<u64>,
+    drop_last: bool,
+}
+
+impl<'a> DataLoader<'a> {
+    /// A loader yielding batches of `batch_size` rows in data set order, keeping a smaller last
+    /// batch.
+    ///
+    /// # Panics
+    /// If `batch_size == 0`.
+    pub fn new(data: &'a Dataset, batch_size: usize) -> Self {
+        assert!(batch_size > 0, "DataLoader::new: batch_size must be positive");
+        DataLoader {
+            data,
+            batch_size,
+            seed: None,
+            drop_last: false,
+        }
+    }
+
+    /// Shuffles the rows of every epoch with a generator seeded from `seed` and the epoch number.
+    pub fn shuffle(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Whether to drop the last batch of an epoch when it has fewer than `batch_size` rows.
+    pub fn drop_last(mut self, drop_last: bool) -> Self {
+        self.drop_last = drop_last;
+        self
+    }
+
+    /// The data set batches are drawn from.
+    pub fn dataset(&self) -> &'a Dataset {
+        self.data
+    }
+
+    /// Rows per full batch.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    /// Batches per epoch.
+    pub fn num_batches(&self) -> usize {
+        let n = self.data.len();
+        if self.drop_last {
+            n / self.batch_size
+        } else {
+            n.div_ceil(self.batch_size)
+        }
+    }
+
+    /// The order in which epoch `epoch` visits the rows (all of them, even those a
+    /// `drop_last` epoch leaves out).
+    pub fn epoch_order(&self, epoch: u64) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.data.len()).collect();
+        if let Some(seed) = self.seed {
+            // Spread epochs apart (golden-ratio increment); `seed_from_u64` then scrambles.
+            let epoch_seed = seed ^ epoch.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            order.shuffle(&mut StdRng::seed_from_u64(epoch_seed));
+        }
+        order
+    }
+
+    /// The batches of epoch `epoch` (epochs are numbered from 0).
+    pub fn epoch(&self, epoch: u64) -> Batches<'a> {
+        let order = self.epoch_order(epoch);
+        let end = self.num_batches() * self.batch_size;
+        Batches {
+            data: self.data,
+            order,
+            pos: 0,
+            end: end.min(self.data.len()),
+            batch_size: self.batch_size,
+        }
+    }
+}
+
+/// Iterator over the batches of one epoch; see [`DataLoader::epoch`].
+#[derive(Debug, Clone)]
+pub struct Batches<'a> {
+    data: &'a Dataset,
+    order: Vec<usize>,
+    pos: usize,
+    end: usize,
+    batch_size: usize,
+}
+
+impl Iterator for Batches<'_> {
+    type Item = Batch;
+
+    fn next(&mut self) -> Option<Batch> {
+        if self.pos >= self.end {
+            return None;
+        }
+        let stop = (self.pos + self.batch_size).min(self.end);
+        let indices = self.order[self.pos..stop].to_vec();
+        self.pos = stop;
+        let dim = self.data.dim();
+        let all = self.data.inputs();
+        let all_labels = self.data.labels();
+        let mut inputs = Vec::with_capacity(indices.len() * dim);
+        let mut labels = Vec::with_capacity(indices.len());
+        for &i in &indices {
+            inputs.extend_from_slice(&all[i * dim..(i + 1) * dim]);
+            labels.push(all_labels[i]);
+        }
+        Some(Batch {
+            inputs,
+            labels,
+            shape: [indices.len(), dim],
+            indices,
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = (self.end - self.pos).div_ceil(self.batch_size);
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for Batches<'_> {}
+
+impl std::iter::FusedIterator for Batches<'_> {}
