@@ -27,6 +27,8 @@ pub enum UnaryOp<E> {
     Abs,
     /// `1` where `x > 0`, else `0` (the derivative of relu, with `relu'(0) = 0`)
     StepPositive,
+    /// `-1`, `0` or `1` by the sign of `x` (`0` at zero, as PyTorch's `sign`)
+    Sign,
     /// `x + c`
     AddScalar(E),
     /// `x * c`
@@ -78,6 +80,7 @@ impl<E: Element> UnaryOp<E> {
             }
             UnaryOp::Abs => x.abs(),
             UnaryOp::StepPositive => indicator(x > zero),
+            UnaryOp::Sign => indicator::<E>(x > zero) - indicator::<E>(x < zero),
             UnaryOp::AddScalar(c) => x + c,
             UnaryOp::MulScalar(c) => x * c,
             UnaryOp::DivScalar(c) => x / c,
@@ -295,13 +298,23 @@ mod tests {
         let a = [-2.0f64, -0.0, 0.5, 3.0];
         let b = [1.0f64, 0.0, 0.5, -3.0];
         let mut d = [0.0; 4];
-        for op in [UnaryOp::Relu, UnaryOp::Neg, UnaryOp::MulScalar(3.0), UnaryOp::Exp] {
+        for op in [
+            UnaryOp::Relu,
+            UnaryOp::Neg,
+            UnaryOp::MulScalar(3.0),
+            UnaryOp::Exp,
+        ] {
             op.apply_slice(&a, &mut d);
             for i in 0..4 {
                 assert_eq!(d[i], op.apply(a[i]));
             }
         }
-        for op in [BinaryOp::Add, BinaryOp::Div, BinaryOp::Maximum, BinaryOp::Ge] {
+        for op in [
+            BinaryOp::Add,
+            BinaryOp::Div,
+            BinaryOp::Maximum,
+            BinaryOp::Ge,
+        ] {
             op.apply_slices(&a, &b, &mut d);
             for i in 0..4 {
                 assert_eq!(d[i].to_bits(), op.apply(a[i], b[i]).to_bits());

@@ -2,14 +2,55 @@
 //!
 //! Reverse-mode automatic differentiation that runs the same model code on more than one array
 //! backend.
+//!
+//! - [`Backend`]: array storage and primitive kernels, implemented by `duograd-ndarray`
+//!   (`NdArray<E>`) and `duograd-nalgebra` (`Nalgebra<E>`).
+//! - [`Tensor`]: an N-d array that records the ops applied to it; [`Tensor::backward`] walks the
+//!   graph in reverse topological order and accumulates gradients into leaves, as in PyTorch.
+//! - [`autograd`]: the backward registry (every op's backward, user ops included), grad mode
+//!   (`no_grad`), higher-order gradients and graph inspection.
+//! - [`gradcheck()`]: finite-difference checking of any function's gradients.
+//!
+//! ```
+//! use duograd::{Backend, Tensor};
+//! use duograd_nalgebra::Nalgebra;
+//! use duograd_ndarray::NdArray;
+//!
+//! // Model code is written once, generic over the backend...
+//! fn loss<B: Backend>(w: &Tensor<B>, x: &Tensor<B>) -> Tensor<B> {
+//!     x.matmul(w).tanh().square().mean()
+//! }
+//!
+//! // ...and runs on either.
+//! fn grad_of<B: Backend>() -> Vec<f64> {
+//!     let w = Tensor::<B>::from_f64(&[0.1, -0.2, 0.3, 0.4], &[2, 2]).requires_grad_(true);
+//!     let x = Tensor::<B>::from_f64(&[1.0, 2.0, 3.0, 4.0], &[2, 2]);
+//!     loss(&w, &x).backward().unwrap();
+//!     w.grad().unwrap().to_vec_f64()
+//! }
+//! let (a, b) = (grad_of::<NdArray<f64>>(), grad_of::<Nalgebra<f64>>());
+//! for (x, y) in a.iter().zip(&b) {
+//!     assert!((x - y).abs() < 1e-12);
+//! }
+//! ```
 #![warn(missing_docs)]
 
+pub mod autograd;
 pub mod backend;
+mod check;
 pub mod data;
 pub mod element;
+pub mod error;
+pub mod gradcheck;
 pub mod kernel;
+mod ops;
 pub mod shape;
+pub mod tensor;
 
+pub use autograd::{no_grad, Attrs};
 pub use backend::Backend;
 pub use element::Element;
+pub use error::AutogradError;
+pub use gradcheck::{gradcheck, gradgradcheck, GradcheckError, GradcheckOptions};
 pub use kernel::{BinaryOp, ReduceOp, UnaryOp};
+pub use tensor::Tensor;

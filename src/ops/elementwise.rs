@@ -1,0 +1,225 @@
+//! Elementwise functions of one tensor, each with its derivative beside it.
+
+use crate::autograd::{Attrs, BackwardArgs, Registry};
+use crate::backend::Backend;
+use crate::kernel::UnaryOp;
+use crate::tensor::Tensor;
+use crate::Element;
+
+impl<B: Backend> Tensor<B> {
+    /// Applies a unary kernel and records it as `op`.
+    fn map(&self, op: &'static str, kernel: UnaryOp<B::Elem>, attrs: Attrs) -> Self {
+        Tensor::from_op(op, B::unary(&self.storage(), kernel), &[self], attrs)
+    }
+
+    /// Applies a kernel that takes a scalar constant, recording the constant for backward.
+    fn map_scalar(
+        &self,
+        op: &'static str,
+        kernel: fn(B::Elem) -> UnaryOp<B::Elem>,
+        c: f64,
+    ) -> Self {
+        self.map(op, kernel(B::Elem::of(c)), Attrs::Scalar(c))
+    }
+
+    /// Applies a kernel whose result is a constant (masks, comparisons): never recorded.
+    pub(crate) fn map_untracked(&self, kernel: UnaryOp<B::Elem>) -> Self {
+        Tensor::from_storage(B::unary(&self.storage(), kernel))
+    }
+
+    /// `-x`
+    pub fn neg(&self) -> Self {
+        self.map("neg", UnaryOp::Neg, Attrs::None)
+    }
+
+    /// `e^x`
+    pub fn exp(&self) -> Self {
+        self.map("exp", UnaryOp::Exp, Attrs::None)
+    }
+
+    /// Natural logarithm.
+    pub fn log(&self) -> Self {
+        self.map("log", UnaryOp::Log, Attrs::None)
+    }
+
+    /// Square root.
+    pub fn sqrt(&self) -> Self {
+        self.map("sqrt", UnaryOp::Sqrt, Attrs::None)
+    }
+
+    /// Hyperbolic tangent.
+    pub fn tanh(&self) -> Self {
+        self.map("tanh", UnaryOp::Tanh, Attrs::None)
+    }
+
+    /// Logistic sigmoid `1 / (1 + e^-x)`, stable for large `|x|`.
+    pub fn sigmoid(&self) -> Self {
+        self.map("sigmoid", UnaryOp::Sigmoid, Attrs::None)
+    }
+
+    /// `max(x, 0)`; its derivative at 0 is 0, as in PyTorch.
+    pub fn relu(&self) -> Self {
+        self.map("relu", UnaryOp::Relu, Attrs::None)
+    }
+
+    /// `|x|`; its derivative at 0 is 0, as in PyTorch.
+    pub fn abs(&self) -> Self {
+        self.map("abs", UnaryOp::Abs, Attrs::None)
+    }
+
+    /// `x^p` for a constant exponent.
+    pub fn powf(&self, p: f64) -> Self {
+        self.map_scalar("powf", UnaryOp::Powf, p)
+    }
+
+    /// `x * x`.
+    pub fn square(&self) -> Self {
+        self.powf(2.0)
+    }
+
+    /// `max(x, c)`; the gradient at exactly `c` is 1, as PyTorch's `clamp(min=c)`.
+    pub fn clamp_min(&self, c: f64) -> Self {
+        self.map_scalar("clamp_min", UnaryOp::ClampMin, c)
+    }
+
+    /// `x + c`
+    pub fn add_scalar(&self, c: f64) -> Self {
+        self.map_scalar("add_scalar", UnaryOp::AddScalar, c)
+    }
+
+    /// `x * c`
+    pub fn mul_scalar(&self, c: f64) -> Self {
+        self.map_scalar("mul_scalar", UnaryOp::MulScalar, c)
+    }
+
+    /// `x / c`
+    pub fn div_scalar(&self, c: f64) -> Self {
+        self.map_scalar("div_scalar", UnaryOp::DivScalar, c)
+    }
+
+    /// `c - x`
+    pub fn rsub_scalar(&self, c: f64) -> Self {
+        self.map_scalar("rsub_scalar", UnaryOp::RSubScalar, c)
+    }
+
+    /// `c / x`
+    pub fn rdiv_scalar(&self, c: f64) -> Self {
+        self.map_scalar("rdiv_scalar", UnaryOp::RDivScalar, c)
+    }
+
+    /// `x - c`
+    pub fn sub_scalar(&self, c: f64) -> Self {
+        self.add_scalar(-c)
+    }
+
+    /// `1` where `x > c`, else `0`. Not differentiable: never recorded.
+    pub fn gt_scalar(&self, c: f64) -> Self {
+        self.map_untracked(UnaryOp::GtScalar(B::Elem::of(c)))
+    }
+
+    /// `1` where `x == c`, else `0`. Not differentiable: never recorded.
+    pub fn eq_scalar(&self, c: f64) -> Self {
+        self.map_untracked(UnaryOp::EqScalar(B::Elem::of(c)))
+    }
+
+    /// `-1`, `0` or `1` by sign. Not differentiable: never recorded.
+    pub fn sign(&self) -> Self {
+        self.map_untracked(UnaryOp::Sign)
+    }
+}
+
+// d/dx -x = -1
+fn neg_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    a.grad.neg()
+}
+
+// d/dx e^x = e^x
+fn exp_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    a.grad * a.output
+}
+
+// d/dx ln x = 1/x
+fn log_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    a.grad / &a.inputs[0]
+}
+
+// d/dx √x = 1 / (2√x)
+fn sqrt_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    a.grad / &a.output.mul_scalar(2.0)
+}
+
+// d/dx tanh x = 1 - tanh² x
+fn tanh_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    a.grad * &a.output.square().rsub_scalar(1.0)
+}
+
+// d/dx σ(x) = σ(x)(1 - σ(x))
+fn sigmoid_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    a.grad * &(a.output * &a.output.rsub_scalar(1.0))
+}
+
+// d/dx relu x = [x > 0]
+fn relu_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    a.grad * &a.inputs[0].gt_scalar(0.0)
+}
+
+// d/dx |x| = sign x
+fn abs_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    a.grad * &a.inputs[0].sign()
+}
+
+// d/dx x^p = p x^(p-1)
+fn powf_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    let p = a.attrs.scalar();
+    a.grad * &a.inputs[0].powf(p - 1.0).mul_scalar(p)
+}
+
+// d/dx max(x, c) = [x >= c]
+fn clamp_min_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    let x = &a.inputs[0];
+    let c = a.attrs.scalar();
+    a.grad * &(x.gt_scalar(c) + x.eq_scalar(c))
+}
+
+// d/dx (x + c) = 1
+fn add_scalar_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    a.grad.clone()
+}
+
+// d/dx (x c) = c
+fn mul_scalar_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    a.grad.mul_scalar(a.attrs.scalar())
+}
+
+// d/dx (x / c) = 1/c
+fn div_scalar_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    a.grad.div_scalar(a.attrs.scalar())
+}
+
+// d/dx (c - x) = -1
+fn rsub_scalar_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    a.grad.neg()
+}
+
+// d/dx (c / x) = -c / x² = -(c/x) / x
+fn rdiv_scalar_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    -(a.grad * a.output) / &a.inputs[0]
+}
+
+pub(crate) fn register<B: Backend>(r: &Registry<B>) {
+    r.register_all("neg", &[neg_backward]);
+    r.register_all("exp", &[exp_backward]);
+    r.register_all("log", &[log_backward]);
+    r.register_all("sqrt", &[sqrt_backward]);
+    r.register_all("tanh", &[tanh_backward]);
+    r.register_all("sigmoid", &[sigmoid_backward]);
+    r.register_all("relu", &[relu_backward]);
+    r.register_all("abs", &[abs_backward]);
+    r.register_all("powf", &[powf_backward]);
+    r.register_all("clamp_min", &[clamp_min_backward]);
+    r.register_all("add_scalar", &[add_scalar_backward]);
+    r.register_all("mul_scalar", &[mul_scalar_backward]);
+    r.register_all("div_scalar", &[div_scalar_backward]);
+    r.register_all("rsub_scalar", &[rsub_scalar_backward]);
+    r.register_all("rdiv_scalar", &[rdiv_scalar_backward]);
+}

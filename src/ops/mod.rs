@@ -1,0 +1,30 @@
+//! The built-in ops, one family per file, each op's forward beside its backward.
+//!
+//! Adding an op: write its forward (a `Tensor` method ending in [`Tensor::from_op`]) and its
+//! backward in the family's file, add one `register` line there, and add a case to the test
+//! tables (`tests/common/cases.rs`); the registry-completeness test fails until that is done.
+//! Composite ops (softmax, mean, index_select, …) need no backward of their own.
+
+mod binary;
+mod elementwise;
+mod index;
+mod layout;
+mod matmul;
+mod overload;
+mod reduce;
+mod softmax;
+
+use crate::autograd::Registry;
+use crate::backend::Backend;
+#[allow(unused_imports)] // for the doc link above
+use crate::tensor::Tensor;
+
+/// Registers every built-in op's backward functions for backend `B`.
+pub(crate) fn register_builtins<B: Backend>(r: &Registry<B>) {
+    elementwise::register(r);
+    binary::register(r);
+    reduce::register(r);
+    layout::register(r);
+    index::register(r);
+    matmul::register(r);
+}

@@ -1,0 +1,214 @@
+//! Reductions: sum, mean and max over all elements or chosen axes, and argmax.
+
+use std::sync::Arc;
+
+use crate::autograd::{Attrs, BackwardArgs, Registry};
+use crate::backend::Backend;
+use crate::kernel::ReduceOp;
+use crate::shape::reduced_shape;
+use crate::tensor::Tensor;
+
+impl<B: Backend> Tensor<B> {
+    /// Sum over resolved, sorted axes (the internal form of [`Tensor::sum_dims`]).
+    pub(crate) fn sum_axes(&self, axes: &[usize], keepdim: bool) -> Self {
+        if axes.is_empty() {
+            return self.clone();
+        }
+        let out = B::reduce(&self.storage(), axes, keepdim, ReduceOp::Sum);
+        Tensor::from_op(
+            "sum",
+            out,
+            &[self],
+            Attrs::Axes {
+                axes: axes.to_vec(),
+                keepdim,
+            },
+        )
+    }
+
+    fn all_axes(&self) -> Vec<usize> {
+        (0..self.rank()).collect()
+    }
+
+    /// Sum of all elements, as a 0-d tensor.
+    pub fn sum(&self) -> Self {
+        self.sum_axes(&self.all_axes(), false)
+    }
+
+    /// Sum over `dims` (negative counts from the end), keeping them as size 1 if `keepdim`.
+    /// An empty `dims` returns the tensor unchanged.
+    ///
+    /// ```
+    /// use duograd::Tensor;
+    /// use duograd_ndarray::NdArray;
+    /// let x = Tensor::<NdArray<f64>>::from_f64(&[1., 2., 3., 4., 5., 6.], &[2, 3]);
+    /// assert_eq!(x.sum_dims(&[-1], false).to_vec(), vec![6.0, 15.0]);
+    /// assert_eq!(x.sum_dims(&[0], true).shape(), &[1, 3]);
+    /// ```
+    ///
+    /// # Panics
+    /// If an axis is out of range or repeated.
+    #[track_caller]
+    pub fn sum_dims(&self, dims: &[isize], keepdim: bool) -> Self {
+        self.sum_axes(&crate::check::axes("sum", dims, self.shape()), keepdim)
+    }
+
+    /// Sum over one dim.
+    #[track_caller]
+    pub fn sum_dim(&self, dim: isize, keepdim: bool) -> Self {
+        self.sum_dims(&[dim], keepdim)
+    }
+
+    /// Mean of all elements, as a 0-d tensor.
+    pub fn mean(&self) -> Self {
+        self.sum().div_scalar(self.numel() as f64)
+    }
+
+    /// Mean over `dims`, keeping them as size 1 if `keepdim`.
+    #[track_caller]
+    pub fn mean_dims(&self, dims: &[isize], keepdim: bool) -> Self {
+        let axes = crate::check::axes("mean", dims, self.shape());
+        let count: usize = axes.iter().map(|&a| self.shape()[a]).product();
+        self.sum_axes(&axes, keepdim).div_scalar(count as f64)
+    }
+
+    /// Mean over one dim.
+    #[track_caller]
+    pub fn mean_dim(&self, dim: isize, keepdim: bool) -> Self {
+        self.mean_dims(&[dim], keepdim)
+    }
+
+    /// Largest value along `dim`. The gradient goes to the single index [`Tensor::argmax_dim`]
+    /// returns (the first of tied maxima), as PyTorch's `max(dim)`.
+    ///
+    /// # Panics
+    /// If `dim` is out of range or has length 0.
+    #[track_caller]
+    pub fn max_dim(&self, dim: isize, keepdim: bool) -> Self {
+        let axis = crate::check::axis("max_dim", dim, self.shape());
+        assert!(
+            self.shape()[axis] > 0,
+            "max_dim: axis {axis} of shape {:?} is empty",
+            self.shape()
+        );
+        let out = B::reduce(&self.storage(), &[axis], keepdim, ReduceOp::Max);
+        Tensor::from_op("max_dim", out, &[self], Attrs::Axis { axis, keepdim })
+    }
+
+    /// Largest element, as a 0-d tensor. Tied maxima share the gradient evenly, as PyTorch's
+    /// `max()`.
+    ///
+    /// # Panics
+    /// If the tensor is empty.
+    #[track_caller]
+    pub fn max(&self) -> Self {
+        assert!(
+            self.numel() > 0,
+            "max: the tensor of shape {:?} is empty",
+            self.shape()
+        );
+        let out = B::reduce(&self.storage(), &self.all_axes(), false, ReduceOp::Max);
+        Tensor::from_op("max_all", out, &[self], Attrs::None)
+    }
+
+    /// Indices of the largest values along `dim` (first of ties), one per position of the
+    /// other axes in row-major order.
+    #[track_caller]
+    pub fn argmax_indices(&self, dim: isize) -> Vec<usize> {
+        let axis = crate::check::axis("argmax", dim, self.shape());
+        assert!(
+            self.shape()[axis] > 0,
+            "argmax: axis {axis} of shape {:?} is empty",
+            self.shape()
+        );
+        B::argmax(&self.storage(), axis)
+    }
+
+    /// Indices of the largest values along `dim`, as a tensor of index values. Not
+    /// differentiable: never recorded.
+    ///
+    /// ```
+    /// use duograd::Tensor;
+    /// use duograd_ndarray::NdArray;
+    /// let x = Tensor::<NdArray<f32>>::from_f64(&[1., 5., 5., 7., 0., 2.], &[2, 3]);
+    /// assert_eq!(x.argmax_dim(1, false).to_vec(), vec![1.0, 0.0]);
+    /// ```
+    #[track_caller]
+    pub fn argmax_dim(&self, dim: isize, keepdim: bool) -> Self {
+        let axis = crate::check::axis("argmax", dim, self.shape());
+        let values: Vec<f64> = self
+            .argmax_indices(dim)
+            .into_iter()
+            .map(|i| i as f64)
+            .collect();
+        Tensor::from_f64(&values, &reduced_shape(self.shape(), &[axis], keepdim))
+    }
+}
+
+/// Flat row-major indices, in an array of `shape`, of the positions `along[p]` on `axis` for
+/// each position `p` of the other axes.
+pub(crate) fn flat_indices_along(shape: &[usize], axis: usize, along: &[usize]) -> Vec<usize> {
+    let inner: usize = shape[axis + 1..].iter().product();
+    let n = shape[axis];
+    along
+        .iter()
+        .enumerate()
+        .map(|(p, &i)| ((p / inner) * n + i) * inner + p % inner)
+        .collect()
+}
+
+// d/dx_i Σx = 1: the gradient is broadcast back over the reduced axes.
+fn sum_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    let Attrs::Axes { axes, .. } = a.attrs else {
+        unreachable!("sum records its axes")
+    };
+    let input_shape = a.inputs[0].shape();
+    a.grad
+        .reshape_to(&reduced_shape(input_shape, axes, true))
+        .expand(input_shape)
+}
+
+// d/dx_i max_dim x = 1 at the argmax, 0 elsewhere.
+fn max_dim_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    let Attrs::Axis { axis, .. } = *a.attrs else {
+        unreachable!("max_dim records its axis")
+    };
+    let x = &a.inputs[0];
+    let winners = B::argmax(&x.storage(), axis);
+    let indices: Arc<[usize]> = flat_indices_along(x.shape(), axis, &winners).into();
+    a.grad.flatten().scatter_add_flat(x.shape(), indices)
+}
+
+// d/dx_i max x = [x_i = max] / #ties
+fn max_all_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    let x = &a.inputs[0];
+    let ties = x.eq(&a.output.detach());
+    let count: f64 = ties.to_vec_f64().iter().sum();
+    a.grad * &ties.div_scalar(count)
+}
+
+pub(crate) fn register<B: Backend>(r: &Registry<B>) {
+    r.register_all("sum", &[sum_backward]);
+    r.register_all("max_dim", &[max_dim_backward]);
+    r.register_all("max_all", &[max_all_backward]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flat_indices_along;
+
+    #[test]
+    fn flat_indices_along_middle_axis() {
+        // shape (2, 3, 2): winners per (outer, inner) position.
+        let idx = flat_indices_along(&[2, 3, 2], 1, &[0, 2, 1, 1]);
+        assert_eq!(idx, vec![0, 5, 8, 9]);
+    }
+
+    #[test]
+    fn numel_of_reduced() {
+        assert_eq!(
+            crate::shape::numel(&super::reduced_shape(&[2, 3], &[0, 1], false)),
+            1
+        );
+    }
+}
