@@ -1,1 +1,183 @@
-//! The ndarray backend for duograd (work in progress).
+//! The [ndarray] backend for duograd.
+//!
+//! [`NdArray<E>`] implements [`duograd::Backend`] with
+//! [`ArcArray<E, IxDyn>`](ndarray::ArcArray) storage: clones share the buffer, layout changes
+//! (`permute`, `narrow`, most `reshape`s) are views that copy nothing, and the in-place methods
+//! copy a buffer only while it is shared. The scalar arithmetic comes from duograd's
+//! [`kernel`](duograd::kernel) module; this crate only decides how to walk the arrays.
+//!
+//! ```
+//! use duograd::{Backend, BinaryOp, ReduceOp};
+//! use duograd_ndarray::NdArray;
+//!
+//! type B = NdArray<f64>;
+//! let x = B::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
+//! let bias = B::from_vec(vec![10.0, 20.0, 30.0], &[3]);
+//! let y = B::binary(&x, &bias, BinaryOp::Add); // broadcast over the rows
+//! assert_eq!(B::to_vec(&y), vec![11.0, 22.0, 33.0, 14.0, 25.0, 36.0]);
+//!
+//! let row_sums = B::reduce(&y, &[1], false, ReduceOp::Sum);
+//! assert_eq!(B::shape(&row_sums), vec![2]);
+//! assert_eq!(B::to_vec(&row_sums), vec![66.0, 75.0]);
+//!
+//! // x · xᵀ without materializing the transpose.
+//! let gram = B::matmul(&x, &x, false, true);
+//! assert_eq!(B::to_vec(&gram), vec![14.0, 32.0, 32.0, 77.0]);
+//! ```
+//!
+//! # Features
+//! - `threading` (default): matrix products use matrixmultiply's threading, with as many
+//!   threads as physical cores (at most 4; override with the `MATMUL_NUM_THREADS` environment
+//!   variable).
+#![warn(missing_docs)]
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use duograd::kernel::{BinaryOp, ReduceOp, UnaryOp};
+use duograd::{Backend, Element};
+use ndarray::{ArcArray, IxDyn, LinalgScalar};
+
+mod elementwise;
+mod indexing;
+mod layout;
+mod matmul;
+mod reduce;
+
+/// The storage of [`NdArray<E>`]: a reference-counted, dynamically ranked ndarray.
+pub type Storage<E> = ArcArray<E, IxDyn>;
+
+/// The ndarray backend: a zero-sized marker type implementing [`Backend`] for `f32` and `f64`.
+pub struct NdArray<E> {
+    _elem: PhantomData<E>,
+}
+
+// Manual impls: derives would require `E: Clone`/`E: Default`/... for a zero-sized marker.
+impl<E> Clone for NdArray<E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<E> Copy for NdArray<E> {}
+
+impl<E> Default for NdArray<E> {
+    fn default() -> Self {
+        NdArray { _elem: PhantomData }
+    }
+}
+
+impl<E: Element> fmt::Debug for NdArray<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NdArray<{}>", E::NAME)
+    }
+}
+
+impl<E: Element + LinalgScalar> Backend for NdArray<E> {
+    type Elem = E;
+    type Storage = Storage<E>;
+
+    fn name() -> &'static str {
+        "ndarray"
+    }
+
+    fn from_vec(data: Vec<E>, shape: &[usize]) -> Storage<E> {
+        layout::from_vec(data, shape)
+    }
+
+    fn full(shape: &[usize], value: E) -> Storage<E> {
+        layout::full(shape, value)
+    }
+
+    fn shape(x: &Storage<E>) -> Vec<usize> {
+        x.shape().to_vec()
+    }
+
+    fn to_vec(x: &Storage<E>) -> Vec<E> {
+        layout::to_vec(x)
+    }
+
+    fn unary(x: &Storage<E>, op: UnaryOp<E>) -> Storage<E> {
+        elementwise::unary(x, op)
+    }
+
+    fn binary(a: &Storage<E>, b: &Storage<E>, op: BinaryOp) -> Storage<E> {
+        elementwise::binary(a, b, op)
+    }
+
+    fn axpy_in_place(dst: &mut Storage<E>, alpha: E, src: &Storage<E>) {
+        elementwise::axpy_in_place(dst, alpha, src)
+    }
+
+    fn unary_in_place(dst: &mut Storage<E>, op: UnaryOp<E>) {
+        elementwise::unary_in_place(dst, op)
+    }
+
+    fn reduce(x: &Storage<E>, axes: &[usize], keepdim: bool, op: ReduceOp) -> Storage<E> {
+        reduce::reduce(x, axes, keepdim, op)
+    }
+
+    fn argmax(x: &Storage<E>, axis: usize) -> Vec<usize> {
+        reduce::argmax(x, axis)
+    }
+
+    fn reshape(x: &Storage<E>, shape: &[usize]) -> Storage<E> {
+        layout::reshape(x, shape)
+    }
+
+    fn permute(x: &Storage<E>, perm: &[usize]) -> Storage<E> {
+        layout::permute(x, perm)
+    }
+
+    fn expand(x: &Storage<E>, shape: &[usize]) -> Storage<E> {
+        layout::expand(x, shape)
+    }
+
+    fn concat(xs: &[Storage<E>], axis: usize) -> Storage<E> {
+        layout::concat(xs, axis)
+    }
+
+    fn narrow(x: &Storage<E>, axis: usize, start: usize, len: usize) -> Storage<E> {
+        layout::narrow(x, axis, start, len)
+    }
+
+    fn take(x: &Storage<E>, indices: &[usize]) -> Storage<E> {
+        indexing::take(x, indices)
+    }
+
+    fn scatter_add(shape: &[usize], indices: &[usize], src: &Storage<E>) -> Storage<E> {
+        indexing::scatter_add(shape, indices, src)
+    }
+
+    fn matmul(
+        a: &Storage<E>,
+        b: &Storage<E>,
+        transpose_a: bool,
+        transpose_b: bool,
+    ) -> Storage<E> {
+        matmul::matmul(a, b, transpose_a, transpose_b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_backend<B: Backend>() {}
+
+    #[test]
+    fn marker_traits_hold_for_both_element_types() {
+        assert_backend::<NdArray<f32>>();
+        assert_backend::<NdArray<f64>>();
+        assert_eq!(std::mem::size_of::<NdArray<f64>>(), 0);
+        assert_eq!(format!("{:?}", NdArray::<f32>::default()), "NdArray<f32>");
+        assert_eq!(<NdArray<f32> as Backend>::name(), "ndarray");
+    }
+
+    #[test]
+    fn shape_of_scalar_is_empty() {
+        let s = <NdArray<f64> as Backend>::full(&[], 2.5);
+        assert_eq!(<NdArray<f64> as Backend>::shape(&s), Vec::<usize>::new());
+        assert_eq!(<NdArray<f64> as Backend>::to_vec(&s), vec![2.5]);
+    }
+}

@@ -1,0 +1,397 @@
+//! Elementwise kernels: `unary`, `binary` (with broadcasting) and the in-place updates.
+//!
+//! The arithmetic is duograd's [`UnaryOp::apply_slice`] / [`BinaryOp::apply_slices`]; this module
+//! only feeds them slices:
+//! - contiguous operands of the same layout go through the slice kernel in one call, and the
+//!   output keeps the operands' memory order (a transposed input gives a transposed output);
+//! - everything else is walked lane by lane along the last axis into a standard-layout output;
+//!   a lane that is not contiguous (a stride-0 broadcast, a column of a transposed array) is first
+//!   gathered into a small scratch buffer, so the slice kernel still sees plain slices;
+//! - short last axes fall back to ndarray's `Zip` element by element.
+
+use duograd::kernel::{BinaryOp, UnaryOp};
+use duograd::shape::broadcast_shapes;
+use duograd::Element;
+use ndarray::{Array, ArrayView, ArrayView1, Axis, IxDyn, LinalgScalar, Zip};
+
+use crate::Storage;
+
+/// Last axes shorter than this are walked element by element: the per-lane overhead of the
+/// slice path would outweigh its tighter loop.
+const MIN_LANE: usize = 16;
+
+/// Elements per block in [`unary_in_place`]: a stack buffer small enough to stay in L1.
+const CHUNK: usize = 256;
+
+/// `op` applied to every element.
+pub(crate) fn unary<E: Element>(x: &Storage<E>, op: UnaryOp<E>) -> Storage<E> {
+    if let (Some(src), Some(strides)) = (x.as_slice_memory_order(), non_negative_strides(x)) {
+        let mut out = vec![E::zero(); src.len()];
+        op.apply_slice(src, &mut out);
+        return with_strides(out, x.shape(), &strides);
+    }
+    let mut out = Array::zeros(x.raw_dim());
+    map_into(&mut out, x.view(), op);
+    out.into_shared()
+}
+
+/// `op` applied to pairs of elements, with NumPy broadcasting.
+pub(crate) fn binary<E: Element>(a: &Storage<E>, b: &Storage<E>, op: BinaryOp) -> Storage<E> {
+    if a.shape() == b.shape() {
+        if let Some(out) = binary_same_layout(a, b, op) {
+            return out;
+        }
+    }
+    let shape = broadcast_shapes(a.shape(), b.shape()).unwrap_or_else(|| {
+        panic!(
+            "binary {op:?}: shapes {:?} and {:?} do not broadcast",
+            a.shape(),
+            b.shape()
+        )
+    });
+    let shape = IxDyn(&shape);
+    // `broadcast` only fails on incompatible shapes, ruled out above.
+    let av = a.broadcast(shape.clone()).expect("broadcast of a");
+    let bv = b.broadcast(shape.clone()).expect("broadcast of b");
+    let mut out = Array::zeros(shape);
+    zip_into(&mut out, av, bv, op);
+    out.into_shared()
+}
+
+/// The fast path of [`binary`]: equal shapes, both contiguous in the same memory order.
+fn binary_same_layout<E: Element>(
+    a: &Storage<E>,
+    b: &Storage<E>,
+    op: BinaryOp,
+) -> Option<Storage<E>> {
+    let (sa, sb) = (a.as_slice_memory_order()?, b.as_slice_memory_order()?);
+    let standard = a.is_standard_layout() && b.is_standard_layout();
+    if !standard && !same_strides(a, b) {
+        return None;
+    }
+    let strides = non_negative_strides(a)?;
+    let mut out = vec![E::zero(); sa.len()];
+    op.apply_slices(sa, sb, &mut out);
+    Some(if standard {
+        Array::from_shape_vec(IxDyn(a.shape()), out)
+            .expect("length matches shape")
+            .into_shared()
+    } else {
+        with_strides(out, a.shape(), &strides)
+    })
+}
+
+/// `dst += alpha * src`, unsharing `dst` first if needed.
+pub(crate) fn axpy_in_place<E: Element + LinalgScalar>(
+    dst: &mut Storage<E>,
+    alpha: E,
+    src: &Storage<E>,
+) {
+    assert_eq!(
+        dst.shape(),
+        src.shape(),
+        "axpy_in_place: shapes differ"
+    );
+    // `scaled_add` goes through `DerefMut`, which unshares the ArcArray, then uses ndarray's
+    // contiguous fast path when the layouts agree.
+    dst.scaled_add(alpha, src);
+}
+
+/// `dst = op(dst)`, unsharing `dst` first if needed.
+pub(crate) fn unary_in_place<E: Element>(dst: &mut Storage<E>, op: UnaryOp<E>) {
+    // `as_slice_memory_order_mut` unshares the buffer before handing out the slice.
+    if let Some(data) = dst.as_slice_memory_order_mut() {
+        // The slice kernel reads and writes separate slices: copy each block to the stack first.
+        let mut buf = [E::zero(); CHUNK];
+        for block in data.chunks_mut(CHUNK) {
+            let src = &mut buf[..block.len()];
+            src.copy_from_slice(block);
+            op.apply_slice(src, block);
+        }
+    } else {
+        dst.map_inplace(|v| *v = op.apply(*v));
+    }
+}
+
+/// The axis to walk lane by lane, or `None` when the output is a scalar or its last axis is too
+/// short for the slice path to pay off.
+fn lane_axis<E>(out: &Array<E, IxDyn>) -> Option<Axis> {
+    let rank = out.ndim();
+    (rank > 0 && out.len_of(Axis(rank - 1)) >= MIN_LANE).then(|| Axis(rank - 1))
+}
+
+/// Fills the standard-layout `out` with `op` applied to `x` (a view of `out`'s shape).
+fn map_into<E: Element>(out: &mut Array<E, IxDyn>, x: ArrayView<'_, E, IxDyn>, op: UnaryOp<E>) {
+    let Some(axis) = lane_axis(out) else {
+        Zip::from(out).and(&x).for_each(|o, &v| *o = op.apply(v));
+        return;
+    };
+    let mut scratch = Vec::new();
+    Zip::from(out.lanes_mut(axis))
+        .and(x.lanes(axis))
+        .for_each(|mut o, xl| {
+            let src = contiguous(&xl, &mut scratch);
+            op.apply_slice(src, o.as_slice_mut().expect("standard-layout output"));
+        });
+}
+
+/// Fills the standard-layout `out` with `op` applied to `a` and `b` (views of `out`'s shape).
+fn zip_into<E: Element>(
+    out: &mut Array<E, IxDyn>,
+    a: ArrayView<'_, E, IxDyn>,
+    b: ArrayView<'_, E, IxDyn>,
+    op: BinaryOp,
+) {
+    let Some(axis) = lane_axis(out) else {
+        Zip::from(out)
+            .and(&a)
+            .and(&b)
+            .for_each(|o, &x, &y| *o = op.apply(x, y));
+        return;
+    };
+    let (mut sa, mut sb) = (Vec::new(), Vec::new());
+    Zip::from(out.lanes_mut(axis))
+        .and(a.lanes(axis))
+        .and(b.lanes(axis))
+        .for_each(|mut o, al, bl| {
+            let (x, y) = (contiguous(&al, &mut sa), contiguous(&bl, &mut sb));
+            op.apply_slices(x, y, o.as_slice_mut().expect("standard-layout output"));
+        });
+}
+
+/// The lane as a slice: itself when contiguous, else its elements gathered into `scratch`.
+fn contiguous<'s, E: Copy>(lane: &'s ArrayView1<'_, E>, scratch: &'s mut Vec<E>) -> &'s [E] {
+    if let Some(s) = lane.as_slice() {
+        return s;
+    }
+    scratch.clear();
+    if lane.strides()[0] == 0 {
+        // A broadcast lane: one value repeated.
+        scratch.resize(lane.len(), lane[0]);
+    } else {
+        scratch.extend(lane.iter().copied());
+    }
+    scratch
+}
+
+/// The strides as `usize` if none is negative (always the case for arrays this backend makes).
+fn non_negative_strides<E>(x: &Storage<E>) -> Option<Vec<usize>> {
+    x.strides().iter().map(|&s| usize::try_from(s).ok()).collect()
+}
+
+/// Whether two arrays of the same shape map indices to memory the same way (strides of
+/// length-1 axes do not matter).
+fn same_strides<E>(a: &Storage<E>, b: &Storage<E>) -> bool {
+    a.shape()
+        .iter()
+        .zip(a.strides().iter().zip(b.strides()))
+        .all(|(&d, (sa, sb))| d <= 1 || sa == sb)
+}
+
+/// An array of `shape` whose memory-order buffer is `data`, laid out with `strides`.
+fn with_strides<E: Element>(data: Vec<E>, shape: &[usize], strides: &[usize]) -> Storage<E> {
+    use ndarray::ShapeBuilder;
+    Array::from_shape_vec(IxDyn(shape).strides(IxDyn(strides)), data)
+        .expect("strides of a contiguous array describe its buffer")
+        .into_shared()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::{from_vec, full, narrow, permute, to_vec};
+
+    fn arange(shape: &[usize]) -> Storage<f64> {
+        let n = duograd::shape::numel(shape);
+        from_vec((0..n).map(|i| i as f64).collect(), shape)
+    }
+
+    #[test]
+    fn unary_by_hand() {
+        let x = from_vec(vec![-2.0, 0.0, 3.0, 4.0], &[2, 2]);
+        assert_eq!(to_vec(&unary(&x, UnaryOp::Relu)), vec![0.0, 0.0, 3.0, 4.0]);
+        assert_eq!(to_vec(&unary(&x, UnaryOp::Neg)), vec![2.0, -0.0, -3.0, -4.0]);
+        assert_eq!(to_vec(&unary(&x, UnaryOp::MulScalar(0.5))), vec![-1.0, 0.0, 1.5, 2.0]);
+        assert_eq!(to_vec(&unary(&x, UnaryOp::Powf(2.0))), vec![4.0, 0.0, 9.0, 16.0]);
+        assert_eq!(to_vec(&unary(&x, UnaryOp::GtScalar(0.0))), vec![0.0, 0.0, 1.0, 1.0]);
+        assert_eq!(unary(&x, UnaryOp::Exp).shape(), &[2, 2]);
+        let s = unary(&full(&[], 4.0f32), UnaryOp::Sqrt);
+        assert_eq!(s.shape(), &[] as &[usize]);
+        assert_eq!(to_vec(&s), vec![2.0]);
+    }
+
+    #[test]
+    fn unary_keeps_a_permuted_layout_and_row_major_values() {
+        let t = permute(&arange(&[2, 3]), &[1, 0]);
+        let y = unary(&t, UnaryOp::AddScalar(1.0));
+        assert_eq!(y.shape(), &[3, 2]);
+        assert_eq!(y.strides(), t.strides(), "contiguous input layout is kept");
+        assert_eq!(to_vec(&y), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+    }
+
+    #[test]
+    fn unary_of_non_contiguous_views() {
+        // Short lanes (element path): columns 1..3 of a 2x4 array.
+        let n = narrow(&arange(&[2, 4]), 1, 1, 2);
+        assert_eq!(to_vec(&unary(&n, UnaryOp::MulScalar(2.0))), vec![2.0, 4.0, 10.0, 12.0]);
+        // Long lanes (slice path): columns 1..21 of a 3x24 array.
+        let n = narrow(&arange(&[3, 24]), 1, 1, 20);
+        let want: Vec<f64> = (0..3)
+            .flat_map(|i| (1..21).map(move |j| -((i * 24 + j) as f64)))
+            .collect();
+        assert_eq!(to_vec(&unary(&n, UnaryOp::Neg)), want);
+        // Long lanes that are not contiguous: a transposed view of a narrowed array.
+        let t = permute(&narrow(&arange(&[20, 5]), 1, 0, 4), &[1, 0]);
+        let want: Vec<f64> = (0..4)
+            .flat_map(|j| (0..20).map(move |i| (i * 5 + j) as f64 + 0.5))
+            .collect();
+        assert_eq!(to_vec(&unary(&t, UnaryOp::AddScalar(0.5))), want);
+    }
+
+    #[test]
+    fn binary_same_shape() {
+        let a = from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]);
+        let b = from_vec(vec![4.0, 3.0, 2.0, 1.0], &[2, 2]);
+        assert_eq!(to_vec(&binary(&a, &b, BinaryOp::Sub)), vec![-3.0, -1.0, 1.0, 3.0]);
+        assert_eq!(to_vec(&binary(&a, &b, BinaryOp::Div)), vec![0.25, 2.0 / 3.0, 1.5, 4.0]);
+        assert_eq!(to_vec(&binary(&a, &b, BinaryOp::Maximum)), vec![4.0, 3.0, 3.0, 4.0]);
+        assert_eq!(to_vec(&binary(&a, &b, BinaryOp::Le)), vec![1.0, 1.0, 0.0, 0.0]);
+        assert_eq!(to_vec(&binary(&a, &b, BinaryOp::Eq)), vec![0.0; 4]);
+        let nan = from_vec(vec![f64::NAN, 0.0, 1.0, 9.0], &[2, 2]);
+        let m = to_vec(&binary(&a, &nan, BinaryOp::Maximum));
+        assert!(m[0].is_nan());
+        assert_eq!(&m[1..], &[2.0, 3.0, 9.0]);
+    }
+
+    #[test]
+    fn binary_broadcasts_3x1_with_4() {
+        let a = from_vec(vec![10.0, 20.0, 30.0], &[3, 1]);
+        let b = from_vec(vec![1.0, 2.0, 3.0, 4.0], &[4]);
+        let c = binary(&a, &b, BinaryOp::Add);
+        assert_eq!(c.shape(), &[3, 4]);
+        assert_eq!(
+            to_vec(&c),
+            vec![11.0, 12.0, 13.0, 14.0, 21.0, 22.0, 23.0, 24.0, 31.0, 32.0, 33.0, 34.0]
+        );
+        // Operand order matters for Sub.
+        let d = binary(&b, &a, BinaryOp::Sub);
+        assert_eq!(&to_vec(&d)[..4], &[-9.0, -8.0, -7.0, -6.0]);
+    }
+
+    #[test]
+    fn binary_broadcasts_2x3x4_with_3x1() {
+        let a = arange(&[2, 3, 4]);
+        let b = from_vec(vec![1.0, 2.0, 3.0], &[3, 1]);
+        let c = binary(&a, &b, BinaryOp::Mul);
+        assert_eq!(c.shape(), &[2, 3, 4]);
+        let want: Vec<f64> = (0..24).map(|i| i as f64 * ((i / 4) % 3 + 1) as f64).collect();
+        assert_eq!(to_vec(&c), want);
+    }
+
+    #[test]
+    fn binary_with_scalar_shape_operands() {
+        let x = from_vec(vec![1.0, 2.0, 3.0], &[3]);
+        let s = full(&[], 2.0);
+        assert_eq!(to_vec(&binary(&x, &s, BinaryOp::Mul)), vec![2.0, 4.0, 6.0]);
+        let r = binary(&s, &x, BinaryOp::Div);
+        assert_eq!(r.shape(), &[3]);
+        assert_eq!(to_vec(&r), vec![2.0, 1.0, 2.0 / 3.0]);
+        let ss = binary(&s, &full(&[], 5.0), BinaryOp::Sub);
+        assert_eq!(ss.shape(), &[] as &[usize]);
+        assert_eq!(to_vec(&ss), vec![-3.0]);
+        // A 1x1 operand against a 2-D one with long rows.
+        let m = arange(&[2, 20]);
+        let one = from_vec(vec![100.0], &[1, 1]);
+        let want: Vec<f64> = (0..40).map(|i| i as f64 + 100.0).collect();
+        assert_eq!(to_vec(&binary(&m, &one, BinaryOp::Add)), want);
+    }
+
+    #[test]
+    fn binary_long_rows_with_column_and_row_broadcasts() {
+        // Softmax-like `x - max(x, keepdim)` and bias-like `x + b` on 20-wide rows.
+        let x = arange(&[3, 20]);
+        let col = from_vec(vec![1.0, 2.0, 3.0], &[3, 1]);
+        let want: Vec<f64> = (0..60).map(|i| i as f64 - (i / 20 + 1) as f64).collect();
+        assert_eq!(to_vec(&binary(&x, &col, BinaryOp::Sub)), want);
+        let row = from_vec((0..20).map(|j| j as f64 * 10.0).collect(), &[20]);
+        let want: Vec<f64> = (0..60).map(|i| i as f64 + (i % 20) as f64 * 10.0).collect();
+        assert_eq!(to_vec(&binary(&x, &row, BinaryOp::Add)), want);
+    }
+
+    #[test]
+    fn binary_of_differently_laid_out_operands() {
+        let a = arange(&[3, 2]);
+        let t = permute(&arange(&[2, 3]), &[1, 0]); // [[0, 3], [1, 4], [2, 5]]
+        assert_eq!(
+            to_vec(&binary(&a, &t, BinaryOp::Add)),
+            vec![0.0, 4.0, 3.0, 7.0, 6.0, 10.0]
+        );
+        // Both transposed the same way: the fast path keeps the layout.
+        let tt = binary(&t, &t, BinaryOp::Mul);
+        assert_eq!(tt.strides(), t.strides());
+        assert_eq!(to_vec(&tt), vec![0.0, 9.0, 1.0, 16.0, 4.0, 25.0]);
+        // A transposed operand with long rows goes through the scratch-lane path.
+        let big = permute(&arange(&[20, 3]), &[1, 0]);
+        let ones = full(&[3, 20], 1.0);
+        let want: Vec<f64> = (0..3)
+            .flat_map(|j| (0..20).map(move |i| (i * 3 + j) as f64 + 1.0))
+            .collect();
+        assert_eq!(to_vec(&binary(&big, &ones, BinaryOp::Add)), want);
+    }
+
+    #[test]
+    fn axpy_in_place_by_hand() {
+        let mut d = from_vec(vec![1.0, 2.0, 3.0], &[3]);
+        let s = from_vec(vec![10.0, 20.0, 30.0], &[3]);
+        axpy_in_place(&mut d, 0.5, &s);
+        assert_eq!(to_vec(&d), vec![6.0, 12.0, 18.0]);
+        // Different layouts of dst and src.
+        let mut d = arange(&[2, 3]);
+        let s = permute(&arange(&[3, 2]), &[1, 0]); // [[0, 2, 4], [1, 3, 5]]
+        axpy_in_place(&mut d, -1.0, &s);
+        assert_eq!(to_vec(&d), vec![0.0, -1.0, -2.0, 2.0, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn in_place_ops_on_a_shared_storage_leave_the_clone_alone() {
+        let original = from_vec(vec![1.0, -2.0, 3.0], &[3]);
+        let mut d = original.clone();
+        axpy_in_place(&mut d, 2.0, &from_vec(vec![1.0, 1.0, 1.0], &[3]));
+        assert_eq!(to_vec(&d), vec![3.0, 0.0, 5.0]);
+        assert_eq!(to_vec(&original), vec![1.0, -2.0, 3.0]);
+
+        let mut u = original.clone();
+        unary_in_place(&mut u, UnaryOp::Relu);
+        assert_eq!(to_vec(&u), vec![1.0, 0.0, 3.0]);
+        assert_eq!(to_vec(&original), vec![1.0, -2.0, 3.0]);
+
+        // Once unique, the buffer is updated where it is.
+        let ptr = u.as_ptr();
+        unary_in_place(&mut u, UnaryOp::MulScalar(2.0));
+        assert_eq!(u.as_ptr(), ptr);
+        assert_eq!(to_vec(&u), vec![2.0, 0.0, 6.0]);
+
+        // A narrowed (non-contiguous) view of a shared buffer.
+        let base = arange(&[2, 4]);
+        let mut n = narrow(&base, 1, 1, 2);
+        unary_in_place(&mut n, UnaryOp::Neg);
+        assert_eq!(to_vec(&n), vec![-1.0, -2.0, -5.0, -6.0]);
+        let mut n = narrow(&base, 1, 1, 2);
+        axpy_in_place(&mut n, 1.0, &full(&[2, 2], 1.0));
+        assert_eq!(to_vec(&n), vec![2.0, 3.0, 6.0, 7.0]);
+        assert_eq!(to_vec(&base), (0..8).map(f64::from).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn unary_in_place_across_chunks() {
+        let n = 3 * CHUNK + 7;
+        let mut x = from_vec((0..n).map(|i| i as f64).collect(), &[n]);
+        unary_in_place(&mut x, UnaryOp::RSubScalar(1.0));
+        let want: Vec<f64> = (0..n).map(|i| 1.0 - i as f64).collect();
+        assert_eq!(to_vec(&x), want);
+        // And on a permuted (contiguous, non-standard) array.
+        let mut t = permute(&arange(&[2, 3]), &[1, 0]);
+        unary_in_place(&mut t, UnaryOp::AddScalar(1.0));
+        assert_eq!(to_vec(&t), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+    }
+}

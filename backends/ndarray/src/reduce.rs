@@ -1,0 +1,281 @@
+//! Reductions: `reduce` (sum, max, min over a set of axes) and `argmax`.
+//!
+//! Sums use ndarray's `sum` / `sum_axis` (unrolled, contiguous-lane aware); max and min use
+//! `fold` / `fold_axis` with duograd's [`ReduceOp::combine`], which propagates NaN.
+
+use duograd::kernel::ReduceOp;
+use duograd::shape::reduced_shape;
+use duograd::Element;
+use ndarray::{ArcArray, Array, ArrayView, ArrayView1, Axis, IxDyn};
+
+use crate::Storage;
+
+/// Reduces `x` over `axes` (sorted, distinct, in range).
+pub(crate) fn reduce<E: Element>(
+    x: &Storage<E>,
+    axes: &[usize],
+    keepdim: bool,
+    op: ReduceOp,
+) -> Storage<E> {
+    if axes.is_empty() {
+        return x.clone();
+    }
+    assert!(
+        axes.windows(2).all(|w| w[0] < w[1]) && axes[axes.len() - 1] < x.ndim(),
+        "reduce: axes {axes:?} must be sorted, distinct and < rank {}",
+        x.ndim()
+    );
+    // The match sits outside the loops so that each fold is compiled for one operation.
+    match op {
+        ReduceOp::Sum => reduce_with(x, axes, keepdim, |v| v.sum(), |v, ax| v.sum_axis(ax)),
+        ReduceOp::Max => fold(x, axes, keepdim, ReduceOp::Max.identity(), |a, v| {
+            ReduceOp::Max.combine(a, v)
+        }),
+        ReduceOp::Min => fold(x, axes, keepdim, ReduceOp::Min.identity(), |a, v| {
+            ReduceOp::Min.combine(a, v)
+        }),
+    }
+}
+
+/// [`reduce`] with a fold from `init` by `f`.
+fn fold<E: Element>(
+    x: &Storage<E>,
+    axes: &[usize],
+    keepdim: bool,
+    init: E,
+    f: impl Fn(E, E) -> E + Copy,
+) -> Storage<E> {
+    reduce_with(
+        x,
+        axes,
+        keepdim,
+        |v| v.fold(init, |a, &e| f(a, e)),
+        |v, ax| v.fold_axis(ax, init, |&a, &e| f(a, e)),
+    )
+}
+
+/// Reduces with `all` when every axis goes, else axis by axis (last first, so that the indices
+/// of the remaining axes stay valid) with `one_axis`.
+fn reduce_with<E: Element>(
+    x: &Storage<E>,
+    axes: &[usize],
+    keepdim: bool,
+    all: impl Fn(ArrayView<'_, E, IxDyn>) -> E,
+    one_axis: impl Fn(ArrayView<'_, E, IxDyn>, Axis) -> Array<E, IxDyn>,
+) -> Storage<E> {
+    if axes.len() == x.ndim() {
+        let shape = reduced_shape(x.shape(), axes, keepdim);
+        return ArcArray::from_elem(IxDyn(&shape), all(x.view()));
+    }
+    let mut acc: Option<Array<E, IxDyn>> = None;
+    for &ax in axes.iter().rev() {
+        let src = acc.as_ref().map_or_else(|| x.view(), |a| a.view());
+        acc = Some(one_axis(src, Axis(ax)));
+    }
+    let mut out = acc.expect("at least one axis");
+    if keepdim {
+        // Re-inserting length-1 axes only changes the shape, whatever the layout.
+        for &ax in axes {
+            out = out.insert_axis(Axis(ax));
+        }
+    }
+    out.into_shared()
+}
+
+/// For each lane along `axis` (in row-major order of the other axes), the index of its largest
+/// element: ties go to the first, and a NaN counts as larger than anything (the first NaN wins),
+/// as in PyTorch.
+pub(crate) fn argmax<E: Element>(x: &Storage<E>, axis: usize) -> Vec<usize> {
+    assert!(
+        axis < x.ndim() && x.len_of(Axis(axis)) > 0,
+        "argmax: axis {axis} of {:?} is out of range or empty",
+        x.shape()
+    );
+    let lanes = x.lanes(Axis(axis));
+    let mut out = Vec::with_capacity(x.len() / x.len_of(Axis(axis)));
+    for lane in lanes {
+        out.push(argmax_lane(lane));
+    }
+    out
+}
+
+/// The argmax of one non-empty lane.
+fn argmax_lane<E: Element>(lane: ArrayView1<'_, E>) -> usize {
+    let mut best = lane[0];
+    if best.is_nan() {
+        return 0;
+    }
+    let mut index = 0;
+    for (i, &v) in lane.iter().enumerate().skip(1) {
+        if v > best {
+            best = v;
+            index = i;
+        } else if v.is_nan() {
+            return i;
+        }
+    }
+    index
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::{from_vec, narrow, permute, to_vec};
+
+    /// [[[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]],
+    ///  [[12, 13, 14, 15], [16, 17, 18, 19], [20, 21, 22, 23]]]
+    fn x234() -> Storage<f64> {
+        from_vec((0..24).map(f64::from).collect(), &[2, 3, 4])
+    }
+
+    fn check(x: &Storage<f64>, axes: &[usize], keepdim: bool, op: ReduceOp, shape: &[usize]) {
+        let r = reduce(x, axes, keepdim, op);
+        assert_eq!(r.shape(), shape, "shape of {op:?} over {axes:?} keepdim={keepdim}");
+    }
+
+    #[test]
+    fn sum_over_axis_0() {
+        let r = reduce(&x234(), &[0], false, ReduceOp::Sum);
+        assert_eq!(r.shape(), &[3, 4]);
+        assert_eq!(
+            to_vec(&r),
+            vec![12.0, 14.0, 16.0, 18.0, 20.0, 22.0, 24.0, 26.0, 28.0, 30.0, 32.0, 34.0]
+        );
+        check(&x234(), &[0], true, ReduceOp::Sum, &[1, 3, 4]);
+    }
+
+    #[test]
+    fn sum_over_axis_1() {
+        let r = reduce(&x234(), &[1], true, ReduceOp::Sum);
+        assert_eq!(r.shape(), &[2, 1, 4]);
+        assert_eq!(
+            to_vec(&r),
+            vec![12.0, 15.0, 18.0, 21.0, 48.0, 51.0, 54.0, 57.0]
+        );
+        check(&x234(), &[1], false, ReduceOp::Sum, &[2, 4]);
+    }
+
+    #[test]
+    fn sum_over_axes_0_and_2() {
+        // Row j of both blocks: (0+1+2+3) + (12+13+14+15) = 60, (4..=7) + (16..=19) = 92, then 124.
+        let r = reduce(&x234(), &[0, 2], false, ReduceOp::Sum);
+        assert_eq!(r.shape(), &[3]);
+        assert_eq!(to_vec(&r), vec![60.0, 92.0, 124.0]);
+        let k = reduce(&x234(), &[0, 2], true, ReduceOp::Sum);
+        assert_eq!(k.shape(), &[1, 3, 1]);
+        assert_eq!(to_vec(&k), vec![60.0, 92.0, 124.0]);
+    }
+
+    #[test]
+    fn reduce_over_all_axes() {
+        let r = reduce(&x234(), &[0, 1, 2], false, ReduceOp::Sum);
+        assert_eq!(r.shape(), &[] as &[usize]);
+        assert_eq!(to_vec(&r), vec![276.0]);
+        let k = reduce(&x234(), &[0, 1, 2], true, ReduceOp::Max);
+        assert_eq!(k.shape(), &[1, 1, 1]);
+        assert_eq!(to_vec(&k), vec![23.0]);
+        let m = reduce(&x234(), &[0, 1, 2], false, ReduceOp::Min);
+        assert_eq!(to_vec(&m), vec![0.0]);
+    }
+
+    #[test]
+    fn no_axes_is_identity() {
+        let x = x234();
+        let r = reduce(&x, &[], false, ReduceOp::Sum);
+        assert_eq!(r.as_ptr(), x.as_ptr());
+        assert_eq!(r.shape(), x.shape());
+    }
+
+    #[test]
+    fn max_and_min_over_an_axis() {
+        let x = from_vec(vec![3.0, -1.0, 2.0, 5.0, 0.0, -4.0], &[2, 3]);
+        assert_eq!(to_vec(&reduce(&x, &[1], false, ReduceOp::Max)), vec![3.0, 5.0]);
+        assert_eq!(to_vec(&reduce(&x, &[1], false, ReduceOp::Min)), vec![-1.0, -4.0]);
+        assert_eq!(
+            to_vec(&reduce(&x, &[0], true, ReduceOp::Max)),
+            vec![5.0, 0.0, 2.0]
+        );
+        assert_eq!(
+            to_vec(&reduce(&x, &[0], false, ReduceOp::Min)),
+            vec![3.0, -1.0, -4.0]
+        );
+    }
+
+    #[test]
+    fn max_and_min_propagate_nan() {
+        let x = from_vec(vec![1.0, f64::NAN, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
+        for op in [ReduceOp::Max, ReduceOp::Min] {
+            let rows = to_vec(&reduce(&x, &[1], false, op));
+            assert!(rows[0].is_nan(), "{op:?}");
+            assert!(!rows[1].is_nan(), "{op:?}");
+            let cols = to_vec(&reduce(&x, &[0], false, op));
+            assert!(cols[1].is_nan() && !cols[0].is_nan() && !cols[2].is_nan());
+            assert!(to_vec(&reduce(&x, &[0, 1], false, op))[0].is_nan());
+        }
+        // NaN last in a lane still wins.
+        let y = from_vec(vec![1.0, 2.0, f64::NAN], &[3]);
+        assert!(to_vec(&reduce(&y, &[0], false, ReduceOp::Max))[0].is_nan());
+        assert!(to_vec(&reduce(&y, &[0], false, ReduceOp::Min))[0].is_nan());
+    }
+
+    #[test]
+    fn reduce_of_non_standard_layouts() {
+        // Transpose of [[0, 1, 2], [3, 4, 5]]: sums over axis 1 are the column sums 3, 5, 7.
+        let t = permute(&from_vec((0..6).map(f64::from).collect(), &[2, 3]), &[1, 0]);
+        assert_eq!(to_vec(&reduce(&t, &[1], false, ReduceOp::Sum)), vec![3.0, 5.0, 7.0]);
+        assert_eq!(to_vec(&reduce(&t, &[0], true, ReduceOp::Max)), vec![2.0, 5.0]);
+        assert_eq!(to_vec(&reduce(&t, &[0, 1], false, ReduceOp::Sum)), vec![15.0]);
+        // Columns 1..3 of x234's first block rows.
+        let n = narrow(&x234(), 2, 1, 2);
+        assert_eq!(
+            to_vec(&reduce(&n, &[2], false, ReduceOp::Sum)),
+            vec![3.0, 11.0, 19.0, 27.0, 35.0, 43.0]
+        );
+        assert_eq!(to_vec(&reduce(&n, &[0, 1, 2], false, ReduceOp::Sum)), vec![138.0]);
+    }
+
+    #[test]
+    fn reduce_of_empty_axis_gives_identity() {
+        let x = from_vec(Vec::<f64>::new(), &[0, 2]);
+        assert_eq!(to_vec(&reduce(&x, &[0], false, ReduceOp::Sum)), vec![0.0, 0.0]);
+        assert_eq!(
+            to_vec(&reduce(&x, &[0], false, ReduceOp::Max)),
+            vec![f64::NEG_INFINITY; 2]
+        );
+    }
+
+    #[test]
+    fn argmax_ties_go_to_the_first() {
+        let x = from_vec(vec![1.0, 3.0, 3.0, 2.0, 2.0, 2.0], &[2, 3]);
+        assert_eq!(argmax(&x, 1), vec![1, 0]);
+        // Columns: (1, 2), (3, 2), (3, 2).
+        assert_eq!(argmax(&x, 0), vec![1, 0, 0]);
+    }
+
+    #[test]
+    fn argmax_treats_nan_as_the_max() {
+        let x = from_vec(
+            vec![1.0, f64::NAN, 5.0, f64::NAN, 0.0, f64::NAN, 7.0, 9.0, f64::NAN],
+            &[3, 3],
+        );
+        assert_eq!(argmax(&x, 1), vec![1, 0, 2]);
+        let y = from_vec(vec![f64::NEG_INFINITY, -1.0, f64::INFINITY], &[3]);
+        assert_eq!(argmax(&y, 0), vec![2]);
+    }
+
+    #[test]
+    fn argmax_order_of_outer_positions_is_row_major() {
+        // Over axis 1 of x234, the max is always at index 2; over axis 2, at index 3.
+        assert_eq!(argmax(&x234(), 1), vec![2; 8]);
+        assert_eq!(argmax(&x234(), 2), vec![3; 6]);
+        // x[i][j][k] = data[4i + 2j + k].
+        let x = from_vec(vec![0.0, 1.0, 5.0, 9.0, 7.0, 2.0, 3.0, 8.0], &[2, 2, 2]);
+        // Over axis 1: pairs (x[i][0][k], x[i][1][k]) for (i, k) row-major:
+        // (0,5)->1, (1,9)->1, (7,3)->0, (2,8)->1.
+        assert_eq!(argmax(&x, 1), vec![1, 1, 0, 1]);
+        // On a permuted view p[k][i][j] = x[i][j][k], over p's axis 2 the outer positions are
+        // (k, i) row-major: (0,0)->1, (0,1)->0, (1,0)->1, (1,1)->1.
+        let p = permute(&x, &[2, 0, 1]);
+        assert_eq!(argmax(&p, 2), vec![1, 0, 1, 1]);
+    }
+}
