@@ -1,0 +1,604 @@
+#!/usr/bin/env python3
+"""PyTorch reference fixtures for duograd.
+
+Generates the committed fixtures the Rust tests compare against:
+
+  tests/fixtures/ops.json               one forward/backward case per op (float64),
+                                        plus second-order (Hessian-vector product) cases
+  tests/fixtures/optim.json             SGD / Adam trajectories on a small MLP and a
+                                        clip_grad_norm_ case (float64)
+  tests/fixtures/torch_mlp.safetensors  state_dict of a tiny float32 nn.Sequential
+  tests/fixtures/torch_mlp.json         an input batch and that model's output
+
+How to run (from the repository root):
+
+    pip install -r scripts/requirements-torch.txt
+    python3 scripts/torch_reference.py            # writes tests/fixtures/
+    python3 scripts/torch_reference.py --out DIR  # writes elsewhere
+
+CI never runs this script and never needs PyTorch: the Rust tests only read the
+committed fixture files. Re-run it only when adding or changing a case, and commit
+the regenerated files together with the script.
+
+Everything is deterministic: fixed seeds, CPU only, one thread, float64 (float32
+only for the safetensors model). Numbers are written with Python's shortest
+round-trip float repr, so no precision is lost.
+
+Tensor format used in every JSON file: {"shape": [d0, d1, ...], "data": [row-major
+values]}; a 0-d tensor has shape [] and a one-element data list.
+
+Note on the upstream wheel: the torch wheel on PyPI for linux x86_64 is a CUDA build
+whose shared libraries link against the CUDA runtime, so `pip install --no-deps`
+alone does not import. The plain `pip install -r scripts/requirements-torch.txt`
+(which pulls the nvidia-* runtime wheels, ~3 GB) works; everything here still
+runs on the CPU only.
+"""
+
+import argparse
+import copy
+import json
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+
+DTYPE = torch.float64
+SEED = 20240607
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+
+
+def tj(t):
+    """Tensor -> {"shape", "data"} (row-major, full precision)."""
+    t = t.detach()
+    return {"shape": list(t.shape), "data": [float(v) for v in t.reshape(-1).tolist()]}
+
+
+def check_finite(obj, where):
+    if isinstance(obj, torch.Tensor):
+        assert torch.isfinite(obj).all(), f"non-finite values in {where}"
+
+
+def randn(*shape):
+    return torch.randn(shape, dtype=DTYPE)
+
+
+def rand_pos(*shape):
+    """Uniform in [0.5, 1.5): safely positive (log, sqrt, negative powers)."""
+    return torch.rand(shape, dtype=DTYPE) + 0.5
+
+
+def away(*shape, margin=0.5):
+    """Normal-ish values with |x| >= margin (denominators, abs away from its kink)."""
+    r = randn(*shape)
+    return torch.where(r >= 0, r + margin, r - margin)
+
+
+class Const:
+    """Marks a case input that does not require grad (its grad is stored as null)."""
+
+    def __init__(self, t):
+        self.t = t
+
+
+CASES = []
+
+
+def case(name, description, fn, inputs, grad_output=None, **index_lists):
+    """Record one op case.
+
+    fn(*inputs) -> output tensor. grads are d/d input of (output * grad_output).sum().
+    index_lists are plain (possibly nested) integer lists stored under "indices";
+    fn is expected to use the same values.
+    """
+    assert name not in {c["name"] for c in CASES}, f"duplicate case {name}"
+    leaves = []
+    for x in inputs:
+        if isinstance(x, Const):
+            leaves.append(x.t.detach().clone())
+        else:
+            leaves.append(x.detach().clone().requires_grad_(True))
+    out = fn(*leaves)
+    assert isinstance(out, torch.Tensor) and out.dtype == DTYPE, name
+    check_finite(out, name)
+    if grad_output is None:
+        grad_output = randn(*out.shape)
+    grad_output = grad_output.to(DTYPE).reshape(out.shape)
+    diff = [l for l in leaves if l.requires_grad]
+    gs = torch.autograd.grad((out * grad_output).sum(), diff, allow_unused=True)
+    gs = iter(gs)
+    grads = []
+    for l in leaves:
+        if l.requires_grad:
+            g = next(gs)
+            if g is None:
+                g = torch.zeros_like(l)
+            check_finite(g, name)
+            grads.append(tj(g))
+        else:
+            grads.append(None)
+    c = {
+        "name": name,
+        "description": description,
+        "inputs": [tj(l) for l in leaves],
+        "output": tj(out),
+        "grad_output": tj(grad_output),
+        "grads": grads,
+    }
+    if index_lists:
+        c["indices"] = index_lists
+    CASES.append(c)
+    return c
+
+
+def g(c, i):
+    """grad tensor of input i of a recorded case, as a torch tensor."""
+    d = c["grads"][i]
+    return torch.tensor(d["data"], dtype=DTYPE).reshape(d["shape"])
+
+
+def inp(c, i):
+    d = c["inputs"][i]
+    return torch.tensor(d["data"], dtype=DTYPE).reshape(d["shape"])
+
+
+def go(c):
+    d = c["grad_output"]
+    return torch.tensor(d["data"], dtype=DTYPE).reshape(d["shape"])
+
+
+# ---------------------------------------------------------------------------
+# ops.json
+# ---------------------------------------------------------------------------
+
+
+def build_op_cases():
+    torch.manual_seed(SEED)
+
+    # ---- unary on (3,4) ----------------------------------------------------
+    case("neg", "-x, x(3,4)", lambda x: -x, [randn(3, 4)])
+    case("exp", "x.exp(), x(3,4)", lambda x: x.exp(), [randn(3, 4)])
+    case("log", "x.log(), x(3,4) = rand+0.5", lambda x: x.log(), [rand_pos(3, 4)])
+    case("sqrt", "x.sqrt(), x(3,4) = rand+0.5", lambda x: x.sqrt(), [rand_pos(3, 4)])
+    case("tanh", "x.tanh(), x(3,4)", lambda x: x.tanh(), [randn(3, 4)])
+    case("sigmoid", "x.sigmoid(), x(3,4)", lambda x: x.sigmoid(), [randn(3, 4)])
+
+    xr = away(3, 4, margin=0.1)
+    for (i, j) in [(0, 1), (1, 3), (2, 0), (2, 2)]:
+        xr[i, j] = 0.0
+    xr[0, 0], xr[1, 1] = -abs(xr[0, 0]), -abs(xr[1, 1])  # make sure of negatives
+    c = case("relu", "F.relu(x), x(3,4) with exact zeros at (0,1),(1,3),(2,0),(2,2); "
+             "torch: relu'(0) = 0", lambda x: F.relu(x), [xr])
+    assert (g(c, 0)[inp(c, 0) == 0] == 0).all()
+
+    case("abs", "x.abs(), x(3,4) with |x| >= 0.1 (no zeros)", lambda x: x.abs(),
+         [away(3, 4, margin=0.1)])
+    case("pow_3", "x ** 3, x(3,4)", lambda x: x ** 3, [randn(3, 4)])
+    case("pow_half", "x ** 0.5, x(3,4) = rand+0.5", lambda x: x ** 0.5, [rand_pos(3, 4)])
+    case("pow_neg", "x ** -1.5, x(3,4) = rand+0.5", lambda x: x ** -1.5, [rand_pos(3, 4)])
+
+    xc = away(3, 4, margin=0.1)
+    for (i, j) in [(0, 2), (1, 0), (2, 3)]:
+        xc[i, j] = 0.0
+    c = case("clamp_min_0", "x.clamp(min=0), x(3,4) with exact zeros at (0,2),(1,0),(2,3); "
+             "torch 2.15: gradient at x == min is 0", lambda x: x.clamp(min=0), [xc])
+    assert (g(c, 0)[inp(c, 0) == 0] == 0).all()
+
+    case("square", "x * x (the same tensor used twice), x(3,4)", lambda x: x * x, [randn(3, 4)])
+
+    # ---- binary, same shape --------------------------------------------------
+    case("add", "a + b, a,b (3,4)", lambda a, b: a + b, [randn(3, 4), randn(3, 4)])
+    case("sub", "a - b, a,b (3,4)", lambda a, b: a - b, [randn(3, 4), randn(3, 4)])
+    case("mul", "a * b, a,b (3,4)", lambda a, b: a * b, [randn(3, 4), randn(3, 4)])
+    case("div", "a / b, a,b (3,4), |b| >= 0.5", lambda a, b: a / b, [randn(3, 4), away(3, 4)])
+
+    # ---- binary, broadcasting -----------------------------------------------
+    case("add_broadcast", "a(3,1) + b(4,) -> (3,4)", lambda a, b: a + b, [randn(3, 1), randn(4)])
+    case("sub_broadcast", "a(2,3,4) - b(3,1) -> (2,3,4)", lambda a, b: a - b,
+         [randn(2, 3, 4), randn(3, 1)])
+    case("mul_broadcast", "a(2,3,4) * b(3,1) -> (2,3,4)", lambda a, b: a * b,
+         [randn(2, 3, 4), randn(3, 1)])
+    case("div_broadcast", "a(4,) / b(2,3,4) -> (2,3,4), |b| >= 0.5", lambda a, b: a / b,
+         [randn(4), away(2, 3, 4)])
+    case("add_scalar_tensor", "a(2,3) + b() (0-d tensor) -> (2,3)", lambda a, b: a + b,
+         [randn(2, 3), randn()])
+
+    # ---- python scalar on either side ---------------------------------------
+    case("scalar_add", "x + 2.5, x(3,4)", lambda x: x + 2.5, [randn(3, 4)])
+    case("scalar_rsub", "2.0 - x, x(3,4)", lambda x: 2.0 - x, [randn(3, 4)])
+    case("scalar_mul", "3.0 * x, x(3,4)", lambda x: 3.0 * x, [randn(3, 4)])
+    case("scalar_div", "x / 4.0, x(3,4)", lambda x: x / 4.0, [randn(3, 4)])
+    case("scalar_rdiv", "2.0 / x, x(3,4), |x| >= 0.5", lambda x: 2.0 / x, [away(3, 4)])
+
+    # ---- maximum / minimum with exact ties ----------------------------------
+    ties = [(0, 0), (0, 3), (1, 2), (2, 1)]
+    for name, fn in [("maximum", torch.maximum), ("minimum", torch.minimum)]:
+        a = randn(3, 4)
+        b = a + away(3, 4, margin=0.2)  # non-tied entries differ by >= 0.2
+        for (i, j) in ties:
+            b[i, j] = a[i, j]
+        c = case(name, f"torch.{name}(a, b), a,b (3,4); exact ties at {ties}: "
+                 "torch splits the gradient 0.5/0.5", fn, [a, b])
+        tie = inp(c, 0) == inp(c, 1)
+        assert int(tie.sum()) == 4
+        assert torch.equal(g(c, 0)[tie], 0.5 * go(c)[tie])
+        assert torch.equal(g(c, 1)[tie], 0.5 * go(c)[tie])
+
+    # ---- layout --------------------------------------------------------------
+    case("reshape", "x(2,3,4).reshape(4,6)", lambda x: x.reshape(4, 6), [randn(2, 3, 4)])
+    case("reshape_infer", "x(2,3,4).reshape(-1,4) -> (6,4)", lambda x: x.reshape(-1, 4),
+         [randn(2, 3, 4)])
+    case("permute", "x(2,3,4).permute(2,0,1) -> (4,2,3)", lambda x: x.permute(2, 0, 1),
+         [randn(2, 3, 4)])
+    case("transpose", "x(3,5).t() -> (5,3)", lambda x: x.t(), [randn(3, 5)])
+    case("expand", "x(3,1).expand(2,3,4)", lambda x: x.expand(2, 3, 4), [randn(3, 1)])
+
+    # ---- reductions on (2,3,4) ----------------------------------------------
+    case("sum_all", "x(2,3,4).sum() -> ()", lambda x: x.sum(), [randn(2, 3, 4)])
+    case("sum_dim1_keepdim", "x(2,3,4).sum(1, keepdim=True) -> (2,1,4)",
+         lambda x: x.sum(1, keepdim=True), [randn(2, 3, 4)])
+    case("sum_dims02", "x(2,3,4).sum((0,2)) -> (3,)", lambda x: x.sum((0, 2)), [randn(2, 3, 4)])
+    case("mean_all", "x(2,3,4).mean() -> ()", lambda x: x.mean(), [randn(2, 3, 4)])
+    case("mean_dim0", "x(2,3,4).mean(0) -> (3,4)", lambda x: x.mean(0), [randn(2, 3, 4)])
+
+    xm = randn(2, 3, 4)
+    # tie between positions 0 and 2 of dim 1 at [0,:,1]; tie between 1 and 2 at [1,:,2]
+    top = float(xm.abs().max()) + 0.5
+    xm[0, 0, 1] = xm[0, 2, 1] = top
+    xm[1, 1, 2] = xm[1, 2, 2] = top
+    c = case("max_dim1", "x(2,3,4).max(1).values -> (2,4); ties along dim 1 at [0,{0,2},1] "
+             "and [1,{1,2},2]: torch returns (and routes the whole gradient to) the FIRST "
+             "maximal index", lambda x: x.max(1).values, [xm])
+    gx, gy = g(c, 0), go(c)
+    assert gx[0, 0, 1] == gy[0, 1] and gx[0, 2, 1] == 0
+    assert gx[1, 1, 2] == gy[1, 2] and gx[1, 2, 2] == 0
+
+    xa = randn(2, 3, 4)
+    top = float(xa.max()) + 1.0
+    xa[0, 0, 0] = xa[1, 2, 3] = top
+    c = case("max_all", "x(2,3,4).max() -> (); the max appears exactly twice "
+             "([0,0,0] and [1,2,3]): torch splits the gradient evenly",
+             lambda x: x.max(), [xa])
+    gx, gy = g(c, 0), go(c)
+    assert gx[0, 0, 0] == gx[1, 2, 3] == 0.5 * gy
+    assert int((gx != 0).sum()) == 2
+
+    # ---- softmax family ------------------------------------------------------
+    case("softmax", "F.softmax(x(3,5), dim=-1)", lambda x: F.softmax(x, dim=-1), [randn(3, 5)])
+    case("log_softmax", "F.log_softmax(x(3,5), dim=1)", lambda x: F.log_softmax(x, dim=1),
+         [randn(3, 5)])
+    xl = torch.stack([randn(4) * 1e4, 1e4 + randn(4)])
+    case("softmax_large", "F.softmax(x(2,4), dim=-1); row 0 = randn * 1e4 (output one-hot up "
+         "to underflow), row 1 = 1e4 + randn (a naive exp overflows; probabilities are "
+         "non-trivial); output must be finite", lambda x: F.softmax(x, dim=-1), [xl])
+
+    # ---- indexing ------------------------------------------------------------
+    rows, cols = [0, 1, 1, 3, 1], [2, 0, 0, 4, 0]
+    c = case("index_pairs", "x(4,5)[rows, cols] -> (5,); (1,0) is picked three times so "
+             "its gradient accumulates", lambda x: x[torch.tensor(rows), torch.tensor(cols)],
+             [randn(4, 5)], rows=rows, cols=cols)
+    gy = go(c)
+    assert g(c, 0)[1, 0] == gy[1] + gy[2] + gy[4]
+
+    idx = [2, 0, 2, 3]
+    case("index_select", "x(4,3).index_select(0, index) -> (4,3); row 2 selected twice",
+         lambda x: x.index_select(0, torch.tensor(idx)), [randn(4, 3)], index=idx)
+
+    gidx = [[0, 0, 3], [1, 2, 1], [3, 3, 0]]
+    case("gather", "x(3,4).gather(1, index) -> (3,3); repeated indices accumulate",
+         lambda x: x.gather(1, torch.tensor(gidx)), [randn(3, 4)], index=gidx)
+
+    # ---- matmul ----------------------------------------------------------------
+    case("matmul", "a(3,4) @ b(4,5) -> (3,5)", lambda a, b: a @ b, [randn(3, 4), randn(4, 5)])
+    case("matmul_at", "a(4,3).t() @ b(4,5) -> (3,5)", lambda a, b: a.t() @ b,
+         [randn(4, 3), randn(4, 5)])
+    case("matmul_bt", "a(3,4) @ b(5,4).t() -> (3,5)", lambda a, b: a @ b.t(),
+         [randn(3, 4), randn(5, 4)])
+
+    # ---- stack / cat -----------------------------------------------------------
+    case("stack", "torch.stack([a(2,3), b(2,3)], dim=1) -> (2,2,3)",
+         lambda a, b: torch.stack([a, b], dim=1), [randn(2, 3), randn(2, 3)])
+    case("cat", "torch.cat([a(2,3), b(4,3)], dim=0) -> (6,3)",
+         lambda a, b: torch.cat([a, b], dim=0), [randn(2, 3), randn(4, 3)])
+
+    # ---- losses ----------------------------------------------------------------
+    labels = [1, 0, 3, 3, 2]
+    lt = torch.tensor(labels)
+    case("cross_entropy_mean", "F.cross_entropy(logits(5,4), labels) (mean) -> ()",
+         lambda x: F.cross_entropy(x, lt), [randn(5, 4)], labels=labels)
+    case("cross_entropy_sum", "F.cross_entropy(logits(5,4), labels, reduction='sum') -> ()",
+         lambda x: F.cross_entropy(x, lt, reduction="sum"), [randn(5, 4)], labels=labels)
+    case("cross_entropy_none", "F.cross_entropy(logits(5,4), labels, reduction='none') -> (5,)",
+         lambda x: F.cross_entropy(x, lt, reduction="none"), [randn(5, 4)], labels=labels)
+    ext = torch.tensor([[1e4, -1e4, -1e4, 1e4],
+                        [1e4, -1e4, 1e4, -1e4],
+                        [-1e4, -1e4, -1e4, 1e4]], dtype=DTYPE)
+    ext_labels = [0, 1, 3]
+    case("cross_entropy_extreme", "F.cross_entropy(logits(3,4), labels) (mean), logits "
+         "entries exactly +-1e4; row 0: label on one of two tied maxima (loss ln 2), "
+         "row 1: label on a -1e4 entry (loss 2e4 + ln 2), row 2: label on the unique max "
+         "(loss ~0); loss must be finite",
+         lambda x: F.cross_entropy(x, torch.tensor(ext_labels)), [ext], labels=ext_labels)
+    case("mse_loss", "F.mse_loss(a(3,4), b(3,4)) (mean) -> (); both inputs differentiable",
+         lambda a, b: F.mse_loss(a, b), [randn(3, 4), randn(3, 4)])
+    case("nll_loss", "F.nll_loss(F.log_softmax(x(5,4), 1), labels) (mean) -> (); the input is "
+         "the raw logits x", lambda x: F.nll_loss(F.log_softmax(x, 1), lt), [randn(5, 4)],
+         labels=labels)
+
+    # ---- compositions ----------------------------------------------------------
+    mlp = mlp_setup()
+    case("mlp_cross_entropy", "F.cross_entropy(F.linear(F.relu(F.linear(x, w1, b1)), w2, b2), "
+         "labels); inputs x(8,5), w1(6,5), b1(6), w2(3,6), b2(3); grad_output = 1.0",
+         mlp_ce, [mlp["x"], mlp["w1"], mlp["b1"], mlp["w2"], mlp["b2"]],
+         grad_output=torch.tensor(1.0, dtype=DTYPE), labels=mlp["labels"])
+
+    case("tanh_mlp_mse", "F.mse_loss(F.linear(torch.tanh(F.linear(x, w1, b1)), w2, b2), "
+         "target); inputs x(4,3), w1(5,3), b1(5), w2(2,5), b2(2), target(4,2) (no grad)",
+         lambda x, w1, b1, w2, b2, target:
+             F.mse_loss(F.linear(torch.tanh(F.linear(x, w1, b1)), w2, b2), target),
+         [randn(4, 3), randn(5, 3) * 0.5, randn(5) * 0.1, randn(2, 5) * 0.5, randn(2) * 0.1,
+          Const(randn(4, 2))])
+
+
+_MLP = {}
+
+
+def mlp_setup():
+    """Fixed data for mlp_cross_entropy / mlp_hvp (independent seed)."""
+    if not _MLP:
+        gen = torch.Generator().manual_seed(SEED + 1)
+
+        def r(*s, scale=1.0):
+            return torch.randn(s, dtype=DTYPE, generator=gen) * scale
+
+        _MLP.update(x=r(8, 5), w1=r(6, 5, scale=0.5), b1=r(6, scale=0.1),
+                    w2=r(3, 6, scale=0.5), b2=r(3, scale=0.1),
+                    labels=[int(v) for v in torch.randint(0, 3, (8,), generator=gen)])
+    return _MLP
+
+
+def mlp_ce(x, w1, b1, w2, b2):
+    labels = torch.tensor(mlp_setup()["labels"])
+    return F.cross_entropy(F.linear(F.relu(F.linear(x, w1, b1)), w2, b2), labels)
+
+
+def hvp_case(name, description, loss_fn, names, params, v, **extra):
+    ps = [p.detach().clone().requires_grad_(True) for p in params]
+    loss = loss_fn(*ps)
+    grads = torch.autograd.grad(loss, ps, create_graph=True)
+    gv = sum((gi * vi).sum() for gi, vi in zip(grads, v))
+    hv = torch.autograd.grad(gv, ps)
+    for t in [loss, *grads, *hv]:
+        check_finite(t, name)
+    c = {"name": name, "description": description, "param_names": names}
+    c.update(extra)
+    c.update({
+        "params": [tj(p) for p in ps],
+        "loss": tj(loss),
+        "grads": [tj(gi) for gi in grads],
+        "v": [tj(vi) for vi in v],
+        "hvp": [tj(h) for h in hv],
+    })
+    return c, ps, grads, hv
+
+
+def build_second_order():
+    gen = torch.Generator().manual_seed(SEED + 2)
+    out = []
+
+    x = torch.randn(4, dtype=DTYPE, generator=gen)
+    v = torch.randn(4, dtype=DTYPE, generator=gen)
+    c, ps, grads, hv = hvp_case(
+        "cube", "f(x) = (x ** 3).sum(), x(4,); grad = 3 x^2; hvp = d/dx (grad . v) = 6 x v",
+        lambda x: (x ** 3).sum(), ["x"], [x], [v])
+    assert torch.allclose(grads[0], 3 * x ** 2) and torch.allclose(hv[0], 6 * x * v)
+    out.append(c)
+
+    m = mlp_setup()
+    names = ["w1", "b1", "w2", "b2"]
+    params = [m[n] for n in names]
+    vs = [torch.randn(p.shape, dtype=DTYPE, generator=gen) for p in params]
+    c, _, _, _ = hvp_case(
+        "mlp_hvp", "the mlp_cross_entropy setup (same x, labels, w1, b1, w2, b2): "
+        "loss = F.cross_entropy(F.linear(F.relu(F.linear(x, w1, b1)), w2, b2), labels); "
+        "grads/v/hvp listed per parameter in param_names order (w1, b1, w2, b2), i.e. the "
+        "flattened parameter vector is their concatenation; hvp = d/dtheta (grad(theta) . v), "
+        "computed with torch.autograd.grad(create_graph=True)",
+        lambda w1, b1, w2, b2: mlp_ce(m["x"], w1, b1, w2, b2), names, params, vs,
+        x=tj(m["x"]), labels=m["labels"])
+    out.append(c)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# optim.json
+# ---------------------------------------------------------------------------
+
+OPT_CONFIGS = [
+    ("sgd", "sgd", dict(lr=0.1)),
+    ("sgd_momentum", "sgd", dict(lr=0.1, momentum=0.9)),
+    ("sgd_nesterov_wd", "sgd", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01,
+                                    dampening=0.0)),
+    ("sgd_dampening", "sgd", dict(lr=0.1, momentum=0.9, dampening=0.5)),
+    ("adam", "adam", dict(lr=0.01)),
+    ("adam_wd", "adam", dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.05)),
+]
+HYPER_KEYS = {
+    "sgd": ["lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"],
+    "adam": ["lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"],
+}
+N_STEPS = 5
+
+
+def make_optim_model():
+    return torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.ReLU(),
+                               torch.nn.Linear(5, 3)).to(DTYPE)
+
+
+def sd_json(model):
+    return {k: tj(v) for k, v in model.state_dict().items()}
+
+
+def build_optim():
+    torch.manual_seed(SEED + 3)
+    base = make_optim_model()
+    x = randn(6, 4)
+    labels = [int(v) for v in torch.randint(0, 3, (6,))]
+    y = torch.tensor(labels)
+    names = list(base.state_dict().keys())
+    assert names == ["0.weight", "0.bias", "2.weight", "2.bias"], names
+
+    configs = []
+    for name, kind, kw in OPT_CONFIGS:
+        model = copy.deepcopy(base)
+        cls = torch.optim.SGD if kind == "sgd" else torch.optim.Adam
+        opt = cls(model.parameters(), foreach=False, **kw)
+        group = opt.param_groups[0]
+        hyper = {}
+        for k in HYPER_KEYS[kind]:
+            val = group[k]
+            if isinstance(val, tuple):
+                val = [float(v) for v in val]
+            elif not isinstance(val, bool):
+                val = float(val)  # e.g. momentum=0 -> 0.0, so every number reads as f64
+            hyper[k] = val
+        steps = []
+        for _ in range(N_STEPS):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            check_finite(loss, name)
+            steps.append({"loss": loss.item(), "params": sd_json(model)})
+        configs.append({"name": name, "optimizer": kind, "hyper": hyper, "steps": steps})
+
+    # clip_grad_norm_ on the gradients of the initial loss
+    model = copy.deepcopy(base)
+    model.zero_grad()
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    raw = {n: p.grad.detach().clone() for n, p in model.named_parameters()}
+    max_norm = 0.5
+    total = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=max_norm, norm_type=2.0)
+    clipped = {n: p.grad.detach().clone() for n, p in model.named_parameters()}
+    expect = torch.sqrt(sum((gr ** 2).sum() for gr in raw.values()))
+    assert torch.allclose(total, expect) and float(total) > max_norm
+    coef = max_norm / (float(total) + 1e-6)
+    for n in names:
+        assert torch.allclose(clipped[n], raw[n] * coef)
+    clip = {
+        "description": "grads of the initial loss (at init), then "
+                       "torch.nn.utils.clip_grad_norm_(params, max_norm=0.5, norm_type=2); "
+                       "torch scales by max_norm / (total_norm + 1e-6) when that is < 1",
+        "max_norm": max_norm,
+        "norm_type": 2.0,
+        "loss": loss.item(),
+        "total_norm": float(total),
+        "grads": {n: tj(raw[n]) for n in names},
+        "clipped_grads": {n: tj(clipped[n]) for n in names},
+    }
+
+    return {
+        "torch_version": torch.__version__,
+        "dtype": "float64",
+        "model": "nn.Sequential(nn.Linear(4,5), nn.ReLU(), nn.Linear(5,3)); "
+                 "loss = F.cross_entropy(model(x), labels) (mean); each step: zero_grad, "
+                 "forward, backward, step; steps[i].loss is the loss before step i+1, "
+                 "steps[i].params the parameters after it; optimizers run with foreach=False",
+        "param_names": names,
+        "init": sd_json(base),
+        "x": tj(x),
+        "labels": labels,
+        "configs": configs,
+        "clip_grad_norm": clip,
+    }
+
+
+# ---------------------------------------------------------------------------
+# torch_mlp.safetensors / torch_mlp.json
+# ---------------------------------------------------------------------------
+
+
+def build_torch_mlp(out_dir):
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    x = torch.randn(2, 4, dtype=torch.float32)
+    with torch.no_grad():
+        y = model(x)
+    sd = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    save_file(sd, os.path.join(out_dir, "torch_mlp.safetensors"))
+    return {
+        "torch_version": torch.__version__,
+        "dtype": "float32",
+        "model": "nn.Sequential(nn.Linear(4,3), nn.ReLU(), nn.Linear(3,2)) built after "
+                 "torch.manual_seed(0); weights in torch_mlp.safetensors "
+                 "(safetensors.torch.save_file(model.state_dict())); x drawn with "
+                 "torch.randn right after building the model; output = model(x)",
+        "state_dict": {k: {"shape": list(v.shape), "dtype": "F32"} for k, v in sd.items()},
+        "params": {k: tj(v) for k, v in sd.items()},
+        "x": tj(x),
+        "output": tj(y),
+    }
+
+
+# ---------------------------------------------------------------------------
+# writing
+# ---------------------------------------------------------------------------
+
+
+def dumps(obj):
+    return json.dumps(obj, allow_nan=False, separators=(",", ":"))
+
+
+def write_json(path, top):
+    """Top-level object with one list element (case/config) per line: small, diffable."""
+    parts = []
+    for k, v in top.items():
+        if isinstance(v, list) and v and isinstance(v[0], dict):
+            body = ",\n".join("  " + dumps(e) for e in v)
+            parts.append(f"{json.dumps(k)}: [\n{body}\n]")
+        else:
+            parts.append(f"{json.dumps(k)}: {dumps(v)}")
+    text = "{\n" + ",\n".join(parts) + "\n}\n"
+    json.loads(text)  # sanity
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default=os.path.join(here, "..", "tests", "fixtures"),
+                    help="output directory (default: tests/fixtures)")
+    args = ap.parse_args()
+    out_dir = os.path.normpath(args.out)
+    os.makedirs(out_dir, exist_ok=True)
+
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+
+    build_op_cases()
+    ops = {
+        "torch_version": torch.__version__,
+        "dtype": "float64",
+        "cases": CASES,
+        "second_order": build_second_order(),
+    }
+    write_json(os.path.join(out_dir, "ops.json"), ops)
+    write_json(os.path.join(out_dir, "optim.json"), build_optim())
+    write_json(os.path.join(out_dir, "torch_mlp.json"), build_torch_mlp(out_dir))
+
+    for f in ["ops.json", "optim.json", "torch_mlp.json", "torch_mlp.safetensors"]:
+        p = os.path.join(out_dir, f)
+        print(f"wrote {p} ({os.path.getsize(p)} bytes)")
+    print(f"{len(CASES)} op cases, {len(ops['second_order'])} second-order cases, "
+          f"{len(OPT_CONFIGS)} optimizer configs")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
