@@ -42,7 +42,10 @@ pub fn load_digits(path: impl AsRef<Path>) -> Result<Dataset, DataError> {
     let path = path.as_ref();
     let bytes = read_maybe_gz(path)?;
     let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let line = 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count();
+        let line = 1 + bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
         csv_error(path, line, 1, "", "file is not valid UTF-8 text")
     })?;
 

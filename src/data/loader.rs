@@ -78,7 +78,10 @@ impl<'a> DataLoader<'a> {
     /// # Panics
     /// If `batch_size == 0`.
     pub fn new(data: &'a Dataset, batch_size: usize) -> Self {
-        assert!(batch_size > 0, "DataLoader::new: batch_size must be positive");
+        assert!(
+            batch_size > 0,
+            "DataLoader::new: batch_size must be positive"
+        );
         DataLoader {
             data,
             batch_size,

@@ -171,7 +171,9 @@ impl Mnist {
                 let test_labels = IdxLabels::read(&paths[3])?;
                 Ok::<_, DataError>((train_labels, test_images, test_labels))
             })();
-            let train = train.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            let train = train
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
             (train, rest)
         });
         let train_images = train_images?;

@@ -31,10 +31,7 @@ impl Source {
     /// Opens `path`, sniffing the gzip magic.
     pub(crate) fn open(path: &Path) -> Result<Self, DataError> {
         let file = File::open(path).map_err(|e| DataError::io(path, e))?;
-        let file_len = file
-            .metadata()
-            .map_err(|e| DataError::io(path, e))?
-            .len();
+        let file_len = file.metadata().map_err(|e| DataError::io(path, e))?.len();
         let mut buffered = BufReader::with_capacity(1 << 16, file);
         let head = {
             use std::io::BufRead;
@@ -42,7 +39,9 @@ impl Source {
             [buf.first().copied(), buf.get(1).copied()]
         };
         let gzip = head == [Some(GZIP_MAGIC[0]), Some(GZIP_MAGIC[1])];
-        let named_gz = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+        let named_gz = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
         if named_gz && !gzip {
             return Err(DataError::Gzip {
                 path: path.to_path_buf(),
