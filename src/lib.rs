@@ -53,4 +53,5 @@ pub use element::Element;
 pub use error::AutogradError;
 pub use gradcheck::{gradcheck, gradgradcheck, GradcheckError, GradcheckOptions};
 pub use kernel::{BinaryOp, ReduceOp, UnaryOp};
+pub use ops::Reduction;
 pub use tensor::Tensor;

@@ -77,7 +77,7 @@ impl<B: Backend> Tensor<B> {
         self.powf(2.0)
     }
 
-    /// `max(x, c)`; the gradient at exactly `c` is 1, as PyTorch's `clamp(min=c)`.
+    /// `max(x, c)`; the gradient at exactly `c` is 0, as PyTorch's `clamp(min=c)`.
     pub fn clamp_min(&self, c: f64) -> Self {
         self.map_scalar("clamp_min", UnaryOp::ClampMin, c)
     }
@@ -174,11 +174,9 @@ fn powf_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
     a.grad * &a.inputs[0].powf(p - 1.0).mul_scalar(p)
 }
 
-// d/dx max(x, c) = [x >= c]
+// d/dx max(x, c) = [x > c] (0 at x = c, as PyTorch 2.15 gives)
 fn clamp_min_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
-    let x = &a.inputs[0];
-    let c = a.attrs.scalar();
-    a.grad * &(x.gt_scalar(c) + x.eq_scalar(c))
+    a.grad * &a.inputs[0].gt_scalar(a.attrs.scalar())
 }
 
 // d/dx (x + c) = 1

@@ -9,10 +9,13 @@ mod binary;
 mod elementwise;
 mod index;
 mod layout;
+mod loss;
 mod matmul;
 mod overload;
 mod reduce;
 mod softmax;
+
+pub use loss::Reduction;
 
 use crate::autograd::Registry;
 use crate::backend::Backend;
@@ -27,4 +30,5 @@ pub(crate) fn register_builtins<B: Backend>(r: &Registry<B>) {
     layout::register(r);
     index::register(r);
     matmul::register(r);
+    loss::register(r);
 }
