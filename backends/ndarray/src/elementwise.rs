@@ -87,11 +87,7 @@ pub(crate) fn axpy_in_place<E: Element + LinalgScalar>(
     alpha: E,
     src: &Storage<E>,
 ) {
-    assert_eq!(
-        dst.shape(),
-        src.shape(),
-        "axpy_in_place: shapes differ"
-    );
+    assert_eq!(dst.shape(), src.shape(), "axpy_in_place: shapes differ");
     // `scaled_add` goes through `DerefMut`, which unshares the ArcArray, then uses ndarray's
     // contiguous fast path when the layouts agree.
     dst.scaled_add(alpha, src);
@@ -176,7 +172,10 @@ fn contiguous<'s, E: Copy>(lane: &'s ArrayView1<'_, E>, scratch: &'s mut Vec<E>)
 
 /// The strides as `usize` if none is negative (always the case for arrays this backend makes).
 fn non_negative_strides<E>(x: &Storage<E>) -> Option<Vec<usize>> {
-    x.strides().iter().map(|&s| usize::try_from(s).ok()).collect()
+    x.strides()
+        .iter()
+        .map(|&s| usize::try_from(s).ok())
+        .collect()
 }
 
 /// Whether two arrays of the same shape map indices to memory the same way (strides of
@@ -210,10 +209,22 @@ mod tests {
     fn unary_by_hand() {
         let x = from_vec(vec![-2.0, 0.0, 3.0, 4.0], &[2, 2]);
         assert_eq!(to_vec(&unary(&x, UnaryOp::Relu)), vec![0.0, 0.0, 3.0, 4.0]);
-        assert_eq!(to_vec(&unary(&x, UnaryOp::Neg)), vec![2.0, -0.0, -3.0, -4.0]);
-        assert_eq!(to_vec(&unary(&x, UnaryOp::MulScalar(0.5))), vec![-1.0, 0.0, 1.5, 2.0]);
-        assert_eq!(to_vec(&unary(&x, UnaryOp::Powf(2.0))), vec![4.0, 0.0, 9.0, 16.0]);
-        assert_eq!(to_vec(&unary(&x, UnaryOp::GtScalar(0.0))), vec![0.0, 0.0, 1.0, 1.0]);
+        assert_eq!(
+            to_vec(&unary(&x, UnaryOp::Neg)),
+            vec![2.0, -0.0, -3.0, -4.0]
+        );
+        assert_eq!(
+            to_vec(&unary(&x, UnaryOp::MulScalar(0.5))),
+            vec![-1.0, 0.0, 1.5, 2.0]
+        );
+        assert_eq!(
+            to_vec(&unary(&x, UnaryOp::Powf(2.0))),
+            vec![4.0, 0.0, 9.0, 16.0]
+        );
+        assert_eq!(
+            to_vec(&unary(&x, UnaryOp::GtScalar(0.0))),
+            vec![0.0, 0.0, 1.0, 1.0]
+        );
         assert_eq!(unary(&x, UnaryOp::Exp).shape(), &[2, 2]);
         let s = unary(&full(&[], 4.0f32), UnaryOp::Sqrt);
         assert_eq!(s.shape(), &[] as &[usize]);
@@ -233,7 +244,10 @@ mod tests {
     fn unary_of_non_contiguous_views() {
         // Short lanes (element path): columns 1..3 of a 2x4 array.
         let n = narrow(&arange(&[2, 4]), 1, 1, 2);
-        assert_eq!(to_vec(&unary(&n, UnaryOp::MulScalar(2.0))), vec![2.0, 4.0, 10.0, 12.0]);
+        assert_eq!(
+            to_vec(&unary(&n, UnaryOp::MulScalar(2.0))),
+            vec![2.0, 4.0, 10.0, 12.0]
+        );
         // Long lanes (slice path): columns 1..21 of a 3x24 array.
         let n = narrow(&arange(&[3, 24]), 1, 1, 20);
         let want: Vec<f64> = (0..3)
@@ -252,10 +266,22 @@ mod tests {
     fn binary_same_shape() {
         let a = from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]);
         let b = from_vec(vec![4.0, 3.0, 2.0, 1.0], &[2, 2]);
-        assert_eq!(to_vec(&binary(&a, &b, BinaryOp::Sub)), vec![-3.0, -1.0, 1.0, 3.0]);
-        assert_eq!(to_vec(&binary(&a, &b, BinaryOp::Div)), vec![0.25, 2.0 / 3.0, 1.5, 4.0]);
-        assert_eq!(to_vec(&binary(&a, &b, BinaryOp::Maximum)), vec![4.0, 3.0, 3.0, 4.0]);
-        assert_eq!(to_vec(&binary(&a, &b, BinaryOp::Le)), vec![1.0, 1.0, 0.0, 0.0]);
+        assert_eq!(
+            to_vec(&binary(&a, &b, BinaryOp::Sub)),
+            vec![-3.0, -1.0, 1.0, 3.0]
+        );
+        assert_eq!(
+            to_vec(&binary(&a, &b, BinaryOp::Div)),
+            vec![0.25, 2.0 / 3.0, 1.5, 4.0]
+        );
+        assert_eq!(
+            to_vec(&binary(&a, &b, BinaryOp::Maximum)),
+            vec![4.0, 3.0, 3.0, 4.0]
+        );
+        assert_eq!(
+            to_vec(&binary(&a, &b, BinaryOp::Le)),
+            vec![1.0, 1.0, 0.0, 0.0]
+        );
         assert_eq!(to_vec(&binary(&a, &b, BinaryOp::Eq)), vec![0.0; 4]);
         let nan = from_vec(vec![f64::NAN, 0.0, 1.0, 9.0], &[2, 2]);
         let m = to_vec(&binary(&a, &nan, BinaryOp::Maximum));
@@ -284,7 +310,9 @@ mod tests {
         let b = from_vec(vec![1.0, 2.0, 3.0], &[3, 1]);
         let c = binary(&a, &b, BinaryOp::Mul);
         assert_eq!(c.shape(), &[2, 3, 4]);
-        let want: Vec<f64> = (0..24).map(|i| i as f64 * ((i / 4) % 3 + 1) as f64).collect();
+        let want: Vec<f64> = (0..24)
+            .map(|i| i as f64 * ((i / 4) % 3 + 1) as f64)
+            .collect();
         assert_eq!(to_vec(&c), want);
     }
 

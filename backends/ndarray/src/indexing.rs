@@ -43,7 +43,10 @@ pub(crate) fn scatter_add<E: Element>(
     };
     match src.as_slice() {
         Some(s) => indices.iter().zip(s).for_each(|(&i, &v)| add(i, v)),
-        None => indices.iter().zip(src.iter()).for_each(|(&i, &v)| add(i, v)),
+        None => indices
+            .iter()
+            .zip(src.iter())
+            .for_each(|(&i, &v)| add(i, v)),
     }
     ArcArray::from_shape_vec(IxDyn(shape), out).expect("length matches shape")
 }

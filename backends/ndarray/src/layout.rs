@@ -225,7 +225,11 @@ mod tests {
         let n = narrow(&x, 1, 1, 2);
         assert_eq!(n.shape(), &[2, 2]);
         assert_eq!(to_vec(&n), vec![1.0, 2.0, 5.0, 6.0]);
-        assert_eq!(n.as_ptr(), unsafe { x.as_ptr().add(1) }, "narrow must not copy");
+        assert_eq!(
+            n.as_ptr(),
+            unsafe { x.as_ptr().add(1) },
+            "narrow must not copy"
+        );
         let empty = narrow(&x, 1, 4, 0);
         assert_eq!(empty.shape(), &[2, 0]);
         assert_eq!(to_vec(&empty), Vec::<f64>::new());

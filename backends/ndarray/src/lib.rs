@@ -149,12 +149,7 @@ impl<E: Element + LinalgScalar> Backend for NdArray<E> {
         indexing::scatter_add(shape, indices, src)
     }
 
-    fn matmul(
-        a: &Storage<E>,
-        b: &Storage<E>,
-        transpose_a: bool,
-        transpose_b: bool,
-    ) -> Storage<E> {
+    fn matmul(a: &Storage<E>, b: &Storage<E>, transpose_a: bool, transpose_b: bool) -> Storage<E> {
         matmul::matmul(a, b, transpose_a, transpose_b)
     }
 }

@@ -44,7 +44,9 @@ mod tests {
 
     /// Deterministic, irregular values in [-1, 1).
     fn values(n: usize, seed: u64) -> Vec<f64> {
-        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut s = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (0..n)
             .map(|_| {
                 s = s
@@ -65,9 +67,25 @@ mod tests {
         ta: bool,
         tb: bool,
     ) -> (Vec<f64>, [usize; 2]) {
-        let at = |i: usize, p: usize| if ta { a[p * a_shape[1] + i] } else { a[i * a_shape[1] + p] };
-        let bt = |p: usize, j: usize| if tb { b[j * b_shape[1] + p] } else { b[p * b_shape[1] + j] };
-        let (m, k) = if ta { (a_shape[1], a_shape[0]) } else { (a_shape[0], a_shape[1]) };
+        let at = |i: usize, p: usize| {
+            if ta {
+                a[p * a_shape[1] + i]
+            } else {
+                a[i * a_shape[1] + p]
+            }
+        };
+        let bt = |p: usize, j: usize| {
+            if tb {
+                b[j * b_shape[1] + p]
+            } else {
+                b[p * b_shape[1] + j]
+            }
+        };
+        let (m, k) = if ta {
+            (a_shape[1], a_shape[0])
+        } else {
+            (a_shape[0], a_shape[1])
+        };
         let n = if tb { b_shape[0] } else { b_shape[1] };
         let mut c = vec![0.0; m * n];
         for i in 0..m {
@@ -94,13 +112,25 @@ mod tests {
         // [[1, 2], [3, 4]] · [[5, 6], [7, 8]] = [[19, 22], [43, 50]].
         let a = from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]);
         let b = from_vec(vec![5.0, 6.0, 7.0, 8.0], &[2, 2]);
-        assert_eq!(to_vec(&matmul(&a, &b, false, false)), vec![19.0, 22.0, 43.0, 50.0]);
+        assert_eq!(
+            to_vec(&matmul(&a, &b, false, false)),
+            vec![19.0, 22.0, 43.0, 50.0]
+        );
         // aᵀ · b = [[1, 3], [2, 4]] · b = [[26, 30], [38, 44]].
-        assert_eq!(to_vec(&matmul(&a, &b, true, false)), vec![26.0, 30.0, 38.0, 44.0]);
+        assert_eq!(
+            to_vec(&matmul(&a, &b, true, false)),
+            vec![26.0, 30.0, 38.0, 44.0]
+        );
         // a · bᵀ = [[17, 23], [39, 53]].
-        assert_eq!(to_vec(&matmul(&a, &b, false, true)), vec![17.0, 23.0, 39.0, 53.0]);
+        assert_eq!(
+            to_vec(&matmul(&a, &b, false, true)),
+            vec![17.0, 23.0, 39.0, 53.0]
+        );
         // aᵀ · bᵀ = [[23, 31], [34, 46]].
-        assert_eq!(to_vec(&matmul(&a, &b, true, true)), vec![23.0, 31.0, 34.0, 46.0]);
+        assert_eq!(
+            to_vec(&matmul(&a, &b, true, true)),
+            vec![23.0, 31.0, 34.0, 46.0]
+        );
     }
 
     #[test]
@@ -127,7 +157,12 @@ mod tests {
         // Big enough for matrixmultiply to block and (with `threading`) split the work.
         let (m, k, n) = (150, 130, 170);
         let (av, bv) = (values(m * k, 3), values(k * n, 4));
-        let c = matmul(&from_vec(av.clone(), &[m, k]), &from_vec(bv.clone(), &[k, n]), false, false);
+        let c = matmul(
+            &from_vec(av.clone(), &[m, k]),
+            &from_vec(bv.clone(), &[k, n]),
+            false,
+            false,
+        );
         let (want, _) = naive(&av, [m, k], &bv, [k, n], false, false);
         assert_close(&to_vec(&c), &want, 1e-12);
     }
@@ -146,7 +181,9 @@ mod tests {
         let bn = narrow(&b, 1, 1, 3);
         let c = matmul(&a, &bn, false, false);
         let full = to_vec(&matmul(&a, &b, false, false));
-        let want: Vec<f64> = (0..6).flat_map(|i| full[i * 5 + 1..i * 5 + 4].to_vec()).collect();
+        let want: Vec<f64> = (0..6)
+            .flat_map(|i| full[i * 5 + 1..i * 5 + 4].to_vec())
+            .collect();
         assert_close(&to_vec(&c), &want, 1e-12);
     }
 

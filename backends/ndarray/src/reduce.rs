@@ -130,7 +130,11 @@ mod tests {
 
     fn check(x: &Storage<f64>, axes: &[usize], keepdim: bool, op: ReduceOp, shape: &[usize]) {
         let r = reduce(x, axes, keepdim, op);
-        assert_eq!(r.shape(), shape, "shape of {op:?} over {axes:?} keepdim={keepdim}");
+        assert_eq!(
+            r.shape(),
+            shape,
+            "shape of {op:?} over {axes:?} keepdim={keepdim}"
+        );
     }
 
     #[test]
@@ -189,8 +193,14 @@ mod tests {
     #[test]
     fn max_and_min_over_an_axis() {
         let x = from_vec(vec![3.0, -1.0, 2.0, 5.0, 0.0, -4.0], &[2, 3]);
-        assert_eq!(to_vec(&reduce(&x, &[1], false, ReduceOp::Max)), vec![3.0, 5.0]);
-        assert_eq!(to_vec(&reduce(&x, &[1], false, ReduceOp::Min)), vec![-1.0, -4.0]);
+        assert_eq!(
+            to_vec(&reduce(&x, &[1], false, ReduceOp::Max)),
+            vec![3.0, 5.0]
+        );
+        assert_eq!(
+            to_vec(&reduce(&x, &[1], false, ReduceOp::Min)),
+            vec![-1.0, -4.0]
+        );
         assert_eq!(
             to_vec(&reduce(&x, &[0], true, ReduceOp::Max)),
             vec![5.0, 0.0, 2.0]
@@ -222,22 +232,37 @@ mod tests {
     fn reduce_of_non_standard_layouts() {
         // Transpose of [[0, 1, 2], [3, 4, 5]]: sums over axis 1 are the column sums 3, 5, 7.
         let t = permute(&from_vec((0..6).map(f64::from).collect(), &[2, 3]), &[1, 0]);
-        assert_eq!(to_vec(&reduce(&t, &[1], false, ReduceOp::Sum)), vec![3.0, 5.0, 7.0]);
-        assert_eq!(to_vec(&reduce(&t, &[0], true, ReduceOp::Max)), vec![2.0, 5.0]);
-        assert_eq!(to_vec(&reduce(&t, &[0, 1], false, ReduceOp::Sum)), vec![15.0]);
+        assert_eq!(
+            to_vec(&reduce(&t, &[1], false, ReduceOp::Sum)),
+            vec![3.0, 5.0, 7.0]
+        );
+        assert_eq!(
+            to_vec(&reduce(&t, &[0], true, ReduceOp::Max)),
+            vec![2.0, 5.0]
+        );
+        assert_eq!(
+            to_vec(&reduce(&t, &[0, 1], false, ReduceOp::Sum)),
+            vec![15.0]
+        );
         // Columns 1..3 of x234's first block rows.
         let n = narrow(&x234(), 2, 1, 2);
         assert_eq!(
             to_vec(&reduce(&n, &[2], false, ReduceOp::Sum)),
             vec![3.0, 11.0, 19.0, 27.0, 35.0, 43.0]
         );
-        assert_eq!(to_vec(&reduce(&n, &[0, 1, 2], false, ReduceOp::Sum)), vec![138.0]);
+        assert_eq!(
+            to_vec(&reduce(&n, &[0, 1, 2], false, ReduceOp::Sum)),
+            vec![138.0]
+        );
     }
 
     #[test]
     fn reduce_of_empty_axis_gives_identity() {
         let x = from_vec(Vec::<f64>::new(), &[0, 2]);
-        assert_eq!(to_vec(&reduce(&x, &[0], false, ReduceOp::Sum)), vec![0.0, 0.0]);
+        assert_eq!(
+            to_vec(&reduce(&x, &[0], false, ReduceOp::Sum)),
+            vec![0.0, 0.0]
+        );
         assert_eq!(
             to_vec(&reduce(&x, &[0], false, ReduceOp::Max)),
             vec![f64::NEG_INFINITY; 2]
@@ -255,7 +280,17 @@ mod tests {
     #[test]
     fn argmax_treats_nan_as_the_max() {
         let x = from_vec(
-            vec![1.0, f64::NAN, 5.0, f64::NAN, 0.0, f64::NAN, 7.0, 9.0, f64::NAN],
+            vec![
+                1.0,
+                f64::NAN,
+                5.0,
+                f64::NAN,
+                0.0,
+                f64::NAN,
+                7.0,
+                9.0,
+                f64::NAN,
+            ],
             &[3, 3],
         );
         assert_eq!(argmax(&x, 1), vec![1, 0, 2]);
