@@ -1,1 +1,207 @@
-//! The nalgebra backend for duograd (work in progress).
+//! # duograd-nalgebra
+//!
+//! The [nalgebra](https://nalgebra.org) backend for duograd: [`Nalgebra<E>`] implements
+//! [`duograd::Backend`] for `E = f32` or `f64`, storing every tensor in a real nalgebra
+//! [`DMatrix`](nalgebra::DMatrix) behind an `Arc` ([`NaTensor`]), so clones are cheap and the
+//! storage is `Send + Sync`.
+//!
+//! ## Layout
+//!
+//! A tensor of shape `[d0, …, dk]` is the `DMatrix` with `d0·…·d(k-1)` rows and `dk` columns;
+//! tensor element `(i0, …, ik)` is matrix element `(r, ik)` where `r` is the row-major index of
+//! `(i0, …, i(k-1))` in `[d0, …, d(k-1)]`. Equivalently, element `(r, c)` is the one at row-major
+//! flat index `r·dk + c`. A rank-1 tensor `[n]` is a `1×n` row and a scalar `[]` is `1×1`
+//! ([`matrix_dims`]).
+//!
+//! So **a 2-D tensor is exactly its matrix**: `matmul` is nalgebra's `gemm`, a transpose is
+//! nalgebra's `transpose`, and [`NaTensor::matrix`] / [`NaTensor::from_matrix`] interoperate with
+//! ordinary nalgebra code. The price is that nalgebra is column-major while duograd's flat data is
+//! row-major: `from_vec` / `to_vec` transpose (free when the matrix has a single row or column),
+//! and a `reshape` that changes the matrix dimensions goes through row-major order (it shares
+//! the matrix when they do not change, e.g. `[6, 4]` ↔ `[2, 3, 4]`).
+//!
+//! The column-major buffer walks the tensor with the last axis slowest and the leading axes in
+//! row-major order; that is, it is the row-major array of shape `[dk, d0, …, d(k-1)]`. The N-d
+//! fallbacks below work on that view.
+//!
+//! ## Kernels
+//!
+//! | method | nalgebra kernel | fallback (no N-d nalgebra kernel) |
+//! | --- | --- | --- |
+//! | `unary`, `unary_in_place` | `map`, `apply` | — |
+//! | `binary`, same shape | `+`, `-`, `zip_map` | — |
+//! | `binary`, broadcast | column iteration for full / row-vector / column-vector / scalar operands (the bias add) | gather by `strided_indices` |
+//! | `axpy_in_place` | `axpy` on the whole buffer | — |
+//! | `reduce` | `row_sum` (axis 0), `column_sum` (axis 1), `sum` (all) | contiguous loops on the storage-order view; `strided_indices` for interleaved axes |
+//! | `argmax` | — | contiguous loops on the storage-order view |
+//! | `permute` | `transpose` (2-D) | gather by `strided_indices` |
+//! | `expand` | column `fill` / `copy_from_slice` | gather by `strided_indices` |
+//! | `narrow` | `rows` / `columns` (2-D) | contiguous block copies |
+//! | `concat` | — | contiguous block copies |
+//! | `take`, `scatter_add` | — | flat row-major index → column-major offset |
+//! | `matmul` | `gemm` with zero-copy strided views for transposed operands (see below) | — |
+//!
+//! Transposed `matmul` operands are strided views of the original buffer; nalgebra's `gemm`
+//! passes their strides to `matrixmultiply`, so `Aᵀ·B`, `A·Bᵀ` and `Aᵀ·Bᵀ` copy nothing and run
+//! as fast as `A·B`. nalgebra's `tr_mul` / `gemm_tr` are not used: they compute dot products
+//! one output element at a time and are about 10× slower on large matrices.
+//!
+//! Max/Min reductions and `BinaryOp::Maximum`/`Minimum` propagate NaN; `argmax` gives ties to
+//! the first index and treats NaN as the maximum. In-place methods copy the matrix only if it
+//! is shared (`Arc::make_mut`).
+//!
+//! ## Example
+//!
+//! ```
+//! use duograd::{Backend, BinaryOp, ReduceOp};
+//! use duograd_nalgebra::Nalgebra;
+//!
+//! type B = Nalgebra<f64>;
+//! let x = B::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
+//! let bias = B::from_vec(vec![10.0, 20.0, 30.0], &[3]);
+//! let y = B::binary(&x, &bias, BinaryOp::Add); // (2, 3) + (3,)
+//! assert_eq!(B::to_vec(&y), vec![11.0, 22.0, 33.0, 14.0, 25.0, 36.0]);
+//!
+//! // The storage is the nalgebra matrix itself.
+//! assert_eq!(y.matrix()[(1, 0)], 14.0);
+//!
+//! // xᵀ · x without materializing the transpose.
+//! let g = B::matmul(&x, &x, true, false);
+//! assert_eq!(B::shape(&g), vec![3, 3]);
+//! assert_eq!(B::to_vec(&g)[0], 1.0 * 1.0 + 4.0 * 4.0);
+//!
+//! let col_sums = B::reduce(&y, &[0], false, ReduceOp::Sum);
+//! assert_eq!(B::to_vec(&col_sums), vec![25.0, 47.0, 69.0]);
+//! ```
+#![warn(missing_docs)]
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use duograd::{Backend, BinaryOp, Element, ReduceOp, UnaryOp};
+
+mod elementwise;
+mod layout;
+mod matmul;
+mod reduce;
+mod storage;
+
+pub use storage::{matrix_dims, NaTensor};
+
+/// The nalgebra backend: a zero-sized marker type implementing [`Backend`] with
+/// [`NaTensor<E>`] storage.
+///
+/// ```
+/// use duograd::Backend;
+/// use duograd_nalgebra::Nalgebra;
+/// assert_eq!(Nalgebra::<f32>::name(), "nalgebra");
+/// ```
+pub struct Nalgebra<E>(PhantomData<E>);
+
+// Manual impls: derives would require `E: Clone` etc. of the marker's parameter.
+impl<E> Clone for Nalgebra<E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<E> Copy for Nalgebra<E> {}
+
+impl<E> Default for Nalgebra<E> {
+    fn default() -> Self {
+        Nalgebra(PhantomData)
+    }
+}
+
+impl<E> fmt::Debug for Nalgebra<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Nalgebra")
+    }
+}
+
+impl<E: Element> Backend for Nalgebra<E> {
+    type Elem = E;
+    type Storage = NaTensor<E>;
+
+    fn name() -> &'static str {
+        "nalgebra"
+    }
+
+    fn from_vec(data: Vec<E>, shape: &[usize]) -> NaTensor<E> {
+        NaTensor::from_row_major(data, shape)
+    }
+
+    fn full(shape: &[usize], value: E) -> NaTensor<E> {
+        let (rows, cols) = matrix_dims(shape);
+        NaTensor::from_storage(vec![value; rows * cols], shape)
+    }
+
+    fn shape(x: &NaTensor<E>) -> Vec<usize> {
+        x.shape().to_vec()
+    }
+
+    fn to_vec(x: &NaTensor<E>) -> Vec<E> {
+        x.to_row_major()
+    }
+
+    fn unary(x: &NaTensor<E>, op: UnaryOp<E>) -> NaTensor<E> {
+        elementwise::unary(x, op)
+    }
+
+    fn binary(a: &NaTensor<E>, b: &NaTensor<E>, op: BinaryOp) -> NaTensor<E> {
+        elementwise::binary(a, b, op)
+    }
+
+    fn axpy_in_place(dst: &mut NaTensor<E>, alpha: E, src: &NaTensor<E>) {
+        elementwise::axpy_in_place(dst, alpha, src)
+    }
+
+    fn unary_in_place(dst: &mut NaTensor<E>, op: UnaryOp<E>) {
+        elementwise::unary_in_place(dst, op)
+    }
+
+    fn reduce(x: &NaTensor<E>, axes: &[usize], keepdim: bool, op: ReduceOp) -> NaTensor<E> {
+        reduce::reduce(x, axes, keepdim, op)
+    }
+
+    fn argmax(x: &NaTensor<E>, axis: usize) -> Vec<usize> {
+        reduce::argmax(x, axis)
+    }
+
+    fn reshape(x: &NaTensor<E>, shape: &[usize]) -> NaTensor<E> {
+        layout::reshape(x, shape)
+    }
+
+    fn permute(x: &NaTensor<E>, perm: &[usize]) -> NaTensor<E> {
+        layout::permute(x, perm)
+    }
+
+    fn expand(x: &NaTensor<E>, shape: &[usize]) -> NaTensor<E> {
+        layout::expand(x, shape)
+    }
+
+    fn concat(xs: &[NaTensor<E>], axis: usize) -> NaTensor<E> {
+        layout::concat(xs, axis)
+    }
+
+    fn narrow(x: &NaTensor<E>, axis: usize, start: usize, len: usize) -> NaTensor<E> {
+        layout::narrow(x, axis, start, len)
+    }
+
+    fn take(x: &NaTensor<E>, indices: &[usize]) -> NaTensor<E> {
+        layout::take(x, indices)
+    }
+
+    fn scatter_add(shape: &[usize], indices: &[usize], src: &NaTensor<E>) -> NaTensor<E> {
+        layout::scatter_add(shape, indices, src)
+    }
+
+    fn matmul(
+        a: &NaTensor<E>,
+        b: &NaTensor<E>,
+        transpose_a: bool,
+        transpose_b: bool,
+    ) -> NaTensor<E> {
+        matmul::matmul(a, b, transpose_a, transpose_b)
+    }
+}

@@ -1,0 +1,288 @@
+//! Elementwise kernels: `unary`, `binary` (with broadcasting) and the in-place updates.
+//!
+//! - Same-shape operands share a layout, so the op runs on the column-major buffers directly:
+//!   nalgebra's `+`/`-` for add/subtract, [`Matrix::zip_map`](nalgebra::Matrix::zip_map) for the
+//!   rest, [`Matrix::map`](nalgebra::Matrix::map) for unary ops, and
+//!   [`Matrix::apply`](nalgebra::Matrix::apply) / `axpy` in place.
+//! - Broadcasts that keep the matrix structure — each operand being the full `R×C` matrix, a row
+//!   vector (`(1, C)`, `(C,)`, …), a column vector (`(R, 1)`) or a single element — are computed
+//!   column by column over nalgebra's column iterator, each column a contiguous slice: no
+//!   per-element index arithmetic. This covers the bias add `(m, n) + (n,)`.
+//! - Any other broadcast (e.g. `(2, 3, 4) * (3, 1)`) falls back to gathering both operands in
+//!   storage order with [`strided_indices`].
+//!
+//! The op is matched once, outside the loops (`with_unary!`, `with_binary!`), so every loop body
+//! is a monomorphized closure. The arithmetic is `UnaryOp::apply` / `BinaryOp::apply`, or an
+//! identical inline expression for the commonest ops.
+
+use duograd::shape::{broadcast_shapes, strided_indices};
+use duograd::{BinaryOp, Element, UnaryOp};
+use nalgebra::{DMatrix, DVectorView, DVectorViewMut};
+
+use crate::storage::{broadcast_storage_strides, matrix_dims, storage_order, NaTensor};
+
+/// Evaluates `$body` with `$f` bound to a closure `Fn(E) -> E` computing `$op`, matching on the
+/// op once. `E` must name the element type at the call site.
+macro_rules! with_unary {
+    ($op:expr, |$f:ident| $body:expr) => {
+        match $op {
+            UnaryOp::Neg => {
+                let $f = |x: E| -x;
+                $body
+            }
+            UnaryOp::AddScalar(c) => {
+                let $f = move |x: E| x + c;
+                $body
+            }
+            UnaryOp::MulScalar(c) => {
+                let $f = move |x: E| x * c;
+                $body
+            }
+            UnaryOp::DivScalar(c) => {
+                let $f = move |x: E| x / c;
+                $body
+            }
+            UnaryOp::Relu => {
+                let $f = |x: E| if x > E::zero() { x } else { E::zero() };
+                $body
+            }
+            op => {
+                let $f = move |x: E| op.apply(x);
+                $body
+            }
+        }
+    };
+}
+
+/// Evaluates `$body` with `$f` bound to a closure `Fn(E, E) -> E` computing `$op`, matching on
+/// the op once. `E` must name the element type at the call site.
+macro_rules! with_binary {
+    ($op:expr, |$f:ident| $body:expr) => {
+        match $op {
+            BinaryOp::Add => {
+                let $f = |x: E, y: E| x + y;
+                $body
+            }
+            BinaryOp::Sub => {
+                let $f = |x: E, y: E| x - y;
+                $body
+            }
+            BinaryOp::Mul => {
+                let $f = |x: E, y: E| x * y;
+                $body
+            }
+            BinaryOp::Div => {
+                let $f = |x: E, y: E| x / y;
+                $body
+            }
+            op => {
+                let $f = move |x: E, y: E| op.apply(x, y);
+                $body
+            }
+        }
+    };
+}
+
+/// `op` applied to every element (nalgebra `map`).
+pub(crate) fn unary<E: Element>(x: &NaTensor<E>, op: UnaryOp<E>) -> NaTensor<E> {
+    let m = with_unary!(op, |f| x.matrix().map(f));
+    NaTensor::from_parts(m, x.shape().to_vec())
+}
+
+/// `dst = op(dst)` in place (nalgebra `apply`), copying first if the matrix is shared.
+pub(crate) fn unary_in_place<E: Element>(dst: &mut NaTensor<E>, op: UnaryOp<E>) {
+    let m = dst.matrix_mut();
+    with_unary!(op, |f| m.apply(|v| *v = f(*v)));
+}
+
+/// `dst += alpha * src` in place (nalgebra `axpy` over the whole buffer), copying first if the
+/// matrix is shared.
+pub(crate) fn axpy_in_place<E: Element>(dst: &mut NaTensor<E>, alpha: E, src: &NaTensor<E>) {
+    assert_eq!(
+        dst.shape(),
+        src.shape(),
+        "axpy_in_place: shapes differ ({:?} vs {:?})",
+        dst.shape(),
+        src.shape()
+    );
+    let x = DVectorView::from_slice(src.storage(), src.numel());
+    let m = dst.matrix_mut();
+    let n = m.len();
+    DVectorViewMut::from_slice(m.as_mut_slice(), n).axpy(alpha, &x, E::one());
+}
+
+/// `op(a, b)` with NumPy broadcasting.
+pub(crate) fn binary<E: Element>(a: &NaTensor<E>, b: &NaTensor<E>, op: BinaryOp) -> NaTensor<E> {
+    if a.shape() == b.shape() {
+        let (ma, mb) = (a.matrix(), b.matrix());
+        let m = match op {
+            BinaryOp::Add => ma + mb,
+            BinaryOp::Sub => ma - mb,
+            _ => with_binary!(op, |f| ma.zip_map(mb, f)),
+        };
+        return NaTensor::from_parts(m, a.shape().to_vec());
+    }
+    let out_shape = broadcast_shapes(a.shape(), b.shape()).unwrap_or_else(|| {
+        panic!(
+            "binary: shapes {:?} and {:?} do not broadcast",
+            a.shape(),
+            b.shape()
+        )
+    });
+    let (rows, cols) = matrix_dims(&out_shape);
+    let data = match (
+        Broadcast::classify(a, &out_shape),
+        Broadcast::classify(b, &out_shape),
+    ) {
+        (Some(ka), Some(kb)) => with_binary!(op, |f| by_columns(&ka, &kb, rows, cols, f)),
+        _ => with_binary!(op, |f| gathered(a, b, &out_shape, f)),
+    };
+    NaTensor::from_storage(data, &out_shape)
+}
+
+/// How an operand maps onto the `R×C` matrix of a broadcast output, when that needs no index
+/// arithmetic.
+#[derive(Debug)]
+pub(crate) enum Broadcast<'a, E> {
+    /// The operand has the output's shape (up to leading 1s): its own `R×C` matrix.
+    Full(&'a DMatrix<E>),
+    /// A single element, repeated everywhere.
+    Scalar(E),
+    /// One value per output column (the operand varies only along the last axis); `C` values.
+    Row(&'a [E]),
+    /// One value per output row (the operand has size 1 on the last axis and the output's
+    /// leading axes); `R` values.
+    Col(&'a [E]),
+}
+
+/// What one operand contributes to one output column.
+enum Column<'a, E> {
+    /// A contiguous column of `R` values.
+    Slice(&'a [E]),
+    /// One value for the whole column.
+    Value(E),
+}
+
+impl<'a, E: Element> Broadcast<'a, E> {
+    /// Classifies `x` broadcast to `out_shape`, or `None` if it needs the N-d fallback.
+    pub(crate) fn classify(x: &'a NaTensor<E>, out_shape: &[usize]) -> Option<Self> {
+        let s = x.shape();
+        let k = out_shape.len();
+        let lead = k - s.len();
+        let dim = |i: usize| if i < lead { 1 } else { s[i - lead] };
+        if (0..k).all(|i| dim(i) == out_shape[i]) {
+            return Some(Broadcast::Full(x.matrix()));
+        }
+        if x.numel() == 1 {
+            return Some(Broadcast::Scalar(x.storage()[0]));
+        }
+        // Here k >= 1: a rank-0 output would have made x scalar.
+        let leading = 0..k - 1;
+        if dim(k - 1) == out_shape[k - 1] && leading.clone().all(|i| dim(i) == 1) {
+            // x's matrix is 1×C: its buffer is the row.
+            return Some(Broadcast::Row(x.storage()));
+        }
+        if dim(k - 1) == 1 && leading.clone().all(|i| dim(i) == out_shape[i]) {
+            // x's matrix is R×1: its buffer is the column.
+            return Some(Broadcast::Col(x.storage()));
+        }
+        None
+    }
+
+    /// The operand's contribution to output column `j`.
+    fn column(&self, j: usize) -> Column<'a, E> {
+        match *self {
+            Broadcast::Full(m) => Column::Slice(m.column(j).data.into_slice()),
+            Broadcast::Scalar(v) => Column::Value(v),
+            Broadcast::Row(r) => Column::Value(r[j]),
+            Broadcast::Col(c) => Column::Slice(c),
+        }
+    }
+}
+
+/// The column-major buffer of `f(a, b)` for operands that keep the matrix structure, built one
+/// contiguous column at a time.
+fn by_columns<E: Element>(
+    a: &Broadcast<'_, E>,
+    b: &Broadcast<'_, E>,
+    rows: usize,
+    cols: usize,
+    f: impl Fn(E, E) -> E,
+) -> Vec<E> {
+    let mut out = Vec::with_capacity(rows * cols);
+    for j in 0..cols {
+        match (a.column(j), b.column(j)) {
+            (Column::Slice(x), Column::Slice(y)) => {
+                out.extend(x.iter().zip(y).map(|(&x, &y)| f(x, y)));
+            }
+            (Column::Slice(x), Column::Value(y)) => out.extend(x.iter().map(|&x| f(x, y))),
+            (Column::Value(x), Column::Slice(y)) => out.extend(y.iter().map(|&y| f(x, y))),
+            (Column::Value(x), Column::Value(y)) => out.resize(out.len() + rows, f(x, y)),
+        }
+    }
+    out
+}
+
+/// The N-d fallback: both operands gathered in the output's storage order.
+fn gathered<E: Element>(
+    a: &NaTensor<E>,
+    b: &NaTensor<E>,
+    out_shape: &[usize],
+    f: impl Fn(E, E) -> E,
+) -> Vec<E> {
+    let walk = storage_order(out_shape);
+    let index = |x: &NaTensor<E>| {
+        let st = broadcast_storage_strides(x.shape(), out_shape);
+        strided_indices(&walk, &storage_order(&st), 0)
+    };
+    let (ia, ib) = (index(a), index(b));
+    let (xa, xb) = (a.storage(), b.storage());
+    ia.iter().zip(&ib).map(|(&i, &j)| f(xa[i], xb[j])).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(data: &[f64], shape: &[usize]) -> NaTensor<f64> {
+        NaTensor::from_row_major(data.to_vec(), shape)
+    }
+
+    #[test]
+    fn classification_of_common_broadcasts() {
+        let out = [3, 4];
+        let row = t(&[1.0, 2.0, 3.0, 4.0], &[4]);
+        let col = t(&[1.0, 2.0, 3.0], &[3, 1]);
+        let full = t(&[0.0; 12], &[1, 3, 4]);
+        let one = t(&[7.0], &[1, 1]);
+        let odd = t(&[0.0; 2], &[2, 1, 1]);
+        assert!(matches!(
+            Broadcast::classify(&row, &out),
+            Some(Broadcast::Row(_))
+        ));
+        assert!(matches!(
+            Broadcast::classify(&col, &out),
+            Some(Broadcast::Col(_))
+        ));
+        assert!(matches!(
+            Broadcast::classify(&full, &[1, 3, 4]),
+            Some(Broadcast::Full(_))
+        ));
+        assert!(matches!(Broadcast::classify(&one, &out), Some(Broadcast::Scalar(v)) if v == 7.0));
+        assert!(Broadcast::classify(&odd, &[2, 3, 4]).is_none());
+        let mid = t(&[0.0; 3], &[3, 1]);
+        assert!(Broadcast::classify(&mid, &[2, 3, 4]).is_none());
+    }
+
+    #[test]
+    fn fallback_and_column_paths_agree() {
+        let a = t(&[1.0, 2.0, 3.0], &[3, 1]);
+        let b = t(&[10.0, 20.0, 30.0, 40.0], &[4]);
+        let out = [3, 4];
+        let ka = Broadcast::classify(&a, &out).unwrap();
+        let kb = Broadcast::classify(&b, &out).unwrap();
+        let fast = by_columns(&ka, &kb, 3, 4, |x, y| x - y);
+        let slow = gathered(&a, &b, &out, |x, y| x - y);
+        assert_eq!(fast, slow);
+    }
+}

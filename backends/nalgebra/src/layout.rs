@@ -1,0 +1,244 @@
+//! Layout and indexing kernels: `reshape`, `permute`, `expand`, `concat`, `narrow`, `take`,
+//! `scatter_add`.
+//!
+//! - `reshape` shares the matrix when the matrix dimensions do not change (e.g. `[6, 4]` ↔
+//!   `[2, 3, 4]`), copies the buffer as-is when both layouts are vectors (`[m, 1]` ↔ `[m]`), and
+//!   otherwise goes through row-major order (two nalgebra transposes).
+//! - `permute` of a matrix is nalgebra's `transpose`; other permutations gather through
+//!   [`strided_indices`](duograd::shape::strided_indices) with permuted storage strides.
+//! - `expand` repeats columns or column entries for the row/column-vector broadcasts and gathers
+//!   with zero strides otherwise.
+//! - `concat` and `narrow` copy contiguous blocks of the column-major buffer (seen as a row-major
+//!   array of shape `[dk, d0, …, d(k-1)]`); along the last axis these are whole column ranges.
+//!   2-D `narrow` is nalgebra's `rows` / `columns` view, made owned.
+//! - `take` and `scatter_add` map each row-major flat index to its column-major offset.
+
+use duograd::shape::numel;
+use duograd::Element;
+use nalgebra::DMatrix;
+
+use crate::elementwise::Broadcast;
+use crate::storage::{
+    broadcast_storage_strides, gather, is_vector_like, matrix_dims, storage_axis, storage_offset,
+    storage_order, storage_strides, NaTensor,
+};
+
+/// The same elements (row-major) under `shape`.
+pub(crate) fn reshape<E: Element>(x: &NaTensor<E>, shape: &[usize]) -> NaTensor<E> {
+    assert_eq!(
+        numel(shape),
+        x.numel(),
+        "reshape: {:?} to {shape:?} changes the number of elements",
+        x.shape()
+    );
+    let (old_rows, old_cols) = x.dims();
+    let (rows, cols) = matrix_dims(shape);
+    if x.dims() == (rows, cols)
+        || (is_vector_like(old_rows, old_cols) && is_vector_like(rows, cols))
+    {
+        x.reinterpret(shape)
+    } else {
+        NaTensor::from_row_major(x.to_row_major(), shape)
+    }
+}
+
+/// Output axis `i` is input axis `perm[i]`.
+pub(crate) fn permute<E: Element>(x: &NaTensor<E>, perm: &[usize]) -> NaTensor<E> {
+    let shape = x.shape();
+    let rank = shape.len();
+    let mut seen = vec![false; rank];
+    assert!(
+        perm.len() == rank
+            && perm
+                .iter()
+                .all(|&p| p < rank && !std::mem::replace(&mut seen[p], true)),
+        "permute: {perm:?} is not a permutation of the axes of {shape:?}"
+    );
+    if perm.iter().enumerate().all(|(i, &p)| i == p) {
+        return x.clone();
+    }
+    let out_shape: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
+    if rank == 2 {
+        return NaTensor::from_parts(x.matrix().transpose(), out_shape);
+    }
+    let st = storage_strides(shape);
+    let src_strides: Vec<usize> = perm.iter().map(|&p| st[p]).collect();
+    gather(x.storage(), &out_shape, &src_strides, 0)
+}
+
+/// Broadcasts `x` to `shape`.
+pub(crate) fn expand<E: Element>(x: &NaTensor<E>, shape: &[usize]) -> NaTensor<E> {
+    assert!(
+        duograd::shape::broadcasts_to(x.shape(), shape),
+        "expand: {:?} does not broadcast to {shape:?}",
+        x.shape()
+    );
+    let (rows, cols) = matrix_dims(shape);
+    if x.dims() == (rows, cols) {
+        // Only size-1 axes were added: same matrix.
+        return x.with_shape(shape);
+    }
+    let matrix = match Broadcast::classify(x, shape) {
+        Some(Broadcast::Scalar(v)) => DMatrix::from_element(rows, cols, v),
+        Some(Broadcast::Row(row)) => {
+            // Column j is the value row[j], repeated.
+            let mut m = DMatrix::from_element(rows, cols, E::zero());
+            for (mut col, &v) in m.column_iter_mut().zip(row) {
+                col.fill(v);
+            }
+            m
+        }
+        Some(Broadcast::Col(src)) => {
+            // Every column is a copy of the source column.
+            let mut m = DMatrix::from_element(rows, cols, E::zero());
+            for mut col in m.column_iter_mut() {
+                col.copy_from_slice(src);
+            }
+            m
+        }
+        Some(Broadcast::Full(m)) => m.clone(),
+        None => {
+            let st = broadcast_storage_strides(x.shape(), shape);
+            return gather(x.storage(), shape, &st, 0);
+        }
+    };
+    NaTensor::from_parts(matrix, shape.to_vec())
+}
+
+/// Joins `xs` along `axis`.
+pub(crate) fn concat<E: Element>(xs: &[NaTensor<E>], axis: usize) -> NaTensor<E> {
+    let first = xs.first().expect("concat: no arrays");
+    let shape = first.shape();
+    assert!(
+        axis < shape.len(),
+        "concat: axis {axis} out of range for {shape:?}"
+    );
+    for x in xs {
+        let s = x.shape();
+        assert!(
+            s.len() == shape.len() && (0..s.len()).all(|i| i == axis || s[i] == shape[i]),
+            "concat: {s:?} does not match {shape:?} off axis {axis}"
+        );
+    }
+    if xs.len() == 1 {
+        return first.clone();
+    }
+    let mut out_shape = shape.to_vec();
+    out_shape[axis] = xs.iter().map(|x| x.shape()[axis]).sum();
+    // In storage order, everything before the concat axis is an outer loop; each array
+    // contributes one contiguous block per outer index.
+    let dims = storage_order(shape);
+    let outer = numel(&dims[..storage_axis(axis, shape.len())]);
+    let mut data = Vec::with_capacity(numel(&out_shape));
+    if outer > 0 {
+        let blocks: Vec<usize> = xs.iter().map(|x| x.numel() / outer).collect();
+        for o in 0..outer {
+            for (x, &b) in xs.iter().zip(&blocks) {
+                data.extend_from_slice(&x.storage()[o * b..(o + 1) * b]);
+            }
+        }
+    }
+    NaTensor::from_storage(data, &out_shape)
+}
+
+/// The sub-array `start..start + len` along `axis`.
+pub(crate) fn narrow<E: Element>(
+    x: &NaTensor<E>,
+    axis: usize,
+    start: usize,
+    len: usize,
+) -> NaTensor<E> {
+    let shape = x.shape();
+    assert!(
+        axis < shape.len() && start + len <= shape[axis],
+        "narrow: {start}..{} along axis {axis} is out of bounds for {shape:?}",
+        start + len
+    );
+    if start == 0 && len == shape[axis] {
+        return x.clone();
+    }
+    let mut out_shape = shape.to_vec();
+    out_shape[axis] = len;
+    if shape.len() == 2 {
+        let m = x.matrix();
+        let sub = if axis == 0 {
+            m.rows(start, len).into_owned()
+        } else {
+            m.columns(start, len).into_owned()
+        };
+        return NaTensor::from_parts(sub, out_shape);
+    }
+    let dims = storage_order(shape);
+    let q = storage_axis(axis, shape.len());
+    let (outer, full, inner) = (numel(&dims[..q]), dims[q], numel(&dims[q + 1..]));
+    let mut data = Vec::with_capacity(numel(&out_shape));
+    for o in 0..outer {
+        let from = (o * full + start) * inner;
+        data.extend_from_slice(&x.storage()[from..from + len * inner]);
+    }
+    NaTensor::from_storage(data, &out_shape)
+}
+
+/// Gathers elements by flat row-major index into a 1-D array.
+pub(crate) fn take<E: Element>(x: &NaTensor<E>, indices: &[usize]) -> NaTensor<E> {
+    let (rows, cols) = x.dims();
+    let n = x.numel();
+    let s = x.storage();
+    let data = indices
+        .iter()
+        .map(|&f| {
+            assert!(f < n, "take: index {f} out of range for {} elements", n);
+            s[storage_offset(f, rows, cols)]
+        })
+        .collect();
+    NaTensor::from_storage(data, &[indices.len()])
+}
+
+/// A zero array of `shape` with `src`'s elements added at flat row-major `indices`.
+pub(crate) fn scatter_add<E: Element>(
+    shape: &[usize],
+    indices: &[usize],
+    src: &NaTensor<E>,
+) -> NaTensor<E> {
+    assert_eq!(
+        src.numel(),
+        indices.len(),
+        "scatter_add: {} source elements for {} indices",
+        src.numel(),
+        indices.len()
+    );
+    let (rows, cols) = matrix_dims(shape);
+    let n = rows * cols;
+    let mut data = vec![E::zero(); n];
+    let values = src.to_row_major();
+    for (&f, &v) in indices.iter().zip(&values) {
+        assert!(
+            f < n,
+            "scatter_add: index {f} out of range for shape {shape:?}"
+        );
+        data[storage_offset(f, rows, cols)] += v;
+    }
+    NaTensor::from_storage(data, shape)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reshape_shares_when_the_matrix_is_unchanged() {
+        let x = NaTensor::from_row_major((0..24).map(f64::from).collect(), &[6, 4]);
+        let y = reshape(&x, &[2, 3, 4]);
+        assert!(y.shares_matrix_with(&x));
+        assert_eq!(y.to_row_major(), x.to_row_major());
+        let z = reshape(&x, &[4, 6]);
+        assert!(!z.shares_matrix_with(&x));
+        assert_eq!(z.to_row_major(), x.to_row_major());
+    }
+
+    #[test]
+    fn expand_without_new_elements_shares() {
+        let x = NaTensor::from_row_major(vec![1.0f32, 2.0], &[2]);
+        assert!(expand(&x, &[1, 1, 2]).shares_matrix_with(&x));
+    }
+}

@@ -1,0 +1,271 @@
+//! Reductions (`reduce`) and `argmax`.
+//!
+//! - 2-D sums use nalgebra's own kernels: `row_sum` (over axis 0, one sum per column),
+//!   `column_sum` (over axis 1, adding whole columns) and `sum` (all axes).
+//! - Everything else (Max/Min, rank ≥ 3, arbitrary axis sets) works on the column-major buffer
+//!   seen as the row-major array of shape `[dk, d0, …, d(k-1)]` (see `storage_order`). After
+//!   dropping size-1 axes and merging neighbouring axes that are both reduced or both kept, the
+//!   common patterns `[kept?, reduced, kept?]` run as contiguous loops (folding a slice, or
+//!   combining whole rows into an accumulator row). Other patterns fall back to one
+//!   [`strided_indices`] walk that maps every input element to its output slot.
+//!
+//! Max/Min use [`ReduceOp::combine`], so NaN propagates. `argmax` gives ties to the first index
+//! and treats NaN as larger than everything (the first NaN wins).
+
+use duograd::shape::{numel, reduced_shape, strided_indices, strides};
+use duograd::{Element, ReduceOp};
+use nalgebra::{DMatrix, Dyn};
+
+use crate::layout::reshape;
+use crate::storage::{matrix_dims, storage_axis, storage_order, NaTensor};
+
+/// Reduces `x` over `axes` (sorted, distinct).
+pub(crate) fn reduce<E: Element>(
+    x: &NaTensor<E>,
+    axes: &[usize],
+    keepdim: bool,
+    op: ReduceOp,
+) -> NaTensor<E> {
+    let shape = x.shape();
+    assert!(
+        axes.iter().all(|&a| a < shape.len()) && axes.windows(2).all(|w| w[0] < w[1]),
+        "reduce: axes {axes:?} must be sorted, distinct and < rank {}",
+        shape.len()
+    );
+    if axes.is_empty() {
+        return x.clone();
+    }
+    let kept_shape = reduced_shape(shape, axes, true);
+    let kept = match (shape.len(), axes, op) {
+        (2, [0], ReduceOp::Sum) => {
+            let sums = x.matrix().row_sum(); // 1×n: the sum of each column
+            let n = sums.len();
+            NaTensor::from_parts(sums.reshape_generic(Dyn(1), Dyn(n)), kept_shape)
+        }
+        (2, [1], ReduceOp::Sum) => {
+            let sums = x.matrix().column_sum(); // m×1: the sum of each row
+            let m = sums.len();
+            NaTensor::from_parts(sums.reshape_generic(Dyn(m), Dyn(1)), kept_shape)
+        }
+        (_, _, ReduceOp::Sum) if axes.len() == shape.len() => {
+            NaTensor::from_parts(DMatrix::from_element(1, 1, x.matrix().sum()), kept_shape)
+        }
+        _ => {
+            let dims = storage_order(shape);
+            let mask = storage_order(
+                &(0..shape.len())
+                    .map(|i| axes.contains(&i))
+                    .collect::<Vec<_>>(),
+            );
+            let data = match op {
+                ReduceOp::Sum => reduce_row_major(x.storage(), &dims, &mask, op, |a, v| a + v),
+                ReduceOp::Max => reduce_row_major(x.storage(), &dims, &mask, op, |a, v| {
+                    ReduceOp::Max.combine(a, v)
+                }),
+                ReduceOp::Min => reduce_row_major(x.storage(), &dims, &mask, op, |a, v| {
+                    ReduceOp::Min.combine(a, v)
+                }),
+            };
+            // The reduced storage-order array is exactly the buffer of the keepdim result.
+            NaTensor::from_storage(data, &kept_shape)
+        }
+    };
+    if keepdim {
+        kept
+    } else {
+        reshape(&kept, &reduced_shape(shape, axes, false))
+    }
+}
+
+/// Reduces the row-major array `data` of shape `dims` over the axes flagged in `mask`, with the
+/// accumulator `combine` (which must compute `op.combine`). Returns the row-major result of shape
+/// `dims` with the reduced axes set to 1.
+fn reduce_row_major<E: Element>(
+    data: &[E],
+    dims: &[usize],
+    mask: &[bool],
+    op: ReduceOp,
+    combine: impl Fn(E, E) -> E,
+) -> Vec<E> {
+    let out_dims: Vec<usize> = dims
+        .iter()
+        .zip(mask)
+        .map(|(&d, &r)| if r { 1 } else { d })
+        .collect();
+    let out_len = numel(&out_dims);
+    if data.is_empty() {
+        return vec![op.identity(); out_len];
+    }
+    // Drop size-1 axes, merge neighbours with the same status.
+    let mut groups: Vec<(usize, bool)> = Vec::new();
+    for (&d, &r) in dims.iter().zip(mask) {
+        match groups.last_mut() {
+            _ if d == 1 => {}
+            Some(last) if last.1 == r => last.0 *= d,
+            _ => groups.push((d, r)),
+        }
+    }
+    let mut rest = groups.as_slice();
+    let (mut red, mut inner) = (1, 1);
+    // A leading kept group is the outer loop (over `chunks_exact` blocks below).
+    if let [(_, false), tail @ ..] = rest {
+        rest = tail;
+    }
+    if let [(d, true), tail @ ..] = rest {
+        red = *d;
+        rest = tail;
+    }
+    if let [(d, false), tail @ ..] = rest {
+        inner = *d;
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        return reduce_general(data, dims, mask, &out_dims, op, combine);
+    }
+    let mut out = Vec::with_capacity(out_len);
+    for block in data.chunks_exact(red * inner) {
+        if inner == 1 {
+            // Fold one contiguous run.
+            let first = block[0];
+            out.push(block[1..].iter().fold(first, |acc, &v| combine(acc, v)));
+        } else {
+            // Combine whole rows of `inner` elements into an accumulator row.
+            let start = out.len();
+            out.extend_from_slice(&block[..inner]);
+            let acc = &mut out[start..];
+            for row in block[inner..].chunks_exact(inner) {
+                for (a, &v) in acc.iter_mut().zip(row) {
+                    *a = combine(*a, v);
+                }
+            }
+        }
+    }
+    debug_assert_eq!(out.len() * red, data.len());
+    out
+}
+
+/// The fallback for reduction patterns with interleaved kept and reduced axes: each input
+/// element is combined into the output slot given by a [`strided_indices`] walk with zero strides
+/// on the reduced axes.
+fn reduce_general<E: Element>(
+    data: &[E],
+    dims: &[usize],
+    mask: &[bool],
+    out_dims: &[usize],
+    op: ReduceOp,
+    combine: impl Fn(E, E) -> E,
+) -> Vec<E> {
+    let out_strides: Vec<usize> = strides(out_dims)
+        .into_iter()
+        .zip(mask)
+        .map(|(s, &r)| if r { 0 } else { s })
+        .collect();
+    let slots = strided_indices(dims, &out_strides, 0);
+    let mut out = vec![op.identity(); numel(out_dims)];
+    for (&o, &v) in slots.iter().zip(data) {
+        out[o] = combine(out[o], v);
+    }
+    out
+}
+
+/// For each position of the shape with `axis` removed (row-major), the index of the largest
+/// element along `axis`; ties go to the first, NaN beats everything.
+pub(crate) fn argmax<E: Element>(x: &NaTensor<E>, axis: usize) -> Vec<usize> {
+    let shape = x.shape();
+    assert!(
+        axis < shape.len(),
+        "argmax: axis {axis} out of range for {shape:?}"
+    );
+    assert!(shape[axis] > 0, "argmax: axis {axis} of {shape:?} is empty");
+    let dims = storage_order(shape);
+    let q = storage_axis(axis, shape.len());
+    let (len, inner) = (dims[q], numel(&dims[q + 1..]));
+    let mut out = Vec::with_capacity(x.numel() / len);
+    if inner > 0 {
+        for block in x.storage().chunks_exact(len * inner) {
+            if inner == 1 {
+                out.push(argmax_slice(block));
+                continue;
+            }
+            // Track the best value of each of the `inner` positions across the `len` rows.
+            let start = out.len();
+            out.resize(start + inner, 0);
+            let mut best = block[..inner].to_vec();
+            for (t, row) in block.chunks_exact(inner).enumerate().skip(1) {
+                for ((b, i), &v) in best.iter_mut().zip(&mut out[start..]).zip(row) {
+                    if beats(v, *b) {
+                        *b = v;
+                        *i = t;
+                    }
+                }
+            }
+        }
+    }
+    if q == 0 {
+        // Removing the last axis leaves [d0, …, d(k-2)]: already row-major.
+        return out;
+    }
+    // Otherwise `out` is in the storage order of the shape without `axis`; make it row-major.
+    let rest: Vec<usize> = (0..shape.len())
+        .filter(|&i| i != axis)
+        .map(|i| shape[i])
+        .collect();
+    let (rows, cols) = matrix_dims(&rest);
+    if rows <= 1 || cols <= 1 {
+        out
+    } else {
+        DMatrix::from_vec(rows, cols, out).transpose().data.into()
+    }
+}
+
+/// Whether `v` replaces `best` as the running maximum (strictly larger, or the first NaN).
+#[inline(always)]
+fn beats<E: Element>(v: E, best: E) -> bool {
+    !best.is_nan() && (v.is_nan() || v > best)
+}
+
+/// The index of the first largest element (first NaN if any) of a non-empty slice.
+fn argmax_slice<E: Element>(s: &[E]) -> usize {
+    let mut best = s[0];
+    let mut idx = 0;
+    for (i, &v) in s.iter().enumerate().skip(1) {
+        if beats(v, best) {
+            best = v;
+            idx = i;
+        }
+    }
+    idx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_agree_with_the_general_walk() {
+        // [2, 3, 4] row-major, reduce every subset of axes both ways.
+        let data: Vec<f64> = (0..24).map(|i| ((i * 7) % 11) as f64).collect();
+        let dims = [2, 3, 4];
+        for bits in 0..8u32 {
+            let mask: Vec<bool> = (0..3).map(|i| bits & (1 << i) != 0).collect();
+            let out_dims: Vec<usize> = dims
+                .iter()
+                .zip(&mask)
+                .map(|(&d, &r)| if r { 1 } else { d })
+                .collect();
+            for op in [ReduceOp::Sum, ReduceOp::Max, ReduceOp::Min] {
+                let c = |a, v| op.combine(a, v);
+                let fast = reduce_row_major(&data, &dims, &mask, op, c);
+                let slow = reduce_general(&data, &dims, &mask, &out_dims, op, c);
+                assert_eq!(fast, slow, "mask {mask:?} op {op:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn argmax_slice_rules() {
+        assert_eq!(argmax_slice(&[1.0, 3.0, 3.0, 2.0]), 1);
+        assert_eq!(argmax_slice(&[1.0, f64::NAN, 5.0, f64::NAN]), 1);
+        assert_eq!(argmax_slice(&[f64::NEG_INFINITY]), 0);
+    }
+}

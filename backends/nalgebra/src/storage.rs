@@ -1,0 +1,316 @@
+//! [`NaTensor`], the storage type, and the mapping between duograd's row-major N-d tensors and
+//! nalgebra's column-major [`DMatrix`].
+//!
+//! A tensor of shape `[d0, …, dk]` is stored as the `DMatrix` with `d0·…·d(k-1)` rows and `dk`
+//! columns, tensor element `(i0, …, ik)` being matrix element `(row-major index of (i0, …,
+//! i(k-1)), ik)`. Rank 1 `[n]` is a `1×n` row, rank 0 is `1×1`.
+//!
+//! Because nalgebra is column-major, the buffer (`as_slice()`) walks the tensor in *storage
+//! order*: the last axis slowest, then the leading axes in row-major order. Equivalently, the
+//! buffer is the row-major array of shape `[dk, d0, …, d(k-1)]` (see [`storage_order`]); the N-d
+//! fallbacks of the other modules work on that view. When the matrix has at most one row or at
+//! most one column, storage order and row-major order coincide and conversions are free.
+
+use std::fmt;
+use std::sync::Arc;
+
+use duograd::shape::{numel, strided_indices, strides};
+use duograd::Element;
+use nalgebra::{DMatrix, Dyn};
+
+/// A duograd tensor stored in a reference-counted nalgebra [`DMatrix`].
+///
+/// Cloning is cheap (it shares the matrix). See the [crate documentation](crate) for the layout:
+/// a 2-D tensor *is* its matrix, so [`NaTensor::matrix`] and [`NaTensor::from_matrix`] let you move
+/// between duograd and plain nalgebra code.
+#[derive(Clone)]
+pub struct NaTensor<E> {
+    matrix: Arc<DMatrix<E>>,
+    shape: Vec<usize>,
+}
+
+impl<E: Element> NaTensor<E> {
+    /// Builds a tensor of `shape` from row-major `data`.
+    ///
+    /// # Panics
+    /// If `data.len()` is not the product of `shape`.
+    ///
+    /// ```
+    /// use duograd_nalgebra::NaTensor;
+    /// let t = NaTensor::from_row_major(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
+    /// assert_eq!(t.matrix()[(1, 0)], 4.0); // row 1, column 0
+    /// assert_eq!(t.to_row_major(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    /// ```
+    pub fn from_row_major(data: Vec<E>, shape: &[usize]) -> Self {
+        let (rows, cols) = matrix_dims(shape);
+        assert_eq!(
+            data.len(),
+            rows * cols,
+            "from_row_major: {} elements for shape {shape:?}",
+            data.len()
+        );
+        let matrix = if is_vector_like(rows, cols) {
+            DMatrix::from_vec(rows, cols, data)
+        } else {
+            // Row-major `rows×cols` data is the column-major buffer of the `cols×rows` transpose.
+            DMatrix::from_vec(cols, rows, data).transpose()
+        };
+        Self::from_parts(matrix, shape.to_vec())
+    }
+
+    /// A 2-D tensor whose matrix is `matrix` (no copy).
+    pub fn from_matrix(matrix: DMatrix<E>) -> Self {
+        let shape = vec![matrix.nrows(), matrix.ncols()];
+        Self::from_parts(matrix, shape)
+    }
+
+    /// The elements in row-major order.
+    pub fn to_row_major(&self) -> Vec<E> {
+        let (rows, cols) = self.dims();
+        if is_vector_like(rows, cols) {
+            self.matrix.as_slice().to_vec()
+        } else {
+            self.matrix.transpose().data.into()
+        }
+    }
+
+    /// The underlying matrix (`d0·…·d(k-1)` rows, `dk` columns).
+    pub fn matrix(&self) -> &DMatrix<E> {
+        &self.matrix
+    }
+
+    /// The tensor's shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The number of elements.
+    pub fn numel(&self) -> usize {
+        self.matrix.len()
+    }
+
+    /// Wraps `matrix` under `shape`. Panics if the matrix dimensions do not match the shape.
+    pub(crate) fn from_parts(matrix: DMatrix<E>, shape: Vec<usize>) -> Self {
+        assert_eq!(
+            matrix.shape(),
+            matrix_dims(&shape),
+            "NaTensor: matrix dimensions do not match shape {shape:?}"
+        );
+        Self {
+            matrix: Arc::new(matrix),
+            shape,
+        }
+    }
+
+    /// Wraps a buffer in storage (column-major) order under `shape`.
+    pub(crate) fn from_storage(data: Vec<E>, shape: &[usize]) -> Self {
+        let (rows, cols) = matrix_dims(shape);
+        Self::from_parts(DMatrix::from_vec(rows, cols, data), shape.to_vec())
+    }
+
+    /// The same matrix (shared, no copy) under another shape with the same matrix dimensions.
+    pub(crate) fn with_shape(&self, shape: &[usize]) -> Self {
+        assert_eq!(self.matrix.shape(), matrix_dims(shape));
+        Self {
+            matrix: Arc::clone(&self.matrix),
+            shape: shape.to_vec(),
+        }
+    }
+
+    /// The buffer in storage (column-major) order.
+    pub(crate) fn storage(&self) -> &[E] {
+        self.matrix.as_slice()
+    }
+
+    /// `(rows, cols)` of the matrix.
+    pub(crate) fn dims(&self) -> (usize, usize) {
+        self.matrix.shape()
+    }
+
+    /// Mutable access to the matrix, copying it first if it is shared.
+    pub(crate) fn matrix_mut(&mut self) -> &mut DMatrix<E> {
+        Arc::make_mut(&mut self.matrix)
+    }
+
+    /// Whether the underlying matrix is shared with another tensor (test helper).
+    #[cfg(test)]
+    pub(crate) fn shares_matrix_with(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.matrix, &other.matrix)
+    }
+
+    /// The same elements reinterpreted (a copy of the buffer at most) as a matrix of other
+    /// dimensions, valid when old and new storage orders coincide.
+    pub(crate) fn reinterpret(&self, shape: &[usize]) -> Self {
+        let (rows, cols) = matrix_dims(shape);
+        if self.dims() == (rows, cols) {
+            return self.with_shape(shape);
+        }
+        let m = (*self.matrix).clone().reshape_generic(Dyn(rows), Dyn(cols));
+        Self::from_parts(m, shape.to_vec())
+    }
+}
+
+impl<E: Element> fmt::Debug for NaTensor<E> {
+    /// Shows the shape and the elements in row-major order (not nalgebra's column order).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NaTensor")
+            .field("shape", &self.shape)
+            .field("data", &self.to_row_major())
+            .finish()
+    }
+}
+
+/// The `(rows, cols)` of the matrix storing a tensor of `shape`: `(d0·…·d(k-1), dk)`, `(1, 1)`
+/// for a scalar, `(1, n)` for rank 1.
+///
+/// ```
+/// use duograd_nalgebra::matrix_dims;
+/// assert_eq!(matrix_dims(&[2, 3, 4]), (6, 4));
+/// assert_eq!(matrix_dims(&[5]), (1, 5));
+/// assert_eq!(matrix_dims(&[]), (1, 1));
+/// ```
+pub fn matrix_dims(shape: &[usize]) -> (usize, usize) {
+    match shape.split_last() {
+        None => (1, 1),
+        Some((&cols, lead)) => (numel(lead), cols),
+    }
+}
+
+/// Whether a `rows×cols` matrix has the same element order column-major and row-major.
+pub(crate) fn is_vector_like(rows: usize, cols: usize) -> bool {
+    rows <= 1 || cols <= 1
+}
+
+/// Reorders per-axis values (a shape, strides, flags) into storage order: the last axis first,
+/// then the others. A row-major walk of `storage_order(shape)` with `storage_order(strides)`
+/// visits the elements in the order nalgebra stores them.
+pub(crate) fn storage_order<T: Copy>(per_axis: &[T]) -> Vec<T> {
+    match per_axis.split_last() {
+        None => Vec::new(),
+        Some((&last, lead)) => std::iter::once(last).chain(lead.iter().copied()).collect(),
+    }
+}
+
+/// The axis of the storage-order view (see [`storage_order`]) that holds tensor axis `axis` of
+/// a tensor of rank `rank`.
+pub(crate) fn storage_axis(axis: usize, rank: usize) -> usize {
+    if axis + 1 == rank {
+        0
+    } else {
+        axis + 1
+    }
+}
+
+/// Element strides of each tensor axis in the column-major buffer: the row-major strides of the
+/// leading axes, and the number of rows for the last axis.
+pub(crate) fn storage_strides(shape: &[usize]) -> Vec<usize> {
+    match shape.split_last() {
+        None => Vec::new(),
+        Some((_, lead)) => {
+            let mut s = strides(lead);
+            s.push(numel(lead));
+            s
+        }
+    }
+}
+
+/// Storage strides of an array of shape `from` seen through a broadcast to `to`: one per axis of
+/// `to`, 0 on prepended and stretched axes.
+pub(crate) fn broadcast_storage_strides(from: &[usize], to: &[usize]) -> Vec<usize> {
+    let lead = to.len() - from.len();
+    let own = storage_strides(from);
+    (0..to.len())
+        .map(|i| {
+            if i < lead || from[i - lead] == 1 {
+                0
+            } else {
+                own[i - lead]
+            }
+        })
+        .collect()
+}
+
+/// The column-major buffer offset of row-major flat index `flat` in a `rows×cols` matrix.
+#[inline]
+pub(crate) fn storage_offset(flat: usize, rows: usize, cols: usize) -> usize {
+    if is_vector_like(rows, cols) {
+        flat
+    } else {
+        (flat % cols) * rows + flat / cols
+    }
+}
+
+/// The N-d gather fallback: a tensor of `out_shape` whose element at multi-index `i` is
+/// `src[offset + Σ i[ax]·src_strides[ax]]` (`src` being a column-major buffer and `src_strides`
+/// one stride per *output* axis). The output is produced directly in storage order, walking
+/// `out_shape` with [`strided_indices`].
+pub(crate) fn gather<E: Element>(
+    src: &[E],
+    out_shape: &[usize],
+    src_strides: &[usize],
+    offset: usize,
+) -> NaTensor<E> {
+    let idx = strided_indices(
+        &storage_order(out_shape),
+        &storage_order(src_strides),
+        offset,
+    );
+    let data = idx.iter().map(|&i| src[i]).collect();
+    NaTensor::from_storage(data, out_shape)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_strides_walk_the_buffer_in_order() {
+        // A 2×3×4 tensor is a 6×4 matrix: axis 2 has stride 6, axes 0, 1 the row-major strides
+        // of [2, 3].
+        assert_eq!(storage_strides(&[2, 3, 4]), vec![3, 1, 6]);
+        let walk = strided_indices(
+            &storage_order(&[2, 3, 4]),
+            &storage_order(&storage_strides(&[2, 3, 4])),
+            0,
+        );
+        assert_eq!(walk, (0..24).collect::<Vec<_>>());
+        assert_eq!(storage_strides(&[5]), vec![1]);
+        assert!(storage_strides(&[]).is_empty());
+    }
+
+    #[test]
+    fn storage_offset_matches_the_matrix() {
+        let t = NaTensor::from_row_major((0..12).map(f64::from).collect(), &[3, 4]);
+        for f in 0..12 {
+            assert_eq!(t.storage()[storage_offset(f, 3, 4)], f as f64);
+        }
+    }
+
+    #[test]
+    fn storage_axis_moves_the_last_axis_first() {
+        assert_eq!(storage_axis(2, 3), 0);
+        assert_eq!(storage_axis(0, 3), 1);
+        assert_eq!(storage_axis(1, 3), 2);
+        assert_eq!(storage_axis(0, 1), 0);
+    }
+
+    #[test]
+    fn reinterpret_between_vector_like_matrices() {
+        let t = NaTensor::from_row_major(vec![1.0f32, 2.0, 3.0], &[3, 1]);
+        assert_eq!(t.dims(), (3, 1));
+        let r = t.reinterpret(&[3]);
+        assert_eq!(r.dims(), (1, 3));
+        assert_eq!(r.to_row_major(), vec![1.0, 2.0, 3.0]);
+        let s = t.reinterpret(&[1, 3, 1]);
+        assert!(s.shares_matrix_with(&t));
+    }
+
+    #[test]
+    fn debug_shows_row_major_data() {
+        let t = NaTensor::from_row_major(vec![1.0f64, 2.0, 3.0, 4.0], &[2, 2]);
+        assert_eq!(
+            format!("{t:?}"),
+            "NaTensor { shape: [2, 2], data: [1.0, 2.0, 3.0, 4.0] }"
+        );
+    }
+}
