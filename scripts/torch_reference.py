@@ -303,6 +303,13 @@ def build_op_cases():
          lambda a, b: torch.stack([a, b], dim=1), [randn(2, 3), randn(2, 3)])
     case("cat", "torch.cat([a(2,3), b(4,3)], dim=0) -> (6,3)",
          lambda a, b: torch.cat([a, b], dim=0), [randn(2, 3), randn(4, 3)])
+    case("narrow", "x(4,5).narrow(1, 1, 3) -> (4,3)",
+         lambda x: x.narrow(1, 1, 3), [randn(4, 5)])
+    scatter_idx = [0, 2, 2, 5, 2]
+    case("scatter_add", "zeros(6).scatter_add(0, index, src(5)).reshape(2,3); index 2 repeats "
+         "three times so its values accumulate",
+         lambda src: torch.zeros(6, dtype=DTYPE).scatter_add(0, torch.tensor(scatter_idx), src)
+         .reshape(2, 3), [randn(5)], index=scatter_idx)
 
     # ---- losses ----------------------------------------------------------------
     labels = [1, 0, 3, 3, 2]
