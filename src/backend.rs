@@ -113,6 +113,10 @@ pub trait Backend: Clone + Copy + Debug + Default + Send + Sync + 'static {
     /// (without materializing the transpose where the backend can).
     ///
     /// Precondition: both operands are 2-D and the inner sizes agree.
-    fn matmul(a: &Self::Storage, b: &Self::Storage, transpose_a: bool, transpose_b: bool)
-        -> Self::Storage;
+    fn matmul(
+        a: &Self::Storage,
+        b: &Self::Storage,
+        transpose_a: bool,
+        transpose_b: bool,
+    ) -> Self::Storage;
 }

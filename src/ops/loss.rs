@@ -90,7 +90,12 @@ impl<B: Backend> Tensor<B> {
             labels: labels.into(),
             reduction,
         };
-        Tensor::from_op("cross_entropy", out, &[self], Attrs::Custom(Arc::new(attrs)))
+        Tensor::from_op(
+            "cross_entropy",
+            out,
+            &[self],
+            Attrs::Custom(Arc::new(attrs)),
+        )
     }
 
     /// Negative log-likelihood of log-probabilities `(batch, classes)` (e.g. from
