@@ -32,6 +32,25 @@ pub(crate) struct Node<B: Backend> {
     pub(crate) grad_fn: Option<GradFn<B>>,
 }
 
+impl<B: Backend> Drop for Node<B> {
+    /// Dismantles the graph below this node iteratively: the default recursive drop of a
+    /// 100,000-op chain would overflow the stack.
+    fn drop(&mut self) {
+        let Some(gf) = self.grad_fn.as_mut() else {
+            return;
+        };
+        let mut orphans = std::mem::take(&mut gf.inputs);
+        while let Some(t) = orphans.pop() {
+            // Only nodes this graph owns alone are taken apart; shared ones stay alive.
+            if let Ok(mut node) = Arc::try_unwrap(t.node) {
+                if let Some(gf) = node.grad_fn.as_mut() {
+                    orphans.append(&mut gf.inputs);
+                }
+            }
+        }
+    }
+}
+
 /// An N-d array of `B::Elem` on backend `B`, with reverse-mode autograd.
 ///
 /// Cloning is cheap: clones are handles to the same tensor (same data, same gradient).
