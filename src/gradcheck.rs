@@ -119,10 +119,12 @@ pub fn gradcheck<B: Backend>(
         for e in 0..inputs[i].numel() {
             let plus = f(&perturbed(inputs, i, e, opts.eps)).to_vec_f64();
             let minus = f(&perturbed(inputs, i, e, -opts.eps)).to_vec_f64();
-            for o in 0..n_out {
+            for (o, row) in analytical.iter().enumerate() {
                 let numerical = (plus[o] - minus[o]) / (2.0 * opts.eps);
-                let a = analytical[o][slot][e];
-                if !((a - numerical).abs() <= opts.atol + opts.rtol * numerical.abs()) {
+                let a = row[slot][e];
+                // Written so that a NaN on either side fails the check.
+                let close = (a - numerical).abs() <= opts.atol + opts.rtol * numerical.abs();
+                if !close {
                     return Err(GradcheckError::Mismatch {
                         input: i,
                         element: e,

@@ -46,7 +46,7 @@ fn branching_and_rejoining_sums_gradients<B: Backend>() {
         let (b, c) = (a.tanh(), a.sigmoid());
         (&b * &c + x).sum()
     };
-    gradcheck(|xs| f(&xs[0]), &[x.clone()], GradcheckOptions::default()).unwrap();
+    gradcheck(|xs| f(&xs[0]), std::slice::from_ref(&x), GradcheckOptions::default()).unwrap();
     f(&x).backward().unwrap();
     let manual: Vec<f64> = [0.3f64, 0.7, -0.2]
         .iter()
@@ -396,7 +396,7 @@ fn user_registered_op_passes_gradcheck_and_gradgradcheck<B: Backend>() {
     let x = leaf::<B>(&[-1.5, 0.0, 0.7, 3.0], &[2, 2]);
     gradcheck(
         |xs| softplus(&xs[0]),
-        &[x.clone()],
+        std::slice::from_ref(&x),
         GradcheckOptions::default(),
     )
     .unwrap();

@@ -185,7 +185,7 @@ impl<B: Backend> Tensor<B> {
     }
 }
 
-fn indices_of<'a>(attrs: &'a Attrs) -> (&'a Arc<[usize]>, &'a [usize]) {
+fn indices_of(attrs: &Attrs) -> (&Arc<[usize]>, &[usize]) {
     match attrs {
         Attrs::Indices { indices, shape } => (indices, shape),
         _ => unreachable!("take and scatter_add record their indices"),
