@@ -156,7 +156,10 @@ fn empty_sets_are_valid() {
 fn idx_readers_report_header_fields() {
     let dir = write_set(&small_set(2, 1), true);
     let imgs = IdxImages::read(file_in(&dir, TEST_IMAGES, true), None).unwrap();
-    assert_eq!((imgs.count, imgs.rows, imgs.cols, imgs.image_size()), (1, 28, 28, 784));
+    assert_eq!(
+        (imgs.count, imgs.rows, imgs.cols, imgs.image_size()),
+        (1, 28, 28, 784)
+    );
     let labels = IdxLabels::read(file_in(&dir, TRAIN_LABELS, true)).unwrap();
     assert_eq!(labels.labels, vec![0, 1]);
     assert!(labels.check_range(2).is_ok());
@@ -181,7 +184,14 @@ fn wrong_magic_is_reported_for_images_and_labels() {
         let dir = set_with(TRAIN_IMAGES, idx_images(2049, 5, 28, 28, 0), gz);
         let err = Mnist::load(dir.path()).unwrap_err();
         assert!(
-            matches!(err, DataError::BadMagic { expected: 2051, found: 2049, .. }),
+            matches!(
+                err,
+                DataError::BadMagic {
+                    expected: 2051,
+                    found: 2049,
+                    ..
+                }
+            ),
             "{err:?}"
         );
         assert_names(&err, &file_in(&dir, TRAIN_IMAGES, gz));
@@ -189,7 +199,14 @@ fn wrong_magic_is_reported_for_images_and_labels() {
         let dir = set_with(TEST_LABELS, idx_labels(2051, &labels_of(3)), gz);
         let err = Mnist::load(dir.path()).unwrap_err();
         assert!(
-            matches!(err, DataError::BadMagic { expected: 2049, found: 2051, .. }),
+            matches!(
+                err,
+                DataError::BadMagic {
+                    expected: 2049,
+                    found: 2051,
+                    ..
+                }
+            ),
             "{err:?}"
         );
         assert_names(&err, &file_in(&dir, TEST_LABELS, gz));
@@ -222,7 +239,14 @@ fn truncated_header_is_reported() {
         let dir = set_with(TEST_IMAGES, vec![0, 0, 8, 3, 0], gz);
         let err = Mnist::load(dir.path()).unwrap_err();
         assert!(
-            matches!(err, DataError::Truncated { expected: 16, actual: 5, .. }),
+            matches!(
+                err,
+                DataError::Truncated {
+                    expected: 16,
+                    actual: 5,
+                    ..
+                }
+            ),
             "{err:?}"
         );
         assert_names(&err, &file_in(&dir, TEST_IMAGES, gz));
@@ -289,7 +313,10 @@ fn mismatched_counts_are_reported_with_both_files() {
         other => panic!("expected CountMismatch, got {other:?}"),
     }
     let msg = err.to_string();
-    assert!(msg.contains(TRAIN_IMAGES) && msg.contains(TRAIN_LABELS), "{msg}");
+    assert!(
+        msg.contains(TRAIN_IMAGES) && msg.contains(TRAIN_LABELS),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -297,7 +324,15 @@ fn bad_image_dimensions_are_reported() {
     let dir = set_with(TEST_IMAGES, idx_images(2051, 3, 27, 28, 0), false);
     let err = Mnist::load(dir.path()).unwrap_err();
     assert!(
-        matches!(err, DataError::BadDimensions { rows: 27, cols: 28, expected_rows: 28, .. }),
+        matches!(
+            err,
+            DataError::BadDimensions {
+                rows: 27,
+                cols: 28,
+                expected_rows: 28,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert_names(&err, &file_in(&dir, TEST_IMAGES, false));
@@ -453,7 +488,10 @@ fn normalization_fit_matches_hand_computed_values() {
     let empty = Dataset::new(vec![], vec![], 3, 1);
     assert_eq!(
         Normalization::fit(&empty),
-        Normalization { mean: 0.0, std: 1.0 }
+        Normalization {
+            mean: 0.0,
+            std: 1.0
+        }
     );
 }
 
@@ -517,15 +555,31 @@ fn digits_csv_errors_name_line_and_column() {
     assert!(err.to_string().contains("line 2, column 3"), "{err}");
 
     let short = good.rsplit_once(',').unwrap().0.to_string();
-    let p = write_text(&dir, "columns.csv.gz", &format!("{good}\n{good}\n{short}\n"));
+    let p = write_text(
+        &dir,
+        "columns.csv.gz",
+        &format!("{good}\n{good}\n{short}\n"),
+    );
     let err = load_digits(&p).unwrap_err();
     assert!(
-        matches!(err, DataError::CsvColumns { line: 3, expected: 65, found: 64, .. }),
+        matches!(
+            err,
+            DataError::CsvColumns {
+                line: 3,
+                expected: 65,
+                found: 64,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert_names(&err, &p);
 
-    let p = write_text(&dir, "label.csv", &format!("{good}\n{}\n", digits_line(1, "10")));
+    let p = write_text(
+        &dir,
+        "label.csv",
+        &format!("{good}\n{}\n", digits_line(1, "10")),
+    );
     let err = load_digits(&p).unwrap_err();
     match &err {
         DataError::LabelOutOfRange {
@@ -538,19 +592,27 @@ fn digits_csv_errors_name_line_and_column() {
     }
     assert_names(&err, &p);
 
-    let p = write_text(&dir, "pixel.csv", &digits_line(0, "1").replacen("0,", "17,", 1));
+    let p = write_text(
+        &dir,
+        "pixel.csv",
+        &digits_line(0, "1").replacen("0,", "17,", 1),
+    );
     let err = load_digits(&p).unwrap_err();
     assert!(
-        matches!(err, DataError::Csv { line: 1, column: 1, .. }),
+        matches!(
+            err,
+            DataError::Csv {
+                line: 1,
+                column: 1,
+                ..
+            }
+        ),
         "{err:?}"
     );
 
     let p = write_text(&dir, "fraction.csv", &digits_line(0, "1.5"));
     let err = load_digits(&p).unwrap_err();
-    assert!(
-        matches!(err, DataError::Csv { column: 65, .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, DataError::Csv { column: 65, .. }), "{err:?}");
 
     let missing = dir.path().join("nope.csv");
     let err = load_digits(&missing).unwrap_err();
@@ -625,10 +687,16 @@ fn drop_last_drops_only_the_short_batch() {
 
     // Exact multiple: nothing is dropped.
     let exact = indexed(8);
-    assert_eq!(DataLoader::new(&exact, 4).drop_last(true).epoch(0).count(), 2);
+    assert_eq!(
+        DataLoader::new(&exact, 4).drop_last(true).epoch(0).count(),
+        2
+    );
     // Fewer rows than a batch: no batch at all with drop_last, one without.
     let tiny = indexed(3);
-    assert_eq!(DataLoader::new(&tiny, 4).drop_last(true).epoch(0).count(), 0);
+    assert_eq!(
+        DataLoader::new(&tiny, 4).drop_last(true).epoch(0).count(),
+        0
+    );
     assert_eq!(DataLoader::new(&tiny, 4).epoch(0).count(), 1);
     // Empty data set.
     let empty = indexed(0);
@@ -702,8 +770,10 @@ fn real_mnist_loads_with_expected_counts_and_statistics() {
 
     let t = std::time::Instant::now();
     let train = Dataset::from_mnist_train(&m);
+    eprintln!("Dataset::from_mnist_train: {:?}", t.elapsed());
+    let t = std::time::Instant::now();
     let norm = Normalization::fit(&train);
-    eprintln!("to f32 + fit: {:?}; {norm:?}", t.elapsed());
+    eprintln!("Normalization::fit: {:?}; {norm:?}", t.elapsed());
     assert!((norm.mean - 0.1307).abs() < 1e-3, "{norm:?}");
     assert!((norm.std - 0.3081).abs() < 1e-3, "{norm:?}");
     let (train, valid) = train.split(50_000);
@@ -803,6 +873,7 @@ mod download {
         let t = std::time::Instant::now();
         let err = download_mnist(dir.path(), &format!("http://127.0.0.1:{port}")).unwrap_err();
         assert!(t.elapsed() < std::time::Duration::from_secs(10));
+        eprintln!("{err}");
         assert!(matches!(err, DataError::Download { .. }), "{err:?}");
         assert!(err.to_string().contains("MNIST_DIR"), "{err}");
         assert_names(&err, &dir.path().join(format!("{TRAIN_IMAGES}.gz")));
@@ -815,7 +886,13 @@ mod download {
         let dir = tempfile::tempdir().unwrap();
         let err = download_mnist(dir.path(), &url).unwrap_err();
         assert!(
-            matches!(err, DataError::ChecksumMismatch { what: "archive", .. }),
+            matches!(
+                err,
+                DataError::ChecksumMismatch {
+                    what: "archive",
+                    ..
+                }
+            ),
             "{err:?}"
         );
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);

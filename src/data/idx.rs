@@ -88,9 +88,9 @@ fn check_magic(path: &Path, header: &[u8], expected: u32) -> Result<(), DataErro
 
 /// Converts a byte count to `u64`, reporting an impossible size as truncation.
 fn data_len(path: &Path, header_len: u64, factors: &[u32]) -> Result<u64, DataError> {
-    let product = factors.iter().fold(Some(1u64), |acc, &f| {
-        acc.and_then(|a| a.checked_mul(u64::from(f)))
-    });
+    let product = factors
+        .iter()
+        .try_fold(1u64, |acc, &f| acc.checked_mul(u64::from(f)));
     match product.and_then(|p| p.checked_add(header_len).map(|_| p)) {
         Some(p) => Ok(p),
         // No real file can be this long: whatever is there is too short.

@@ -5,7 +5,7 @@
 //! Loading validates everything (magic numbers, dimensions, exact lengths, counts, label
 //! ranges, CSV fields) and reports problems as a [`DataError`] naming the file; it never panics
 //! on bad input. Nothing is downloaded unless the `download` feature is enabled and
-//! [`download_mnist`] is called.
+//! `download_mnist` is called.
 //!
 //! Where the data lives: `MNIST_DIR` (see [`Mnist::dir_from_env_or`]) for the four MNIST files,
 //! `DIGITS_CSV` for the digits file.
