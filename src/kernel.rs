@@ -51,83 +51,83 @@ pub enum UnaryOp<E> {
     EqScalar(E),
 }
 
-impl<E: Element> UnaryOp<E> {
-    /// Applies the function to one element.
-    #[inline(always)]
-    pub fn apply(self, x: E) -> E {
-        let (zero, one) = (E::zero(), E::one());
-        match self {
-            UnaryOp::Neg => -x,
-            UnaryOp::Exp => x.exp(),
-            UnaryOp::Log => x.ln(),
-            UnaryOp::Sqrt => x.sqrt(),
-            UnaryOp::Tanh => x.tanh(),
-            UnaryOp::Sigmoid => {
-                // Two branches so that exp never overflows.
-                if x >= zero {
-                    one / (one + (-x).exp())
-                } else {
-                    let e = x.exp();
-                    e / (one + e)
+/// Defines each unary kernel's scalar expression once, and from it both the per-element
+/// `apply` and the slice loop `apply_slice` (one monomorphic loop per variant, so every loop
+/// vectorizes instead of matching on the op for each element).
+macro_rules! unary_kernels {
+    ($($pat:pat => |$x:ident| $body:expr),* $(,)?) => {
+        impl<E: Element> UnaryOp<E> {
+            /// Applies the function to one element.
+            #[inline(always)]
+            pub fn apply(self, x: E) -> E {
+                match self {
+                    $($pat => {
+                        let $x = x;
+                        $body
+                    })*
                 }
             }
-            UnaryOp::Relu => {
-                if x > zero {
-                    x
-                } else {
-                    zero
-                }
-            }
-            UnaryOp::Abs => x.abs(),
-            UnaryOp::StepPositive => indicator(x > zero),
-            UnaryOp::Sign => indicator::<E>(x > zero) - indicator::<E>(x < zero),
-            UnaryOp::AddScalar(c) => x + c,
-            UnaryOp::MulScalar(c) => x * c,
-            UnaryOp::DivScalar(c) => x / c,
-            UnaryOp::RSubScalar(c) => c - x,
-            UnaryOp::RDivScalar(c) => c / x,
-            UnaryOp::Powf(p) => powf(x, p),
-            UnaryOp::ClampMin(c) => {
-                if x < c {
-                    c
-                } else {
-                    x
-                }
-            }
-            UnaryOp::Clamp(lo, hi) => {
-                if x < lo {
-                    lo
-                } else if x > hi {
-                    hi
-                } else {
-                    x
-                }
-            }
-            UnaryOp::GtScalar(c) => indicator(x > c),
-            UnaryOp::EqScalar(c) => indicator(x == c),
-        }
-    }
 
-    /// Applies the function to a whole slice; `dst` and `src` must have the same length.
-    ///
-    /// The `match` sits outside the loop so that each arm compiles to a tight, vectorizable loop.
-    pub fn apply_slice(self, src: &[E], dst: &mut [E]) {
-        assert_eq!(src.len(), dst.len(), "UnaryOp::apply_slice: lengths differ");
-        macro_rules! each {
-            ($f:expr) => {
-                for (d, &s) in dst.iter_mut().zip(src) {
-                    *d = $f(s);
+            /// Applies the function to a whole slice; `dst` and `src` must have the same
+            /// length.
+            pub fn apply_slice(self, src: &[E], dst: &mut [E]) {
+                assert_eq!(src.len(), dst.len(), "UnaryOp::apply_slice: lengths differ");
+                match self {
+                    $($pat => {
+                        for (d, &$x) in dst.iter_mut().zip(src) {
+                            *d = $body;
+                        }
+                    })*
                 }
-            };
+            }
+
+            /// Applies the function to a slice in place.
+            pub fn apply_in_place(self, data: &mut [E]) {
+                match self {
+                    $($pat => {
+                        for v in data.iter_mut() {
+                            let $x = *v;
+                            *v = $body;
+                        }
+                    })*
+                }
+            }
         }
-        match self {
-            UnaryOp::Neg => each!(|x: E| -x),
-            UnaryOp::AddScalar(c) => each!(|x: E| x + c),
-            UnaryOp::MulScalar(c) => each!(|x: E| x * c),
-            UnaryOp::DivScalar(c) => each!(|x: E| x / c),
-            UnaryOp::Relu => each!(|x: E| if x > E::zero() { x } else { E::zero() }),
-            op => each!(|x: E| op.apply(x)),
-        }
+    };
+}
+
+unary_kernels! {
+    UnaryOp::Neg => |x| -x,
+    UnaryOp::Exp => |x| x.exp(),
+    UnaryOp::Log => |x| x.ln(),
+    UnaryOp::Sqrt => |x| x.sqrt(),
+    UnaryOp::Tanh => |x| x.tanh(),
+    UnaryOp::Sigmoid => |x| sigmoid(x),
+    UnaryOp::Relu => |x| if x > E::zero() { x } else { E::zero() },
+    UnaryOp::Abs => |x| x.abs(),
+    UnaryOp::StepPositive => |x| indicator(x > E::zero()),
+    UnaryOp::Sign => |x| indicator::<E>(x > E::zero()) - indicator::<E>(x < E::zero()),
+    UnaryOp::AddScalar(c) => |x| x + c,
+    UnaryOp::MulScalar(c) => |x| x * c,
+    UnaryOp::DivScalar(c) => |x| x / c,
+    UnaryOp::RSubScalar(c) => |x| c - x,
+    UnaryOp::RDivScalar(c) => |x| c / x,
+    UnaryOp::Powf(p) => |x| powf(x, p),
+    UnaryOp::ClampMin(c) => |x| if x < c { c } else { x },
+    UnaryOp::Clamp(lo, hi) => |x| if x < lo { lo } else if x > hi { hi } else { x },
+    UnaryOp::GtScalar(c) => |x| indicator(x > c),
+    UnaryOp::EqScalar(c) => |x| indicator(x == c),
+}
+
+/// `1 / (1 + e^-x)` in two branches so that `exp` never overflows.
+#[inline(always)]
+fn sigmoid<E: Element>(x: E) -> E {
+    let one = E::one();
+    if x >= E::zero() {
+        one / (one + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (one + e)
     }
 }
 
@@ -158,59 +158,52 @@ pub enum BinaryOp {
     Le,
 }
 
-impl BinaryOp {
-    /// Applies the function to one pair of elements.
-    #[inline(always)]
-    pub fn apply<E: Element>(self, a: E, b: E) -> E {
-        match self {
-            BinaryOp::Add => a + b,
-            BinaryOp::Sub => a - b,
-            BinaryOp::Mul => a * b,
-            BinaryOp::Div => a / b,
-            // NaN propagates, as in PyTorch.
-            BinaryOp::Maximum => {
-                if a.is_nan() || a > b {
-                    a
-                } else {
-                    b
+/// Defines each binary kernel's scalar expression once, for `apply` and `apply_slices`.
+macro_rules! binary_kernels {
+    ($($pat:pat => |$a:ident, $b:ident| $body:expr),* $(,)?) => {
+        impl BinaryOp {
+            /// Applies the function to one pair of elements.
+            #[inline(always)]
+            pub fn apply<E: Element>(self, a: E, b: E) -> E {
+                match self {
+                    $($pat => {
+                        let ($a, $b) = (a, b);
+                        $body
+                    })*
                 }
             }
-            BinaryOp::Minimum => {
-                if a.is_nan() || a < b {
-                    a
-                } else {
-                    b
-                }
-            }
-            BinaryOp::Eq => indicator(a == b),
-            BinaryOp::Gt => indicator(a > b),
-            BinaryOp::Ge => indicator(a >= b),
-            BinaryOp::Lt => indicator(a < b),
-            BinaryOp::Le => indicator(a <= b),
-        }
-    }
 
-    /// Applies the function to two slices of equal length (no broadcasting).
-    pub fn apply_slices<E: Element>(self, a: &[E], b: &[E], dst: &mut [E]) {
-        assert!(
-            a.len() == dst.len() && b.len() == dst.len(),
-            "BinaryOp::apply_slices: lengths differ"
-        );
-        macro_rules! each {
-            ($f:expr) => {
-                for ((d, &x), &y) in dst.iter_mut().zip(a).zip(b) {
-                    *d = $f(x, y);
+            /// Applies the function to two slices of equal length (no broadcasting).
+            pub fn apply_slices<E: Element>(self, a: &[E], b: &[E], dst: &mut [E]) {
+                assert!(
+                    a.len() == dst.len() && b.len() == dst.len(),
+                    "BinaryOp::apply_slices: lengths differ"
+                );
+                match self {
+                    $($pat => {
+                        for ((d, &$a), &$b) in dst.iter_mut().zip(a).zip(b) {
+                            *d = $body;
+                        }
+                    })*
                 }
-            };
+            }
         }
-        match self {
-            BinaryOp::Add => each!(|x: E, y: E| x + y),
-            BinaryOp::Sub => each!(|x: E, y: E| x - y),
-            BinaryOp::Mul => each!(|x: E, y: E| x * y),
-            BinaryOp::Div => each!(|x: E, y: E| x / y),
-            op => each!(|x: E, y: E| op.apply(x, y)),
-        }
-    }
+    };
+}
+
+binary_kernels! {
+    BinaryOp::Add => |a, b| a + b,
+    BinaryOp::Sub => |a, b| a - b,
+    BinaryOp::Mul => |a, b| a * b,
+    BinaryOp::Div => |a, b| a / b,
+    // NaN propagates, as in PyTorch.
+    BinaryOp::Maximum => |a, b| if a.is_nan() || a > b { a } else { b },
+    BinaryOp::Minimum => |a, b| if a.is_nan() || a < b { a } else { b },
+    BinaryOp::Eq => |a, b| indicator(a == b),
+    BinaryOp::Gt => |a, b| indicator(a > b),
+    BinaryOp::Ge => |a, b| indicator(a >= b),
+    BinaryOp::Lt => |a, b| indicator(a < b),
+    BinaryOp::Le => |a, b| indicator(a <= b),
 }
 
 /// A reduction over a set of axes.
