@@ -801,7 +801,12 @@ fn real_mnist_matches_the_mnist_crate() {
         }
         std::fs::write(tmp.path().join(f.name), content).unwrap();
     }
+    let t = std::time::Instant::now();
+    let ours_raw = Mnist::load(tmp.path()).unwrap();
+    eprintln!("Mnist::load (raw files): {:?}", t.elapsed());
+    assert_eq!(ours_raw, ours);
     let base = format!("{}/", tmp.path().display());
+    let t = std::time::Instant::now();
     let theirs = mnist::MnistBuilder::new()
         .base_path(&base)
         .label_format_digit()
@@ -809,6 +814,7 @@ fn real_mnist_matches_the_mnist_crate() {
         .validation_set_length(0)
         .test_set_length(10_000)
         .finalize();
+    eprintln!("mnist crate (raw files): {:?}", t.elapsed());
     assert_eq!(ours.train_images, theirs.trn_img);
     assert_eq!(ours.train_labels, theirs.trn_lbl);
     assert_eq!(ours.test_images, theirs.tst_img);
