@@ -43,7 +43,9 @@ pub mod element;
 pub mod error;
 pub mod gradcheck;
 pub mod kernel;
+pub mod nn;
 mod ops;
+pub mod optim;
 pub mod shape;
 pub mod tensor;
 

@@ -1,0 +1,51 @@
+//! Neural-network building blocks: [`Parameter`], the [`Module`] trait, layers ([`Linear`],
+//! activations, [`Sequential`], [`Mlp`]), loss [`functional`]s, and safetensors [`weights`].
+//!
+//! Models are written once, generic over the [`Backend`](crate::Backend), and their parameter
+//! names follow PyTorch (`0.weight`, `linear1.bias`), so weights move between duograd and
+//! PyTorch through safetensors files.
+//!
+//! ```
+//! use duograd::nn::{functional as F, Activation, Mlp, Module};
+//! use duograd::optim::{Optimizer, Sgd, SgdConfig};
+//! use duograd::{Reduction, Tensor};
+//! use duograd_ndarray::NdArray;
+//! use rand::SeedableRng;
+//!
+//! type B = NdArray<f32>;
+//! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+//! let model = Mlp::<B>::new(&[4, 16, 3], Activation::Relu, &mut rng);
+//! let mut opt = Sgd::new(model.parameters(), SgdConfig::new(0.1).momentum(0.9));
+//!
+//! let x = Tensor::<B>::randn(&[8, 4], 0.0, 1.0, &mut rng);
+//! let labels = [0, 1, 2, 0, 1, 2, 0, 1];
+//! let first = F::cross_entropy(&model.forward(&x), &labels, Reduction::Mean).item();
+//! for _ in 0..20 {
+//!     opt.zero_grad();
+//!     let loss = F::cross_entropy(&model.forward(&x), &labels, Reduction::Mean);
+//!     loss.backward().unwrap();
+//!     opt.step();
+//! }
+//! let last = F::cross_entropy(&model.forward(&x), &labels, Reduction::Mean).item();
+//! assert!(last < first);
+//! ```
+
+mod activation;
+pub mod functional;
+mod linear;
+mod mlp;
+pub mod module;
+mod parameter;
+mod sequential;
+pub mod weights;
+
+pub use activation::{Activation, ReLU, Sigmoid, Tanh};
+pub use linear::{Init, Linear};
+pub use mlp::Mlp;
+pub use module::Module;
+pub use parameter::Parameter;
+pub use sequential::Sequential;
+pub use weights::{
+    load_module_from_safetensors, load_safetensors, module_to_safetensors, read_safetensors,
+    save_safetensors, write_safetensors, WeightsError,
+};

@@ -1,0 +1,316 @@
+//! The [`Module`] trait: a layer or a model, with its parameters, submodules and train/eval flag.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use super::Parameter;
+use crate::backend::Backend;
+use crate::tensor::Tensor;
+
+/// A layer or a model: a forward function plus the parameters and submodules it owns.
+///
+/// Only [`Module::forward`] and the train/eval flag ([`Module::is_training`],
+/// [`Module::set_training`]) have to be written. A module with parameters lists them in
+/// [`Module::own_parameters`]; a module built from other modules lists them in
+/// [`Module::children`] (and [`Module::children_mut`], so that [`Module::train`] reaches them).
+/// Everything else — [`Module::parameters`], [`Module::named_parameters`] with dotted
+/// PyTorch-style names, [`Module::zero_grad`], the `Display` repr — is derived from those.
+///
+/// ```
+/// use duograd::nn::{Linear, Module, ReLU};
+/// use duograd::{Backend, Tensor};
+/// use duograd_ndarray::NdArray;
+/// use rand::SeedableRng;
+///
+/// /// Two linear layers sharing one ReLU instance.
+/// struct Net<B: Backend> {
+///     linear1: Linear<B>,
+///     relu: ReLU,
+///     linear2: Linear<B>,
+///     training: bool,
+/// }
+///
+/// impl<B: Backend> Module<B> for Net<B> {
+///     fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
+///         let h = self.relu.forward(&self.linear1.forward(x));
+///         self.relu.forward(&self.linear2.forward(&h))
+///     }
+///     fn children(&self) -> Vec<(String, &dyn Module<B>)> {
+///         vec![
+///             ("linear1".into(), &self.linear1),
+///             ("relu".into(), &self.relu),
+///             ("linear2".into(), &self.linear2),
+///         ]
+///     }
+///     fn children_mut(&mut self) -> Vec<&mut dyn Module<B>> {
+///         vec![&mut self.linear1, &mut self.relu, &mut self.linear2]
+///     }
+///     fn is_training(&self) -> bool {
+///         self.training
+///     }
+///     fn set_training(&mut self, training: bool) {
+///         self.training = training;
+///     }
+/// }
+///
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let mut net = Net::<NdArray<f64>> {
+///     linear1: Linear::new(4, 8, &mut rng),
+///     relu: ReLU::new(),
+///     linear2: Linear::new(8, 2, &mut rng),
+///     training: true,
+/// };
+/// let names: Vec<String> = net.named_parameters().into_iter().map(|(n, _)| n).collect();
+/// assert_eq!(names, ["linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias"]);
+/// net.eval();
+/// assert!(!net.is_training() && !net.relu.is_training());
+/// ```
+pub trait Module<B: Backend> {
+    /// The output for input `x`.
+    fn forward(&self, x: &Tensor<B>) -> Tensor<B>;
+
+    /// Whether the module is in training mode (the default for new modules).
+    fn is_training(&self) -> bool;
+
+    /// Sets this module's own train/eval flag, not its submodules' (see [`Module::train`]).
+    fn set_training(&mut self, training: bool);
+
+    /// This module's own parameters (not its submodules'), in declaration order, each with its
+    /// local name (`"weight"`, `"bias"`).
+    fn own_parameters(&self) -> Vec<(&str, &Parameter<B>)> {
+        Vec::new()
+    }
+
+    /// The direct submodules, in declaration order, each with its name (a field name, or
+    /// `"0"`, `"1"`, … in a [`super::Sequential`]).
+    fn children(&self) -> Vec<(String, &dyn Module<B>)> {
+        Vec::new()
+    }
+
+    /// The direct submodules, mutably, in the order of [`Module::children`].
+    fn children_mut(&mut self) -> Vec<&mut dyn Module<B>> {
+        Vec::new()
+    }
+
+    /// Sets training mode (`true`) or evaluation mode (`false`) on this module and every
+    /// submodule, as PyTorch's `module.train(mode)`.
+    fn train(&mut self, training: bool) {
+        self.set_training(training);
+        for child in self.children_mut() {
+            child.train(training);
+        }
+    }
+
+    /// Evaluation mode: `train(false)`.
+    fn eval(&mut self) {
+        self.train(false);
+    }
+
+    /// Every parameter with its dotted name (`"0.weight"`, `"linear1.bias"`): a module's own
+    /// parameters before its submodules', in declaration order, as PyTorch's
+    /// `named_parameters()`. A parameter reached twice (shared between submodules) is listed
+    /// once, under its first name.
+    fn named_parameters(&self) -> Vec<(String, Parameter<B>)> {
+        let mut out: Vec<(String, Parameter<B>)> = self
+            .own_parameters()
+            .into_iter()
+            .map(|(name, p)| (name.to_string(), p.clone()))
+            .collect();
+        for (prefix, child) in self.children() {
+            out.extend(
+                child
+                    .named_parameters()
+                    .into_iter()
+                    .map(|(name, p)| (format!("{prefix}.{name}"), p)),
+            );
+        }
+        let mut seen = HashSet::new();
+        out.retain(|(_, p)| seen.insert(p.id()));
+        out
+    }
+
+    /// Every parameter, in the order of [`Module::named_parameters`].
+    fn parameters(&self) -> Vec<Parameter<B>> {
+        self.named_parameters()
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect()
+    }
+
+    /// The number of scalar parameters.
+    fn num_parameters(&self) -> usize {
+        self.parameters().iter().map(|p| p.numel()).sum()
+    }
+
+    /// Clears every parameter's gradient (PyTorch's `zero_grad(set_to_none=True)`).
+    fn zero_grad(&self) {
+        for p in self.parameters() {
+            p.zero_grad();
+        }
+    }
+
+    /// The name shown by the repr (`"Linear"`); by default the type's name without its path
+    /// and generic arguments.
+    fn type_name(&self) -> String {
+        short_type_name(std::any::type_name::<Self>())
+    }
+
+    /// The settings shown between the parentheses of the repr
+    /// (`"in_features=4, out_features=3, bias=true"`); empty by default.
+    fn extra_repr(&self) -> String {
+        String::new()
+    }
+}
+
+/// `a::b::Linear<c::D<f64>>` → `Linear`.
+fn short_type_name(full: &str) -> String {
+    let base = full.split('<').next().unwrap_or(full);
+    base.rsplit("::").next().unwrap_or(base).to_string()
+}
+
+impl<B: Backend, M: Module<B> + ?Sized> Module<B> for Box<M> {
+    fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
+        (**self).forward(x)
+    }
+    fn is_training(&self) -> bool {
+        (**self).is_training()
+    }
+    fn set_training(&mut self, training: bool) {
+        (**self).set_training(training);
+    }
+    fn own_parameters(&self) -> Vec<(&str, &Parameter<B>)> {
+        (**self).own_parameters()
+    }
+    fn children(&self) -> Vec<(String, &dyn Module<B>)> {
+        (**self).children()
+    }
+    fn children_mut(&mut self) -> Vec<&mut dyn Module<B>> {
+        (**self).children_mut()
+    }
+    fn train(&mut self, training: bool) {
+        (**self).train(training);
+    }
+    fn named_parameters(&self) -> Vec<(String, Parameter<B>)> {
+        (**self).named_parameters()
+    }
+    fn type_name(&self) -> String {
+        (**self).type_name()
+    }
+    fn extra_repr(&self) -> String {
+        (**self).extra_repr()
+    }
+}
+
+/// `12345` → `"12,345"`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The PyTorch-style repr of `m`, nested lines indented by two spaces per level; a module with
+/// parameters of its own ends its line with their count.
+fn repr<B: Backend>(m: &dyn Module<B>) -> String {
+    let mut head = format!("{}({})", m.type_name(), m.extra_repr());
+    let own: usize = m.own_parameters().iter().map(|(_, p)| p.numel()).sum();
+    if own > 0 {
+        head.push_str(&format!("  # {} parameters", thousands(own)));
+    }
+    let children = m.children();
+    if children.is_empty() {
+        return head;
+    }
+    // Children go inside the parentheses, one per line, as in PyTorch.
+    let mut out = format!("{}(", m.type_name());
+    if !m.extra_repr().is_empty() {
+        out.push_str(&format!("\n  {}", m.extra_repr()));
+    }
+    for (name, child) in children {
+        let nested = repr(child).replace('\n', "\n  ");
+        out.push_str(&format!("\n  ({name}): {nested}"));
+    }
+    out.push_str("\n)");
+    out
+}
+
+/// Writes the repr of `m` followed by its total parameter count: the body of every built-in
+/// module's `Display`, and of `Display` for `dyn Module<B>`.
+///
+/// ```
+/// use duograd::nn::{Activation, Mlp};
+/// use duograd_ndarray::NdArray;
+/// use rand::SeedableRng;
+///
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let mlp = Mlp::<NdArray<f32>>::new(&[784, 64, 10], Activation::Relu, &mut rng);
+/// assert_eq!(
+///     mlp.to_string(),
+///     "Sequential(
+///   (0): Linear(in_features=784, out_features=64, bias=true)  # 50,240 parameters
+///   (1): ReLU()
+///   (2): Linear(in_features=64, out_features=10, bias=true)  # 650 parameters
+/// )
+/// Total parameters: 50,890"
+/// );
+/// ```
+pub fn fmt_module<B: Backend>(m: &dyn Module<B>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    write!(
+        f,
+        "{}\nTotal parameters: {}",
+        repr(m),
+        thousands(m.num_parameters())
+    )
+}
+
+impl<B: Backend> fmt::Display for dyn Module<B> + '_ {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_module(self, f)
+    }
+}
+
+/// Implements `Display` (the module repr) and `Debug` (the same) for a module type generic over
+/// the backend.
+macro_rules! display_module {
+    ($ty:ident < B >) => {
+        impl<B: $crate::Backend> ::std::fmt::Display for $ty<B> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                $crate::nn::module::fmt_module::<B>(self, f)
+            }
+        }
+        impl<B: $crate::Backend> ::std::fmt::Debug for $ty<B> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Display::fmt(self, f)
+            }
+        }
+    };
+}
+pub(crate) use display_module;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_type_name_drops_path_and_generics() {
+        assert_eq!(
+            short_type_name("duograd::nn::linear::Linear<duograd_ndarray::NdArray<f64>>"),
+            "Linear"
+        );
+        assert_eq!(short_type_name("ReLU"), "ReLU");
+    }
+
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(50890), "50,890");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}

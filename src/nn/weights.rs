@@ -1,0 +1,483 @@
+//! Saving and loading parameters in the [safetensors] format, with PyTorch `state_dict` names.
+//!
+//! A model saved here loads in PyTorch with
+//! `model.load_state_dict(safetensors.torch.load_file(path))`, and a file written by
+//! `safetensors.torch.save_file(model.state_dict(), path)` loads here into the equivalent
+//! model (same layer layout, so the same names, e.g. an [`super::Mlp`] for an
+//! `nn.Sequential` of `Linear` and activations).
+//!
+//! # Element types
+//! Files are written in the backend's element type (`F32` for `f32`, `F64` for `f64`).
+//! Loading converts whatever float type the file holds (`F64`, `F32`, `F16`, `BF16`) to the
+//! backend's element type: widening is exact, `F64` into an `f32` model rounds to nearest.
+//! Any other dtype is an [`WeightsError::UnsupportedDtype`] error.
+//!
+//! # Errors
+//! Loading is strict, as PyTorch's `load_state_dict(strict=True)`: every parameter must be in
+//! the file with its exact shape, and the file must hold nothing else. Every check runs before
+//! any parameter is written, so a failed load leaves the model unchanged. A file that is cut
+//! short or is not a safetensors file is an error, never a panic.
+//!
+//! ```
+//! use duograd::nn::{load_safetensors, save_safetensors, Activation, Mlp, Module};
+//! use duograd_ndarray::NdArray;
+//! use rand::SeedableRng;
+//!
+//! let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+//! let model = Mlp::<NdArray<f32>>::new(&[4, 3, 2], Activation::Relu, &mut rng);
+//! let path = std::env::temp_dir().join("duograd_weights_doctest.safetensors");
+//! save_safetensors(&model, &path)?;
+//!
+//! let copy = Mlp::<NdArray<f32>>::new(&[4, 3, 2], Activation::Relu, &mut rng);
+//! load_safetensors(&copy, &path)?;
+//! assert_eq!(copy.parameters()[0].to_vec(), model.parameters()[0].to_vec());
+//! # std::fs::remove_file(&path).ok();
+//! # Ok::<(), duograd::nn::WeightsError>(())
+//! ```
+//!
+//! [safetensors]: https://huggingface.co/docs/safetensors
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use safetensors::tensor::{Metadata, TensorView};
+use safetensors::{Dtype, SafeTensors, View};
+use thiserror::Error;
+
+use super::Module;
+use crate::autograd::with_no_grad;
+use crate::backend::Backend;
+use crate::tensor::Tensor;
+use crate::Element;
+
+/// Why weights could not be saved or loaded. Each variant names the file (or `<bytes>` for an
+/// in-memory buffer) and, where there is one, the tensor.
+#[derive(Debug, Error)]
+pub enum WeightsError {
+    /// The file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error (e.g. `NotFound`).
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file ends before the data its header announces.
+    #[error("{path}: truncated safetensors file: {reason}")]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// What is missing.
+        reason: String,
+    },
+    /// The bytes are not a valid safetensors file.
+    #[error("{path}: not a valid safetensors file: {reason}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A parameter of the model has no tensor of its name in the file.
+    #[error("{path}: no tensor '{name}' for the model's parameter of that name")]
+    MissingTensor {
+        /// The file.
+        path: PathBuf,
+        /// The parameter's name (`"0.weight"`).
+        name: String,
+    },
+    /// The file holds a tensor that is not a parameter of the model.
+    #[error("{path}: tensor '{name}' matches no parameter of the model")]
+    UnexpectedTensor {
+        /// The file.
+        path: PathBuf,
+        /// The tensor's name.
+        name: String,
+    },
+    /// A tensor's shape differs from its parameter's.
+    #[error("{path}: tensor '{name}' has shape {found:?}, but the model's parameter has shape {expected:?}")]
+    ShapeMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The tensor's name.
+        name: String,
+        /// The parameter's shape.
+        expected: Vec<usize>,
+        /// The tensor's shape in the file.
+        found: Vec<usize>,
+    },
+    /// A tensor's element type is not a float type that can be converted.
+    #[error(
+        "{path}: tensor '{name}' has dtype {dtype}; only F64, F32, F16 and BF16 can be loaded"
+    )]
+    UnsupportedDtype {
+        /// The file.
+        path: PathBuf,
+        /// The tensor's name.
+        name: String,
+        /// The dtype, as safetensors names it (`"I64"`).
+        dtype: String,
+    },
+}
+
+/// The name errors use for an in-memory buffer.
+const BYTES: &str = "<bytes>";
+
+/// The safetensors crate's limit on the header size; a larger length means garbage.
+const MAX_HEADER: u64 = 100_000_000;
+
+/// One tensor's bytes, ready to serialize.
+struct Raw {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    data: Vec<u8>,
+}
+
+impl View for &Raw {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.data)
+    }
+    fn data_len(&self) -> usize {
+        self.data.len()
+    }
+}
+
+/// Little-endian bytes of `t` in its element type (`F32` for `f32`, `F64` otherwise).
+fn to_raw<B: Backend>(t: &Tensor<B>) -> Raw {
+    let values = t.to_vec();
+    let (dtype, data) = if B::Elem::NAME == "f32" {
+        let bytes = values
+            .iter()
+            .flat_map(|v| (v.as_f64() as f32).to_le_bytes())
+            .collect();
+        (Dtype::F32, bytes)
+    } else {
+        let bytes = values
+            .iter()
+            .flat_map(|v| v.as_f64().to_le_bytes())
+            .collect();
+        (Dtype::F64, bytes)
+    };
+    Raw {
+        dtype,
+        shape: t.shape().to_vec(),
+        data,
+    }
+}
+
+/// IEEE half precision to `f32` (exact).
+fn f16_to_f32(h: u16) -> f32 {
+    let sign = u32::from(h >> 15) << 31;
+    let exp = u32::from((h >> 10) & 0x1f);
+    let frac = u32::from(h & 0x3ff);
+    match exp {
+        0 => {
+            // Zero or subnormal: frac · 2⁻²⁴.
+            let v = frac as f32 * f32::from_bits(0x3380_0000);
+            f32::from_bits(v.to_bits() | sign)
+        }
+        31 => f32::from_bits(sign | 0x7f80_0000 | (frac << 13)),
+        _ => f32::from_bits(sign | ((exp + 112) << 23) | (frac << 13)),
+    }
+}
+
+/// The values of `view` converted to `E`, or `None` for a non-float dtype.
+fn decode<E: Element>(view: &TensorView<'_>) -> Option<Vec<E>> {
+    let bytes = view.data();
+    let values = match view.dtype() {
+        Dtype::F64 => bytes
+            .chunks_exact(8)
+            .map(|c| E::of(f64::from_le_bytes(c.try_into().expect("8-byte chunk"))))
+            .collect(),
+        Dtype::F32 => bytes
+            .chunks_exact(4)
+            .map(|c| {
+                E::of(f64::from(f32::from_le_bytes(
+                    c.try_into().expect("4-byte chunk"),
+                )))
+            })
+            .collect(),
+        Dtype::F16 => bytes
+            .chunks_exact(2)
+            .map(|c| E::of(f64::from(f16_to_f32(u16::from_le_bytes([c[0], c[1]])))))
+            .collect(),
+        Dtype::BF16 => bytes
+            .chunks_exact(2)
+            .map(|c| {
+                let bits = u32::from(u16::from_le_bytes([c[0], c[1]])) << 16;
+                E::of(f64::from(f32::from_bits(bits)))
+            })
+            .collect(),
+        _ => return None,
+    };
+    Some(values)
+}
+
+/// Parses `bytes`, telling a file cut short ([`WeightsError::Truncated`]) from one that is not
+/// safetensors at all ([`WeightsError::Corrupt`]).
+fn parse<'a>(bytes: &'a [u8], path: &Path) -> Result<SafeTensors<'a>, WeightsError> {
+    let truncated = |reason: String| WeightsError::Truncated {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let corrupt = |reason: String| WeightsError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let len = bytes.len() as u64;
+    let Some(prefix) = bytes.get(..8) else {
+        return Err(truncated(format!(
+            "{len} bytes, fewer than the 8-byte header length"
+        )));
+    };
+    let n = u64::from_le_bytes(prefix.try_into().expect("8 bytes"));
+    if n > MAX_HEADER {
+        return Err(corrupt(format!(
+            "the header length field reads {n} bytes, more than any safetensors header"
+        )));
+    }
+    if bytes.get(8).is_some_and(|&b| b != b'{') {
+        return Err(corrupt("the JSON header does not start with '{'".into()));
+    }
+    if 8 + n > len {
+        return Err(truncated(format!(
+            "the header is {n} bytes long, but only {} bytes follow its length",
+            len - 8
+        )));
+    }
+    let header = &bytes[8..8 + n as usize];
+    let metadata: Metadata =
+        serde_json::from_slice(header).map_err(|e| corrupt(format!("invalid header: {e}")))?;
+    let available = len - 8 - n;
+    let declared = metadata.data_len() as u64;
+    if available < declared {
+        return Err(truncated(format!(
+            "the header announces {declared} bytes of tensor data, but only {available} are present"
+        )));
+    }
+    SafeTensors::deserialize(bytes).map_err(|e| corrupt(e.to_string()))
+}
+
+/// Serializes named tensors to safetensors bytes, each in the backend's element type, with the
+/// `{"format": "pt"}` metadata PyTorch's `safetensors.torch.save_file` writes.
+///
+/// # Errors
+/// [`WeightsError::Corrupt`] if two tensors share a name or the header would be too large.
+pub fn tensors_to_safetensors<B: Backend>(
+    tensors: &[(String, Tensor<B>)],
+) -> Result<Vec<u8>, WeightsError> {
+    let mut seen = std::collections::HashSet::new();
+    if let Some((name, _)) = tensors.iter().find(|(n, _)| !seen.insert(n.as_str())) {
+        return Err(WeightsError::Corrupt {
+            path: BYTES.into(),
+            reason: format!("two tensors are named '{name}'"),
+        });
+    }
+    let raw: Vec<(&str, Raw)> = tensors
+        .iter()
+        .map(|(name, t)| (name.as_str(), to_raw(t)))
+        .collect();
+    let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
+    safetensors::serialize(raw.iter().map(|(n, r)| (*n, r)), Some(metadata)).map_err(|e| {
+        WeightsError::Corrupt {
+            path: BYTES.into(),
+            reason: e.to_string(),
+        }
+    })
+}
+
+/// Reads every tensor of safetensors `bytes`, converted to `B`'s element type, sorted by name.
+///
+/// # Errors
+/// [`WeightsError::Truncated`], [`WeightsError::Corrupt`] or [`WeightsError::UnsupportedDtype`].
+pub fn tensors_from_safetensors<B: Backend>(
+    bytes: &[u8],
+) -> Result<Vec<(String, Tensor<B>)>, WeightsError> {
+    read_all(bytes, Path::new(BYTES))
+}
+
+fn read_all<B: Backend>(
+    bytes: &[u8],
+    path: &Path,
+) -> Result<Vec<(String, Tensor<B>)>, WeightsError> {
+    let st = parse(bytes, path)?;
+    let mut out = Vec::with_capacity(st.len());
+    for (name, view) in st.iter() {
+        let values = decode::<B::Elem>(&view).ok_or_else(|| WeightsError::UnsupportedDtype {
+            path: path.to_path_buf(),
+            name: name.to_string(),
+            dtype: format!("{:?}", view.dtype()),
+        })?;
+        out.push((name.to_string(), Tensor::from_vec(values, view.shape())));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, WeightsError> {
+    std::fs::read(path).map_err(|source| WeightsError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Reads every tensor of a safetensors file, converted to `B`'s element type, sorted by name.
+///
+/// # Errors
+/// [`WeightsError::Io`], [`WeightsError::Truncated`], [`WeightsError::Corrupt`] or
+/// [`WeightsError::UnsupportedDtype`].
+pub fn read_safetensors<B: Backend>(
+    path: impl AsRef<Path>,
+) -> Result<Vec<(String, Tensor<B>)>, WeightsError> {
+    let path = path.as_ref();
+    read_all(&read_file(path)?, path)
+}
+
+/// Writes named tensors to a safetensors file (see [`tensors_to_safetensors`]).
+///
+/// # Errors
+/// [`WeightsError::Io`] if the file cannot be written; [`WeightsError::Corrupt`] as
+/// [`tensors_to_safetensors`].
+pub fn write_safetensors<B: Backend>(
+    tensors: &[(String, Tensor<B>)],
+    path: impl AsRef<Path>,
+) -> Result<(), WeightsError> {
+    let path = path.as_ref();
+    let bytes = tensors_to_safetensors(tensors)?;
+    std::fs::write(path, bytes).map_err(|source| WeightsError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The model's parameters as named tensors: its PyTorch-style `state_dict`.
+fn state_dict<B: Backend, M: Module<B> + ?Sized>(model: &M) -> Vec<(String, Tensor<B>)> {
+    model
+        .named_parameters()
+        .into_iter()
+        .map(|(name, p)| (name, p.into_tensor()))
+        .collect()
+}
+
+/// The model's parameters as safetensors bytes (see [`save_safetensors`]).
+///
+/// # Errors
+/// As [`tensors_to_safetensors`].
+pub fn module_to_safetensors<B: Backend, M: Module<B> + ?Sized>(
+    model: &M,
+) -> Result<Vec<u8>, WeightsError> {
+    tensors_to_safetensors(&state_dict(model))
+}
+
+/// Saves the model's parameters to a safetensors file under their
+/// [`Module::named_parameters`] names, in the backend's element type.
+///
+/// # Errors
+/// [`WeightsError::Io`] if the file cannot be written.
+pub fn save_safetensors<B: Backend, M: Module<B> + ?Sized>(
+    model: &M,
+    path: impl AsRef<Path>,
+) -> Result<(), WeightsError> {
+    write_safetensors(&state_dict(model), path)
+}
+
+/// Loads the model's parameters from safetensors `bytes` (see [`load_safetensors`]).
+///
+/// # Errors
+/// As [`load_safetensors`], naming the source `<bytes>`.
+pub fn load_module_from_safetensors<B: Backend, M: Module<B> + ?Sized>(
+    model: &M,
+    bytes: &[u8],
+) -> Result<(), WeightsError> {
+    load_into(model, bytes, Path::new(BYTES))
+}
+
+/// Loads the model's parameters from a safetensors file, in place: each parameter keeps its
+/// identity (an optimizer holding it sees the new values). Strict, as PyTorch's
+/// `load_state_dict`; nothing is written unless the whole file matches.
+///
+/// # Errors
+/// [`WeightsError::Io`] (e.g. no such file), [`WeightsError::Truncated`],
+/// [`WeightsError::Corrupt`], [`WeightsError::MissingTensor`],
+/// [`WeightsError::UnexpectedTensor`], [`WeightsError::ShapeMismatch`],
+/// [`WeightsError::UnsupportedDtype`].
+pub fn load_safetensors<B: Backend, M: Module<B> + ?Sized>(
+    model: &M,
+    path: impl AsRef<Path>,
+) -> Result<(), WeightsError> {
+    let path = path.as_ref();
+    load_into(model, &read_file(path)?, path)
+}
+
+fn load_into<B: Backend, M: Module<B> + ?Sized>(
+    model: &M,
+    bytes: &[u8],
+    path: &Path,
+) -> Result<(), WeightsError> {
+    let st = parse(bytes, path)?;
+    let params = model.named_parameters();
+    let mut updates = Vec::with_capacity(params.len());
+    for (name, param) in &params {
+        let view = st.tensor(name).map_err(|_| WeightsError::MissingTensor {
+            path: path.to_path_buf(),
+            name: name.clone(),
+        })?;
+        if view.shape() != param.shape() {
+            return Err(WeightsError::ShapeMismatch {
+                path: path.to_path_buf(),
+                name: name.clone(),
+                expected: param.shape().to_vec(),
+                found: view.shape().to_vec(),
+            });
+        }
+        let values = decode::<B::Elem>(&view).ok_or_else(|| WeightsError::UnsupportedDtype {
+            path: path.to_path_buf(),
+            name: name.clone(),
+            dtype: format!("{:?}", view.dtype()),
+        })?;
+        updates.push((param, Tensor::<B>::from_vec(values, view.shape())));
+    }
+    let mut extra: Vec<&str> = st
+        .names()
+        .into_iter()
+        .filter(|n| !params.iter().any(|(p, _)| p == n))
+        .collect();
+    extra.sort_unstable();
+    if let Some(name) = extra.first() {
+        return Err(WeightsError::UnexpectedTensor {
+            path: path.to_path_buf(),
+            name: name.to_string(),
+        });
+    }
+    with_no_grad(|| {
+        for (param, value) in updates {
+            param.copy_(&value);
+        }
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f16_conversion_matches_known_values() {
+        assert_eq!(f16_to_f32(0x3c00), 1.0);
+        assert_eq!(f16_to_f32(0xc000), -2.0);
+        assert_eq!(f16_to_f32(0x3555), 0.333_251_95);
+        assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
+        assert_eq!(f16_to_f32(0x7bff), 65504.0);
+        assert!(f16_to_f32(0x7c00).is_infinite());
+        assert!(f16_to_f32(0x7e00).is_nan());
+        assert_eq!(f16_to_f32(0x8000).to_bits(), (-0.0f32).to_bits());
+    }
+}

@@ -1,0 +1,225 @@
+//! Adam, as `torch.optim.Adam` (L2 weight decay added to the gradient, not AdamW's).
+
+use super::{sign, Optimizer};
+use crate::autograd::no_grad;
+use crate::backend::Backend;
+use crate::nn::Parameter;
+use crate::tensor::Tensor;
+
+/// Settings of [`Adam`], with `torch.optim.Adam`'s defaults; set them builder-style.
+///
+/// ```
+/// use duograd::optim::AdamConfig;
+/// let config = AdamConfig::new(3e-4).betas(0.9, 0.99);
+/// assert_eq!(config.eps, 1e-8);
+/// assert_eq!(AdamConfig::default().lr, 1e-3);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamConfig {
+    /// Learning rate (default `1e-3`).
+    pub lr: f64,
+    /// Decay rates of the first and second moment estimates (default `(0.9, 0.999)`).
+    pub betas: (f64, f64),
+    /// Added to the denominator for stability (default `1e-8`).
+    pub eps: f64,
+    /// L2 penalty added to the gradient: `g + weight_decay · p` (default `0`).
+    pub weight_decay: f64,
+    /// Ascend instead of descend (default `false`).
+    pub maximize: bool,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        AdamConfig {
+            lr: 1e-3,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: 0.0,
+            maximize: false,
+        }
+    }
+}
+
+impl AdamConfig {
+    /// The defaults with learning rate `lr`.
+    pub fn new(lr: f64) -> Self {
+        AdamConfig {
+            lr,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the learning rate.
+    pub fn lr(self, lr: f64) -> Self {
+        AdamConfig { lr, ..self }
+    }
+
+    /// Sets the moment decay rates `(β₁, β₂)`.
+    pub fn betas(self, beta1: f64, beta2: f64) -> Self {
+        AdamConfig {
+            betas: (beta1, beta2),
+            ..self
+        }
+    }
+
+    /// Sets ε.
+    pub fn eps(self, eps: f64) -> Self {
+        AdamConfig { eps, ..self }
+    }
+
+    /// Sets the weight decay (L2 penalty).
+    pub fn weight_decay(self, weight_decay: f64) -> Self {
+        AdamConfig {
+            weight_decay,
+            ..self
+        }
+    }
+
+    /// Maximizes instead of minimizing.
+    pub fn maximize(self, maximize: bool) -> Self {
+        AdamConfig { maximize, ..self }
+    }
+
+    #[track_caller]
+    fn validate(&self) {
+        let AdamConfig {
+            lr,
+            betas: (b1, b2),
+            eps,
+            weight_decay,
+            ..
+        } = *self;
+        assert!(lr >= 0.0, "Adam: invalid learning rate {lr}");
+        assert!(eps >= 0.0, "Adam: invalid eps {eps}");
+        assert!((0.0..1.0).contains(&b1), "Adam: invalid beta1 {b1}");
+        assert!((0.0..1.0).contains(&b2), "Adam: invalid beta2 {b2}");
+        assert!(
+            weight_decay >= 0.0,
+            "Adam: invalid weight_decay {weight_decay}"
+        );
+    }
+}
+
+/// One parameter's state: the step count and the moment estimates.
+struct AdamState<B: Backend> {
+    step: i32,
+    exp_avg: Tensor<B>,
+    exp_avg_sq: Tensor<B>,
+}
+
+/// Adam, with the update of `torch.optim.Adam` (`amsgrad=False`):
+///
+/// ```text
+/// g = grad + weight_decay · p                    (−grad when maximizing)
+/// m = β₁ · m + (1 − β₁) · g
+/// v = β₂ · v + (1 − β₂) · g²
+/// p = p − lr / (1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
+/// ```
+///
+/// `m` and `v` are updated in place and allocated once, at a parameter's first step; each step
+/// allocates three temporaries per parameter (`g²`, the denominator and the quotient) and a
+/// fourth with weight decay or `maximize`, because the core has no in-place product or quotient
+/// of two tensors.
+///
+/// ```
+/// use duograd::nn::Parameter;
+/// use duograd::optim::{Adam, AdamConfig, Optimizer};
+/// use duograd::Tensor;
+/// use duograd_ndarray::NdArray;
+///
+/// let p = Parameter::new(Tensor::<NdArray<f64>>::from_f64(&[1.0, -3.0], &[2]));
+/// let mut opt = Adam::new(vec![p.clone()], AdamConfig::new(0.1));
+/// p.square().sum().backward().unwrap();
+/// opt.step();
+/// // The first Adam step moves every coordinate by about lr, against its gradient's sign.
+/// let v = p.to_vec();
+/// assert!((v[0] - 0.9).abs() < 1e-6 && (v[1] + 2.9).abs() < 1e-6);
+/// ```
+pub struct Adam<B: Backend> {
+    params: Vec<Parameter<B>>,
+    config: AdamConfig,
+    state: Vec<Option<AdamState<B>>>,
+}
+
+impl<B: Backend> Adam<B> {
+    /// An optimizer for `params` with `config`.
+    ///
+    /// # Panics
+    /// On an invalid setting (negative learning rate, eps or weight decay; a beta outside
+    /// `[0, 1)`), as PyTorch raises.
+    #[track_caller]
+    pub fn new(params: impl IntoIterator<Item = Parameter<B>>, config: AdamConfig) -> Self {
+        config.validate();
+        let params: Vec<Parameter<B>> = params.into_iter().collect();
+        let state = (0..params.len()).map(|_| None).collect();
+        Adam {
+            params,
+            config,
+            state,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &AdamConfig {
+        &self.config
+    }
+}
+
+impl<B: Backend> Optimizer<B> for Adam<B> {
+    fn step(&mut self) {
+        let _guard = no_grad();
+        let AdamConfig {
+            lr,
+            betas: (b1, b2),
+            eps,
+            weight_decay: wd,
+            maximize,
+        } = self.config;
+        let s = sign(maximize);
+        for (p, slot) in self.params.iter().zip(&mut self.state) {
+            let Some(grad) = p.grad() else { continue };
+            let g = if s < 0.0 || wd != 0.0 {
+                // A new tensor: the in-place updates copy the data shared with `.grad`.
+                let g = Tensor::from_storage(grad.storage());
+                if s < 0.0 {
+                    g.mul_scalar_(-1.0);
+                }
+                if wd != 0.0 {
+                    g.add_scaled_(wd, p);
+                }
+                g
+            } else {
+                grad
+            };
+            let st = slot.get_or_insert_with(|| AdamState {
+                step: 0,
+                exp_avg: p.zeros_like(),
+                exp_avg_sq: p.zeros_like(),
+            });
+            st.step += 1;
+            st.exp_avg.mul_scalar_(b1);
+            st.exp_avg.add_scaled_(1.0 - b1, &g);
+            st.exp_avg_sq.mul_scalar_(b2);
+            st.exp_avg_sq.add_scaled_(1.0 - b2, &g.square());
+
+            let bias_correction1 = 1.0 - b1.powi(st.step);
+            let bias_correction2 = 1.0 - b2.powi(st.step);
+            let denom = st.exp_avg_sq.sqrt();
+            denom.mul_scalar_(1.0 / bias_correction2.sqrt());
+            denom.add_scalar_(eps);
+            p.add_scaled_(-lr / bias_correction1, &st.exp_avg.div(&denom));
+        }
+    }
+
+    fn params(&self) -> &[Parameter<B>] {
+        &self.params
+    }
+
+    fn lr(&self) -> f64 {
+        self.config.lr
+    }
+
+    fn set_lr(&mut self, lr: f64) {
+        self.config.lr = lr;
+    }
+}

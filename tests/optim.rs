@@ -1,0 +1,328 @@
+//! Optimizers against PyTorch: `tests/fixtures/optim.json` holds 5-step SGD/Adam trajectories
+//! of `nn.Sequential(Linear(4,5), ReLU, Linear(5,3))` under cross-entropy, for six settings,
+//! and a `clip_grad_norm_` case. Every test runs on both backends in f64.
+
+use duograd::nn::{Linear, Module, Parameter, ReLU, Sequential};
+use duograd::optim::{
+    clip_grad_norm, grad_norms, total_grad_norm, Adam, AdamConfig, Optimizer, Sgd, SgdConfig,
+};
+use duograd::{Backend, Reduction, Tensor};
+use serde_json::Value;
+
+const TOL: f64 = 1e-9;
+
+fn fixture() -> Value {
+    serde_json::from_str(include_str!("fixtures/optim.json")).expect("optim.json parses")
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_f64().expect("number"))
+        .collect()
+}
+
+fn shape(v: &Value) -> Vec<usize> {
+    v["shape"]
+        .as_array()
+        .expect("shape")
+        .iter()
+        .map(|d| d.as_u64().expect("dim") as usize)
+        .collect()
+}
+
+fn tensor<B: Backend>(v: &Value) -> Tensor<B> {
+    Tensor::from_f64(&floats(&v["data"]), &shape(v))
+}
+
+fn labels(fx: &Value) -> Vec<usize> {
+    fx["labels"]
+        .as_array()
+        .expect("labels")
+        .iter()
+        .map(|l| l.as_u64().expect("label") as usize)
+        .collect()
+}
+
+/// The fixture's model at its initial parameters.
+fn model<B: Backend>(fx: &Value) -> Sequential<B> {
+    let init = &fx["init"];
+    let linear = |i: usize| {
+        Linear::from_tensors(
+            tensor(&init[format!("{i}.weight")]),
+            Some(tensor(&init[format!("{i}.bias")])),
+        )
+    };
+    Sequential::new()
+        .add(linear(0))
+        .add(ReLU::new())
+        .add(linear(2))
+}
+
+fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
+/// The optimizer a fixture config describes (checking that every hyperparameter is known).
+fn optimizer<B: Backend>(config: &Value, params: Vec<Parameter<B>>) -> Box<dyn Optimizer<B>> {
+    let h = &config["hyper"];
+    let num = |k: &str| h[k].as_f64().unwrap_or_else(|| panic!("hyper.{k}"));
+    let flag = |k: &str| h[k].as_bool().unwrap_or_else(|| panic!("hyper.{k}"));
+    match config["optimizer"].as_str() {
+        Some("sgd") => {
+            assert_eq!(
+                h.as_object().unwrap().len(),
+                6,
+                "unknown SGD setting in {h}"
+            );
+            let c = SgdConfig::new(num("lr"))
+                .momentum(num("momentum"))
+                .dampening(num("dampening"))
+                .weight_decay(num("weight_decay"))
+                .nesterov(flag("nesterov"))
+                .maximize(flag("maximize"));
+            Box::new(Sgd::new(params, c))
+        }
+        Some("adam") => {
+            assert!(!flag("amsgrad"), "amsgrad is not implemented");
+            assert_eq!(
+                h.as_object().unwrap().len(),
+                6,
+                "unknown Adam setting in {h}"
+            );
+            let betas = floats(&h["betas"]);
+            let c = AdamConfig::new(num("lr"))
+                .betas(betas[0], betas[1])
+                .eps(num("eps"))
+                .weight_decay(num("weight_decay"))
+                .maximize(flag("maximize"));
+            Box::new(Adam::new(params, c))
+        }
+        other => panic!("unknown optimizer {other:?}"),
+    }
+}
+
+fn every_optimizer_config_reproduces_pytorch_parameters_after_every_step<B: Backend>() {
+    let fx = fixture();
+    let (x, y) = (tensor::<B>(&fx["x"]), labels(&fx));
+    let configs = fx["configs"].as_array().unwrap();
+    assert_eq!(configs.len(), 6);
+    for config in configs {
+        let name = config["name"].as_str().unwrap();
+        let model = model::<B>(&fx);
+        let mut opt = optimizer(config, model.parameters());
+        let (mut worst_param, mut worst_loss) = (0.0f64, 0.0f64);
+        let steps = config["steps"].as_array().unwrap();
+        assert_eq!(steps.len(), 5);
+        for (i, step) in steps.iter().enumerate() {
+            opt.zero_grad();
+            let loss = model.forward(&x).cross_entropy(&y, Reduction::Mean);
+            let loss_err = (loss.to_vec_f64()[0] - step["loss"].as_f64().unwrap()).abs();
+            worst_loss = worst_loss.max(loss_err);
+            loss.backward().unwrap();
+            opt.step();
+            for (pname, p) in model.named_parameters() {
+                let want = &step["params"][&pname];
+                assert_eq!(p.shape(), shape(want).as_slice());
+                let err = max_abs_diff(&p.to_vec_f64(), &floats(&want["data"]));
+                assert!(
+                    err < TOL,
+                    "{name}, step {}: {pname} differs from PyTorch by {err:e}",
+                    i + 1
+                );
+                worst_param = worst_param.max(err);
+            }
+        }
+        assert!(worst_loss < TOL, "{name}: loss differs by {worst_loss:e}");
+        eprintln!(
+            "[{}] {name}: max |param - torch| = {worst_param:.2e}, max |loss - torch| = {worst_loss:.2e}",
+            B::name()
+        );
+    }
+}
+
+fn clip_grad_norm_matches_pytorch_total_norm_and_clipped_grads<B: Backend>() {
+    let fx = fixture();
+    let case = &fx["clip_grad_norm"];
+    let model = model::<B>(&fx);
+    let loss = model
+        .forward(&tensor(&fx["x"]))
+        .cross_entropy(&labels(&fx), Reduction::Mean);
+    loss.backward().unwrap();
+    let named = model.named_parameters();
+    for (name, p) in &named {
+        let err = max_abs_diff(
+            &p.grad().unwrap().to_vec_f64(),
+            &floats(&case["grads"][name]["data"]),
+        );
+        assert!(err < TOL, "raw gradient of {name} differs by {err:e}");
+    }
+    let params = model.parameters();
+    let want_total = case["total_norm"].as_f64().unwrap();
+    assert!((total_grad_norm(&params) - want_total).abs() < TOL);
+    let total = clip_grad_norm(&params, case["max_norm"].as_f64().unwrap());
+    let total_err = (total - want_total).abs();
+    assert!(total_err < TOL, "total norm differs by {total_err:e}");
+    let mut worst = 0.0f64;
+    for (name, p) in &named {
+        let err = max_abs_diff(
+            &p.grad().unwrap().to_vec_f64(),
+            &floats(&case["clipped_grads"][name]["data"]),
+        );
+        assert!(err < TOL, "clipped gradient of {name} differs by {err:e}");
+        worst = worst.max(err);
+    }
+    // After clipping, the total norm is max_norm (up to torch's 1e-6 in the denominator).
+    assert!((total_grad_norm(&params) - 0.5).abs() < 1e-5);
+    eprintln!(
+        "[{}] clip_grad_norm: |total - torch| = {total_err:.2e}, max |clipped grad - torch| = {worst:.2e}",
+        B::name()
+    );
+}
+
+fn clip_grad_norm_leaves_small_gradients_alone<B: Backend>() {
+    let p = Parameter::new(Tensor::<B>::zeros(&[2]));
+    p.set_grad(Some(Tensor::from_f64(&[0.3, 0.4], &[2])));
+    assert!((clip_grad_norm(&[p.clone()], 1.0) - 0.5).abs() < 1e-15);
+    assert_eq!(p.grad().unwrap().to_vec_f64(), vec![0.3, 0.4]);
+}
+
+fn grad_norms_are_per_parameter_and_skip_missing_gradients<B: Backend>() {
+    let a = Parameter::new(Tensor::<B>::zeros(&[2]));
+    let b = Parameter::new(Tensor::<B>::zeros(&[3]));
+    a.set_grad(Some(Tensor::from_f64(&[3.0, 4.0], &[2])));
+    let norms = grad_norms(&[("a".to_string(), a.clone()), ("b".to_string(), b.clone())]);
+    assert_eq!(norms, vec![("a".to_string(), 5.0)]);
+    assert_eq!(total_grad_norm(&[a, b]), 5.0);
+}
+
+/// Maximizing `f` must follow the same path as minimizing `-f`.
+fn maximize_follows_the_path_of_minimizing_the_negated_loss<B: Backend>() {
+    let fx = fixture();
+    let (x, y) = (tensor::<B>(&fx["x"]), labels(&fx));
+    fn sgd_config() -> SgdConfig {
+        SgdConfig::new(0.1)
+            .momentum(0.9)
+            .nesterov(true)
+            .weight_decay(0.01)
+    }
+    fn adam_config() -> AdamConfig {
+        AdamConfig::new(0.01).weight_decay(0.05)
+    }
+    type MakeOpt<B> = fn(Vec<Parameter<B>>, bool) -> Box<dyn Optimizer<B>>;
+    let makers: [MakeOpt<B>; 2] = [
+        |p, max| Box::new(Sgd::new(p, sgd_config().maximize(max))),
+        |p, max| Box::new(Adam::new(p, adam_config().maximize(max))),
+    ];
+    for make in makers {
+        let (m1, m2) = (model::<B>(&fx), model::<B>(&fx));
+        let (mut o1, mut o2) = (make(m1.parameters(), false), make(m2.parameters(), true));
+        for _ in 0..4 {
+            o1.zero_grad();
+            o2.zero_grad();
+            m1.forward(&x)
+                .cross_entropy(&y, Reduction::Mean)
+                .backward()
+                .unwrap();
+            (-m2.forward(&x).cross_entropy(&y, Reduction::Mean))
+                .backward()
+                .unwrap();
+            o1.step();
+            o2.step();
+        }
+        for (p1, p2) in m1.parameters().iter().zip(m2.parameters()) {
+            assert!(max_abs_diff(&p1.to_vec_f64(), &p2.to_vec_f64()) < 1e-14);
+        }
+    }
+}
+
+fn step_updates_the_models_own_parameters_in_place<B: Backend>() {
+    let fx = fixture();
+    let model = model::<B>(&fx);
+    let before: Vec<u64> = model.parameters().iter().map(|p| p.id()).collect();
+    let mut opt = Sgd::new(model.parameters(), SgdConfig::new(0.1).momentum(0.9));
+    model
+        .forward(&tensor(&fx["x"]))
+        .cross_entropy(&labels(&fx), Reduction::Mean)
+        .backward()
+        .unwrap();
+    let w0 = model.parameters()[0].to_vec_f64();
+    opt.step();
+    let after: Vec<u64> = model.parameters().iter().map(|p| p.id()).collect();
+    assert_eq!(before, after, "the parameters are the same tensors");
+    assert_ne!(model.parameters()[0].to_vec_f64(), w0, "and they moved");
+    assert!(model.parameters()[0].version() > 0);
+    opt.zero_grad();
+    assert!(model.parameters().iter().all(|p| p.grad().is_none()));
+}
+
+fn parameters_without_gradient_are_skipped<B: Backend>() {
+    let used = Parameter::new(Tensor::<B>::from_f64(&[1.0], &[1]));
+    let unused = Parameter::new(Tensor::<B>::from_f64(&[1.0], &[1]));
+    let mut sgd = Sgd::new(
+        vec![used.clone(), unused.clone()],
+        SgdConfig::new(0.5).momentum(0.9).weight_decay(0.1),
+    );
+    let mut adam = Adam::new(vec![used.clone(), unused.clone()], AdamConfig::new(0.5));
+    (&*used * 2.0).sum().backward().unwrap();
+    sgd.step();
+    adam.step();
+    assert_ne!(used.to_vec_f64(), vec![1.0]);
+    assert_eq!(unused.to_vec_f64(), vec![1.0]);
+}
+
+fn set_lr_changes_the_step_size<B: Backend>() {
+    let p = Parameter::new(Tensor::<B>::from_f64(&[0.0], &[1]));
+    let mut opt = Sgd::new(vec![p.clone()], SgdConfig::new(1.0));
+    opt.set_lr(0.25);
+    assert_eq!(opt.lr(), 0.25);
+    p.set_grad(Some(Tensor::from_f64(&[2.0], &[1])));
+    opt.step();
+    assert_eq!(p.to_vec_f64(), vec![-0.5]);
+}
+
+macro_rules! backend_tests {
+    ($($test:ident),* $(,)?) => {
+        mod ndarray_f64 {
+            $(#[test]
+            fn $test() {
+                super::$test::<duograd_ndarray::NdArray<f64>>();
+            })*
+        }
+        mod nalgebra_f64 {
+            $(#[test]
+            fn $test() {
+                super::$test::<duograd_nalgebra::Nalgebra<f64>>();
+            })*
+        }
+    };
+}
+
+backend_tests!(
+    every_optimizer_config_reproduces_pytorch_parameters_after_every_step,
+    clip_grad_norm_matches_pytorch_total_norm_and_clipped_grads,
+    clip_grad_norm_leaves_small_gradients_alone,
+    grad_norms_are_per_parameter_and_skip_missing_gradients,
+    maximize_follows_the_path_of_minimizing_the_negated_loss,
+    step_updates_the_models_own_parameters_in_place,
+    parameters_without_gradient_are_skipped,
+    set_lr_changes_the_step_size,
+);
+
+#[test]
+#[should_panic(expected = "Nesterov momentum requires a momentum")]
+fn sgd_rejects_nesterov_without_momentum() {
+    let _ = Sgd::<duograd_ndarray::NdArray<f64>>::new(vec![], SgdConfig::new(0.1).nesterov(true));
+}
+
+#[test]
+#[should_panic(expected = "invalid beta1")]
+fn adam_rejects_a_beta_of_one() {
+    let _ =
+        Adam::<duograd_ndarray::NdArray<f64>>::new(vec![], AdamConfig::new(0.1).betas(1.0, 0.9));
+}
