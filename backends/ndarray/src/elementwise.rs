@@ -4,21 +4,15 @@
 //! only feeds them slices:
 //! - contiguous operands of the same layout go through the slice kernel in one call, and the
 //!   output keeps the operands' memory order (a transposed input gives a transposed output);
-//! - everything else is walked lane by lane along the last axis into a standard-layout output;
-//!   a lane that is not contiguous (a stride-0 broadcast, a column of a transposed array) is first
-//!   gathered into a small scratch buffer, so the slice kernel still sees plain slices;
-//! - short last axes fall back to ndarray's `Zip` element by element.
+//! - everything else (broadcasts, transposes against row-major operands, narrowed views) goes
+//!   through the general walk of the `strided` module into a standard-layout output.
 
 use duograd::kernel::{BinaryOp, UnaryOp};
 use duograd::shape::broadcast_shapes;
 use duograd::Element;
-use ndarray::{Array, ArrayView, ArrayView1, Axis, IxDyn, LinalgScalar, Zip};
+use ndarray::{Array, IxDyn, LinalgScalar};
 
-use crate::Storage;
-
-/// Last axes shorter than this are walked element by element: the per-lane overhead of the
-/// slice path would outweigh its tighter loop.
-const MIN_LANE: usize = 16;
+use crate::{strided, Storage};
 
 /// Elements per block in [`unary_in_place`]: a stack buffer small enough to stay in L1.
 const CHUNK: usize = 256;
@@ -30,9 +24,7 @@ pub(crate) fn unary<E: Element>(x: &Storage<E>, op: UnaryOp<E>) -> Storage<E> {
         op.apply_slice(src, &mut out);
         return with_strides(out, x.shape(), &strides);
     }
-    let mut out = Array::zeros(x.raw_dim());
-    map_into(&mut out, x.view(), op);
-    out.into_shared()
+    strided::map(x.view(), op).into_shared()
 }
 
 /// `op` applied to pairs of elements, with NumPy broadcasting.
@@ -53,9 +45,7 @@ pub(crate) fn binary<E: Element>(a: &Storage<E>, b: &Storage<E>, op: BinaryOp) -
     // `broadcast` only fails on incompatible shapes, ruled out above.
     let av = a.broadcast(shape.clone()).expect("broadcast of a");
     let bv = b.broadcast(shape.clone()).expect("broadcast of b");
-    let mut out = Array::zeros(shape);
-    zip_into(&mut out, av, bv, op);
-    out.into_shared()
+    strided::zip(av, bv, op).into_shared()
 }
 
 /// The fast path of [`binary`]: equal shapes, both contiguous in the same memory order.
@@ -107,67 +97,6 @@ pub(crate) fn unary_in_place<E: Element>(dst: &mut Storage<E>, op: UnaryOp<E>) {
     } else {
         dst.map_inplace(|v| *v = op.apply(*v));
     }
-}
-
-/// The axis to walk lane by lane, or `None` when the output is a scalar or its last axis is too
-/// short for the slice path to pay off.
-fn lane_axis<E>(out: &Array<E, IxDyn>) -> Option<Axis> {
-    let rank = out.ndim();
-    (rank > 0 && out.len_of(Axis(rank - 1)) >= MIN_LANE).then(|| Axis(rank - 1))
-}
-
-/// Fills the standard-layout `out` with `op` applied to `x` (a view of `out`'s shape).
-fn map_into<E: Element>(out: &mut Array<E, IxDyn>, x: ArrayView<'_, E, IxDyn>, op: UnaryOp<E>) {
-    let Some(axis) = lane_axis(out) else {
-        Zip::from(out).and(&x).for_each(|o, &v| *o = op.apply(v));
-        return;
-    };
-    let mut scratch = Vec::new();
-    Zip::from(out.lanes_mut(axis))
-        .and(x.lanes(axis))
-        .for_each(|mut o, xl| {
-            let src = contiguous(&xl, &mut scratch);
-            op.apply_slice(src, o.as_slice_mut().expect("standard-layout output"));
-        });
-}
-
-/// Fills the standard-layout `out` with `op` applied to `a` and `b` (views of `out`'s shape).
-fn zip_into<E: Element>(
-    out: &mut Array<E, IxDyn>,
-    a: ArrayView<'_, E, IxDyn>,
-    b: ArrayView<'_, E, IxDyn>,
-    op: BinaryOp,
-) {
-    let Some(axis) = lane_axis(out) else {
-        Zip::from(out)
-            .and(&a)
-            .and(&b)
-            .for_each(|o, &x, &y| *o = op.apply(x, y));
-        return;
-    };
-    let (mut sa, mut sb) = (Vec::new(), Vec::new());
-    Zip::from(out.lanes_mut(axis))
-        .and(a.lanes(axis))
-        .and(b.lanes(axis))
-        .for_each(|mut o, al, bl| {
-            let (x, y) = (contiguous(&al, &mut sa), contiguous(&bl, &mut sb));
-            op.apply_slices(x, y, o.as_slice_mut().expect("standard-layout output"));
-        });
-}
-
-/// The lane as a slice: itself when contiguous, else its elements gathered into `scratch`.
-fn contiguous<'s, E: Copy>(lane: &'s ArrayView1<'_, E>, scratch: &'s mut Vec<E>) -> &'s [E] {
-    if let Some(s) = lane.as_slice() {
-        return s;
-    }
-    scratch.clear();
-    if lane.strides()[0] == 0 {
-        // A broadcast lane: one value repeated.
-        scratch.resize(lane.len(), lane[0]);
-    } else {
-        scratch.extend(lane.iter().copied());
-    }
-    scratch
 }
 
 /// The strides as `usize` if none is negative (always the case for arrays this backend makes).

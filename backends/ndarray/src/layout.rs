@@ -26,12 +26,13 @@ pub(crate) fn full<E: Element>(shape: &[usize], value: E) -> Storage<E> {
 pub(crate) fn to_vec<E: Element>(x: &Storage<E>) -> Vec<E> {
     match x.as_slice() {
         Some(s) => s.to_vec(),
+        // ndarray gathers a non-standard array into a fresh row-major buffer, which is the
+        // vector itself: the owned array starts at offset 0 of it.
         None => {
-            // `for_each` goes through ndarray's `fold`, which walks the innermost axis in a tight
-            // loop instead of recomputing an index per element.
-            let mut out = Vec::with_capacity(x.len());
-            x.iter().for_each(|&e| out.push(e));
-            out
+            x.as_standard_layout()
+                .into_owned()
+                .into_raw_vec_and_offset()
+                .0
         }
     }
 }

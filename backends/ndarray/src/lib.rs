@@ -43,6 +43,7 @@ mod indexing;
 mod layout;
 mod matmul;
 mod reduce;
+mod strided;
 
 /// The storage of [`NdArray<E>`]: a reference-counted, dynamically ranked ndarray.
 pub type Storage<E> = ArcArray<E, IxDyn>;

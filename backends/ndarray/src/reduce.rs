@@ -6,7 +6,7 @@
 use duograd::kernel::ReduceOp;
 use duograd::shape::reduced_shape;
 use duograd::Element;
-use ndarray::{ArcArray, Array, ArrayView, ArrayView1, Axis, IxDyn};
+use ndarray::{ArcArray, Array, ArrayView, ArrayView1, Axis, IxDyn, Zip};
 
 use crate::Storage;
 
@@ -49,9 +49,49 @@ fn fold<E: Element>(
         x,
         axes,
         keepdim,
-        |v| v.fold(init, |a, &e| f(a, e)),
-        |v, ax| v.fold_axis(ax, init, |&a, &e| f(a, e)),
+        |v| match v.as_slice_memory_order() {
+            // Order does not matter for max/min: walk the buffer as it lies.
+            Some(s) => fold_slice(s, init, f),
+            None => v.fold(init, |a, &e| f(a, e)),
+        },
+        |v, ax| {
+            if is_innermost(&v, ax) {
+                // One contiguous (or least-strided) lane per output element, as `sum_axis` does;
+                // `fold_axis` would instead sweep the whole output once per index along `ax`.
+                Zip::from(v.lanes(ax)).map_collect(|lane| match lane.as_slice() {
+                    Some(s) => fold_slice(s, init, f),
+                    None => lane.fold(init, |a, &e| f(a, e)),
+                })
+            } else {
+                v.fold_axis(ax, init, |&a, &e| f(a, e))
+            }
+        },
     )
+}
+
+/// Folds a slice with `LANES` independent accumulators, combined at the end. `f` must be
+/// associative and commutative (max and min are, NaN included), so this equals the serial fold
+/// while breaking its dependency chain: the loop pipelines and vectorizes.
+fn fold_slice<E: Element>(s: &[E], init: E, f: impl Fn(E, E) -> E) -> E {
+    const LANES: usize = 8;
+    let mut acc = [init; LANES];
+    let mut chunks = s.chunks_exact(LANES);
+    for chunk in &mut chunks {
+        for (a, &e) in acc.iter_mut().zip(chunk) {
+            *a = f(*a, e);
+        }
+    }
+    let tail = chunks.remainder().iter().fold(init, |a, &e| f(a, e));
+    acc.into_iter().fold(tail, f)
+}
+
+/// Whether `ax` has the smallest stride among the axes longer than 1.
+fn is_innermost<E>(v: &ArrayView<'_, E, IxDyn>, ax: Axis) -> bool {
+    let s = v.stride_of(ax).unsigned_abs();
+    v.shape()
+        .iter()
+        .zip(v.strides())
+        .all(|(&d, &t)| d <= 1 || t.unsigned_abs() >= s)
 }
 
 /// Reduces with `all` when every axis goes, else axis by axis (last first, so that the indices
@@ -226,6 +266,47 @@ mod tests {
         let y = from_vec(vec![1.0, 2.0, f64::NAN], &[3]);
         assert!(to_vec(&reduce(&y, &[0], false, ReduceOp::Max))[0].is_nan());
         assert!(to_vec(&reduce(&y, &[0], false, ReduceOp::Min))[0].is_nan());
+    }
+
+    #[test]
+    fn long_lanes_fold_in_blocks_and_still_propagate_nan() {
+        // 2 rows of 21: row 0 has a NaN in the blocked part, row 1 only in the tail.
+        let mut v: Vec<f64> = (0..42).map(|i| ((i * 7) % 23) as f64).collect();
+        v[3] = f64::NAN;
+        v[21 + 20] = f64::NAN;
+        let x = from_vec(v.clone(), &[2, 21]);
+        for op in [ReduceOp::Max, ReduceOp::Min] {
+            let r = to_vec(&reduce(&x, &[1], false, op));
+            assert!(r[0].is_nan() && r[1].is_nan(), "{op:?}");
+            assert!(to_vec(&reduce(&x, &[0, 1], false, op))[0].is_nan());
+        }
+        // Without NaN: the blocked fold finds the same extremes as a serial one.
+        let w: Vec<f64> = (0..42)
+            .map(|i| ((i * 7) % 23) as f64 - 0.5 * i as f64)
+            .collect();
+        let x = from_vec(w.clone(), &[2, 21]);
+        let serial = |r: &[f64], max: bool| {
+            r.iter().copied().fold(
+                if max {
+                    f64::NEG_INFINITY
+                } else {
+                    f64::INFINITY
+                },
+                |a, b| {
+                    if max {
+                        a.max(b)
+                    } else {
+                        a.min(b)
+                    }
+                },
+            )
+        };
+        let want_max = vec![serial(&w[..21], true), serial(&w[21..], true)];
+        let want_min = vec![serial(&w[..21], false), serial(&w[21..], false)];
+        assert_eq!(to_vec(&reduce(&x, &[1], false, ReduceOp::Max)), want_max);
+        assert_eq!(to_vec(&reduce(&x, &[1], false, ReduceOp::Min)), want_min);
+        let all = to_vec(&reduce(&x, &[0, 1], false, ReduceOp::Max))[0];
+        assert_eq!(all, want_max[0].max(want_max[1]));
     }
 
     #[test]
