@@ -8,44 +8,46 @@
 //!   vector (`(1, C)`, `(C,)`, …), a column vector (`(R, 1)`) or a single element — are computed
 //!   column by column over nalgebra's column iterator, each column a contiguous slice: no
 //!   per-element index arithmetic. This covers the bias add `(m, n) + (n,)`.
-//! - Any other broadcast (e.g. `(2, 3, 4) * (3, 1)`) falls back to gathering both operands in
-//!   storage order with [`strided_indices`].
+//! - Any other broadcast (e.g. `(2, 3, 4) * (3, 1)`) falls back to reading both operands through
+//!   broadcast strides, run by run, in the output's storage order (`crate::strided`).
 //!
 //! The op is matched once, outside the loops (`with_unary!`, `with_binary!`), so every loop body
-//! is a monomorphized closure. The arithmetic is `UnaryOp::apply` / `BinaryOp::apply`, or an
-//! identical inline expression for the commonest ops.
+//! is a monomorphic closure around `UnaryOp::apply` / `BinaryOp::apply`.
 
-use duograd::shape::{broadcast_shapes, strided_indices};
+use duograd::shape::broadcast_shapes;
 use duograd::{BinaryOp, Element, UnaryOp};
 use nalgebra::{DMatrix, DVectorView, DVectorViewMut};
 
 use crate::storage::{broadcast_storage_strides, matrix_dims, storage_order, NaTensor};
+use crate::strided::zip_strided;
 
 /// Evaluates `$body` with `$f` bound to a closure `Fn(E) -> E` computing `$op`, matching on the
-/// op once. `E` must name the element type at the call site.
+/// op once. Each arm's closure calls `apply` on a value of a *known* variant, so the inlined
+/// `match` inside `apply` folds away: every loop is monomorphic and the arithmetic stays defined
+/// once, in `duograd::kernel`. `E` must name the element type at the call site.
 macro_rules! with_unary {
     ($op:expr, |$f:ident| $body:expr) => {
+        with_unary!(@arms $op, $f, $body;
+            Neg, Exp, Log, Sqrt, Tanh, Sigmoid, Relu, Abs, StepPositive, Sign;
+            AddScalar, MulScalar, DivScalar, RSubScalar, RDivScalar, Powf, ClampMin, GtScalar,
+            EqScalar)
+    };
+    (@arms $op:expr, $f:ident, $body:expr; $($unit:ident),*; $($one:ident),*) => {
         match $op {
-            UnaryOp::Neg => {
-                let $f = |x: E| -x;
+            $(UnaryOp::$unit => {
+                let $f = |x: E| UnaryOp::<E>::$unit.apply(x);
+                $body
+            })*
+            $(UnaryOp::$one(c) => {
+                let $f = move |x: E| UnaryOp::<E>::$one(c).apply(x);
+                $body
+            })*
+            UnaryOp::Clamp(lo, hi) => {
+                let $f = move |x: E| UnaryOp::<E>::Clamp(lo, hi).apply(x);
                 $body
             }
-            UnaryOp::AddScalar(c) => {
-                let $f = move |x: E| x + c;
-                $body
-            }
-            UnaryOp::MulScalar(c) => {
-                let $f = move |x: E| x * c;
-                $body
-            }
-            UnaryOp::DivScalar(c) => {
-                let $f = move |x: E| x / c;
-                $body
-            }
-            UnaryOp::Relu => {
-                let $f = |x: E| if x > E::zero() { x } else { E::zero() };
-                $body
-            }
+            // Ops added to the kernel later still work, matched per element.
+            #[allow(unreachable_patterns)]
             op => {
                 let $f = move |x: E| op.apply(x);
                 $body
@@ -55,26 +57,19 @@ macro_rules! with_unary {
 }
 
 /// Evaluates `$body` with `$f` bound to a closure `Fn(E, E) -> E` computing `$op`, matching on
-/// the op once. `E` must name the element type at the call site.
+/// the op once (see `with_unary!`). `E` must name the element type at the call site.
 macro_rules! with_binary {
     ($op:expr, |$f:ident| $body:expr) => {
+        with_binary!(@arms $op, $f, $body;
+            Add, Sub, Mul, Div, Maximum, Minimum, Eq, Gt, Ge, Lt, Le)
+    };
+    (@arms $op:expr, $f:ident, $body:expr; $($v:ident),*) => {
         match $op {
-            BinaryOp::Add => {
-                let $f = |x: E, y: E| x + y;
+            $(BinaryOp::$v => {
+                let $f = |x: E, y: E| BinaryOp::$v.apply(x, y);
                 $body
-            }
-            BinaryOp::Sub => {
-                let $f = |x: E, y: E| x - y;
-                $body
-            }
-            BinaryOp::Mul => {
-                let $f = |x: E, y: E| x * y;
-                $body
-            }
-            BinaryOp::Div => {
-                let $f = |x: E, y: E| x / y;
-                $body
-            }
+            })*
+            #[allow(unreachable_patterns)]
             op => {
                 let $f = move |x: E, y: E| op.apply(x, y);
                 $body
@@ -223,21 +218,22 @@ fn by_columns<E: Element>(
     out
 }
 
-/// The N-d fallback: both operands gathered in the output's storage order.
+/// The N-d fallback: both operands read through broadcast strides, in the output's storage
+/// order (see `crate::strided`).
 fn gathered<E: Element>(
     a: &NaTensor<E>,
     b: &NaTensor<E>,
     out_shape: &[usize],
     f: impl Fn(E, E) -> E,
 ) -> Vec<E> {
-    let walk = storage_order(out_shape);
-    let index = |x: &NaTensor<E>| {
-        let st = broadcast_storage_strides(x.shape(), out_shape);
-        strided_indices(&walk, &storage_order(&st), 0)
-    };
-    let (ia, ib) = (index(a), index(b));
-    let (xa, xb) = (a.storage(), b.storage());
-    ia.iter().zip(&ib).map(|(&i, &j)| f(xa[i], xb[j])).collect()
+    let sa = storage_order(&broadcast_storage_strides(a.shape(), out_shape));
+    let sb = storage_order(&broadcast_storage_strides(b.shape(), out_shape));
+    zip_strided(
+        &storage_order(out_shape),
+        (a.storage(), &sa),
+        (b.storage(), &sb),
+        f,
+    )
 }
 
 #[cfg(test)]

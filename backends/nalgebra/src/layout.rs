@@ -3,14 +3,14 @@
 //!
 //! - `reshape` shares the matrix when the matrix dimensions do not change (e.g. `[6, 4]` ↔
 //!   `[2, 3, 4]`), copies the buffer as-is when both layouts are vectors (`[m, 1]` ↔ `[m]`), and
-//!   otherwise goes through row-major order (two nalgebra transposes).
-//! - `permute` of a matrix is nalgebra's `transpose`; other permutations gather through
-//!   [`strided_indices`](duograd::shape::strided_indices) with permuted storage strides.
-//! - `expand` repeats columns or column entries for the row/column-vector broadcasts and gathers
+//!   otherwise goes through row-major order (two tiled transposes).
+//! - `permute` of a matrix is a tiled transpose (`transpose_buffer`); other permutations are
+//!   strided gathers with permuted storage strides (`crate::strided`).
+//! - `expand` fills whole columns for the row/column-vector and scalar broadcasts and gathers
 //!   with zero strides otherwise.
 //! - `concat` and `narrow` copy contiguous blocks of the column-major buffer (seen as a row-major
-//!   array of shape `[dk, d0, …, d(k-1)]`); along the last axis these are whole column ranges.
-//!   2-D `narrow` is nalgebra's `rows` / `columns` view, made owned.
+//!   array of shape `[dk, d0, …, d(k-1)]`): along the last axis these are whole column ranges,
+//!   along axis 0 of a matrix one slice of each column.
 //! - `take` and `scatter_add` map each row-major flat index to its column-major offset.
 
 use duograd::shape::numel;
@@ -19,9 +19,10 @@ use nalgebra::DMatrix;
 
 use crate::elementwise::Broadcast;
 use crate::storage::{
-    broadcast_storage_strides, gather, is_vector_like, matrix_dims, storage_axis, storage_offset,
-    storage_order, storage_strides, NaTensor,
+    broadcast_storage_strides, is_vector_like, matrix_dims, storage_axis, storage_offset,
+    storage_order, storage_strides, transpose_buffer, NaTensor,
 };
+use crate::strided::gather;
 
 /// The same elements (row-major) under `shape`.
 pub(crate) fn reshape<E: Element>(x: &NaTensor<E>, shape: &[usize]) -> NaTensor<E> {
@@ -59,7 +60,10 @@ pub(crate) fn permute<E: Element>(x: &NaTensor<E>, perm: &[usize]) -> NaTensor<E
     }
     let out_shape: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
     if rank == 2 {
-        return NaTensor::from_parts(x.matrix().transpose(), out_shape);
+        // The transpose: a tiled copy (see `transpose_buffer`; nalgebra's `transpose` gives the
+        // same matrix, slower).
+        let (rows, cols) = x.dims();
+        return NaTensor::from_storage(transpose_buffer(x.storage(), rows, cols), &out_shape);
     }
     let st = storage_strides(shape);
     let src_strides: Vec<usize> = perm.iter().map(|&p| st[p]).collect();
@@ -82,19 +86,19 @@ pub(crate) fn expand<E: Element>(x: &NaTensor<E>, shape: &[usize]) -> NaTensor<E
         Some(Broadcast::Scalar(v)) => DMatrix::from_element(rows, cols, v),
         Some(Broadcast::Row(row)) => {
             // Column j is the value row[j], repeated.
-            let mut m = DMatrix::from_element(rows, cols, E::zero());
-            for (mut col, &v) in m.column_iter_mut().zip(row) {
-                col.fill(v);
+            let mut data = Vec::with_capacity(rows * cols);
+            for &v in row {
+                data.resize(data.len() + rows, v);
             }
-            m
+            DMatrix::from_vec(rows, cols, data)
         }
         Some(Broadcast::Col(src)) => {
             // Every column is a copy of the source column.
-            let mut m = DMatrix::from_element(rows, cols, E::zero());
-            for mut col in m.column_iter_mut() {
-                col.copy_from_slice(src);
+            let mut data = Vec::with_capacity(rows * cols);
+            for _ in 0..cols {
+                data.extend_from_slice(src);
             }
-            m
+            DMatrix::from_vec(rows, cols, data)
         }
         Some(Broadcast::Full(m)) => m.clone(),
         None => {
@@ -159,15 +163,6 @@ pub(crate) fn narrow<E: Element>(
     }
     let mut out_shape = shape.to_vec();
     out_shape[axis] = len;
-    if shape.len() == 2 {
-        let m = x.matrix();
-        let sub = if axis == 0 {
-            m.rows(start, len).into_owned()
-        } else {
-            m.columns(start, len).into_owned()
-        };
-        return NaTensor::from_parts(sub, out_shape);
-    }
     let dims = storage_order(shape);
     let q = storage_axis(axis, shape.len());
     let (outer, full, inner) = (numel(&dims[..q]), dims[q], numel(&dims[q + 1..]));

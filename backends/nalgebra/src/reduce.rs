@@ -1,7 +1,10 @@
 //! Reductions (`reduce`) and `argmax`.
 //!
-//! - 2-D sums use nalgebra's own kernels: `row_sum` (over axis 0, one sum per column),
-//!   `column_sum` (over axis 1, adding whole columns) and `sum` (all axes).
+//! - 2-D sums over axis 1 use nalgebra's `column_sum` (adding whole columns, vectorized).
+//!   Sums over axis 0 (one per column, what nalgebra's `row_sum` computes) and over all axes
+//!   use an 8-accumulator sum of each contiguous column or of the whole buffer: nalgebra's
+//!   `row_sum` and `sum` fold one element at a time and measured 6–9× slower than ndarray on a
+//!   256×512 `f32` matrix.
 //! - Everything else (Max/Min, rank ≥ 3, arbitrary axis sets) works on the column-major buffer
 //!   seen as the row-major array of shape `[dk, d0, …, d(k-1)]` (see `storage_order`). After
 //!   dropping size-1 axes and merging neighbouring axes that are both reduced or both kept, the
@@ -14,10 +17,10 @@
 
 use duograd::shape::{numel, reduced_shape, strided_indices, strides};
 use duograd::{Element, ReduceOp};
-use nalgebra::{DMatrix, Dyn};
+use nalgebra::Dyn;
 
 use crate::layout::reshape;
-use crate::storage::{matrix_dims, storage_axis, storage_order, NaTensor};
+use crate::storage::{matrix_dims, storage_axis, storage_order, transpose_buffer, NaTensor};
 
 /// Reduces `x` over `axes` (sorted, distinct).
 pub(crate) fn reduce<E: Element>(
@@ -38,9 +41,12 @@ pub(crate) fn reduce<E: Element>(
     let kept_shape = reduced_shape(shape, axes, true);
     let kept = match (shape.len(), axes, op) {
         (2, [0], ReduceOp::Sum) => {
-            let sums = x.matrix().row_sum(); // 1×n: the sum of each column
-            let n = sums.len();
-            NaTensor::from_parts(sums.reshape_generic(Dyn(1), Dyn(n)), kept_shape)
+            // One sum per column (what nalgebra's `row_sum` computes, see the module docs).
+            let sums = x
+                .matrix()
+                .column_iter()
+                .map(|c| sum_slice(c.data.into_slice()));
+            NaTensor::from_storage(sums.collect(), &kept_shape)
         }
         (2, [1], ReduceOp::Sum) => {
             let sums = x.matrix().column_sum(); // m×1: the sum of each row
@@ -48,7 +54,7 @@ pub(crate) fn reduce<E: Element>(
             NaTensor::from_parts(sums.reshape_generic(Dyn(m), Dyn(1)), kept_shape)
         }
         (_, _, ReduceOp::Sum) if axes.len() == shape.len() => {
-            NaTensor::from_parts(DMatrix::from_element(1, 1, x.matrix().sum()), kept_shape)
+            NaTensor::from_storage(vec![sum_slice(x.storage())], &kept_shape)
         }
         _ => {
             let dims = storage_order(shape);
@@ -58,13 +64,17 @@ pub(crate) fn reduce<E: Element>(
                     .collect::<Vec<_>>(),
             );
             let data = match op {
-                ReduceOp::Sum => reduce_row_major(x.storage(), &dims, &mask, op, |a, v| a + v),
-                ReduceOp::Max => reduce_row_major(x.storage(), &dims, &mask, op, |a, v| {
-                    ReduceOp::Max.combine(a, v)
-                }),
-                ReduceOp::Min => reduce_row_major(x.storage(), &dims, &mask, op, |a, v| {
-                    ReduceOp::Min.combine(a, v)
-                }),
+                ReduceOp::Sum => {
+                    reduce_row_major(x.storage(), &dims, &mask, op, sum_slice, |a, v| a + v)
+                }
+                ReduceOp::Max => {
+                    let c = |a, v| ReduceOp::Max.combine(a, v);
+                    reduce_row_major(x.storage(), &dims, &mask, op, |s| fold(s, c), c)
+                }
+                ReduceOp::Min => {
+                    let c = |a, v| ReduceOp::Min.combine(a, v);
+                    reduce_row_major(x.storage(), &dims, &mask, op, |s| fold(s, c), c)
+                }
             };
             // The reduced storage-order array is exactly the buffer of the keepdim result.
             NaTensor::from_storage(data, &kept_shape)
@@ -77,14 +87,16 @@ pub(crate) fn reduce<E: Element>(
     }
 }
 
-/// Reduces the row-major array `data` of shape `dims` over the axes flagged in `mask`, with the
-/// accumulator `combine` (which must compute `op.combine`). Returns the row-major result of shape
-/// `dims` with the reduced axes set to 1.
+/// Reduces the row-major array `data` of shape `dims` over the axes flagged in `mask`, with
+/// `reduce` folding a non-empty contiguous run and `combine` one more element into an accumulator
+/// (both computing `op`). Returns the row-major result of shape `dims` with the reduced axes set
+/// to 1.
 fn reduce_row_major<E: Element>(
     data: &[E],
     dims: &[usize],
     mask: &[bool],
     op: ReduceOp,
+    reduce: impl Fn(&[E]) -> E,
     combine: impl Fn(E, E) -> E,
 ) -> Vec<E> {
     let out_dims: Vec<usize> = dims
@@ -125,9 +137,7 @@ fn reduce_row_major<E: Element>(
     let mut out = Vec::with_capacity(out_len);
     for block in data.chunks_exact(red * inner) {
         if inner == 1 {
-            // Fold one contiguous run.
-            let first = block[0];
-            out.push(block[1..].iter().fold(first, |acc, &v| combine(acc, v)));
+            out.push(reduce(block));
         } else {
             // Combine whole rows of `inner` elements into an accumulator row.
             let start = out.len();
@@ -214,8 +224,33 @@ pub(crate) fn argmax<E: Element>(x: &NaTensor<E>, axis: usize) -> Vec<usize> {
     if rows <= 1 || cols <= 1 {
         out
     } else {
-        DMatrix::from_vec(rows, cols, out).transpose().data.into()
+        transpose_buffer(&out, rows, cols)
     }
+}
+
+/// The sum of a slice, with eight independent accumulators so that the loop vectorizes
+/// (a single running sum is one long dependency chain).
+pub(crate) fn sum_slice<E: Element>(s: &[E]) -> E {
+    const LANES: usize = 8;
+    let mut acc = [E::zero(); LANES];
+    let chunks = s.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += v;
+        }
+    }
+    let mut total =
+        ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+    for &v in tail {
+        total += v;
+    }
+    total
+}
+
+/// Folds a non-empty slice with `combine`, starting from its first element.
+fn fold<E: Element>(s: &[E], combine: impl Fn(E, E) -> E) -> E {
+    s[1..].iter().fold(s[0], |acc, &v| combine(acc, v))
 }
 
 /// Whether `v` replaces `best` as the running maximum (strictly larger, or the first NaN).
@@ -255,10 +290,18 @@ mod tests {
                 .collect();
             for op in [ReduceOp::Sum, ReduceOp::Max, ReduceOp::Min] {
                 let c = |a, v| op.combine(a, v);
-                let fast = reduce_row_major(&data, &dims, &mask, op, c);
+                let fast = reduce_row_major(&data, &dims, &mask, op, |s| fold(s, c), c);
                 let slow = reduce_general(&data, &dims, &mask, &out_dims, op, c);
                 assert_eq!(fast, slow, "mask {mask:?} op {op:?}");
             }
+        }
+    }
+
+    #[test]
+    fn sum_slice_adds_everything() {
+        for n in [0usize, 1, 7, 8, 9, 31, 100] {
+            let v: Vec<f64> = (0..n).map(|i| i as f64).collect();
+            assert_eq!(sum_slice(&v), (n * n.saturating_sub(1) / 2) as f64);
         }
     }
 

@@ -105,6 +105,7 @@ fn unary_matches_the_scalar_kernel_for_every_op() {
         UnaryOp::Relu,
         UnaryOp::Abs,
         UnaryOp::StepPositive,
+        UnaryOp::Sign,
         UnaryOp::AddScalar(2.0),
         UnaryOp::MulScalar(-3.0),
         UnaryOp::DivScalar(4.0),
