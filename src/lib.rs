@@ -48,6 +48,7 @@ mod ops;
 pub mod optim;
 pub mod shape;
 pub mod tensor;
+pub mod train;
 
 pub use autograd::{no_grad, Attrs};
 pub use backend::Backend;

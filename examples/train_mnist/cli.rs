@@ -1,0 +1,177 @@
+//! The command line: flags, and how they become a [`TrainConfig`].
+
+use std::path::PathBuf;
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Parser, ValueEnum};
+use duograd::nn::{Activation, Init};
+use duograd::train::{
+    parse_activation, parse_hidden, parse_init, ConfigError, DataSet, LrSchedule, Overrides,
+    Preset, TrainConfig,
+};
+
+/// The array backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    /// `duograd_ndarray::NdArray`.
+    Ndarray,
+    /// `duograd_nalgebra::Nalgebra`.
+    Nalgebra,
+}
+
+/// The element type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Precision {
+    /// 32-bit floats.
+    F32,
+    /// 64-bit floats.
+    F64,
+}
+
+const AFTER_HELP: &str = "\
+Presets (flags given explicitly override the preset's settings):
+  default  784-256-128-10 ReLU, Adam lr 1e-3 cosine, batch 128, 3 epochs (>= 97% test accuracy)
+  arena    784-64-64-10 ReLU, SGD lr 0.01, batch 512, 5 epochs            (>= 87%)
+  course   784-64-10 tanh, N(0,1) weights, SGD lr 0.01 momentum 0.9,
+           batch 64, 2 epochs                                             (> 82%)
+  digits   8x8 digits, 64-32-10 ReLU, Adam lr 1e-3, batch 64, 30 epochs   (>= 95%)
+  best     784-512-256-10 ReLU, Adam lr 1e-3 cosine, batch 128, 5 epochs  (>= 98%)
+
+Data: MNIST is read from --data-dir, else $MNIST_DIR, else data/mnist (the four IDX files,
+raw or .gz). The digits CSV from --data-dir, else $DIGITS_CSV, else data/digits/digits.csv.gz.
+
+Examples:
+  train_mnist                                   # the default preset on ndarray, f32
+  train_mnist --preset arena --backend nalgebra
+  train_mnist --hidden 128,64 --optimizer sgd --lr 0.05 --momentum 0.9 --epochs 4
+  train_mnist --preset best --save model.safetensors --plot curves.svg --metrics metrics.json";
+
+/// Trains a multi-layer perceptron on MNIST (or the 8×8 digits) with duograd, on the ndarray or
+/// the nalgebra backend.
+#[derive(Debug, Parser)]
+#[command(name = "train_mnist", version, after_help = AFTER_HELP)]
+pub struct Args {
+    /// Array backend.
+    #[arg(long, value_enum, default_value_t = BackendKind::Ndarray)]
+    pub backend: BackendKind,
+
+    /// Element type.
+    #[arg(long, value_enum, default_value_t = Precision::F32)]
+    pub precision: Precision,
+
+    /// Named configuration to start from.
+    #[arg(long, default_value = "default", value_parser = choice(&["default", "arena", "course", "digits", "best"], str::parse::<Preset>))]
+    pub preset: Preset,
+
+    /// Data set (default: the preset's).
+    #[arg(long, value_parser = choice(&["mnist", "digits"], str::parse::<DataSet>))]
+    pub dataset: Option<DataSet>,
+
+    /// Hidden layer sizes, comma-separated (e.g. 64,64; "none" for a linear model).
+    #[arg(long, value_name = "SIZES", value_parser = |s: &str| parse_hidden(s).map(Hidden))]
+    pub hidden: Option<Hidden>,
+
+    /// Nonlinearity between layers.
+    #[arg(long, value_parser = choice(&["relu", "tanh", "sigmoid"], parse_activation))]
+    pub activation: Option<Activation>,
+
+    /// Weight initialization: uniform (PyTorch's default) or normal (N(0,1), zero biases).
+    #[arg(long, value_parser = choice(&["uniform", "normal"], parse_init))]
+    pub init: Option<Init>,
+
+    /// Optimizer (switching kind resets the learning rate to its default: sgd 0.01, adam 1e-3).
+    #[arg(long, value_parser = ["sgd", "adam"])]
+    pub optimizer: Option<String>,
+
+    /// Learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+
+    /// SGD momentum factor.
+    #[arg(long)]
+    pub momentum: Option<f64>,
+
+    /// Learning-rate schedule: constant, or cosine annealing to 0 over the run.
+    #[arg(long, value_parser = choice(&["constant", "cosine"], str::parse::<LrSchedule>))]
+    pub schedule: Option<LrSchedule>,
+
+    /// Training samples per mini-batch.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+
+    /// Passes over the training set.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+
+    /// Seed of the weights, the shuffling and the digits split.
+    #[arg(long)]
+    pub seed: Option<u64>,
+
+    /// Visit the training samples in file order every epoch.
+    #[arg(long)]
+    pub no_shuffle: bool,
+
+    /// Hold out the last 10,000 MNIST training images for validation (train on 50,000).
+    #[arg(long)]
+    pub validation: bool,
+
+    /// MNIST directory or digits CSV [default: $MNIST_DIR / $DIGITS_CSV, else data/mnist /
+    /// data/digits/digits.csv.gz].
+    #[arg(long, value_name = "PATH")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Save the trained weights (safetensors, PyTorch parameter names).
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+
+    /// Write an SVG plot of the training loss per batch and the accuracy per epoch.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+
+    /// Write the configuration and all metrics as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
+
+    /// Print only the final summary (no progress bar, no per-epoch lines).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Hidden layer sizes as one flag value (a plain `Vec` would make clap expect repeated flags).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hidden(pub Vec<usize>);
+
+/// A parser accepting only `names` (listed in `--help` and in error messages), mapped to a value
+/// by `parse`.
+fn choice<T, E>(
+    names: &'static [&'static str],
+    parse: fn(&str) -> Result<T, E>,
+) -> impl TypedValueParser<Value = T>
+where
+    T: Clone + Send + Sync + 'static,
+    E: std::fmt::Debug + 'static,
+{
+    PossibleValuesParser::new(names).map(move |s| parse(&s).expect("a listed name parses"))
+}
+
+impl Args {
+    /// The preset's configuration with the flags' changes, validated.
+    pub fn config(&self) -> Result<TrainConfig, ConfigError> {
+        let overrides = Overrides {
+            dataset: self.dataset,
+            hidden: self.hidden.as_ref().map(|h| h.0.clone()),
+            activation: self.activation,
+            init: self.init,
+            optimizer: self.optimizer.clone(),
+            lr: self.lr,
+            momentum: self.momentum,
+            schedule: self.schedule,
+            batch_size: self.batch_size,
+            epochs: self.epochs,
+            seed: self.seed,
+            no_shuffle: self.no_shuffle,
+            validation: self.validation,
+        };
+        overrides.apply(self.preset.config())
+    }
+}

@@ -1,0 +1,108 @@
+//! Trains an MLP classifier on MNIST (or the 8×8 digits) with duograd.
+//!
+//! ```text
+//! cargo run --release --example train_mnist -- [--preset arena] [--backend nalgebra] …
+//! cargo run --release --example train_mnist -- --help
+//! ```
+//!
+//! The backend and precision flags are dispatched once, into [`run`], which is generic over the
+//! backend; everything it calls (`duograd::train`) is shared by all backends.
+
+mod cli;
+mod plot;
+mod report;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Parser;
+use duograd::train::{data_location, load_splits, train, Splits, TrainConfig, TrainMetrics};
+use duograd::Backend;
+use duograd_nalgebra::Nalgebra;
+use duograd_ndarray::NdArray;
+
+use cli::{Args, BackendKind, Precision};
+use report::Reporter;
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match main_inner(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn main_inner(args: &Args) -> Result<(), String> {
+    let config = args.config().map_err(|e| e.to_string())?;
+    let location = data_location(config.dataset, args.data_dir.as_deref());
+    let splits = load_splits(config.dataset, &location, config.validation, config.seed)
+        .map_err(|e| e.to_string())?;
+    if !args.quiet {
+        print_header(args, &config, &splits);
+    }
+    let metrics = match (args.backend, args.precision) {
+        (BackendKind::Ndarray, Precision::F32) => run::<NdArray<f32>>(args, &config, &splits),
+        (BackendKind::Ndarray, Precision::F64) => run::<NdArray<f64>>(args, &config, &splits),
+        (BackendKind::Nalgebra, Precision::F32) => run::<Nalgebra<f32>>(args, &config, &splits),
+        (BackendKind::Nalgebra, Precision::F64) => run::<Nalgebra<f64>>(args, &config, &splits),
+    }?;
+    println!("{}", report::summary(&metrics));
+    if let Some(path) = &args.plot {
+        plot::plot_curves(&metrics, path)?;
+        println!("plot written to {}", path.display());
+    }
+    if let Some(path) = &args.metrics {
+        write_metrics(&metrics, path)?;
+        println!("metrics written to {}", path.display());
+    }
+    Ok(())
+}
+
+/// Trains on backend `B` and saves the weights if asked.
+fn run<B: Backend>(
+    args: &Args,
+    config: &TrainConfig,
+    splits: &Splits,
+) -> Result<TrainMetrics, String> {
+    let trained =
+        train::<B>(config, splits, Reporter::new(args.quiet)).map_err(|e| e.to_string())?;
+    if let Some(path) = &args.save {
+        duograd::nn::save_safetensors(&trained.model, path)
+            .map_err(|e| format!("cannot save the model: {e}"))?;
+        println!("weights written to {}", path.display());
+    }
+    Ok(trained.metrics)
+}
+
+fn print_header(args: &Args, config: &TrainConfig, splits: &Splits) {
+    let valid = splits
+        .valid
+        .as_ref()
+        .map_or(String::new(), |v| format!(" / {} validation", v.len()));
+    println!(
+        "data: {} from {}: {} train{valid} / {} test, {} features, normalized with mean {:.4} std {:.4}",
+        splits.dataset,
+        splits.source.display(),
+        splits.train.len(),
+        splits.test.len(),
+        splits.input_size(),
+        splits.normalization.mean,
+        splits.normalization.std,
+    );
+    println!(
+        "model: {} — preset {}, backend {:?} {:?}",
+        config.describe(splits.input_size(), splits.classes()),
+        args.preset,
+        args.backend,
+        args.precision,
+    );
+}
+
+fn write_metrics(metrics: &TrainMetrics, path: &Path) -> Result<(), String> {
+    let json = serde_json::to_string_pretty(metrics).map_err(|e| e.to_string())?;
+    std::fs::write(path, json + "\n")
+        .map_err(|e| format!("{}: cannot write the metrics: {e}", path.display()))
+}

@@ -1,0 +1,144 @@
+//! What the user sees while training: a progress bar per epoch, a line after each epoch, and the
+//! final summary.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use duograd::train::{BatchEvent, EpochMetrics, Observer, RunInfo, TrainMetrics};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// An [`Observer`] drawing an `indicatif` bar on stderr (only when stderr is a terminal and not
+/// `quiet`) and printing one line per epoch on stdout (unless `quiet`).
+pub struct Reporter {
+    quiet: bool,
+    show_bar: bool,
+    epochs: usize,
+    bar: Option<ProgressBar>,
+}
+
+impl Reporter {
+    /// A reporter; `quiet` silences everything but the summary.
+    pub fn new(quiet: bool) -> Self {
+        Reporter {
+            quiet,
+            show_bar: !quiet && std::io::stderr().is_terminal(),
+            epochs: 0,
+            bar: None,
+        }
+    }
+
+    fn new_bar(&self, epoch: usize, batches: usize) -> ProgressBar {
+        let style = ProgressStyle::with_template(
+            "{prefix} [{bar:30.cyan/blue}] {pos:>4}/{len} batches  {msg}  {elapsed}<{eta}",
+        )
+        .expect("a valid template")
+        .progress_chars("=> ");
+        let bar = ProgressBar::with_draw_target(Some(batches as u64), ProgressDrawTarget::stderr())
+            .with_style(style)
+            .with_prefix(format!(
+                "epoch {epoch:>width$}/{}",
+                self.epochs,
+                width = digits(self.epochs)
+            ));
+        bar.enable_steady_tick(Duration::from_millis(250));
+        bar
+    }
+}
+
+impl Observer for Reporter {
+    fn on_train_start(&mut self, info: &RunInfo) {
+        self.epochs = info.epochs;
+    }
+
+    fn on_epoch_start(&mut self, epoch: usize, batches: usize) {
+        if self.show_bar {
+            self.bar = Some(self.new_bar(epoch, batches));
+        }
+    }
+
+    fn on_batch(&mut self, e: &BatchEvent) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(e.batch as u64);
+            bar.set_message(format!(
+                "loss {:.4}  {} samples/s",
+                e.running_loss,
+                thousands(e.samples_per_sec())
+            ));
+        }
+    }
+
+    fn on_evaluate(&mut self, _epoch: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_message("evaluating…");
+        }
+    }
+
+    fn on_epoch_end(&mut self, m: &EpochMetrics) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        if !self.quiet {
+            println!("{}", epoch_line(m, self.epochs));
+        }
+    }
+}
+
+/// `epoch 1/5  train loss 0.4123 acc 88.21%  test loss 0.2345 acc 93.12%  5.2 s  11,538 samples/s`.
+pub fn epoch_line(m: &EpochMetrics, epochs: usize) -> String {
+    let valid = m.valid.map_or(String::new(), |v| {
+        format!("  valid loss {:.4} acc {:6.2}%", v.loss, 100.0 * v.accuracy)
+    });
+    format!(
+        "epoch {:>w$}/{epochs}  train loss {:.4} acc {:6.2}%{valid}  test loss {:.4} acc {:6.2}%  \
+         {:.1} s (+{:.1} s eval)  {} samples/s",
+        m.epoch,
+        m.train_loss,
+        100.0 * m.train_accuracy,
+        m.test_loss,
+        100.0 * m.test_accuracy,
+        m.seconds,
+        m.eval_seconds,
+        thousands(m.samples_per_sec),
+        w = digits(epochs),
+    )
+}
+
+/// The closing lines: best and final accuracy, total time, time per epoch, throughput.
+pub fn summary(metrics: &TrainMetrics) -> String {
+    let Some(best) = metrics.best_epoch() else {
+        return format!("no epoch run ({:.1} s)", metrics.total_seconds);
+    };
+    let train: f64 = metrics.epochs.iter().map(|e| e.seconds).sum();
+    let eval: f64 = metrics.epochs.iter().map(|e| e.eval_seconds).sum();
+    let n = metrics.epochs.len() as f64;
+    format!(
+        "best test accuracy {:.2}% (epoch {}), final {:.2}%\n\
+         total {:.1} s, {:.1} s/epoch ({:.1} s training + {:.1} s evaluation), {} samples/s",
+        100.0 * best.test_accuracy,
+        best.epoch,
+        100.0 * metrics.final_accuracy(),
+        metrics.total_seconds,
+        metrics.seconds_per_epoch(),
+        train / n,
+        eval / n,
+        thousands(metrics.samples_per_sec()),
+    )
+}
+
+/// The number of decimal digits of `n`.
+fn digits(n: usize) -> usize {
+    n.max(1).ilog10() as usize + 1
+}
+
+/// `12345.6` → `"12,346"`.
+pub fn thousands(x: f64) -> String {
+    let s = format!("{:.0}", x.max(0.0));
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

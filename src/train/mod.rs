@@ -1,0 +1,40 @@
+//! Training classifiers end to end: a [`TrainConfig`] (with named [`Preset`]s), data loading
+//! and normalization ([`load_splits`]), one training loop for every backend ([`train`],
+//! [`fit`]) that reports to an [`Observer`], evaluation under `no_grad` ([`evaluate`]), and
+//! serializable [`TrainMetrics`].
+//!
+//! The loop is generic over the [`Backend`](crate::Backend): a program picks the backend and
+//! precision once (`train::<NdArray<f32>>(…)`) and everything below is shared. The
+//! `train_mnist` example is the command-line front end.
+//!
+//! ```no_run
+//! use duograd::train::{data_location, load_splits, train, Preset, TrainConfig};
+//! use duograd_ndarray::NdArray;
+//!
+//! let config = TrainConfig::preset(Preset::Arena);
+//! let dir = data_location(config.dataset, None); // MNIST_DIR, else data/mnist
+//! let splits = load_splits(config.dataset, &dir, config.validation, config.seed)?;
+//! let trained = train::<NdArray<f32>>(&config, &splits, ())?;
+//! println!("test accuracy {:.2}%", 100.0 * trained.metrics.final_accuracy());
+//! # Ok::<(), duograd::train::TrainError>(())
+//! ```
+
+mod config;
+mod data;
+mod error;
+mod metrics;
+mod observer;
+mod trainer;
+
+pub use config::{
+    parse_activation, parse_hidden, parse_init, DataSet, LrSchedule, OptimizerConfig, Overrides,
+    Preset, TrainConfig,
+};
+pub use data::{
+    data_location, digits_path, load_digits_split, load_mnist, load_splits, mnist_dir, Splits,
+    DIGITS_DEFAULT_PATH, DIGITS_TEST_FRACTION, MNIST_TRAIN_KEPT,
+};
+pub use error::{ConfigError, TrainError};
+pub use metrics::{EpochMetrics, Evaluation, TrainMetrics};
+pub use observer::{BatchEvent, Observer, RunInfo};
+pub use trainer::{evaluate, fit, train, Trained};

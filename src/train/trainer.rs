@@ -1,0 +1,265 @@
+//! The training loop ([`fit`], [`train`]) and evaluation ([`evaluate`]), written once for every
+//! backend.
+
+use std::time::Instant;
+
+use super::config::TrainConfig;
+use super::data::Splits;
+use super::error::TrainError;
+use super::metrics::{EpochMetrics, Evaluation, TrainMetrics};
+use super::observer::{BatchEvent, Observer, RunInfo};
+use crate::autograd::no_grad;
+use crate::backend::Backend;
+use crate::data::{Batch, DataLoader, Dataset};
+use crate::nn::{Mlp, Module};
+use crate::optim::Optimizer;
+use crate::tensor::Tensor;
+use crate::{Element, Reduction};
+
+/// A trained model and what its training measured.
+pub struct Trained<B: Backend> {
+    /// The model after the last epoch.
+    pub model: Mlp<B>,
+    /// Losses, accuracies and timings of the run.
+    pub metrics: TrainMetrics,
+}
+
+/// Builds the model and optimizer that `config` describes and trains them on `splits` with
+/// [`fit`].
+///
+/// The weights are drawn from `config.seed`, and the batches are shuffled from it, with no
+/// backend involved: the same configuration gives the same initial model and the same batches
+/// on every backend.
+///
+/// # Errors
+/// [`TrainError::Config`] if `config` does not [`validate`](TrainConfig::validate).
+///
+/// ```
+/// use duograd::data::Dataset;
+/// use duograd::train::{train, DataSet, Preset, Splits, TrainConfig};
+/// use duograd_ndarray::NdArray;
+///
+/// // Two well separated classes in two dimensions.
+/// let points = |n: usize| {
+///     let inputs = (0..n).flat_map(|i| {
+///         let s = if i % 2 == 0 { 1.0 } else { -1.0 };
+///         [s + 0.01 * i as f32, s]
+///     });
+///     Dataset::new(inputs.collect(), (0..n).map(|i| i % 2).collect(), 2, 2)
+/// };
+/// let splits = Splits::new(DataSet::Mnist, points(64), None, points(16), "toy".into());
+/// let mut config = TrainConfig::preset(Preset::Default);
+/// config.hidden = vec![8];
+/// config.batch_size = 16;
+/// config.epochs = 5;
+/// config.optimizer = config.optimizer.with_lr(0.05);
+/// let trained = train::<NdArray<f32>>(&config, &splits, ())?;
+/// assert_eq!(trained.metrics.final_accuracy(), 1.0);
+/// # Ok::<(), duograd::train::TrainError>(())
+/// ```
+pub fn train<B: Backend>(
+    config: &TrainConfig,
+    splits: &Splits,
+    observer: impl Observer,
+) -> Result<Trained<B>, TrainError> {
+    config.validate()?;
+    let mut model = config.build_model::<B>(splits.input_size(), splits.classes());
+    let mut optimizer = config.optimizer.build(model.parameters());
+    let metrics = fit(&mut model, optimizer.as_mut(), splits, config, observer);
+    Ok(Trained { model, metrics })
+}
+
+/// Trains `model` with `optimizer` on `splits.train` for `config.epochs` epochs of
+/// `config.batch_size` samples (shuffled from `config.seed` if `config.shuffle`), minimizing
+/// the mean cross-entropy, and evaluates it on the test (and validation) set after each epoch.
+///
+/// The learning rate starts from the optimizer's own and follows `config.schedule` (it is set
+/// back to its starting value at the end). Progress goes to `observer`: every batch's loss, and
+/// each epoch's metrics. The architecture and optimizer fields of `config` are not used here:
+/// the model and the optimizer are given.
+///
+/// # Panics
+/// If the model's output does not fit the data (not `(batch, classes)` logits), or if
+/// `config.batch_size` or `config.eval_batch_size` is 0 (see [`TrainConfig::validate`]).
+pub fn fit<B: Backend, M: Module<B> + ?Sized>(
+    model: &mut M,
+    optimizer: &mut dyn Optimizer<B>,
+    splits: &Splits,
+    config: &TrainConfig,
+    mut observer: impl Observer,
+) -> TrainMetrics {
+    let run_start = Instant::now();
+    let mut loader = DataLoader::new(&splits.train, config.batch_size);
+    if config.shuffle {
+        loader = loader.shuffle(config.seed);
+    }
+    let batches = loader.num_batches();
+    let num_parameters = model.num_parameters();
+    observer.on_train_start(&RunInfo {
+        epochs: config.epochs,
+        batches_per_epoch: batches,
+        train_samples: splits.train.len(),
+        num_parameters,
+    });
+
+    let mut metrics = TrainMetrics {
+        backend: B::name().to_string(),
+        precision: B::Elem::NAME.to_string(),
+        config: config.clone(),
+        num_parameters,
+        train_samples: splits.train.len(),
+        test_samples: splits.test.len(),
+        batch_losses: Vec::with_capacity(batches * config.epochs),
+        batches_per_epoch: batches,
+        epochs: Vec::with_capacity(config.epochs),
+        total_seconds: 0.0,
+    };
+
+    let base_lr = optimizer.lr();
+    let total_steps = batches * config.epochs;
+    let mut step = 0;
+    for epoch in 1..=config.epochs {
+        observer.on_epoch_start(epoch, batches);
+        model.train(true);
+        let start = Instant::now();
+        let (mut loss_sum, mut correct, mut samples) = (0.0, 0, 0);
+        for (i, batch) in loader.epoch(epoch as u64 - 1).enumerate() {
+            optimizer.set_lr(config.schedule.lr(base_lr, step, total_steps));
+            step += 1;
+            let (loss, batch_correct) = train_step(model, optimizer, &batch);
+            loss_sum += loss * batch.len() as f64;
+            correct += batch_correct;
+            samples += batch.len();
+            metrics.batch_losses.push(loss);
+            observer.on_batch(&BatchEvent {
+                epoch,
+                batch: i + 1,
+                batches,
+                loss,
+                running_loss: loss_sum / samples as f64,
+                samples,
+                elapsed: start.elapsed().as_secs_f64(),
+            });
+        }
+        let seconds = start.elapsed().as_secs_f64();
+
+        observer.on_evaluate(epoch);
+        let eval_start = Instant::now();
+        model.eval();
+        let test = evaluate(&*model, &splits.test, config.eval_batch_size);
+        let valid = splits
+            .valid
+            .as_ref()
+            .map(|v| evaluate(&*model, v, config.eval_batch_size));
+        let epoch_metrics = EpochMetrics {
+            epoch,
+            train_loss: ratio(loss_sum, samples),
+            train_accuracy: ratio(correct as f64, samples),
+            test_loss: test.loss,
+            test_accuracy: test.accuracy,
+            valid,
+            seconds,
+            eval_seconds: eval_start.elapsed().as_secs_f64(),
+            samples_per_sec: if seconds > 0.0 {
+                samples as f64 / seconds
+            } else {
+                0.0
+            },
+        };
+        observer.on_epoch_end(&epoch_metrics);
+        metrics.epochs.push(epoch_metrics);
+    }
+    model.train(true);
+    optimizer.set_lr(base_lr);
+    metrics.total_seconds = run_start.elapsed().as_secs_f64();
+    metrics
+}
+
+/// One optimizer step on `batch`; returns the batch's mean loss and how many of its samples the
+/// model classified correctly (before the step).
+fn train_step<B: Backend, M: Module<B> + ?Sized>(
+    model: &M,
+    optimizer: &mut dyn Optimizer<B>,
+    batch: &Batch,
+) -> (f64, usize) {
+    let x = batch_inputs::<B>(batch);
+    optimizer.zero_grad();
+    let logits = model.forward(&x);
+    let loss = logits.cross_entropy(&batch.labels, Reduction::Mean);
+    loss.backward()
+        .expect("the loss of a model with parameters is a scalar that requires grad");
+    optimizer.step();
+    let correct = count_correct(&logits, &batch.labels);
+    (loss.item().as_f64(), correct)
+}
+
+/// The mean cross-entropy and the accuracy of `model` on `data`, computed under
+/// [`no_grad`] in batches of `batch_size` samples (no graph is recorded, so memory stays that
+/// of one forward pass). Put the model in evaluation mode first ([`Module::eval`]) if it has
+/// layers that behave differently in training.
+///
+/// An empty data set gives loss 0 and accuracy 0.
+///
+/// # Panics
+/// If `batch_size` is 0 or the model's output is not `(batch, data.classes())` logits.
+///
+/// ```
+/// use duograd::data::Dataset;
+/// use duograd::nn::{Activation, Mlp};
+/// use duograd::train::evaluate;
+/// use duograd_ndarray::NdArray;
+/// use rand::SeedableRng;
+///
+/// let data = Dataset::new(vec![0.0; 3 * 4], vec![0, 1, 2], 4, 3);
+/// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+/// let model = Mlp::<NdArray<f64>>::new(&[4, 3], Activation::Relu, &mut rng);
+/// let eval = evaluate(&model, &data, 2);
+/// assert_eq!(eval.samples, 3);
+/// assert_eq!(eval.correct, 1); // the same logits for every sample: one class is right
+/// ```
+pub fn evaluate<B: Backend, M: Module<B> + ?Sized>(
+    model: &M,
+    data: &Dataset,
+    batch_size: usize,
+) -> Evaluation {
+    let _no_grad = no_grad();
+    let (mut loss_sum, mut correct) = (0.0, 0);
+    for batch in DataLoader::new(data, batch_size).epoch(0) {
+        let logits = model.forward(&batch_inputs::<B>(&batch));
+        loss_sum += logits
+            .cross_entropy(&batch.labels, Reduction::Sum)
+            .item()
+            .as_f64();
+        correct += count_correct(&logits, &batch.labels);
+    }
+    Evaluation {
+        loss: ratio(loss_sum, data.len()),
+        accuracy: ratio(correct as f64, data.len()),
+        correct,
+        samples: data.len(),
+    }
+}
+
+/// The batch's inputs as a `(rows, features)` tensor.
+fn batch_inputs<B: Backend>(batch: &Batch) -> Tensor<B> {
+    Tensor::from_vec(batch.inputs_as::<B::Elem>(), &batch.shape)
+}
+
+/// How many rows of `logits` have their largest value at the label.
+fn count_correct<B: Backend>(logits: &Tensor<B>, labels: &[usize]) -> usize {
+    logits
+        .argmax_indices(1)
+        .iter()
+        .zip(labels)
+        .filter(|(p, l)| p == l)
+        .count()
+}
+
+/// `sum / n`, or 0 when `n` is 0.
+fn ratio(sum: f64, n: usize) -> f64 {
+    if n == 0 {
+        0.0
+    } else {
+        sum / n as f64
+    }
+}
