@@ -287,6 +287,25 @@ fn in_place_ops_do_not_affect_clones() {
 }
 
 #[test]
+fn in_place_ops_on_views_sharing_the_matrix_do_not_leak() {
+    // reshape / expand / clone share the matrix; in-place updates must copy first.
+    let x = t(&range(24), &[2, 3, 4]);
+    let mut r = B::reshape(&x, &[6, 4]);
+    assert_eq!(r.matrix().as_ptr(), x.matrix().as_ptr());
+    B::unary_in_place(&mut r, UnaryOp::Neg);
+    assert_eq!(B::to_vec(&x), range(24));
+    assert_eq!(
+        B::to_vec(&r),
+        range(24).iter().map(|v| -v).collect::<Vec<_>>()
+    );
+    let mut e = B::expand(&x, &[1, 2, 3, 4]);
+    assert_eq!(e.matrix().as_ptr(), x.matrix().as_ptr());
+    B::axpy_in_place(&mut e, 1.0, &B::full(&[1, 2, 3, 4], 1.0));
+    assert_eq!(B::to_vec(&x), range(24));
+    assert_eq!(B::to_vec(&e)[23], 24.0);
+}
+
+#[test]
 fn in_place_ops_on_unshared_storage_do_not_copy() {
     let mut x = t(&[1.0, -2.0, 3.0], &[3]);
     let before = x.matrix().as_ptr();
