@@ -1,0 +1,444 @@
+//! Safetensors weights: round trips on both backends (f32 and f64), loading the PyTorch-saved
+//! `tests/fixtures/torch_mlp.safetensors` and reproducing PyTorch's output, and one error
+//! variant per way a file can be wrong.
+
+use std::path::Path;
+
+use duograd::nn::weights::{tensors_from_safetensors, tensors_to_safetensors};
+use duograd::nn::{
+    load_module_from_safetensors, load_safetensors, module_to_safetensors, read_safetensors,
+    save_safetensors, write_safetensors, Activation, Linear, Mlp, Module, ReLU, Sequential,
+    WeightsError,
+};
+use duograd::{Backend, Element, Tensor};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use safetensors::{Dtype, SafeTensors};
+use serde_json::Value;
+
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/torch_mlp.safetensors"
+);
+
+fn rng(seed: u64) -> StdRng {
+    StdRng::seed_from_u64(seed)
+}
+
+fn torch_json() -> Value {
+    serde_json::from_str(include_str!("fixtures/torch_mlp.json")).expect("torch_mlp.json parses")
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|x| x.as_f64().expect("number"))
+        .collect()
+}
+
+/// `nn.Sequential(nn.Linear(4,3), nn.ReLU(), nn.Linear(3,2))`, randomly initialized.
+fn torch_mlp_layout<B: Backend>(seed: u64) -> Sequential<B> {
+    let mut r = rng(seed);
+    Sequential::new()
+        .add(Linear::new(4, 3, &mut r))
+        .add(ReLU::new())
+        .add(Linear::new(3, 2, &mut r))
+}
+
+fn values<B: Backend>(m: &dyn Module<B>) -> Vec<Vec<f64>> {
+    m.parameters().iter().map(|p| p.to_vec_f64()).collect()
+}
+
+fn round_trip_through_a_file_restores_every_parameter<B: Backend>() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mlp.safetensors");
+    let model = Mlp::<B>::new(&[6, 5, 4, 3], Activation::Tanh, &mut rng(1));
+    save_safetensors(&model, &path).unwrap();
+
+    let other = Mlp::<B>::new(&[6, 5, 4, 3], Activation::Tanh, &mut rng(2));
+    assert_ne!(values(&other), values(&model));
+    let ids: Vec<u64> = other.parameters().iter().map(|p| p.id()).collect();
+    load_safetensors(&other, &path).unwrap();
+    assert_eq!(
+        values(&other),
+        values(&model),
+        "bit-identical after loading"
+    );
+    let after: Vec<u64> = other.parameters().iter().map(|p| p.id()).collect();
+    assert_eq!(ids, after, "loaded in place: the same parameter tensors");
+    let x = Tensor::<B>::randn(&[2, 6], 0.0, 1.0, &mut rng(3));
+    assert_eq!(
+        other.forward(&x).to_vec_f64(),
+        model.forward(&x).to_vec_f64()
+    );
+
+    // In memory too.
+    let bytes = module_to_safetensors(&model).unwrap();
+    let third = Mlp::<B>::new(&[6, 5, 4, 3], Activation::Tanh, &mut rng(4));
+    load_module_from_safetensors(&third, &bytes).unwrap();
+    assert_eq!(values(&third), values(&model));
+    assert_eq!(bytes, std::fs::read(&path).unwrap());
+}
+
+fn saved_file_has_pytorch_names_dtype_and_metadata<B: Backend>() {
+    let model = torch_mlp_layout::<B>(5);
+    let bytes = module_to_safetensors(&model).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let mut names = st.names();
+    names.sort_unstable();
+    assert_eq!(names, ["0.bias", "0.weight", "2.bias", "2.weight"]);
+    let want_dtype = if B::Elem::NAME == "f32" {
+        Dtype::F32
+    } else {
+        Dtype::F64
+    };
+    for (name, p) in model.named_parameters() {
+        let view = st.tensor(&name).unwrap();
+        assert_eq!(view.dtype(), want_dtype);
+        assert_eq!(view.shape(), p.shape());
+    }
+    let (_, meta) = SafeTensors::read_metadata(&bytes).unwrap();
+    assert_eq!(
+        meta.metadata()
+            .as_ref()
+            .unwrap()
+            .get("format")
+            .map(String::as_str),
+        Some("pt")
+    );
+}
+
+/// The fixture was written by `safetensors.torch.save_file(model.state_dict())`.
+fn pytorch_weights_load_and_reproduce_pytorchs_output<B: Backend>() {
+    let fx = torch_json();
+    let model = torch_mlp_layout::<B>(6);
+    load_safetensors(&model, FIXTURE).unwrap();
+    for (name, p) in model.named_parameters() {
+        // The JSON holds the shortest decimal of each f32 value.
+        let want: Vec<f32> = floats(&fx["params"][&name])
+            .iter()
+            .map(|&v| v as f32)
+            .collect();
+        let got: Vec<f32> = p.to_vec_f64().iter().map(|&v| v as f32).collect();
+        assert_eq!(got, want, "{name}");
+    }
+    let x = Tensor::<B>::from_f64(&floats(&fx["x"]), &[2, 4]);
+    let y = model.forward(&x).to_vec_f64();
+    let want = floats(&fx["output"]);
+    let err = y
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    eprintln!(
+        "[{} {}] max |output - torch| = {err:.2e}",
+        B::name(),
+        B::Elem::NAME
+    );
+    assert!(err < 1e-5);
+}
+
+fn missing_tensor_is_reported_by_name<B: Backend>() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("first_layer_only.safetensors");
+    let mut r = rng(7);
+    save_safetensors(
+        &Sequential::<B>::new().add(Linear::new(4, 3, &mut r)),
+        &path,
+    )
+    .unwrap();
+    let model = torch_mlp_layout::<B>(8);
+    let before = values(&model);
+    match load_safetensors(&model, &path) {
+        Err(WeightsError::MissingTensor { name, path: p }) => {
+            assert_eq!(name, "2.weight");
+            assert_eq!(p, path);
+        }
+        other => panic!("expected MissingTensor, got {other:?}"),
+    }
+    assert_eq!(values(&model), before, "a failed load changes nothing");
+}
+
+fn extra_tensor_is_reported_by_name<B: Backend>() {
+    let model = Sequential::<B>::new().add(Linear::new(4, 3, &mut rng(9)));
+    match load_safetensors(&model, FIXTURE) {
+        Err(e @ WeightsError::UnexpectedTensor { .. }) => {
+            assert!(e.to_string().contains("tensor '2.bias'"), "{e}");
+        }
+        other => panic!("expected UnexpectedTensor, got {other:?}"),
+    }
+}
+
+fn wrong_shape_is_reported_with_both_shapes<B: Backend>() {
+    let model = Mlp::<B>::new(&[4, 5, 2], Activation::Relu, &mut rng(10));
+    let before = values(&model);
+    match load_safetensors(&model, FIXTURE) {
+        Err(e @ WeightsError::ShapeMismatch { .. }) => {
+            let WeightsError::ShapeMismatch {
+                ref name,
+                ref expected,
+                ref found,
+                ..
+            } = e
+            else {
+                unreachable!()
+            };
+            assert_eq!(
+                (name.as_str(), expected.as_slice(), found.as_slice()),
+                ("0.weight", &[5, 4][..], &[3, 4][..])
+            );
+            assert!(e.to_string().contains("'0.weight' has shape [3, 4]"), "{e}");
+        }
+        other => panic!("expected ShapeMismatch, got {other:?}"),
+    }
+    assert_eq!(values(&model), before);
+}
+
+fn truncated_files_are_errors_not_panics<B: Backend>() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut.safetensors");
+    let full = std::fs::read(FIXTURE).unwrap();
+    let header_len = u64::from_le_bytes(full[..8].try_into().unwrap()) as usize;
+    let model = torch_mlp_layout::<B>(11);
+    // Inside the length prefix, inside the JSON header, inside the data, one byte short.
+    for cut in [
+        0,
+        5,
+        8,
+        8 + header_len / 2,
+        8 + header_len + 7,
+        full.len() - 1,
+    ] {
+        std::fs::write(&path, &full[..cut]).unwrap();
+        match load_safetensors(&model, &path) {
+            Err(WeightsError::Truncated { path: p, .. }) => assert_eq!(p, path),
+            other => panic!("cut at {cut}: expected Truncated, got {other:?}"),
+        }
+    }
+    std::fs::write(&path, &full).unwrap();
+    load_safetensors(&model, &path).unwrap();
+}
+
+fn garbage_bytes_are_a_corrupt_file_error<B: Backend>() {
+    let model = torch_mlp_layout::<B>(12);
+    let garbage: &[&[u8]] = &[
+        b"this is not a safetensors file, just some text",
+        // A plausible length, then no JSON.
+        &[
+            16, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+        ],
+    ];
+    let with_header = |json: &str, data: &[u8]| {
+        let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
+        bytes.extend_from_slice(json.as_bytes());
+        bytes.extend_from_slice(data);
+        bytes
+    };
+    let crafted = [
+        // Valid JSON that is not a safetensors header.
+        with_header(r#"{"a": true}"#, &[]),
+        // Offsets that do not match the dtype and shape.
+        with_header(
+            r#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#,
+            &[0; 4],
+        ),
+        // A header that is not valid JSON.
+        with_header("{\u{0}", &[0xff]),
+    ];
+    let garbage = garbage
+        .iter()
+        .copied()
+        .chain(crafted.iter().map(Vec::as_slice));
+    for bytes in garbage {
+        match load_module_from_safetensors(&model, bytes) {
+            Err(WeightsError::Corrupt { .. }) => {}
+            other => panic!(
+                "{:?}: expected Corrupt, got {other:?}",
+                String::from_utf8_lossy(bytes)
+            ),
+        }
+    }
+    // Trailing bytes after the data are corrupt, not truncated.
+    let mut long = std::fs::read(FIXTURE).unwrap();
+    long.extend_from_slice(b"extra");
+    assert!(matches!(
+        load_module_from_safetensors(&model, &long),
+        Err(WeightsError::Corrupt { .. })
+    ));
+}
+
+fn nonexistent_path_is_an_io_error_naming_the_file<B: Backend>() {
+    let model = torch_mlp_layout::<B>(13);
+    let path = Path::new("/nonexistent/dir/weights.safetensors");
+    match load_safetensors(&model, path) {
+        Err(e @ WeightsError::Io { .. }) => {
+            let WeightsError::Io { path: p, source } = &e else {
+                unreachable!()
+            };
+            assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+            assert_eq!(p, path);
+            assert!(e
+                .to_string()
+                .starts_with("/nonexistent/dir/weights.safetensors"));
+        }
+        other => panic!("expected Io, got {other:?}"),
+    }
+    assert!(matches!(
+        save_safetensors(&model, path),
+        Err(WeightsError::Io { .. })
+    ));
+}
+
+/// A raw safetensors buffer with one tensor `t`.
+fn one_tensor_file(dtype: Dtype, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let view = safetensors::tensor::TensorView::new(dtype, shape.to_vec(), data).unwrap();
+    safetensors::serialize([("t", view)], None).unwrap()
+}
+
+fn other_float_dtypes_are_converted_and_integers_rejected<B: Backend>() {
+    // F16: 1.0, -2.0, 0.5; BF16: 1.0, -2.0, 0.5; F64 and F32 of the same values.
+    let cases: Vec<(Dtype, Vec<u8>)> = vec![
+        (
+            Dtype::F16,
+            [0x3c00u16, 0xc000, 0x3800]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+        ),
+        (
+            Dtype::BF16,
+            [0x3f80u16, 0xc000, 0x3f00]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+        ),
+        (
+            Dtype::F32,
+            [1.0f32, -2.0, 0.5]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+        ),
+        (
+            Dtype::F64,
+            [1.0f64, -2.0, 0.5]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect(),
+        ),
+    ];
+    for (dtype, data) in cases {
+        let tensors = tensors_from_safetensors::<B>(&one_tensor_file(dtype, &[3], &data)).unwrap();
+        assert_eq!(tensors.len(), 1);
+        assert_eq!(tensors[0].0, "t");
+        assert_eq!(tensors[0].1.to_vec_f64(), vec![1.0, -2.0, 0.5], "{dtype:?}");
+    }
+    let ints = one_tensor_file(Dtype::I64, &[1], &7i64.to_le_bytes());
+    match tensors_from_safetensors::<B>(&ints) {
+        Err(WeightsError::UnsupportedDtype { name, dtype, .. }) => {
+            assert_eq!((name.as_str(), dtype.as_str()), ("t", "I64"));
+        }
+        other => panic!("expected UnsupportedDtype, got {other:?}"),
+    }
+}
+
+fn named_tensors_round_trip_sorted_by_name<B: Backend>() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("named.safetensors");
+    let a = Tensor::<B>::from_f64(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
+    let s = Tensor::<B>::scalar(0.5);
+    write_safetensors(&[("z".to_string(), a.clone()), ("a".to_string(), s)], &path).unwrap();
+    let back = read_safetensors::<B>(&path).unwrap();
+    let names: Vec<&str> = back.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["a", "z"]);
+    assert_eq!(back[0].1.shape(), &[] as &[usize]);
+    assert_eq!(back[1].1.shape(), &[2, 3]);
+    assert_eq!(back[1].1.to_vec_f64(), a.to_vec_f64());
+    let dup = [("x".to_string(), a.clone()), ("x".to_string(), a)];
+    assert!(matches!(
+        tensors_to_safetensors(&dup),
+        Err(WeightsError::Corrupt { .. })
+    ));
+}
+
+macro_rules! backend_tests {
+    ($($test:ident),* $(,)?) => {
+        mod ndarray_f64 {
+            $(#[test]
+            fn $test() {
+                super::$test::<duograd_ndarray::NdArray<f64>>();
+            })*
+        }
+        mod nalgebra_f64 {
+            $(#[test]
+            fn $test() {
+                super::$test::<duograd_nalgebra::Nalgebra<f64>>();
+            })*
+        }
+        mod ndarray_f32 {
+            $(#[test]
+            fn $test() {
+                super::$test::<duograd_ndarray::NdArray<f32>>();
+            })*
+        }
+        mod nalgebra_f32 {
+            $(#[test]
+            fn $test() {
+                super::$test::<duograd_nalgebra::Nalgebra<f32>>();
+            })*
+        }
+    };
+}
+
+backend_tests!(
+    round_trip_through_a_file_restores_every_parameter,
+    saved_file_has_pytorch_names_dtype_and_metadata,
+    pytorch_weights_load_and_reproduce_pytorchs_output,
+    missing_tensor_is_reported_by_name,
+    extra_tensor_is_reported_by_name,
+    wrong_shape_is_reported_with_both_shapes,
+    truncated_files_are_errors_not_panics,
+    garbage_bytes_are_a_corrupt_file_error,
+    nonexistent_path_is_an_io_error_naming_the_file,
+    other_float_dtypes_are_converted_and_integers_rejected,
+    named_tensors_round_trip_sorted_by_name,
+);
+
+/// Loading the PyTorch file and saving it again gives PyTorch's layout back: the same tensor
+/// entries in the header and byte-identical tensor data (our header adds `{"format": "pt"}`).
+#[test]
+fn resaving_pytorch_weights_in_f32_reproduces_the_pytorch_file() {
+    let model = torch_mlp_layout::<duograd_ndarray::NdArray<f32>>(14);
+    load_safetensors(&model, FIXTURE).unwrap();
+    let ours = module_to_safetensors(&model).unwrap();
+    let theirs = std::fs::read(FIXTURE).unwrap();
+    let (n_ours, meta_ours) = SafeTensors::read_metadata(&ours).unwrap();
+    let (n_theirs, meta_theirs) = SafeTensors::read_metadata(&theirs).unwrap();
+    assert_eq!(meta_ours.offset_keys(), meta_theirs.offset_keys());
+    for name in meta_theirs.offset_keys() {
+        let (a, b) = (
+            meta_ours.info(&name).unwrap(),
+            meta_theirs.info(&name).unwrap(),
+        );
+        assert_eq!(
+            (a.dtype, &a.shape, a.data_offsets),
+            (b.dtype, &b.shape, b.data_offsets)
+        );
+    }
+    assert_eq!(ours[8 + n_ours..], theirs[8 + n_theirs..]);
+}
+
+/// An f64 file loads into an f32 model, rounding each value to nearest.
+#[test]
+fn f64_weights_load_into_an_f32_model_rounded() {
+    let m64 = Mlp::<duograd_ndarray::NdArray<f64>>::new(&[3, 2], Activation::Relu, &mut rng(15));
+    let bytes = module_to_safetensors(&m64).unwrap();
+    let m32 = Mlp::<duograd_nalgebra::Nalgebra<f32>>::new(&[3, 2], Activation::Relu, &mut rng(16));
+    load_module_from_safetensors(&m32, &bytes).unwrap();
+    for (a, b) in m64.parameters().iter().zip(m32.parameters()) {
+        let rounded: Vec<f64> = a.to_vec_f64().iter().map(|&v| v as f32 as f64).collect();
+        assert_eq!(rounded, b.to_vec_f64());
+    }
+}
