@@ -42,6 +42,7 @@ mod elementwise;
 mod indexing;
 mod layout;
 mod matmul;
+mod rank;
 mod reduce;
 mod strided;
 

@@ -1,13 +1,16 @@
 //! Reductions: `reduce` (sum, max, min over a set of axes) and `argmax`.
 //!
-//! Sums use ndarray's `sum` / `sum_axis` (unrolled, contiguous-lane aware); max and min use
-//! `fold` / `fold_axis` with duograd's [`ReduceOp::combine`], which propagates NaN.
+//! Sums use ndarray's `sum` / `sum_axis` (unrolled, contiguous-lane aware); max and min fold
+//! with duograd's [`ReduceOp::combine`], which propagates NaN, over contiguous lanes when the
+//! reduced axis is the innermost one and with `fold_axis` otherwise. Views are converted to a
+//! fixed rank first, which makes ndarray's axis and lane iteration much cheaper.
 
 use duograd::kernel::ReduceOp;
 use duograd::shape::reduced_shape;
 use duograd::Element;
-use ndarray::{ArcArray, Array, ArrayView, ArrayView1, Axis, IxDyn, Zip};
+use ndarray::{ArcArray, Array, ArrayView, ArrayView1, Axis, Dimension, IxDyn, RemoveAxis, Zip};
 
+use crate::rank::{fixed, with_rank};
 use crate::Storage;
 
 /// Reduces `x` over `axes` (sorted, distinct, in range).
@@ -25,48 +28,77 @@ pub(crate) fn reduce<E: Element>(
         "reduce: axes {axes:?} must be sorted, distinct and < rank {}",
         x.ndim()
     );
+    if axes.len() == x.ndim() {
+        let shape = reduced_shape(x.shape(), axes, keepdim);
+        return ArcArray::from_elem(IxDyn(&shape), reduce_all(x.view(), op));
+    }
+    // Axis by axis, last first, so that the indices of the remaining axes stay valid.
+    let mut acc: Option<Array<E, IxDyn>> = None;
+    for &ax in axes.iter().rev() {
+        let src = acc.as_ref().map_or_else(|| x.view(), |a| a.view());
+        let rank = src.ndim();
+        acc = Some(with_rank!(rank, D => reduce_axis::<E, D>(fixed(src), Axis(ax), op)));
+    }
+    let mut out = acc.expect("at least one axis");
+    if keepdim {
+        // Re-inserting length-1 axes only changes the shape, whatever the layout.
+        for &ax in axes {
+            out = out.insert_axis(Axis(ax));
+        }
+    }
+    out.into_shared()
+}
+
+/// The reduction of every element.
+fn reduce_all<E: Element>(v: ArrayView<'_, E, IxDyn>, op: ReduceOp) -> E {
     // The match sits outside the loops so that each fold is compiled for one operation.
     match op {
-        ReduceOp::Sum => reduce_with(x, axes, keepdim, |v| v.sum(), |v, ax| v.sum_axis(ax)),
-        ReduceOp::Max => fold(x, axes, keepdim, ReduceOp::Max.identity(), |a, v| {
-            ReduceOp::Max.combine(a, v)
-        }),
-        ReduceOp::Min => fold(x, axes, keepdim, ReduceOp::Min.identity(), |a, v| {
-            ReduceOp::Min.combine(a, v)
-        }),
+        ReduceOp::Sum => v.sum(),
+        ReduceOp::Max => fold_all(v, op.identity(), |a, e| ReduceOp::Max.combine(a, e)),
+        ReduceOp::Min => fold_all(v, op.identity(), |a, e| ReduceOp::Min.combine(a, e)),
     }
 }
 
-/// [`reduce`] with a fold from `init` by `f`.
-fn fold<E: Element>(
-    x: &Storage<E>,
-    axes: &[usize],
-    keepdim: bool,
+/// [`reduce_all`] for max and min.
+fn fold_all<E: Element>(v: ArrayView<'_, E, IxDyn>, init: E, f: impl Fn(E, E) -> E + Copy) -> E {
+    match v.as_slice_memory_order() {
+        // Order does not matter for max/min: walk the buffer as it lies.
+        Some(s) => fold_slice(s, init, f),
+        None => v.fold(init, |a, &e| f(a, e)),
+    }
+}
+
+/// Reduces one axis of a fixed-rank view.
+fn reduce_axis<E: Element, D: Dimension + RemoveAxis>(
+    v: ArrayView<'_, E, D>,
+    ax: Axis,
+    op: ReduceOp,
+) -> Array<E, IxDyn> {
+    match op {
+        ReduceOp::Sum => v.sum_axis(ax).into_dyn(),
+        ReduceOp::Max => fold_axis(v, ax, op.identity(), |a, e| ReduceOp::Max.combine(a, e)),
+        ReduceOp::Min => fold_axis(v, ax, op.identity(), |a, e| ReduceOp::Min.combine(a, e)),
+    }
+}
+
+/// [`reduce_axis`] for max and min.
+fn fold_axis<E: Element, D: Dimension + RemoveAxis>(
+    v: ArrayView<'_, E, D>,
+    ax: Axis,
     init: E,
     f: impl Fn(E, E) -> E + Copy,
-) -> Storage<E> {
-    reduce_with(
-        x,
-        axes,
-        keepdim,
-        |v| match v.as_slice_memory_order() {
-            // Order does not matter for max/min: walk the buffer as it lies.
+) -> Array<E, IxDyn> {
+    let out = if is_innermost(&v, ax) {
+        // One contiguous (or least-strided) lane per output element, as `sum_axis` does;
+        // `fold_axis` would instead sweep the whole output once per index along `ax`.
+        Zip::from(v.lanes(ax)).map_collect(|lane| match lane.as_slice() {
             Some(s) => fold_slice(s, init, f),
-            None => v.fold(init, |a, &e| f(a, e)),
-        },
-        |v, ax| {
-            if is_innermost(&v, ax) {
-                // One contiguous (or least-strided) lane per output element, as `sum_axis` does;
-                // `fold_axis` would instead sweep the whole output once per index along `ax`.
-                Zip::from(v.lanes(ax)).map_collect(|lane| match lane.as_slice() {
-                    Some(s) => fold_slice(s, init, f),
-                    None => lane.fold(init, |a, &e| f(a, e)),
-                })
-            } else {
-                v.fold_axis(ax, init, |&a, &e| f(a, e))
-            }
-        },
-    )
+            None => lane.fold(init, |a, &e| f(a, e)),
+        })
+    } else {
+        v.fold_axis(ax, init, |&a, &e| f(a, e))
+    };
+    out.into_dyn()
 }
 
 /// Folds a slice with `LANES` independent accumulators, combined at the end. `f` must be
@@ -86,40 +118,12 @@ fn fold_slice<E: Element>(s: &[E], init: E, f: impl Fn(E, E) -> E) -> E {
 }
 
 /// Whether `ax` has the smallest stride among the axes longer than 1.
-fn is_innermost<E>(v: &ArrayView<'_, E, IxDyn>, ax: Axis) -> bool {
+fn is_innermost<E, D: Dimension>(v: &ArrayView<'_, E, D>, ax: Axis) -> bool {
     let s = v.stride_of(ax).unsigned_abs();
     v.shape()
         .iter()
         .zip(v.strides())
         .all(|(&d, &t)| d <= 1 || t.unsigned_abs() >= s)
-}
-
-/// Reduces with `all` when every axis goes, else axis by axis (last first, so that the indices
-/// of the remaining axes stay valid) with `one_axis`.
-fn reduce_with<E: Element>(
-    x: &Storage<E>,
-    axes: &[usize],
-    keepdim: bool,
-    all: impl Fn(ArrayView<'_, E, IxDyn>) -> E,
-    one_axis: impl Fn(ArrayView<'_, E, IxDyn>, Axis) -> Array<E, IxDyn>,
-) -> Storage<E> {
-    if axes.len() == x.ndim() {
-        let shape = reduced_shape(x.shape(), axes, keepdim);
-        return ArcArray::from_elem(IxDyn(&shape), all(x.view()));
-    }
-    let mut acc: Option<Array<E, IxDyn>> = None;
-    for &ax in axes.iter().rev() {
-        let src = acc.as_ref().map_or_else(|| x.view(), |a| a.view());
-        acc = Some(one_axis(src, Axis(ax)));
-    }
-    let mut out = acc.expect("at least one axis");
-    if keepdim {
-        // Re-inserting length-1 axes only changes the shape, whatever the layout.
-        for &ax in axes {
-            out = out.insert_axis(Axis(ax));
-        }
-    }
-    out.into_shared()
 }
 
 /// For each lane along `axis` (in row-major order of the other axes), the index of its largest
@@ -131,16 +135,33 @@ pub(crate) fn argmax<E: Element>(x: &Storage<E>, axis: usize) -> Vec<usize> {
         "argmax: axis {axis} of {:?} is out of range or empty",
         x.shape()
     );
-    let lanes = x.lanes(Axis(axis));
     let mut out = Vec::with_capacity(x.len() / x.len_of(Axis(axis)));
-    for lane in lanes {
-        out.push(argmax_lane(lane));
-    }
+    let v = x.view();
+    with_rank!(v.ndim(), D => {
+        let v: ArrayView<'_, E, D> = fixed(v);
+        // `Lanes` iterates in row-major order of the remaining axes.
+        for lane in v.lanes(Axis(axis)) {
+            out.push(argmax_lane(lane));
+        }
+    });
     out
 }
 
 /// The argmax of one non-empty lane.
 fn argmax_lane<E: Element>(lane: ArrayView1<'_, E>) -> usize {
+    if let Some(s) = lane.as_slice() {
+        // Two simple passes beat one branchy pass: the blocked max (NaN if any), then the first
+        // element equal to it (or the first NaN).
+        let max = fold_slice(s, ReduceOp::Max.identity(), |a, e| {
+            ReduceOp::Max.combine(a, e)
+        });
+        let found = if max.is_nan() {
+            s.iter().position(|v| v.is_nan())
+        } else {
+            s.iter().position(|&v| v == max)
+        };
+        return found.expect("the max is one of the elements");
+    }
     let mut best = lane[0];
     if best.is_nan() {
         return 0;

@@ -12,38 +12,13 @@
 
 use duograd::kernel::{BinaryOp, UnaryOp};
 use duograd::Element;
-use ndarray::{
-    Array, ArrayView, ArrayView1, ArrayViewMut, Axis, CowArray, Dimension, Ix1, Ix2, Ix3, IxDyn,
-    Zip,
-};
+use ndarray::{Array, ArrayView, ArrayView1, ArrayViewMut, Axis, CowArray, Dimension, IxDyn, Zip};
+
+use crate::rank::{fixed, with_rank};
 
 /// Last axes shorter than this are walked element by element: the per-lane overhead of the
 /// slice path would outweigh its tighter loop.
 const MIN_LANE: usize = 16;
-
-/// Runs `$body` with `$d` bound to the fixed-rank dimension type for `$rank` (`IxDyn` past 3).
-macro_rules! with_rank {
-    ($rank:expr, $d:ident => $body:expr) => {
-        match $rank {
-            1 => {
-                type $d = Ix1;
-                $body
-            }
-            2 => {
-                type $d = Ix2;
-                $body
-            }
-            3 => {
-                type $d = Ix3;
-                $body
-            }
-            _ => {
-                type $d = IxDyn;
-                $body
-            }
-        }
-    };
-}
 
 /// A new standard-layout array with `op` applied to every element of `x`.
 pub(crate) fn map<E: Element>(x: ArrayView<'_, E, IxDyn>, op: UnaryOp<E>) -> Array<E, IxDyn> {
@@ -132,13 +107,6 @@ fn merged<'a, E: Element>(
         .expect("merged shape has the same size");
     debug_assert!(m.is_view(), "merging axes must not copy");
     m
-}
-
-/// Converts a dynamic-rank array to the fixed rank `D` (the rank is known to match).
-fn fixed<S: ndarray::RawData, D: Dimension>(
-    x: ndarray::ArrayBase<S, IxDyn>,
-) -> ndarray::ArrayBase<S, D> {
-    x.into_dimensionality::<D>().expect("rank matches")
 }
 
 /// [`map`] on merged, fixed-rank views.

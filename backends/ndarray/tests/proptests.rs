@@ -182,4 +182,43 @@ proptest! {
             prop_assert!((g - w).abs() <= 1e-9 * (1.0 + w.abs()), "{:?} over {:?}: {} vs {}", op, axes, g, w);
         }
     }
+
+    #[test]
+    fn argmax_matches_naive(
+        (shape, vals, perm, axis) in prop::collection::vec(1usize..=12, 1..=3).prop_flat_map(|s| {
+            let r = s.len();
+            let n = numel(&s);
+            let v = prop::collection::vec(
+                prop_oneof![8 => (-3i32..=3).prop_map(f64::from), 1 => Just(f64::NAN)],
+                n,
+            );
+            (Just(s), v, permutation(r), 0..r)
+        }),
+    ) {
+        let x = stored_permuted(&vals, &shape, &perm);
+        let st = strides(&shape);
+        let mut outer = shape.clone();
+        outer.remove(axis);
+        let mut outer_st = st.clone();
+        outer_st.remove(axis);
+        // Serial scan: strictly greater wins, the first NaN wins over everything.
+        let want: Vec<usize> = strided_indices(&outer, &outer_st, 0)
+            .into_iter()
+            .map(|base| {
+                let mut best = 0;
+                for i in 0..shape[axis] {
+                    let v = vals[base + i * st[axis]];
+                    let b = vals[base + best * st[axis]];
+                    if b.is_nan() {
+                        break;
+                    }
+                    if v.is_nan() || v > b {
+                        best = i;
+                    }
+                }
+                best
+            })
+            .collect();
+        prop_assert_eq!(B::argmax(&x, axis), want);
+    }
 }
