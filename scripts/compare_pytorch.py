@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Compare duograd's MNIST training speed with PyTorch CPU on this machine, in one run.
+
+Runs the same configurations in PyTorch (same data, same normalization, same batch order
+policy, torch.set_num_threads equal to duograd's threads) and in duograd on both backends,
+alternating systems within each repetition, and prints medians and ratios. Only training time
+counts (data already in memory; evaluation excluded); the final test accuracy is reported
+beside it so a faster run cannot hide a worse one.
+
+    python3 scripts/compare_pytorch.py --data-dir ../shared/data/mnist [--reps 3] [--threads 2]
+
+Needs `pip install -r scripts/requirements-torch.txt` and `cargo build --release --examples`.
+Writes the table to stdout (Markdown) and, with --json FILE, all raw measurements.
+"""
+import argparse
+import gzip
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CONFIGS = {
+    # name: (hidden sizes, lr, batch size, epochs, duograd flags)
+    "arena": ([64, 64], 0.01, 512, 5, ["--preset", "arena"]),
+    "wide": ([256, 256], 0.05, 128, 3,
+             ["--hidden", "256,256", "--activation", "relu", "--optimizer", "sgd",
+              "--lr", "0.05", "--momentum", "0", "--batch-size", "128", "--epochs", "3"]),
+}
+
+
+def read_idx(path: Path) -> np.ndarray:
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    ndim = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def find(data_dir: Path, name: str) -> Path:
+    for candidate in (data_dir / name, data_dir / (name + ".gz")):
+        if candidate.exists():
+            return candidate
+    sys.exit(f"error: {name}(.gz) not found in {data_dir}; pass --data-dir or set MNIST_DIR")
+
+
+def load_mnist(data_dir: Path):
+    x_train = read_idx(find(data_dir, "train-images-idx3-ubyte")).reshape(-1, 784) / 255.0
+    y_train = read_idx(find(data_dir, "train-labels-idx1-ubyte")).astype(np.int64)
+    x_test = read_idx(find(data_dir, "t10k-images-idx3-ubyte")).reshape(-1, 784) / 255.0
+    y_test = read_idx(find(data_dir, "t10k-labels-idx1-ubyte")).astype(np.int64)
+    mean, std = x_train.mean(), x_train.std()  # fitted, as duograd does
+    norm = lambda x: torch.from_numpy(((x - mean) / std).astype(np.float32))
+    return norm(x_train), torch.from_numpy(y_train), norm(x_test), torch.from_numpy(y_test)
+
+
+def torch_run(data, hidden, lr, batch, epochs, seed):
+    x_train, y_train, x_test, y_test = data
+    torch.manual_seed(seed)
+    sizes = [784] + hidden + [10]
+    layers = []
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i + 2 < len(sizes):
+            layers.append(nn.ReLU())
+    model = nn.Sequential(*layers)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    n = x_train.shape[0]
+    gen = torch.Generator().manual_seed(seed)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        order = torch.randperm(n, generator=gen)
+        for i in range(0, n, batch):
+            idx = order[i:i + batch]
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
+            loss.backward()
+            opt.step()
+    seconds = time.perf_counter() - start
+    with torch.no_grad():
+        acc = (model(x_test).argmax(1) == y_test).float().mean().item()
+    return seconds, acc
+
+
+def duograd_run(backend, flags, data_dir, seed):
+    binary = ROOT / "target" / "release" / "examples" / "train_mnist"
+    with tempfile.TemporaryDirectory() as tmp:
+        metrics_path = Path(tmp) / "metrics.json"
+        cmd = [str(binary), "--backend", backend, "--seed", str(seed), "--quiet",
+               "--data-dir", str(data_dir), "--metrics", str(metrics_path)] + flags
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        metrics = json.loads(metrics_path.read_text())
+    seconds = sum(e["seconds"] for e in metrics["epochs"])
+    return seconds, metrics["epochs"][-1]["test_accuracy"]
+
+
+def torch_latency(steps=4000):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x, y = torch.randn(1, 784), torch.tensor([3])
+
+    def step():
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    for _ in range(steps // 10):
+        step()
+    rounds, per_step = 20, []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        for _ in range(steps // rounds):
+            step()
+        per_step.append((time.perf_counter() - t) * 1e6 / (steps // rounds))
+    return statistics.median(per_step)
+
+
+def duograd_latency():
+    binary = ROOT / "target" / "release" / "examples" / "latency"
+    out = subprocess.run([str(binary)], check=True, capture_output=True, text=True).stdout
+    return {r["backend"]: r["micros_per_step"] for r in map(json.loads, out.strip().splitlines())}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-dir", default=os.environ.get("MNIST_DIR", "data/mnist"))
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--configs", default="arena,wide")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", help="write raw measurements here")
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    os.environ["DUOGRAD_THREADS"] = str(args.threads)
+    subprocess.run(["cargo", "build", "--release", "--example", "train_mnist", "--example", "latency"],
+                   cwd=ROOT, check=True)
+    data_dir = Path(args.data_dir).resolve()
+    data = load_mnist(data_dir)
+    systems = ["pytorch", "ndarray", "nalgebra"]
+    raw = {}
+    for name in args.configs.split(","):
+        hidden, lr, batch, epochs, flags = CONFIGS[name]
+        runs = {s: [] for s in systems}
+        for rep in range(args.reps):
+            for system in systems:  # alternate, so drift in machine load hits all systems alike
+                if system == "pytorch":
+                    r = torch_run(data, hidden, lr, batch, epochs, args.seed + rep)
+                else:
+                    r = duograd_run(system, flags, data_dir, args.seed + rep)
+                runs[system].append(r)
+                print(f"  {name} rep {rep + 1} {system}: {r[0]:.3f} s, accuracy {r[1]:.4f}", file=sys.stderr)
+        raw[name] = runs
+    lat_torch = [torch_latency() for _ in range(args.reps)]
+    lat_duo = [duograd_latency() for _ in range(args.reps)]
+
+    print(f"\nMNIST training time (s, median of {args.reps}, training only), torch {torch.__version__}, "
+          f"{args.threads} threads\n")
+    print("| config | PyTorch | ndarray | nalgebra | ndarray speed-up | nalgebra speed-up | accuracy (torch / nd / na) |")
+    print("|---|---|---|---|---|---|---|")
+    for name, runs in raw.items():
+        med = {s: statistics.median(t for t, _ in runs[s]) for s in systems}
+        acc = {s: statistics.median(a for _, a in runs[s]) for s in systems}
+        print(f"| {name} | {med['pytorch']:.3f} | {med['ndarray']:.3f} | {med['nalgebra']:.3f} | "
+              f"{med['pytorch'] / med['ndarray']:.2f}× | {med['pytorch'] / med['nalgebra']:.2f}× | "
+              f"{acc['pytorch']:.4f} / {acc['ndarray']:.4f} / {acc['nalgebra']:.4f} |")
+    lt = statistics.median(lat_torch)
+    ln = statistics.median(d["ndarray"] for d in lat_duo)
+    la = statistics.median(d["nalgebra"] for d in lat_duo)
+    print(f"| latency 784-64-10, batch 1 (µs/step) | {lt:.1f} | {ln:.1f} | {la:.1f} | {lt / ln:.1f}× | {lt / la:.1f}× | |")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"training": raw, "latency": {"pytorch": lat_torch, "duograd": lat_duo}}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
