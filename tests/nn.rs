@@ -43,8 +43,8 @@ impl<B: Backend> SharedRelu<B> {
             relu: ReLU::new(),
             linear2: Linear::new(6, 4, rng),
             head: Sequential::new()
-                .add(Tanh::new())
-                .add(Linear::new(4, 3, rng)),
+                .with(Tanh::new())
+                .with(Linear::new(4, 3, rng)),
             training: true,
         }
     }
@@ -160,9 +160,9 @@ fn parameters_are_leaves_requiring_grad<B: Backend>() {
 fn named_parameters_follow_pytorch_names_and_order<B: Backend>() {
     let mut r = rng(6);
     let seq = Sequential::<B>::new()
-        .add(Linear::new(4, 3, &mut r))
-        .add(ReLU::new())
-        .add(Linear::new(3, 2, &mut r));
+        .with(Linear::new(4, 3, &mut r))
+        .with(ReLU::new())
+        .with(Linear::new(3, 2, &mut r));
     assert_eq!(names(&seq), ["0.weight", "0.bias", "2.weight", "2.bias"]);
 
     let mlp = Mlp::<B>::new(&[784, 64, 64, 10], Activation::Relu, &mut r);
@@ -237,7 +237,7 @@ fn own_parameters_come_before_submodules<B: Backend>() {
 fn a_shared_parameter_is_listed_once<B: Backend>() {
     let layer = Linear::<B>::new(3, 3, &mut rng(8));
     let tied = Linear::<B>::from_tensors(layer.weight.tensor().clone(), None);
-    let seq = Sequential::new().add(layer).add(tied);
+    let seq = Sequential::new().with(layer).with(tied);
     assert_eq!(names(&seq), ["0.weight", "0.bias"]);
 }
 
@@ -282,8 +282,8 @@ fn reusing_one_module_twice_gives_correct_gradients<B: Backend>() {
         n.linear1 = Linear::from_tensors(ps[0].clone(), Some(ps[1].clone()));
         n.linear2 = Linear::from_tensors(ps[2].clone(), Some(ps[3].clone()));
         n.head = Sequential::new()
-            .add(Tanh::new())
-            .add(Linear::from_tensors(ps[4].clone(), Some(ps[5].clone())));
+            .with(Tanh::new())
+            .with(Linear::from_tensors(ps[4].clone(), Some(ps[5].clone())));
         n.forward(&x).cross_entropy(&labels, Reduction::Mean)
     };
     gradcheck(through_module, &params, GradcheckOptions::default()).unwrap();
@@ -293,7 +293,7 @@ fn train_and_eval_reach_every_submodule<B: Backend>() {
     let mut net = SharedRelu::<B>::new(&mut rng(11));
     let all = |n: &SharedRelu<B>, want: bool| {
         n.is_training() == want
-            && Module::<B>::is_training(&n.relu) == want
+            && n.relu.is_training() == want
             && n.linear1.is_training() == want
             && n.head.is_training() == want
             && n.head.get(0).unwrap().is_training() == want
@@ -386,9 +386,9 @@ fn functional_wrappers_equal_the_tensor_methods<B: Backend>() {
 fn display_reads_like_pytorch_with_parameter_counts<B: Backend>() {
     let mut r = rng(18);
     let seq = Sequential::<B>::new()
-        .add(Linear::new(784, 64, &mut r))
-        .add(ReLU::new())
-        .add(Linear::with_options(64, 10, false, Init::Uniform, &mut r));
+        .with(Linear::new(784, 64, &mut r))
+        .with(ReLU::new())
+        .with(Linear::with_options(64, 10, false, Init::Uniform, &mut r));
     assert_eq!(
         seq.to_string(),
         "Sequential(\n  \

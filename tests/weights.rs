@@ -42,9 +42,9 @@ fn floats(v: &Value) -> Vec<f64> {
 fn torch_mlp_layout<B: Backend>(seed: u64) -> Sequential<B> {
     let mut r = rng(seed);
     Sequential::new()
-        .add(Linear::new(4, 3, &mut r))
-        .add(ReLU::new())
-        .add(Linear::new(3, 2, &mut r))
+        .with(Linear::new(4, 3, &mut r))
+        .with(ReLU::new())
+        .with(Linear::new(3, 2, &mut r))
 }
 
 fn values<B: Backend>(m: &dyn Module<B>) -> Vec<Vec<f64>> {
@@ -145,7 +145,7 @@ fn missing_tensor_is_reported_by_name<B: Backend>() {
     let path = dir.path().join("first_layer_only.safetensors");
     let mut r = rng(7);
     save_safetensors(
-        &Sequential::<B>::new().add(Linear::new(4, 3, &mut r)),
+        &Sequential::<B>::new().with(Linear::new(4, 3, &mut r)),
         &path,
     )
     .unwrap();
@@ -162,7 +162,7 @@ fn missing_tensor_is_reported_by_name<B: Backend>() {
 }
 
 fn extra_tensor_is_reported_by_name<B: Backend>() {
-    let model = Sequential::<B>::new().add(Linear::new(4, 3, &mut rng(9)));
+    let model = Sequential::<B>::new().with(Linear::new(4, 3, &mut rng(9)));
     match load_safetensors(&model, FIXTURE) {
         Err(e @ WeightsError::UnexpectedTensor { .. }) => {
             assert!(e.to_string().contains("tensor '2.bias'"), "{e}");

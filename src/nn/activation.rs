@@ -20,6 +20,12 @@ macro_rules! activation_module {
             pub fn new() -> Self {
                 $name { training: true }
             }
+
+            /// Whether the module is in training mode (the same as [`Module::is_training`],
+            /// callable without naming a backend).
+            pub fn is_training(&self) -> bool {
+                self.training
+            }
         }
 
         impl Default for $name {

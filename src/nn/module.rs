@@ -251,7 +251,7 @@ fn repr<B: Backend>(m: &dyn Module<B>) -> String {
 /// let mlp = Mlp::<NdArray<f32>>::new(&[784, 64, 10], Activation::Relu, &mut rng);
 /// assert_eq!(
 ///     mlp.to_string(),
-///     "Sequential(
+///     "Mlp(
 ///   (0): Linear(in_features=784, out_features=64, bias=true)  # 50,240 parameters
 ///   (1): ReLU()
 ///   (2): Linear(in_features=64, out_features=10, bias=true)  # 650 parameters

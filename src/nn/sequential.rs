@@ -16,9 +16,9 @@ use crate::tensor::Tensor;
 ///
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
 /// let model = Sequential::<NdArray<f64>>::new()
-///     .add(Linear::new(4, 3, &mut rng))
-///     .add(ReLU::new())
-///     .add(Linear::new(3, 2, &mut rng));
+///     .with(Linear::new(4, 3, &mut rng))
+///     .with(ReLU::new())
+///     .with(Linear::new(3, 2, &mut rng));
 /// let names: Vec<String> = model.named_parameters().into_iter().map(|(n, _)| n).collect();
 /// assert_eq!(names, ["0.weight", "0.bias", "2.weight", "2.bias"]);
 /// assert_eq!(model.forward(&Tensor::zeros(&[5, 4])).shape(), &[5, 2]);
@@ -38,7 +38,7 @@ impl<B: Backend> Sequential<B> {
     }
 
     /// The sequence with `module` appended (builder style).
-    pub fn add(mut self, module: impl Module<B> + 'static) -> Self {
+    pub fn with(mut self, module: impl Module<B> + 'static) -> Self {
         self.push(module);
         self
     }
