@@ -49,7 +49,6 @@ fn main_inner(args: &Args) -> Result<(), String> {
         (BackendKind::Nalgebra, Precision::F32) => run::<Nalgebra<f32>>(args, &config, &splits),
         (BackendKind::Nalgebra, Precision::F64) => run::<Nalgebra<f64>>(args, &config, &splits),
     }?;
-    println!("{}", report::summary(&metrics));
     if let Some(path) = &args.plot {
         plot::plot_curves(&metrics, path)?;
         println!("plot written to {}", path.display());
@@ -61,7 +60,7 @@ fn main_inner(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
-/// Trains on backend `B` and saves the weights if asked.
+/// Trains on backend `B`, prints the summary, and saves the weights if asked.
 fn run<B: Backend>(
     args: &Args,
     config: &TrainConfig,
@@ -69,6 +68,7 @@ fn run<B: Backend>(
 ) -> Result<TrainMetrics, String> {
     let trained =
         train::<B>(config, splits, Reporter::new(args.quiet)).map_err(|e| e.to_string())?;
+    println!("{}", report::summary(&trained.metrics));
     if let Some(path) = &args.save {
         duograd::nn::save_safetensors(&trained.model, path)
             .map_err(|e| format!("cannot save the model: {e}"))?;

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use duograd::train::TrainMetrics;
+use duograd::train::{activation_name, TrainMetrics};
 use plotters::prelude::*;
 
 /// Batches averaged by the smoothed loss curve drawn over the raw one.
@@ -20,19 +20,14 @@ pub fn plot_curves(metrics: &TrainMetrics, path: &Path) -> Result<(), String> {
 fn draw(metrics: &TrainMetrics, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let root = SVGBackend::new(path, (1000, 800)).into_drawing_area();
     root.fill(&WHITE)?;
+    let sizes: Vec<String> = metrics.layer_sizes.iter().map(usize::to_string).collect();
     let title = format!(
-        "{} {}, {} on {} ({})",
+        "{} {} {}, {}, batch {} — {} {}",
         metrics.config.dataset,
-        metrics
-            .config
-            .layer_sizes(0, 0)
-            .iter()
-            .skip(1)
-            .take(metrics.config.hidden.len())
-            .map(|h| h.to_string())
-            .collect::<Vec<_>>()
-            .join("-"),
+        sizes.join("-"),
+        activation_name(metrics.config.activation),
         metrics.config.optimizer,
+        metrics.config.batch_size,
         metrics.backend,
         metrics.precision
     );
@@ -64,11 +59,17 @@ fn draw(metrics: &TrainMetrics, path: &Path) -> Result<(), Box<dyn std::error::E
         .margin(10)
         .x_label_area_size(35)
         .y_label_area_size(55)
-        .build_cartesian_2d(0.0..epochs, (lo..hi).log_scale())?;
+        .build_cartesian_2d(
+            0.0..epochs,
+            (lo..hi).log_scale().with_key_points(one_two_five(lo, hi)),
+        )?;
     chart
         .configure_mesh()
+        .max_light_lines(1)
+        .x_label_formatter(&|x| format!("{}", (x * 1e6).round() / 1e6))
+        .y_label_formatter(&|y| format!("{}", (y * 1e6).round() / 1e6))
         .x_desc("epoch")
-        .y_desc("cross-entropy")
+        .y_desc("cross-entropy (log scale)")
         .draw()?;
     chart
         .draw_series(LineSeries::new(losses.iter().copied(), BLUE.mix(0.25)))?
@@ -113,6 +114,10 @@ fn draw(metrics: &TrainMetrics, path: &Path) -> Result<(), Box<dyn std::error::E
         .build_cartesian_2d(0.5..epochs + 0.5, y_min..100.0)?;
     chart
         .configure_mesh()
+        .max_light_lines(1)
+        .x_labels(metrics.config.epochs.clamp(1, 20))
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.0}"))
         .x_desc("epoch")
         .y_desc("accuracy (%)")
         .draw()?;
@@ -141,6 +146,22 @@ fn draw(metrics: &TrainMetrics, path: &Path) -> Result<(), Box<dyn std::error::E
         .draw()?;
     root.present()?;
     Ok(())
+}
+
+/// The values 1, 2, 5 × 10ᵏ between `lo` and `hi`: tick marks for a log axis.
+fn one_two_five(lo: f64, hi: f64) -> Vec<f64> {
+    let mut ticks = Vec::new();
+    let mut decade = 10f64.powf(lo.log10().floor());
+    while decade <= hi {
+        for m in [1.0, 2.0, 5.0] {
+            let t = m * decade;
+            if (lo..=hi).contains(&t) {
+                ticks.push(t);
+            }
+        }
+        decade *= 10.0;
+    }
+    ticks
 }
 
 /// The trailing mean of each point's `window` last values.

@@ -90,14 +90,14 @@ pub fn epoch_line(m: &EpochMetrics, epochs: usize) -> String {
     });
     format!(
         "epoch {:>w$}/{epochs}  train loss {:.4} acc {:6.2}%{valid}  test loss {:.4} acc {:6.2}%  \
-         {:.1} s (+{:.1} s eval)  {} samples/s",
+         {} (+{} eval)  {} samples/s",
         m.epoch,
         m.train_loss,
         100.0 * m.train_accuracy,
         m.test_loss,
         100.0 * m.test_accuracy,
-        m.seconds,
-        m.eval_seconds,
+        secs(m.seconds),
+        secs(m.eval_seconds),
         thousands(m.samples_per_sec),
         w = digits(epochs),
     )
@@ -106,23 +106,34 @@ pub fn epoch_line(m: &EpochMetrics, epochs: usize) -> String {
 /// The closing lines: best and final accuracy, total time, time per epoch, throughput.
 pub fn summary(metrics: &TrainMetrics) -> String {
     let Some(best) = metrics.best_epoch() else {
-        return format!("no epoch run ({:.1} s)", metrics.total_seconds);
+        return format!("no epoch run ({})", secs(metrics.total_seconds));
     };
     let train: f64 = metrics.epochs.iter().map(|e| e.seconds).sum();
     let eval: f64 = metrics.epochs.iter().map(|e| e.eval_seconds).sum();
     let n = metrics.epochs.len() as f64;
     format!(
         "best test accuracy {:.2}% (epoch {}), final {:.2}%\n\
-         total {:.1} s, {:.1} s/epoch ({:.1} s training + {:.1} s evaluation), {} samples/s",
+         total {}, {}/epoch ({} training + {} evaluation), {} samples/s",
         100.0 * best.test_accuracy,
         best.epoch,
         100.0 * metrics.final_accuracy(),
-        metrics.total_seconds,
-        metrics.seconds_per_epoch(),
-        train / n,
-        eval / n,
+        secs(metrics.total_seconds),
+        secs(metrics.seconds_per_epoch()),
+        secs(train / n),
+        secs(eval / n),
         thousands(metrics.samples_per_sec()),
     )
+}
+
+/// A duration with about three significant digits: `0.042 s`, `1.25 s`, `12.3 s`.
+fn secs(s: f64) -> String {
+    if s < 1.0 {
+        format!("{s:.3} s")
+    } else if s < 10.0 {
+        format!("{s:.2} s")
+    } else {
+        format!("{s:.1} s")
+    }
 }
 
 /// The number of decimal digits of `n`.

@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::error::ConfigError;
+use super::preset::Preset;
 use crate::backend::Backend;
 use crate::nn::{Activation, Init, Mlp, Parameter};
 use crate::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
@@ -214,6 +215,15 @@ impl FromStr for LrSchedule {
     }
 }
 
+/// The conventional name of an activation: `ReLU`, `tanh`, `sigmoid`.
+pub fn activation_name(activation: Activation) -> &'static str {
+    match activation {
+        Activation::Relu => "ReLU",
+        Activation::Tanh => "tanh",
+        Activation::Sigmoid => "sigmoid",
+    }
+}
+
 /// Serde stand-in for [`Activation`] (a type of `nn`, which does not depend on serde).
 #[derive(Serialize, Deserialize)]
 #[serde(remote = "Activation", rename_all = "lowercase")]
@@ -289,69 +299,6 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
-    /// The configuration of `preset`.
-    pub fn preset(preset: Preset) -> Self {
-        let base = TrainConfig {
-            dataset: DataSet::Mnist,
-            hidden: vec![],
-            activation: Activation::Relu,
-            init: Init::Uniform,
-            optimizer: OptimizerConfig::Adam { lr: 1e-3 },
-            schedule: LrSchedule::Constant,
-            batch_size: 64,
-            epochs: 1,
-            seed: 42,
-            shuffle: true,
-            validation: false,
-            eval_batch_size: 1000,
-        };
-        match preset {
-            Preset::Default => TrainConfig {
-                hidden: vec![256, 128],
-                schedule: LrSchedule::Cosine,
-                batch_size: 128,
-                epochs: 3,
-                ..base
-            },
-            Preset::Arena => TrainConfig {
-                hidden: vec![64, 64],
-                optimizer: OptimizerConfig::Sgd {
-                    lr: 0.01,
-                    momentum: 0.0,
-                },
-                batch_size: 512,
-                epochs: 5,
-                ..base
-            },
-            Preset::Course => TrainConfig {
-                hidden: vec![64],
-                activation: Activation::Tanh,
-                init: Init::StandardNormal,
-                optimizer: OptimizerConfig::Sgd {
-                    lr: 0.01,
-                    momentum: 0.9,
-                },
-                batch_size: 64,
-                epochs: 2,
-                ..base
-            },
-            Preset::Digits => TrainConfig {
-                dataset: DataSet::Digits,
-                hidden: vec![32],
-                batch_size: 64,
-                epochs: 30,
-                ..base
-            },
-            Preset::Best => TrainConfig {
-                hidden: vec![512, 256],
-                schedule: LrSchedule::Cosine,
-                batch_size: 128,
-                epochs: 5,
-                ..base
-            },
-        }
-    }
-
     /// The model's layer sizes: `input`, the hidden sizes, `classes`.
     pub fn layer_sizes(&self, input: usize, classes: usize) -> Vec<usize> {
         let mut sizes = Vec::with_capacity(self.hidden.len() + 2);
@@ -424,9 +371,9 @@ impl TrainConfig {
             Init::StandardNormal => " (N(0,1) weights)",
         };
         format!(
-            "{} {:?}{init}, {}{}, batch {}, {} epoch{}{}, seed {}",
+            "{} {}{init}, {}{}, batch {}, {} epoch{}{}, seed {}",
             format_sizes(&self.layer_sizes(input, classes)).replace(',', "-"),
-            self.activation,
+            activation_name(self.activation),
             self.optimizer,
             match self.schedule {
                 LrSchedule::Constant => "",
@@ -441,268 +388,11 @@ impl TrainConfig {
     }
 }
 
-/// Changes to a preset's settings, each applied only when given: what a command line's flags
-/// say. Fields left `None` (or `false`) keep the preset's value.
-///
-/// Changing the optimizer's kind resets its learning rate to that optimizer's default (and the
-/// momentum to 0) unless `lr` (`momentum`) is given too.
-///
-/// ```
-/// use duograd::train::{OptimizerConfig, Overrides, Preset};
-///
-/// let overrides = Overrides {
-///     hidden: Some(vec![128]),
-///     optimizer: Some("adam".into()),
-///     epochs: Some(1),
-///     ..Overrides::default()
-/// };
-/// let config = overrides.apply(Preset::Arena.config())?;
-/// assert_eq!(config.hidden, [128]);
-/// assert_eq!(config.optimizer, OptimizerConfig::Adam { lr: 1e-3 });
-/// assert_eq!(config.batch_size, 512); // kept from the preset
-/// # Ok::<(), duograd::train::ConfigError>(())
-/// ```
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Overrides {
-    /// The data set.
-    pub dataset: Option<DataSet>,
-    /// Hidden layer sizes.
-    pub hidden: Option<Vec<usize>>,
-    /// The activation.
-    pub activation: Option<Activation>,
-    /// The weight initialization.
-    pub init: Option<Init>,
-    /// The optimizer's name: `"sgd"` or `"adam"`.
-    pub optimizer: Option<String>,
-    /// The learning rate.
-    pub lr: Option<f64>,
-    /// SGD's momentum factor.
-    pub momentum: Option<f64>,
-    /// The learning-rate schedule.
-    pub schedule: Option<LrSchedule>,
-    /// Samples per batch.
-    pub batch_size: Option<usize>,
-    /// Number of epochs.
-    pub epochs: Option<usize>,
-    /// The seed.
-    pub seed: Option<u64>,
-    /// Turn shuffling off.
-    pub no_shuffle: bool,
-    /// Hold out a validation set.
-    pub validation: bool,
-}
-
-impl Overrides {
-    /// `config` with these changes, validated.
-    ///
-    /// # Errors
-    /// [`ConfigError::Unknown`] for an unknown optimizer name; [`ConfigError::Invalid`] for a
-    /// momentum given to Adam, or a setting [`TrainConfig::validate`] rejects.
-    pub fn apply(&self, mut config: TrainConfig) -> Result<TrainConfig, ConfigError> {
-        if let Some(dataset) = self.dataset {
-            config.dataset = dataset;
-        }
-        if let Some(hidden) = &self.hidden {
-            config.hidden = hidden.clone();
-        }
-        if let Some(activation) = self.activation {
-            config.activation = activation;
-        }
-        if let Some(init) = self.init {
-            config.init = init;
-        }
-        if let Some(name) = &self.optimizer {
-            let chosen = OptimizerConfig::named(name)?;
-            if chosen.name() != config.optimizer.name() {
-                config.optimizer = chosen;
-            }
-        }
-        if let Some(lr) = self.lr {
-            config.optimizer = config.optimizer.with_lr(lr);
-        }
-        if let Some(momentum) = self.momentum {
-            config.optimizer = config.optimizer.with_momentum(momentum)?;
-        }
-        if let Some(schedule) = self.schedule {
-            config.schedule = schedule;
-        }
-        if let Some(batch_size) = self.batch_size {
-            config.batch_size = batch_size;
-        }
-        if let Some(epochs) = self.epochs {
-            config.epochs = epochs;
-        }
-        if let Some(seed) = self.seed {
-            config.seed = seed;
-        }
-        config.shuffle &= !self.no_shuffle;
-        config.validation |= self.validation;
-        config.validate()?;
-        Ok(config)
-    }
-}
-
 /// `[64, 64]` → `"64,64"`.
-fn format_sizes(sizes: &[usize]) -> String {
+pub(super) fn format_sizes(sizes: &[usize]) -> String {
     sizes
         .iter()
         .map(usize::to_string)
         .collect::<Vec<_>>()
         .join(",")
-}
-
-/// Parses hidden layer sizes written as `"64,64"` (spaces allowed; `""` or `"none"` for no
-/// hidden layer).
-///
-/// # Errors
-/// [`ConfigError::Invalid`] if a size is not a positive integer.
-///
-/// ```
-/// use duograd::train::parse_hidden;
-/// assert_eq!(parse_hidden("512, 256")?, [512, 256]);
-/// assert_eq!(parse_hidden("none")?, Vec::<usize>::new());
-/// assert!(parse_hidden("64,x").is_err());
-/// # Ok::<(), duograd::train::ConfigError>(())
-/// ```
-pub fn parse_hidden(text: &str) -> Result<Vec<usize>, ConfigError> {
-    let text = text.trim();
-    if text.is_empty() || text.eq_ignore_ascii_case("none") {
-        return Ok(Vec::new());
-    }
-    text.split(',')
-        .map(|s| match s.trim().parse::<usize>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(ConfigError::invalid(
-                "hidden sizes",
-                text,
-                "expected positive integers separated by commas, e.g. 64,64",
-            )),
-        })
-        .collect()
-}
-
-/// Parses an activation name: `relu`, `tanh` or `sigmoid` (any case).
-///
-/// # Errors
-/// [`ConfigError::Unknown`] for another name.
-pub fn parse_activation(name: &str) -> Result<Activation, ConfigError> {
-    match name.trim().to_ascii_lowercase().as_str() {
-        "relu" => Ok(Activation::Relu),
-        "tanh" => Ok(Activation::Tanh),
-        "sigmoid" => Ok(Activation::Sigmoid),
-        _ => Err(ConfigError::unknown(
-            "activation",
-            name,
-            &["relu", "tanh", "sigmoid"],
-        )),
-    }
-}
-
-/// Parses a weight initialization: `uniform` (PyTorch's default, [`Init::Uniform`]) or
-/// `normal` (weights from N(0, 1), zero biases: [`Init::StandardNormal`]).
-///
-/// # Errors
-/// [`ConfigError::Unknown`] for another name.
-pub fn parse_init(name: &str) -> Result<Init, ConfigError> {
-    match name.trim().to_ascii_lowercase().as_str() {
-        "uniform" => Ok(Init::Uniform),
-        "normal" | "standard-normal" => Ok(Init::StandardNormal),
-        _ => Err(ConfigError::unknown("init", name, &["uniform", "normal"])),
-    }
-}
-
-/// A named configuration (see [`TrainConfig::preset`]), with the accuracy it is known to reach.
-///
-/// | preset | data | model | optimizer | batch | epochs | bar |
-/// |---|---|---|---|---|---|---|
-/// | `default` | MNIST | 784-256-128-10 ReLU | Adam 1e-3 | 128 | 3 | ≥ 97% |
-/// | `arena` | MNIST | 784-64-64-10 ReLU | SGD 0.01 | 512 | 5 | ≥ 87% |
-/// | `course` | MNIST | 784-64-10 tanh, N(0,1) weights, zero biases | SGD 0.01, momentum 0.9 | 64 | 2 | > 82% |
-/// | `digits` | 8×8 digits | 64-32-10 ReLU | Adam 1e-3 | 64 | 30 | ≥ 95% |
-/// | `best` | MNIST | 784-512-256-10 ReLU | Adam 1e-3 | 128 | 5 | ≥ 98% |
-///
-/// ```
-/// use duograd::train::Preset;
-/// let p: Preset = "course".parse()?;
-/// assert_eq!(p, Preset::Course);
-/// assert_eq!(p.to_string(), "course");
-/// assert!("fast".parse::<Preset>().is_err());
-/// # Ok::<(), duograd::train::ConfigError>(())
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Preset {
-    /// A good default: 784-256-128-10 ReLU, Adam, 3 epochs (≥ 97% MNIST test accuracy).
-    #[default]
-    Default,
-    /// ARENA's MNIST exercise: 784-64-64-10 ReLU, SGD lr 0.01, batch 512, 5 epochs (≥ 87%).
-    Arena,
-    /// The PyTorch course's hand-written network: 784-64-10 tanh with N(0, 1) weights, SGD lr
-    /// 0.01 momentum 0.9, batch 64, 2 epochs (> 82%).
-    Course,
-    /// The 8×8 digits: 64-32-10 ReLU, Adam lr 1e-3, batch 64, 30 epochs (≥ 95% on the held-out
-    /// 20%).
-    Digits,
-    /// The most accurate: 784-512-256-10 ReLU, Adam lr 1e-3, batch 128, 5 epochs (≥ 98%).
-    Best,
-}
-
-impl Preset {
-    /// Every preset, in the order of the table above.
-    pub const ALL: [Preset; 5] = [
-        Preset::Default,
-        Preset::Arena,
-        Preset::Course,
-        Preset::Digits,
-        Preset::Best,
-    ];
-
-    /// The preset's name (`"arena"`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Preset::Default => "default",
-            Preset::Arena => "arena",
-            Preset::Course => "course",
-            Preset::Digits => "digits",
-            Preset::Best => "best",
-        }
-    }
-
-    /// The test accuracy (a fraction) this preset reaches, as promised in the table above;
-    /// `course` promises strictly more than its bar, the others at least.
-    pub fn target_accuracy(self) -> f64 {
-        match self {
-            Preset::Default => 0.97,
-            Preset::Arena => 0.87,
-            Preset::Course => 0.82,
-            Preset::Digits => 0.95,
-            Preset::Best => 0.98,
-        }
-    }
-
-    /// The preset's configuration (as [`TrainConfig::preset`]).
-    pub fn config(self) -> TrainConfig {
-        TrainConfig::preset(self)
-    }
-}
-
-impl fmt::Display for Preset {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Preset {
-    type Err = ConfigError;
-
-    fn from_str(s: &str) -> Result<Self, ConfigError> {
-        let wanted = s.trim().to_ascii_lowercase();
-        Preset::ALL
-            .into_iter()
-            .find(|p| p.name() == wanted)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
-                ConfigError::unknown("preset", s, &names)
-            })
-    }
 }

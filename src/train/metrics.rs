@@ -62,6 +62,7 @@ pub struct EpochMetrics {
 ///     backend: "ndarray".into(),
 ///     precision: "f32".into(),
 ///     config: TrainConfig::default(),
+///     layer_sizes: vec![784, 256, 128, 10],
 ///     num_parameters: 1000,
 ///     train_samples: 60_000,
 ///     test_samples: 10_000,
@@ -83,6 +84,9 @@ pub struct TrainMetrics {
     pub precision: String,
     /// The settings of the run.
     pub config: TrainConfig,
+    /// The layer sizes the configuration describes for the data, input to output (e.g.
+    /// `[784, 64, 64, 10]`).
+    pub layer_sizes: Vec<usize>,
     /// Scalar parameters of the model.
     pub num_parameters: usize,
     /// Samples in the training set.

@@ -24,12 +24,11 @@ mod data;
 mod error;
 mod metrics;
 mod observer;
+mod overrides;
+mod preset;
 mod trainer;
 
-pub use config::{
-    parse_activation, parse_hidden, parse_init, DataSet, LrSchedule, OptimizerConfig, Overrides,
-    Preset, TrainConfig,
-};
+pub use config::{activation_name, DataSet, LrSchedule, OptimizerConfig, TrainConfig};
 pub use data::{
     data_location, digits_path, load_digits_split, load_mnist, load_splits, mnist_dir, Splits,
     DIGITS_DEFAULT_PATH, DIGITS_TEST_FRACTION, MNIST_TRAIN_KEPT,
@@ -37,4 +36,6 @@ pub use data::{
 pub use error::{ConfigError, TrainError};
 pub use metrics::{EpochMetrics, Evaluation, TrainMetrics};
 pub use observer::{BatchEvent, Observer, RunInfo};
+pub use overrides::{parse_activation, parse_hidden, parse_init, Overrides};
+pub use preset::Preset;
 pub use trainer::{evaluate, fit, train, Trained};

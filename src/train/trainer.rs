@@ -106,6 +106,7 @@ pub fn fit<B: Backend, M: Module<B> + ?Sized>(
         backend: B::name().to_string(),
         precision: B::Elem::NAME.to_string(),
         config: config.clone(),
+        layer_sizes: config.layer_sizes(splits.input_size(), splits.classes()),
         num_parameters,
         train_samples: splits.train.len(),
         test_samples: splits.test.len(),
