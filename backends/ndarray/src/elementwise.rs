@@ -297,6 +297,24 @@ mod tests {
     }
 
     #[test]
+    fn empty_arrays_in_every_path() {
+        let e = from_vec(Vec::<f64>::new(), &[0, 3]);
+        let t = permute(&e, &[1, 0]);
+        assert_eq!(unary(&t, UnaryOp::Exp).shape(), &[3, 0]);
+        assert_eq!(binary(&t, &t, BinaryOp::Add).shape(), &[3, 0]);
+        let row = from_vec(vec![1.0, 2.0, 3.0], &[3]);
+        let b = binary(&e, &row, BinaryOp::Mul);
+        assert_eq!(b.shape(), &[0, 3]);
+        assert_eq!(to_vec(&b), Vec::<f64>::new());
+        let n = narrow(&arange(&[2, 4]), 1, 1, 0);
+        assert_eq!(unary(&n, UnaryOp::Neg).shape(), &[2, 0]);
+        let mut m = e.clone();
+        unary_in_place(&mut m, UnaryOp::Neg);
+        axpy_in_place(&mut m, 1.0, &e);
+        assert_eq!(m.shape(), &[0, 3]);
+    }
+
+    #[test]
     fn axpy_in_place_by_hand() {
         let mut d = from_vec(vec![1.0, 2.0, 3.0], &[3]);
         let s = from_vec(vec![10.0, 20.0, 30.0], &[3]);

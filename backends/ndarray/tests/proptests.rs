@@ -71,20 +71,38 @@ fn operand(out: Vec<usize>) -> impl Strategy<Value = (Vec<usize>, Vec<f64>, Vec<
 
 /// Builds an array with the given logical row-major `vals`, stored with its axes permuted by
 /// `p` (stored axis `j` is logical axis `p[j]`) and then permuted back: same values, non-standard
-/// strides whenever `p` is not the identity.
-fn stored_permuted(vals: &[f64], shape: &[usize], p: &[usize]) -> S {
+/// strides whenever `p` is not the identity. With `padded`, every stored row also sits between
+/// two junk elements that a `narrow` cuts off, so no axis is contiguous in memory.
+fn stored(vals: &[f64], shape: &[usize], p: &[usize], padded: bool) -> S {
     let st = strides(shape);
     let stored_shape: Vec<usize> = p.iter().map(|&a| shape[a]).collect();
     let stored_strides: Vec<usize> = p.iter().map(|&a| st[a]).collect();
-    let data = strided_indices(&stored_shape, &stored_strides, 0)
+    let data: Vec<f64> = strided_indices(&stored_shape, &stored_strides, 0)
         .into_iter()
         .map(|i| vals[i])
         .collect();
+    let rank = shape.len();
+    let x = if padded && rank > 0 && !data.is_empty() {
+        let row = stored_shape[rank - 1];
+        let mut wide_shape = stored_shape.clone();
+        wide_shape[rank - 1] += 2;
+        let wide: Vec<f64> = data
+            .chunks(row)
+            .flat_map(|r| {
+                std::iter::once(1e300)
+                    .chain(r.iter().copied())
+                    .chain([-1e300])
+            })
+            .collect();
+        B::narrow(&B::from_vec(wide, &wide_shape), rank - 1, 1, row)
+    } else {
+        B::from_vec(data, &stored_shape)
+    };
     let mut inverse = vec![0; p.len()];
     for (j, &a) in p.iter().enumerate() {
         inverse[a] = j;
     }
-    let x = B::permute(&B::from_vec(data, &stored_shape), &inverse);
+    let x = B::permute(&x, &inverse);
     assert_eq!(B::shape(&x), shape);
     x
 }
@@ -107,10 +125,11 @@ proptest! {
         }),
         op in prop::sample::select(BINARY_OPS.to_vec()),
         permuted in any::<bool>(),
+        padded in any::<bool>(),
     ) {
         let shape = broadcast_shapes(&sa, &sb).expect("operands broadcast by construction");
         let (a, b) = if permuted {
-            (stored_permuted(&va, &sa, &pa), stored_permuted(&vb, &sb, &pb))
+            (stored(&va, &sa, &pa, padded), stored(&vb, &sb, &pb, !padded))
         } else {
             (B::from_vec(va.clone(), &sa), B::from_vec(vb.clone(), &sb))
         };
@@ -161,7 +180,7 @@ proptest! {
         op in prop::sample::select(vec![ReduceOp::Sum, ReduceOp::Max, ReduceOp::Min]),
     ) {
         let axes: Vec<usize> = axes.iter().enumerate().filter(|(_, &on)| on).map(|(i, _)| i).collect();
-        let x = stored_permuted(&vals, &shape, &perm);
+        let x = stored(&vals, &shape, &perm, keepdim);
         let out_shape = reduced_shape(&shape, &axes, keepdim);
         // Naive: fold every element into the output position it reduces to.
         let kept = reduced_shape(&shape, &axes, true);
@@ -194,8 +213,9 @@ proptest! {
             );
             (Just(s), v, permutation(r), 0..r)
         }),
+        padded in any::<bool>(),
     ) {
-        let x = stored_permuted(&vals, &shape, &perm);
+        let x = stored(&vals, &shape, &perm, padded);
         let st = strides(&shape);
         let mut outer = shape.clone();
         outer.remove(axis);
