@@ -78,26 +78,25 @@ fn run<B: Backend>(
 }
 
 fn print_header(args: &Args, config: &TrainConfig, splits: &Splits) {
-    let valid = splits
-        .valid
-        .as_ref()
-        .map_or(String::new(), |v| format!(" / {} validation", v.len()));
+    let valid = splits.valid.as_ref().map_or(String::new(), |v| {
+        format!(" / {} validation", report::thousands(v.len() as f64))
+    });
     println!(
         "data: {} from {}: {} train{valid} / {} test, {} features, normalized with mean {:.4} std {:.4}",
         splits.dataset,
         splits.source.display(),
-        splits.train.len(),
-        splits.test.len(),
+        report::thousands(splits.train.len() as f64),
+        report::thousands(splits.test.len() as f64),
         splits.input_size(),
         splits.normalization.mean,
         splits.normalization.std,
     );
     println!(
-        "model: {} — preset {}, backend {:?} {:?}",
+        "model: {} — preset {}, backend {}, {}",
         config.describe(splits.input_size(), splits.classes()),
         args.preset,
-        args.backend,
-        args.precision,
+        format!("{:?}", args.backend).to_lowercase(),
+        format!("{:?}", args.precision).to_lowercase(),
     );
 }
 
