@@ -7,18 +7,27 @@
 //! 2. The merged views get a fixed rank (`Ix1`..`Ix3`, `IxDyn` beyond), which makes ndarray's
 //!    iteration much cheaper than with dynamic dimensions.
 //! 3. Long last axes are walked lane by lane with duograd's slice kernels; a lane that is not
-//!    contiguous (a stride-0 broadcast, a column of a transposed array) is first gathered into a
-//!    small scratch buffer. Short last axes go through `Zip` element by element.
+//!    contiguous (a stride-0 broadcast, a column of a transposed array) is first gathered, block
+//!    by block, into a small scratch buffer. Short last axes go through `Zip` element by element.
+
+use std::ops::Range;
 
 use duograd::kernel::{BinaryOp, UnaryOp};
 use duograd::Element;
-use ndarray::{Array, ArrayView, ArrayView1, ArrayViewMut, Axis, CowArray, Dimension, IxDyn, Zip};
+
+use ndarray::{
+    s, Array, ArrayView, ArrayView1, ArrayViewMut, Axis, CowArray, Dimension, IxDyn, Zip,
+};
 
 use crate::rank::{fixed, with_rank};
 
 /// Last axes shorter than this are walked element by element: the per-lane overhead of the
 /// slice path would outweigh its tighter loop.
 const MIN_LANE: usize = 16;
+
+/// Lanes are fed to the slice kernels in blocks of at most this many elements, so that scratch
+/// buffers stay small and in cache whatever the lane length.
+const BLOCK: usize = 1024;
 
 /// A new standard-layout array with `op` applied to every element of `x`.
 pub(crate) fn map<E: Element>(x: ArrayView<'_, E, IxDyn>, op: UnaryOp<E>) -> Array<E, IxDyn> {
@@ -122,12 +131,16 @@ fn map_fixed<E: Element, D: Dimension>(
             .for_each(|o, &v| *o = op.apply(v));
         return;
     }
-    let mut scratch = Vec::new();
+    let mut scratch = Vec::with_capacity(BLOCK);
     Zip::from(out.lanes_mut(last))
         .and(x.lanes(last))
         .for_each(|mut o, xl| {
-            let src = contiguous(&xl, &mut scratch);
-            op.apply_slice(src, o.as_slice_mut().expect("standard-layout output"));
+            let o = o.as_slice_mut().expect("standard-layout output");
+            let src = LaneSource::new(&xl, &mut scratch);
+            for (k, dst) in o.chunks_mut(BLOCK).enumerate() {
+                let range = k * BLOCK..k * BLOCK + dst.len();
+                op.apply_slice(src.block(&xl, range, &mut scratch), dst);
+            }
         });
 }
 
@@ -146,29 +159,63 @@ fn zip_fixed<E: Element, D: Dimension>(
             .for_each(|o, &x, &y| *o = op.apply(x, y));
         return;
     }
-    let (mut sa, mut sb) = (Vec::new(), Vec::new());
+    let (mut sa, mut sb) = (Vec::with_capacity(BLOCK), Vec::with_capacity(BLOCK));
     Zip::from(out.lanes_mut(last))
         .and(a.lanes(last))
         .and(b.lanes(last))
         .for_each(|mut o, al, bl| {
-            let (x, y) = (contiguous(&al, &mut sa), contiguous(&bl, &mut sb));
-            op.apply_slices(x, y, o.as_slice_mut().expect("standard-layout output"));
+            let o = o.as_slice_mut().expect("standard-layout output");
+            let (pa, pb) = (LaneSource::new(&al, &mut sa), LaneSource::new(&bl, &mut sb));
+            for (k, dst) in o.chunks_mut(BLOCK).enumerate() {
+                let range = k * BLOCK..k * BLOCK + dst.len();
+                let x = pa.block(&al, range.clone(), &mut sa);
+                let y = pb.block(&bl, range, &mut sb);
+                op.apply_slices(x, y, dst);
+            }
         });
 }
 
-/// The lane as a slice: itself when contiguous, else its elements gathered into `scratch`.
-fn contiguous<'s, E: Copy>(lane: &'s ArrayView1<'_, E>, scratch: &'s mut Vec<E>) -> &'s [E] {
-    if let Some(s) = lane.as_slice() {
-        return s;
+/// How the blocks of one input lane are handed to the slice kernels.
+enum LaneSource<'l, E> {
+    /// The lane is contiguous: blocks are sub-slices of it.
+    Slice(&'l [E]),
+    /// A stride-0 lane (a broadcast): the scratch buffer holds one block of the repeated value.
+    Repeated,
+    /// Any other stride: each block is gathered into the scratch buffer.
+    Strided,
+}
+
+impl<'l, E: Copy> LaneSource<'l, E> {
+    /// Classifies `lane`, filling `scratch` once for a repeated value.
+    fn new(lane: &'l ArrayView1<'_, E>, scratch: &mut Vec<E>) -> Self {
+        if let Some(s) = lane.as_slice() {
+            return LaneSource::Slice(s);
+        }
+        if lane.strides()[0] == 0 {
+            scratch.clear();
+            scratch.resize(lane.len().min(BLOCK), lane[0]);
+            return LaneSource::Repeated;
+        }
+        LaneSource::Strided
     }
-    scratch.clear();
-    if lane.strides()[0] == 0 {
-        // A broadcast lane: one value repeated.
-        scratch.resize(lane.len(), lane[0]);
-    } else {
-        scratch.extend(lane.iter().copied());
+
+    /// The elements `range` of `lane` (at most [`BLOCK`] of them) as a slice.
+    fn block<'s>(
+        &'s self,
+        lane: &ArrayView1<'_, E>,
+        range: Range<usize>,
+        scratch: &'s mut Vec<E>,
+    ) -> &'s [E] {
+        match self {
+            LaneSource::Slice(s) => &s[range],
+            LaneSource::Repeated => &scratch[..range.len()],
+            LaneSource::Strided => {
+                scratch.clear();
+                scratch.extend(lane.slice(s![range]).iter().copied());
+                scratch
+            }
+        }
     }
-    scratch
 }
 
 #[cfg(test)]
@@ -216,5 +263,48 @@ mod tests {
             assert_eq!(z.iter().copied().collect::<Vec<_>>(), want, "{shape:?}");
             assert!(z.is_standard_layout());
         }
+    }
+
+    #[test]
+    fn lanes_longer_than_a_block() {
+        let n = 2 * BLOCK + 37;
+        let base =
+            Array::from_shape_vec(IxDyn(&[2, n]), (0..2 * n).map(|i| i as f64).collect()).unwrap();
+        // Strided lanes: the transpose of an (n, 2) array, walked as 2 lanes of n.
+        let tall =
+            Array::from_shape_vec(IxDyn(&[n, 2]), (0..2 * n).map(|i| i as f64).collect()).unwrap();
+        let t = tall.view().reversed_axes();
+        let want: Vec<f64> = t.iter().map(|v| -v).collect();
+        let m = map(t.view(), UnaryOp::Neg);
+        assert_eq!(m.iter().copied().collect::<Vec<_>>(), want);
+        // Repeated lanes: a (2, 1) column broadcast over n, against contiguous rows.
+        let col = Array::from_shape_vec(IxDyn(&[2, 1]), vec![1000.0, 2000.0]).unwrap();
+        let colb = col.broadcast(IxDyn(&[2, n])).unwrap();
+        let z = zip(base.view(), colb, BinaryOp::Sub);
+        let want: Vec<f64> = (0..2 * n)
+            .map(|i| i as f64 - if i < n { 1000.0 } else { 2000.0 })
+            .collect();
+        assert_eq!(z.iter().copied().collect::<Vec<_>>(), want);
+        // A scalar broadcast over everything merges into one long repeated lane.
+        let one = Array::from_elem(IxDyn(&[]), 0.5);
+        let z = zip(
+            one.broadcast(IxDyn(&[2, n])).unwrap(),
+            base.view(),
+            BinaryOp::Mul,
+        );
+        let want: Vec<f64> = (0..2 * n).map(|i| 0.5 * i as f64).collect();
+        assert_eq!(z.iter().copied().collect::<Vec<_>>(), want);
+        // Strided against repeated.
+        let z = zip(
+            t.view(),
+            col.broadcast(IxDyn(&[2, n])).unwrap(),
+            BinaryOp::Add,
+        );
+        let want: Vec<f64> = t
+            .outer_iter()
+            .zip([1000.0, 2000.0])
+            .flat_map(|(row, c)| row.iter().map(move |v| v + c).collect::<Vec<_>>())
+            .collect();
+        assert_eq!(z.iter().copied().collect::<Vec<_>>(), want);
     }
 }
