@@ -37,6 +37,7 @@ fn main() -> ExitCode {
 
 fn main_inner(args: &Args) -> Result<(), String> {
     let config = args.config().map_err(|e| e.to_string())?;
+    check_output_dirs(args)?;
     let location = data_location(config.dataset, args.data_dir.as_deref());
     let splits = load_splits(config.dataset, &location, config.validation, config.seed)
         .map_err(|e| e.to_string())?;
@@ -98,6 +99,28 @@ fn print_header(args: &Args, config: &TrainConfig, splits: &Splits) {
         format!("{:?}", args.backend).to_lowercase(),
         format!("{:?}", args.precision).to_lowercase(),
     );
+}
+
+/// Fails before training, rather than after it, if an output file's directory does not exist.
+fn check_output_dirs(args: &Args) -> Result<(), String> {
+    let outputs = [
+        ("--save", &args.save),
+        ("--plot", &args.plot),
+        ("--metrics", &args.metrics),
+    ];
+    for (flag, path) in outputs {
+        let Some(dir) = path.as_deref().and_then(Path::parent) else {
+            continue;
+        };
+        if !dir.as_os_str().is_empty() && !dir.is_dir() {
+            return Err(format!(
+                "{flag} {}: directory {} does not exist",
+                path.as_deref().unwrap_or(dir).display(),
+                dir.display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn write_metrics(metrics: &TrainMetrics, path: &Path) -> Result<(), String> {
