@@ -310,7 +310,9 @@ mod tests {
         ] {
             op.apply_slices(&a, &b, &mut d);
             for i in 0..4 {
-                assert_eq!(d[i].to_bits(), op.apply(a[i], b[i]).to_bits());
+                let (x, y) = (d[i], op.apply(a[i], b[i]));
+                // 0/0 gives a NaN whose sign bit may differ between vector and scalar code.
+                assert!(x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()));
             }
         }
     }
