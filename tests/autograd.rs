@@ -46,7 +46,12 @@ fn branching_and_rejoining_sums_gradients<B: Backend>() {
         let (b, c) = (a.tanh(), a.sigmoid());
         (&b * &c + x).sum()
     };
-    gradcheck(|xs| f(&xs[0]), std::slice::from_ref(&x), GradcheckOptions::default()).unwrap();
+    gradcheck(
+        |xs| f(&xs[0]),
+        std::slice::from_ref(&x),
+        GradcheckOptions::default(),
+    )
+    .unwrap();
     f(&x).backward().unwrap();
     let manual: Vec<f64> = [0.3f64, 0.7, -0.2]
         .iter()
