@@ -2,6 +2,9 @@
 //! autograd on both backends (f64, within 1e-10), and the hand-written gradients agree with
 //! finite differences of the hand-written loss (so the agreement is not one mistake made twice).
 
+#[macro_use]
+mod common;
+
 #[path = "../examples/manual_backprop.rs"]
 #[allow(dead_code)]
 mod example;
@@ -93,23 +96,6 @@ fn relu_mse_gradients_by_hand_match_finite_differences<B: Backend>() {
 
 fn tanh_cross_entropy_gradients_by_hand_match_finite_differences<B: Backend>() {
     hand_written_gradients_match_a_central_difference::<B>(Network::TanhCrossEntropy);
-}
-
-macro_rules! backend_tests {
-    ($($test:ident),* $(,)?) => {
-        mod ndarray_f64 {
-            $(#[test]
-            fn $test() {
-                super::$test::<duograd_ndarray::NdArray<f64>>();
-            })*
-        }
-        mod nalgebra_f64 {
-            $(#[test]
-            fn $test() {
-                super::$test::<duograd_nalgebra::Nalgebra<f64>>();
-            })*
-        }
-    };
 }
 
 backend_tests!(

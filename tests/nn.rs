@@ -1,6 +1,9 @@
 //! Modules: Linear's forward and initialization, parameter order and PyTorch names, train/eval,
 //! module reuse, the repr, the functional wrappers, and the same model on both backends.
 
+#[macro_use]
+mod common;
+
 use duograd::nn::functional as F;
 use duograd::nn::{
     Activation, Init, Linear, Mlp, Module, Parameter, ReLU, Sequential, Sigmoid, Tanh,
@@ -414,23 +417,6 @@ fn display_reads_like_pytorch_with_parameter_counts<B: Backend>() {
          Total parameters: 79"
     );
     assert_eq!(format!("{}", ReLU::new()), "ReLU()");
-}
-
-macro_rules! backend_tests {
-    ($($test:ident),* $(,)?) => {
-        mod ndarray_f64 {
-            $(#[test]
-            fn $test() {
-                super::$test::<duograd_ndarray::NdArray<f64>>();
-            })*
-        }
-        mod nalgebra_f64 {
-            $(#[test]
-            fn $test() {
-                super::$test::<duograd_nalgebra::Nalgebra<f64>>();
-            })*
-        }
-    };
 }
 
 backend_tests!(

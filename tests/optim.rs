@@ -2,6 +2,9 @@
 //! of `nn.Sequential(Linear(4,5), ReLU, Linear(5,3))` under cross-entropy, for six settings,
 //! and a `clip_grad_norm_` case. Every test runs on both backends in f64.
 
+#[macro_use]
+mod common;
+
 use duograd::nn::{Linear, Module, Parameter, ReLU, Sequential};
 use duograd::optim::{
     clip_grad_norm, grad_norms, total_grad_norm, Adam, AdamConfig, Optimizer, Sgd, SgdConfig,
@@ -284,23 +287,6 @@ fn set_lr_changes_the_step_size<B: Backend>() {
     p.set_grad(Some(Tensor::from_f64(&[2.0], &[1])));
     opt.step();
     assert_eq!(p.to_vec_f64(), vec![-0.5]);
-}
-
-macro_rules! backend_tests {
-    ($($test:ident),* $(,)?) => {
-        mod ndarray_f64 {
-            $(#[test]
-            fn $test() {
-                super::$test::<duograd_ndarray::NdArray<f64>>();
-            })*
-        }
-        mod nalgebra_f64 {
-            $(#[test]
-            fn $test() {
-                super::$test::<duograd_nalgebra::Nalgebra<f64>>();
-            })*
-        }
-    };
 }
 
 backend_tests!(

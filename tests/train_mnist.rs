@@ -5,6 +5,9 @@
 //! The end-to-end tests need the data: `MNIST_DIR=… DIGITS_CSV=… cargo test --release --test
 //! train_mnist -- --ignored`. Run that way without the variables, they fail.
 
+#[macro_use]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -97,24 +100,8 @@ impl Observer for Recorder {
     }
 }
 
-macro_rules! backend_tests {
-    ($($test:ident),* $(,)?) => {
-        mod ndarray_f32 {
-            $(#[test]
-            fn $test() {
-                super::$test::<duograd_ndarray::NdArray<f32>>();
-            })*
-        }
-        mod nalgebra_f32 {
-            $(#[test]
-            fn $test() {
-                super::$test::<duograd_nalgebra::Nalgebra<f32>>();
-            })*
-        }
-    };
-}
-
 backend_tests!(
+    f32:
     training_loop_learns_a_synthetic_problem,
     observer_sees_every_batch_and_epoch,
     evaluation_records_no_graph,

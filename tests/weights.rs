@@ -2,6 +2,9 @@
 //! `tests/fixtures/torch_mlp.safetensors` and reproducing PyTorch's output, and one error
 //! variant per way a file can be wrong.
 
+#[macro_use]
+mod common;
+
 use std::path::Path;
 
 use duograd::nn::weights::{tensors_from_safetensors, tensors_to_safetensors};
@@ -363,36 +366,8 @@ fn named_tensors_round_trip_sorted_by_name<B: Backend>() {
     ));
 }
 
-macro_rules! backend_tests {
-    ($($test:ident),* $(,)?) => {
-        mod ndarray_f64 {
-            $(#[test]
-            fn $test() {
-                super::$test::<duograd_ndarray::NdArray<f64>>();
-            })*
-        }
-        mod nalgebra_f64 {
-            $(#[test]
-            fn $test() {
-                super::$test::<duograd_nalgebra::Nalgebra<f64>>();
-            })*
-        }
-        mod ndarray_f32 {
-            $(#[test]
-            fn $test() {
-                super::$test::<duograd_ndarray::NdArray<f32>>();
-            })*
-        }
-        mod nalgebra_f32 {
-            $(#[test]
-            fn $test() {
-                super::$test::<duograd_nalgebra::Nalgebra<f32>>();
-            })*
-        }
-    };
-}
-
 backend_tests!(
+    f32 and f64:
     round_trip_through_a_file_restores_every_parameter,
     saved_file_has_pytorch_names_dtype_and_metadata,
     pytorch_weights_load_and_reproduce_pytorchs_output,

@@ -9,16 +9,27 @@ use std::path::PathBuf;
 use duograd::{Backend, Tensor};
 use serde::Deserialize;
 
-/// Expands each named generic test `fn name<B: Backend>()` into one `#[test]` per backend.
+/// Expands each named generic test `fn name<B: Backend>()` into one `#[test]` per backend:
+/// `backend_tests!(a, b)` for f64 on both backends, `backend_tests!(f32: a, b)` for f32, and
+/// `backend_tests!(f32 and f64: a, b)` for all four.
 #[macro_export]
 macro_rules! backend_tests {
+    (f32 and f64: $($test:ident),* $(,)?) => {
+        $crate::backend_tests!($($test),*);
+        $crate::backend_tests!(f32: $($test),*);
+    };
+    (f32: $($test:ident),* $(,)?) => {
+        $crate::backend_tests!(@mod ndarray_f32, duograd_ndarray::NdArray<f32>; $($test),*);
+        $crate::backend_tests!(@mod nalgebra_f32, duograd_nalgebra::Nalgebra<f32>; $($test),*);
+    };
+    (@mod $module:ident, $backend:ty; $($test:ident),*) => {
+        mod $module {
+            $( #[test] fn $test() { super::$test::<$backend>() } )*
+        }
+    };
     ($($test:ident),* $(,)?) => {
-        mod ndarray_f64 {
-            $( #[test] fn $test() { super::$test::<duograd_ndarray::NdArray<f64>>() } )*
-        }
-        mod nalgebra_f64 {
-            $( #[test] fn $test() { super::$test::<duograd_nalgebra::Nalgebra<f64>>() } )*
-        }
+        $crate::backend_tests!(@mod ndarray_f64, duograd_ndarray::NdArray<f64>; $($test),*);
+        $crate::backend_tests!(@mod nalgebra_f64, duograd_nalgebra::Nalgebra<f64>; $($test),*);
     };
 }
 
