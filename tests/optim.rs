@@ -15,7 +15,7 @@ use serde_json::Value;
 const TOL: f64 = 1e-9;
 
 fn fixture() -> Value {
-    serde_json::from_str(include_str!("fixtures/optim.json")).expect("optim.json parses")
+    common::load_fixture("optim.json")
 }
 
 fn floats(v: &Value) -> Vec<f64> {
