@@ -116,7 +116,7 @@ fn saved_file_has_pytorch_names_dtype_and_metadata<B: Backend>() {
 fn pytorch_weights_load_and_reproduce_pytorchs_output<B: Backend>() {
     let fx = torch_json();
     let model = torch_mlp_layout::<B>(6);
-    load_safetensors(&model, &fixture_file()).unwrap();
+    load_safetensors(&model, fixture_file()).unwrap();
     for (name, p) in model.named_parameters() {
         // The JSON holds the shortest decimal of each f32 value.
         let want: Vec<f32> = floats(&fx["params"][&name])
@@ -165,7 +165,7 @@ fn missing_tensor_is_reported_by_name<B: Backend>() {
 
 fn extra_tensor_is_reported_by_name<B: Backend>() {
     let model = Sequential::<B>::new().with(Linear::new(4, 3, &mut rng(9)));
-    match load_safetensors(&model, &fixture_file()) {
+    match load_safetensors(&model, fixture_file()) {
         Err(e @ WeightsError::UnexpectedTensor { .. }) => {
             assert!(e.to_string().contains("tensor '2.bias'"), "{e}");
         }
@@ -176,7 +176,7 @@ fn extra_tensor_is_reported_by_name<B: Backend>() {
 fn wrong_shape_is_reported_with_both_shapes<B: Backend>() {
     let model = Mlp::<B>::new(&[4, 5, 2], Activation::Relu, &mut rng(10));
     let before = values(&model);
-    match load_safetensors(&model, &fixture_file()) {
+    match load_safetensors(&model, fixture_file()) {
         Err(e @ WeightsError::ShapeMismatch { .. }) => {
             let WeightsError::ShapeMismatch {
                 ref name,
@@ -201,7 +201,7 @@ fn wrong_shape_is_reported_with_both_shapes<B: Backend>() {
 fn truncated_files_are_errors_not_panics<B: Backend>() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cut.safetensors");
-    let full = std::fs::read(&fixture_file()).unwrap();
+    let full = std::fs::read(fixture_file()).unwrap();
     let header_len = u64::from_le_bytes(full[..8].try_into().unwrap()) as usize;
     let model = torch_mlp_layout::<B>(11);
     // Inside the length prefix, inside the JSON header, inside the data, one byte short.
@@ -263,7 +263,7 @@ fn garbage_bytes_are_a_corrupt_file_error<B: Backend>() {
         }
     }
     // Trailing bytes after the data are corrupt, not truncated.
-    let mut long = std::fs::read(&fixture_file()).unwrap();
+    let mut long = std::fs::read(fixture_file()).unwrap();
     long.extend_from_slice(b"extra");
     assert!(matches!(
         load_module_from_safetensors(&model, &long),
@@ -385,9 +385,9 @@ backend_tests!(
 #[test]
 fn resaving_pytorch_weights_in_f32_reproduces_the_pytorch_file() {
     let model = torch_mlp_layout::<duograd_ndarray::NdArray<f32>>(14);
-    load_safetensors(&model, &fixture_file()).unwrap();
+    load_safetensors(&model, fixture_file()).unwrap();
     let ours = module_to_safetensors(&model).unwrap();
-    let theirs = std::fs::read(&fixture_file()).unwrap();
+    let theirs = std::fs::read(fixture_file()).unwrap();
     let (n_ours, meta_ours) = SafeTensors::read_metadata(&ours).unwrap();
     let (n_theirs, meta_theirs) = SafeTensors::read_metadata(&theirs).unwrap();
     assert_eq!(meta_ours.offset_keys(), meta_theirs.offset_keys());
