@@ -41,6 +41,7 @@ mod check;
 pub mod data;
 pub mod element;
 pub mod error;
+pub mod gemm;
 pub mod gradcheck;
 pub mod kernel;
 pub mod nn;
@@ -48,6 +49,7 @@ mod ops;
 pub mod optim;
 pub mod shape;
 pub mod tensor;
+pub mod threads;
 pub mod train;
 
 pub use autograd::{no_grad, Attrs};

@@ -25,10 +25,9 @@
 //! assert_eq!(B::to_vec(&gram), vec![14.0, 32.0, 32.0, 77.0]);
 //! ```
 //!
-//! # Features
-//! - `threading` (default): matrix products use matrixmultiply's threading, with as many
-//!   threads as physical cores (at most 4; override with the `MATMUL_NUM_THREADS` environment
-//!   variable).
+//! Matrix products go to duograd's shared kernel ([`duograd::gemm`]) on the arrays' own
+//! buffers and strides; large ones use [`duograd::threads::num_threads`] threads
+//! (`DUOGRAD_THREADS`).
 #![warn(missing_docs)]
 
 use std::fmt;

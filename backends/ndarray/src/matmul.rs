@@ -1,33 +1,34 @@
-//! The 2-D matrix product, through ndarray's `general_mat_mul` (matrixmultiply's GEMM).
+//! The 2-D matrix product, through duograd's shared kernel ([`duograd::gemm`]).
 //!
-//! Transposed operands are passed as transposed views (`.t()`): GEMM takes arbitrary strides and
-//! packs its blocks itself, so no transpose is ever materialized. Permuted or narrowed storage is
-//! read in place the same way.
+//! Each operand is handed over as its buffer and strides, so transposed (`.t()`), permuted or
+//! narrowed storage is read in place: no transpose is ever materialized.
 
+use duograd::gemm::{Layout, StridedMatrix};
 use duograd::Element;
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayView2, Ix2, LinalgScalar};
+use ndarray::{Array, ArrayView2, Ix2, IxDyn};
 
 use crate::Storage;
 
 /// `op(a) · op(b)`, where `op` transposes when its flag is set.
-pub(crate) fn matmul<E: Element + LinalgScalar>(
+pub(crate) fn matmul<E: Element>(
     a: &Storage<E>,
     b: &Storage<E>,
     transpose_a: bool,
     transpose_b: bool,
 ) -> Storage<E> {
     let (a, b) = (matrix(a, "left"), matrix(b, "right"));
-    let a = if transpose_a { a.t() } else { a };
-    let b = if transpose_b { b.t() } else { b };
-    let ((m, k), (k2, n)) = (a.dim(), b.dim());
-    assert_eq!(
-        k, k2,
-        "matmul: inner sizes differ ({m}x{k} times {k2}x{n} after transposition)"
-    );
-    let mut c = Array2::zeros((m, n));
-    general_mat_mul(E::one(), &a, &b, E::zero(), &mut c);
-    c.into_dyn().into_shared()
+    let product = with_strided(a, |a| {
+        with_strided(b, |b| {
+            let a = if transpose_a { a.t() } else { a };
+            let b = if transpose_b { b.t() } else { b };
+            let (m, n) = (a.rows(), b.cols());
+            (duograd::gemm::matmul(a, b, Layout::RowMajor), [m, n])
+        })
+    });
+    let (data, shape) = product;
+    Array::from_shape_vec(IxDyn(&shape), data)
+        .expect("a product of m×n elements fits an m×n array")
+        .into_shared()
 }
 
 /// A 2-D view of `x`, or a panic naming the `side` operand.
@@ -35,6 +36,32 @@ fn matrix<'a, E>(x: &'a Storage<E>, side: &str) -> ArrayView2<'a, E> {
     x.view()
         .into_dimensionality::<Ix2>()
         .unwrap_or_else(|_| panic!("matmul: {side} operand has shape {:?}, not 2-D", x.shape()))
+}
+
+/// Calls `f` with `view` as a [`StridedMatrix`] over its own buffer, or over a standard-layout
+/// copy if a stride is negative (duograd never makes such views, but ndarray allows them).
+fn with_strided<E: Element, R>(
+    view: ArrayView2<'_, E>,
+    f: impl FnOnce(StridedMatrix<'_, E>) -> R,
+) -> R {
+    let (rows, cols) = view.dim();
+    let strides = view.strides();
+    if strides.iter().any(|&s| s < 0) {
+        let owned = view.as_standard_layout().into_owned();
+        let data = owned.as_slice().expect("standard layout is contiguous");
+        return f(StridedMatrix::row_major(data, rows, cols));
+    }
+    let (row_stride, col_stride) = (strides[0] as usize, strides[1] as usize);
+    let len = if rows == 0 || cols == 0 {
+        0
+    } else {
+        (rows - 1) * row_stride + (cols - 1) * col_stride + 1
+    };
+    // SAFETY: with non-negative strides every element of the view lies in the `len` elements
+    // that start at its first one, all inside the one allocation the view borrows; the slice is
+    // only read while `view` is borrowed.
+    let data = unsafe { std::slice::from_raw_parts(view.as_ptr(), len) };
+    f(StridedMatrix::new(data, rows, cols, row_stride, col_stride))
 }
 
 #[cfg(test)]
