@@ -33,9 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = {
     # name: (hidden sizes, lr, batch size, epochs, duograd flags)
     "arena": ([64, 64], 0.01, 512, 5, ["--preset", "arena"]),
-    "wide": ([256, 256], 0.05, 128, 3,
-             ["--hidden", "256,256", "--activation", "relu", "--optimizer", "sgd",
-              "--lr", "0.05", "--momentum", "0", "--batch-size", "128", "--epochs", "3"]),
+    "wide": ([256, 256], 0.05, 128, 3, ["--preset", "wide"]),
 }
 
 

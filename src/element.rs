@@ -40,6 +40,25 @@ pub trait Element:
 
     /// Widens the value to `f64`.
     fn as_f64(self) -> f64;
+
+    /// Converts a vector of `f32` values (as data sets store them) into this type, reusing the
+    /// allocation when no conversion is needed: `f32` returns `v` itself, `f64` widens each
+    /// value exactly.
+    ///
+    /// The default converts element by element through [`Element::of`]; `f32` and `f64`
+    /// override it.
+    ///
+    /// ```
+    /// use duograd::Element;
+    /// let v = vec![0.5f32, -1.25];
+    /// let ptr = v.as_ptr();
+    /// let same = <f32 as Element>::vec_from_f32(v);
+    /// assert_eq!(same.as_ptr(), ptr); // no copy
+    /// assert_eq!(<f64 as Element>::vec_from_f32(same), vec![0.5f64, -1.25]);
+    /// ```
+    fn vec_from_f32(v: Vec<f32>) -> Vec<Self> {
+        v.into_iter().map(|x| Self::of(f64::from(x))).collect()
+    }
 }
 
 impl Element for f32 {
@@ -52,6 +71,10 @@ impl Element for f32 {
     fn as_f64(self) -> f64 {
         self as f64
     }
+    #[inline]
+    fn vec_from_f32(v: Vec<f32>) -> Vec<Self> {
+        v
+    }
 }
 
 impl Element for f64 {
@@ -63,5 +86,8 @@ impl Element for f64 {
     #[inline(always)]
     fn as_f64(self) -> f64 {
         self
+    }
+    fn vec_from_f32(v: Vec<f32>) -> Vec<Self> {
+        v.into_iter().map(f64::from).collect()
     }
 }

@@ -744,6 +744,11 @@ fn unshuffled_loader_is_sequential_and_converts() {
     assert_eq!(x64, vec![2.0, -2.0, 3.0, -3.0]);
     let x32 = batches[1].inputs_as::<f32>();
     assert_eq!(x32, batches[1].inputs);
+    // Taking the inputs converts the same way; f32 keeps the batch's buffer.
+    assert_eq!(batches[1].clone().into_inputs_as::<f64>(), x64);
+    let ptr = batches[1].inputs.as_ptr();
+    let owned = batches.into_iter().nth(1).unwrap().into_inputs_as::<f32>();
+    assert_eq!((owned.as_ptr(), owned), (ptr, x32));
 }
 
 // ---------------------------------------------------------------- real data (ignored by default)

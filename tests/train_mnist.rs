@@ -335,7 +335,7 @@ fn presets_parse_by_name_and_match_their_specification() {
     let err = "fastest".parse::<Preset>().unwrap_err();
     assert_eq!(
         err.to_string(),
-        "unknown preset \"fastest\"; expected one of: default, arena, course, digits, best"
+        "unknown preset \"fastest\"; expected one of: default, arena, course, digits, wide, best"
     );
 
     let arena = Preset::Arena.config();
@@ -374,6 +374,22 @@ fn presets_parse_by_name_and_match_their_specification() {
     assert_eq!(digits.layer_sizes(64, 10), [64, 32, 10]);
     assert_eq!(digits.optimizer, OptimizerConfig::Adam { lr: 1e-3 });
     assert_eq!((digits.batch_size, digits.epochs), (64, 30));
+
+    let wide = Preset::Wide.config();
+    assert_eq!(wide.layer_sizes(784, 10), [784, 256, 256, 10]);
+    assert_eq!(
+        (wide.activation, wide.init),
+        (Activation::Relu, Preset::Arena.config().init)
+    );
+    assert_eq!(
+        wide.optimizer,
+        OptimizerConfig::Sgd {
+            lr: 0.05,
+            momentum: 0.0
+        }
+    );
+    assert_eq!((wide.batch_size, wide.epochs), (128, 3));
+    assert_eq!(wide.schedule, LrSchedule::Constant);
 
     let best = Preset::Best.config();
     assert_eq!(best.layer_sizes(784, 10), [784, 512, 256, 10]);

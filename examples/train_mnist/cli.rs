@@ -35,6 +35,7 @@ Presets (flags given explicitly override the preset's settings):
   course   784-64-10 tanh, N(0,1) weights, SGD lr 0.01 momentum 0.9,
            batch 64, 2 epochs                                             (> 82%)
   digits   8x8 digits, 64-32-10 ReLU, Adam lr 1e-3, batch 64, 30 epochs   (>= 95%)
+  wide     784-256-256-10 ReLU, SGD lr 0.05, batch 128, 3 epochs          (>= 95%)
   best     784-512-256-10 ReLU, Adam lr 1e-3 cosine, batch 128, 5 epochs  (>= 98%)
 
 Data: MNIST is read from --data-dir, else $MNIST_DIR, else data/mnist (the four IDX files,
@@ -60,7 +61,7 @@ pub struct Args {
     pub precision: Precision,
 
     /// Named configuration to start from.
-    #[arg(long, default_value = "default", value_parser = choice(&["default", "arena", "course", "digits", "best"], str::parse::<Preset>))]
+    #[arg(long, default_value = "default", value_parser = choice(&["default", "arena", "course", "digits", "wide", "best"], str::parse::<Preset>))]
     pub preset: Preset,
 
     /// Data set (default: the preset's).

@@ -31,7 +31,8 @@ impl Batch {
         self.shape[0] == 0
     }
 
-    /// The inputs converted to another element type (e.g. `f64` for gradient checks).
+    /// A copy of the inputs converted to another element type (e.g. `f64` for gradient
+    /// checks); [`Batch::into_inputs_as`] avoids the copy when the batch is no longer needed.
     ///
     /// ```
     /// use duograd::data::{DataLoader, Dataset};
@@ -41,6 +42,25 @@ impl Batch {
     /// ```
     pub fn inputs_as<E: Element>(&self) -> Vec<E> {
         self.inputs.iter().map(|&x| E::of(f64::from(x))).collect()
+    }
+
+    /// Consumes the batch and returns its inputs as element type `E`, without copying them
+    /// when `E` is `f32` (see [`Element::vec_from_f32`]). Take what else you need (e.g. the
+    /// labels, with [`std::mem::take`]) first.
+    ///
+    /// ```
+    /// use duograd::data::{DataLoader, Dataset};
+    /// let ds = Dataset::new(vec![0.5, 0.25], vec![0, 1], 1, 2);
+    /// let mut batch = DataLoader::new(&ds, 2).epoch(0).next().unwrap();
+    /// let labels = std::mem::take(&mut batch.labels);
+    /// let shape = batch.shape;
+    /// let ptr = batch.inputs.as_ptr();
+    /// let x = batch.into_inputs_as::<f32>();
+    /// assert_eq!((x.as_slice(), labels, shape), (&[0.5f32, 0.25][..], vec![0, 1], [2, 1]));
+    /// assert_eq!(x.as_ptr(), ptr); // the batch's own buffer
+    /// ```
+    pub fn into_inputs_as<E: Element>(self) -> Vec<E> {
+        E::vec_from_f32(self.inputs)
     }
 }
 

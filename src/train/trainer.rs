@@ -127,10 +127,11 @@ pub fn fit<B: Backend, M: Module<B> + ?Sized>(
         for (i, batch) in loader.epoch(epoch as u64 - 1).enumerate() {
             optimizer.set_lr(config.schedule.lr(base_lr, step, total_steps));
             step += 1;
-            let (loss, batch_correct) = train_step(model, optimizer, &batch);
-            loss_sum += loss * batch.len() as f64;
+            let rows = batch.len();
+            let (loss, batch_correct) = train_step(model, optimizer, batch);
+            loss_sum += loss * rows as f64;
             correct += batch_correct;
-            samples += batch.len();
+            samples += rows;
             metrics.batch_losses.push(loss);
             observer.on_batch(&BatchEvent {
                 epoch,
@@ -181,16 +182,16 @@ pub fn fit<B: Backend, M: Module<B> + ?Sized>(
 fn train_step<B: Backend, M: Module<B> + ?Sized>(
     model: &M,
     optimizer: &mut dyn Optimizer<B>,
-    batch: &Batch,
+    batch: Batch,
 ) -> (f64, usize) {
-    let x = batch_inputs::<B>(batch);
+    let (x, labels) = batch_tensor::<B>(batch);
     optimizer.zero_grad();
     let logits = model.forward(&x);
-    let loss = logits.cross_entropy(&batch.labels, Reduction::Mean);
+    let loss = logits.cross_entropy(&labels, Reduction::Mean);
     loss.backward()
         .expect("the loss of a model with parameters is a scalar that requires grad");
     optimizer.step();
-    let correct = count_correct(&logits, &batch.labels);
+    let correct = count_correct(&logits, &labels);
     (loss.item().as_f64(), correct)
 }
 
@@ -226,12 +227,13 @@ pub fn evaluate<B: Backend, M: Module<B> + ?Sized>(
     let _no_grad = no_grad();
     let (mut loss_sum, mut correct) = (0.0, 0);
     for batch in DataLoader::new(data, batch_size).epoch(0) {
-        let logits = model.forward(&batch_inputs::<B>(&batch));
+        let (x, labels) = batch_tensor::<B>(batch);
+        let logits = model.forward(&x);
         loss_sum += logits
-            .cross_entropy(&batch.labels, Reduction::Sum)
+            .cross_entropy(&labels, Reduction::Sum)
             .item()
             .as_f64();
-        correct += count_correct(&logits, &batch.labels);
+        correct += count_correct(&logits, &labels);
     }
     Evaluation {
         loss: ratio(loss_sum, data.len()),
@@ -241,9 +243,16 @@ pub fn evaluate<B: Backend, M: Module<B> + ?Sized>(
     }
 }
 
-/// The batch's inputs as a `(rows, features)` tensor.
-fn batch_inputs<B: Backend>(batch: &Batch) -> Tensor<B> {
-    Tensor::from_vec(batch.inputs_as::<B::Elem>(), &batch.shape)
+/// The batch's inputs as a `(rows, features)` tensor, and its labels. When `B::Elem` is `f32`
+/// the batch's buffer is handed to the backend as is (no conversion copy; a backend may still
+/// lay it out its own way, as nalgebra's column-major storage does).
+fn batch_tensor<B: Backend>(mut batch: Batch) -> (Tensor<B>, Vec<usize>) {
+    let labels = std::mem::take(&mut batch.labels);
+    let shape = batch.shape;
+    (
+        Tensor::from_vec(batch.into_inputs_as::<B::Elem>(), &shape),
+        labels,
+    )
 }
 
 /// How many rows of `logits` have their largest value at the label.
