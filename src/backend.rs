@@ -63,6 +63,23 @@ pub trait Backend: Clone + Copy + Debug + Default + Send + Sync + 'static {
     /// `dst = op(dst)`, in place (copying first if `dst` is shared).
     fn unary_in_place(dst: &mut Self::Storage, op: UnaryOp<Self::Elem>);
 
+    /// The elements as one slice in the backend's own memory order, or `None` if the array is
+    /// not stored that way (a strided view, say).
+    ///
+    /// Every array of a given shape that returns `Some` lists its elements in the same order, so
+    /// a fused elementwise kernel may zip the slices of several same-shaped arrays (the
+    /// optimizers do). The default is `None`: callers then fall back to the other primitives.
+    fn as_slice(x: &Self::Storage) -> Option<&[Self::Elem]> {
+        let _ = x;
+        None
+    }
+
+    /// As [`Backend::as_slice`], mutably (copying first if the buffer is shared).
+    fn as_slice_mut(x: &mut Self::Storage) -> Option<&mut [Self::Elem]> {
+        let _ = x;
+        None
+    }
+
     // ----- reductions -----
 
     /// Reduces over `axes` (sorted, distinct, each `< rank`).

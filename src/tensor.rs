@@ -338,7 +338,7 @@ impl<B: Backend> Tensor<B> {
 
     /// Replaces the data through `f`, bumping the version counter.
     #[track_caller]
-    fn update_in_place(&self, op: &str, f: impl FnOnce(&mut B::Storage)) {
+    pub(crate) fn update_in_place(&self, op: &str, f: impl FnOnce(&mut B::Storage)) {
         assert!(
             !(self.requires_grad() && crate::autograd::is_grad_enabled()),
             "{op}: in-place update of a tensor that requires grad while grad mode is on; \

@@ -289,7 +289,35 @@ fn set_lr_changes_the_step_size<B: Backend>() {
     assert_eq!(p.to_vec_f64(), vec![-0.5]);
 }
 
+/// Adam updates plain buffers in one fused pass and other storage (here a transposed view, on
+/// the ndarray backend) with whole-tensor ops: both must give the same parameters.
+fn adam_gives_the_same_steps_on_strided_and_contiguous_parameters<B: Backend>() {
+    let values: Vec<f64> = (0..6).map(|i| 0.3 * i as f64 - 0.7).collect();
+    let grads: Vec<f64> = (0..6).map(|i| 0.11 * (i * i) as f64 - 1.3).collect();
+    let contiguous = Parameter::new(Tensor::<B>::from_f64(&values, &[2, 3]));
+    // The same 2x3 values, stored as the transpose of a 3x2 array.
+    let transposed_values: Vec<f64> = (0..6).map(|k| values[(k % 2) * 3 + k / 2]).collect();
+    let strided = Parameter::new(Tensor::<B>::from_f64(&transposed_values, &[3, 2]).t());
+    assert_eq!(strided.to_vec_f64(), values);
+    let config = AdamConfig::new(0.1).weight_decay(0.01).maximize(true);
+    let mut opt_a = Adam::new(vec![contiguous.clone()], config);
+    let mut opt_b = Adam::new(vec![strided.clone()], config);
+    for step in 0..3 {
+        let g: Vec<f64> = grads.iter().map(|g| g * (step + 1) as f64).collect();
+        contiguous.set_grad(Some(Tensor::from_f64(&g, &[2, 3])));
+        strided.set_grad(Some(Tensor::from_f64(&g, &[2, 3])));
+        opt_a.step();
+        opt_b.step();
+        let (a, b) = (contiguous.to_vec_f64(), strided.to_vec_f64());
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() <= 1e-15, "step {step}: {a:?} vs {b:?}");
+        }
+        assert_ne!(a, values, "the parameters moved");
+    }
+}
+
 backend_tests!(
+    adam_gives_the_same_steps_on_strided_and_contiguous_parameters,
     every_optimizer_config_reproduces_pytorch_parameters_after_every_step,
     clip_grad_norm_matches_pytorch_total_norm_and_clipped_grads,
     clip_grad_norm_leaves_small_gradients_alone,

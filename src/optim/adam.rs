@@ -5,6 +5,7 @@ use crate::autograd::no_grad;
 use crate::backend::Backend;
 use crate::nn::Parameter;
 use crate::tensor::Tensor;
+use crate::Element;
 
 /// Settings of [`Adam`], with `torch.optim.Adam`'s defaults; set them builder-style.
 ///
@@ -178,36 +179,25 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
         let s = sign(maximize);
         for (p, slot) in self.params.iter().zip(&mut self.state) {
             let Some(grad) = p.grad() else { continue };
-            let g = if s < 0.0 || wd != 0.0 {
-                // A new tensor: the in-place updates copy the data shared with `.grad`.
-                let g = Tensor::from_storage(grad.storage());
-                if s < 0.0 {
-                    g.mul_scalar_(-1.0);
-                }
-                if wd != 0.0 {
-                    g.add_scaled_(wd, p);
-                }
-                g
-            } else {
-                grad
-            };
             let st = slot.get_or_insert_with(|| AdamState {
                 step: 0,
                 exp_avg: p.zeros_like(),
                 exp_avg_sq: p.zeros_like(),
             });
             st.step += 1;
-            st.exp_avg.mul_scalar_(b1);
-            st.exp_avg.add_scaled_(1.0 - b1, &g);
-            st.exp_avg_sq.mul_scalar_(b2);
-            st.exp_avg_sq.add_scaled_(1.0 - b2, &g.square());
-
-            let bias_correction1 = 1.0 - b1.powi(st.step);
-            let bias_correction2 = 1.0 - b2.powi(st.step);
-            let denom = st.exp_avg_sq.sqrt();
-            denom.mul_scalar_(1.0 / bias_correction2.sqrt());
-            denom.add_scalar_(eps);
-            p.add_scaled_(-lr / bias_correction1, &st.exp_avg.div(&denom));
+            let update = AdamUpdate {
+                sign: s,
+                weight_decay: wd,
+                b1,
+                b2,
+                eps,
+                bias_correction1: 1.0 - b1.powi(st.step),
+                bias_correction2: 1.0 - b2.powi(st.step),
+                lr,
+            };
+            if !update.fused(p, &grad, st) {
+                update.composed(p, &grad, st);
+            }
         }
     }
 
@@ -221,5 +211,87 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
 
     fn set_lr(&mut self, lr: f64) {
         self.config.lr = lr;
+    }
+}
+
+/// One step's constants for one parameter.
+struct AdamUpdate {
+    sign: f64,
+    weight_decay: f64,
+    b1: f64,
+    b2: f64,
+    eps: f64,
+    bias_correction1: f64,
+    bias_correction2: f64,
+    lr: f64,
+}
+
+impl AdamUpdate {
+    /// The whole update in one pass over the four buffers, with no temporaries; `false` (and
+    /// nothing changed) if a buffer is not a plain slice. Same operations, in the same order
+    /// and precision, as [`AdamUpdate::composed`].
+    fn fused<B: Backend>(&self, p: &Tensor<B>, grad: &Tensor<B>, st: &AdamState<B>) -> bool {
+        let e = B::Elem::of;
+        let (b1, one_minus_b1) = (e(self.b1), e(1.0 - self.b1));
+        let (b2, one_minus_b2) = (e(self.b2), e(1.0 - self.b2));
+        let (sign, wd, eps) = (e(self.sign), e(self.weight_decay), e(self.eps));
+        let inv_sqrt_bc2 = e(1.0 / self.bias_correction2.sqrt());
+        let step = e(-self.lr / self.bias_correction1);
+        let (negate, decay) = (self.sign < 0.0, self.weight_decay != 0.0);
+
+        let grad = grad.storage();
+        let Some(g) = B::as_slice(&grad) else {
+            return false;
+        };
+        let mut done = false;
+        p.update_in_place("adam", |p| {
+            st.exp_avg.update_in_place("adam", |m| {
+                st.exp_avg_sq.update_in_place("adam", |v| {
+                    let (Some(p), Some(m), Some(v)) =
+                        (B::as_slice_mut(p), B::as_slice_mut(m), B::as_slice_mut(v))
+                    else {
+                        return;
+                    };
+                    for (((p, m), v), &g) in p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g)
+                    {
+                        let mut g = if negate { g * sign } else { g };
+                        if decay {
+                            g = g + wd * *p;
+                        }
+                        *m = *m * b1 + one_minus_b1 * g;
+                        *v = *v * b2 + one_minus_b2 * (g * g);
+                        let denom = num_traits::Float::sqrt(*v) * inv_sqrt_bc2 + eps;
+                        *p = *p + step * (*m / denom);
+                    }
+                    done = true;
+                });
+            });
+        });
+        done
+    }
+
+    /// The update from whole-tensor operations (for storage that is not a plain slice).
+    fn composed<B: Backend>(&self, p: &Tensor<B>, grad: &Tensor<B>, st: &AdamState<B>) {
+        let g = if self.sign < 0.0 || self.weight_decay != 0.0 {
+            // A new tensor: the in-place updates copy the data shared with `.grad`.
+            let g = Tensor::from_storage(grad.storage());
+            if self.sign < 0.0 {
+                g.mul_scalar_(-1.0);
+            }
+            if self.weight_decay != 0.0 {
+                g.add_scaled_(self.weight_decay, p);
+            }
+            g
+        } else {
+            grad.clone()
+        };
+        st.exp_avg.mul_scalar_(self.b1);
+        st.exp_avg.add_scaled_(1.0 - self.b1, &g);
+        st.exp_avg_sq.mul_scalar_(self.b2);
+        st.exp_avg_sq.add_scaled_(1.0 - self.b2, &g.square());
+        let denom = st.exp_avg_sq.sqrt();
+        denom.mul_scalar_(1.0 / self.bias_correction2.sqrt());
+        denom.add_scalar_(self.eps);
+        p.add_scaled_(-self.lr / self.bias_correction1, &st.exp_avg.div(&denom));
     }
 }

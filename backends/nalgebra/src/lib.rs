@@ -167,6 +167,15 @@ impl<E: Element> Backend for Nalgebra<E> {
         elementwise::unary_in_place(dst, op)
     }
 
+    // Always the column-major buffer of the `rows × cols` matrix a shape maps to.
+    fn as_slice(x: &NaTensor<E>) -> Option<&[E]> {
+        Some(x.matrix().as_slice())
+    }
+
+    fn as_slice_mut(x: &mut NaTensor<E>) -> Option<&mut [E]> {
+        Some(x.matrix_mut().as_mut_slice())
+    }
+
     fn reduce(x: &NaTensor<E>, axes: &[usize], keepdim: bool, op: ReduceOp) -> NaTensor<E> {
         reduce::reduce(x, axes, keepdim, op)
     }

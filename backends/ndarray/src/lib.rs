@@ -114,6 +114,18 @@ impl<E: Element + LinalgScalar> Backend for NdArray<E> {
         elementwise::unary_in_place(dst, op)
     }
 
+    // Standard (row-major) layout only, so that every `Some` has the same order for a shape.
+    fn as_slice(x: &Storage<E>) -> Option<&[E]> {
+        x.as_slice()
+    }
+
+    fn as_slice_mut(x: &mut Storage<E>) -> Option<&mut [E]> {
+        if !x.is_standard_layout() {
+            return None;
+        }
+        x.as_slice_mut() // makes the buffer unique first
+    }
+
     fn reduce(x: &Storage<E>, axes: &[usize], keepdim: bool, op: ReduceOp) -> Storage<E> {
         reduce::reduce(x, axes, keepdim, op)
     }
