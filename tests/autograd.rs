@@ -384,6 +384,95 @@ fn mlp_hessian_vector_product_matches_finite_differences<B: Backend>() {
     }
 }
 
+// ----- fused kernels -----
+
+/// The fused cross-entropy (forward, and the backward without `create_graph`) equals the
+/// composed formula, `logsumexp - index` and `(softmax - one_hot) * weight`, for every reduction,
+/// including rows of ±1e4 where a naive `exp` overflows. The `create_graph` backward, which is
+/// the composed formula itself, agrees too.
+fn fused_cross_entropy_equals_the_composed_formula<B: Backend>() {
+    let (batch, classes) = (6, 4);
+    let mut data =
+        Tensor::<B>::randn(&[batch, classes], 0.0, 3.0, &mut StdRng::seed_from_u64(7)).to_vec_f64();
+    data[..4].copy_from_slice(&[1e4, -1e4, 0.0, 3.0]);
+    data[4..8].copy_from_slice(&[-1e4, -1e4, -1e4 + 1.0, -1e4]);
+    data[8..12].copy_from_slice(&[1e4, 1e4, -1e4, 1e4 - 2.0]);
+    // The first row's label is its -1e4 logit: loss 2e4, gradient -1 there.
+    let labels = [1, 2, 3, 0, 3, 1];
+    let rows: Vec<usize> = (0..batch).collect();
+    let mut hot = vec![0.0; batch * classes];
+    for (i, &l) in labels.iter().enumerate() {
+        hot[i * classes + l] = 1.0;
+    }
+    let one_hot = t::<B>(&hot, &[batch, classes]);
+    // The incoming gradient of the output: a scalar, or one weight per row for `None`.
+    let g_none = Tensor::<B>::randn(&[batch], 0.0, 1.0, &mut StdRng::seed_from_u64(8));
+    let g_scalar = t::<B>(&[0.7], &[]);
+    for reduction in [Reduction::Mean, Reduction::Sum, Reduction::None] {
+        let what = format!("{reduction:?}");
+        let x = leaf::<B>(&data, &[batch, classes]);
+        let g = match reduction {
+            Reduction::None => g_none.clone(),
+            _ => g_scalar.clone(),
+        };
+        let per_sample = x.logsumexp(1, false) - x.index(&[&rows, &labels]);
+        let diff = x.softmax(1) - &one_hot;
+        let (want_loss, want_grad) = match reduction {
+            Reduction::Mean => (per_sample.mean(), &diff * &g.div_scalar(batch as f64)),
+            Reduction::Sum => (per_sample.sum(), &diff * &g),
+            Reduction::None => (per_sample, &diff * &g.unsqueeze(1)),
+        };
+        let want_grad = want_grad.to_vec_f64();
+        assert!(
+            want_grad.iter().all(|v| v.is_finite()),
+            "{what}: {want_grad:?}"
+        );
+
+        let loss = x.cross_entropy(&labels, reduction);
+        assert_eq!(loss.shape(), want_loss.shape(), "{what}: loss shape");
+        let got_loss = loss.to_vec_f64();
+        assert!(
+            got_loss.iter().all(|v| v.is_finite()),
+            "{what}: {got_loss:?}"
+        );
+        assert_close(
+            &format!("{what}: loss"),
+            &got_loss,
+            &want_loss.to_vec_f64(),
+            1e-12,
+            1e-12,
+        );
+
+        loss.backward_with(&g).unwrap();
+        let fused = x.grad().unwrap();
+        assert!(
+            !fused.requires_grad(),
+            "{what}: without create_graph nothing is recorded"
+        );
+        assert_close(
+            &format!("{what}: fused grad"),
+            &fused.to_vec_f64(),
+            &want_grad,
+            1e-12,
+            1e-12,
+        );
+
+        // With create_graph, `(loss * g).sum()` hands the op the same gradient `g`.
+        let composed = grad(&(&loss * &g).sum(), &[&x], true).unwrap().remove(0);
+        assert!(
+            composed.requires_grad(),
+            "{what}: create_graph keeps a graph"
+        );
+        assert_close(
+            &format!("{what}: create_graph grad"),
+            &composed.to_vec_f64(),
+            &want_grad,
+            1e-12,
+            1e-12,
+        );
+    }
+}
+
 // ----- user-defined ops -----
 
 fn softplus<B: Backend>(x: &Tensor<B>) -> Tensor<B> {
@@ -452,6 +541,7 @@ backend_tests!(
     second_and_third_derivatives_of_cube,
     without_create_graph_backward_records_nothing,
     mlp_hessian_vector_product_matches_finite_differences,
+    fused_cross_entropy_equals_the_composed_formula,
     user_registered_op_passes_gradcheck_and_gradgradcheck,
     graph_can_be_inspected_and_exported,
 );
