@@ -256,12 +256,12 @@ impl AdamUpdate {
                     {
                         let mut g = if negate { g * sign } else { g };
                         if decay {
-                            g = g + wd * *p;
+                            g += wd * *p;
                         }
                         *m = *m * b1 + one_minus_b1 * g;
                         *v = *v * b2 + one_minus_b2 * (g * g);
                         let denom = num_traits::Float::sqrt(*v) * inv_sqrt_bc2 + eps;
-                        *p = *p + step * (*m / denom);
+                        *p += step * (*m / denom);
                     }
                     done = true;
                 });
