@@ -1,15 +1,24 @@
-//! The matrix product both backends call: the [`gemm`](https://docs.rs/gemm) crate's
-//! kernels, reading each operand in place through its strides.
+//! The matrix product both backends call, reading each operand in place through its strides.
 //!
-//! ndarray's and nalgebra's own products both go to `matrixmultiply`, which packs every
-//! operand and (with threads) wakes its pool even for a one-row product; on the MLP shapes
-//! duograd trains, `gemm` is as fast or faster for large batches and about 15× faster at
-//! batch 1 (`cargo bench --bench backends -- matmul`). Sharing the kernel also makes the
-//! two backends multiply in the same order, so their products agree bit for bit.
+//! Two kernels, chosen by shape (measured on the MLP shapes duograd trains; see BENCHMARKS.md):
+//! - products whose every side is at least [`PACKED_MIN_SIDE`], when more than one thread is
+//!   allowed, go to [`matrixmultiply`] with its threading: its pool runs one half of the work on
+//!   the calling thread, which in a training loop (short products between other kernels) beat
+//!   `gemm`'s rayon pool by 12–15% end to end;
+//! - everything else (one-row products at batch 1, thin or small products, and every product
+//!   when [`crate::threads::num_threads`] is 1) goes to the [`gemm`](https://docs.rs/gemm)
+//!   crate, which skips packing for thin operands: about 15× faster than `matrixmultiply` for a
+//!   `1×784 · 784×64` product.
 //!
-//! A transposed operand is the same buffer with its strides swapped ([`StridedMatrix::t`]):
-//! no transpose is ever copied. Large products use up to [`crate::threads::num_threads`]
-//! threads (rayon); `gemm` keeps small ones on the calling thread.
+//! ndarray's and nalgebra's own products both go to `matrixmultiply` with none of this
+//! dispatch (nalgebra only above 5×5, and through a copying `gemv` below), so sharing the
+//! kernel is also what makes the two backends equally fast. A transposed operand is the same
+//! buffer with its strides swapped ([`StridedMatrix::t`]): no transpose is ever copied.
+//!
+//! Threads: `DUOGRAD_THREADS=1` (or [`crate::threads::set_num_threads`]`(1)`) keeps every
+//! product on the calling thread. Above 1, large products use `matrixmultiply`'s own pool, sized
+//! once by that crate (physical cores, at most 4, or its `MATMUL_NUM_THREADS` variable), and
+//! `gemm` uses up to `num_threads` rayon threads.
 
 use crate::Element;
 
@@ -108,6 +117,10 @@ impl<'a, E: Copy> StridedMatrix<'a, E> {
     }
 }
 
+/// The smallest side (`m`, `n` and `k`) for which a product goes to `matrixmultiply`'s
+/// threaded, packed kernel rather than `gemm`.
+pub const PACKED_MIN_SIDE: usize = 32;
+
 /// How a product's output is laid out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layout {
@@ -153,6 +166,12 @@ pub fn matmul<E: Element>(
         Layout::ColMajor => (1, m as isize),
     };
     let threads = crate::threads::num_threads();
+    if threads > 1
+        && m.min(n).min(k) >= PACKED_MIN_SIDE
+        && packed_threaded(a, b, &mut out, (out_row_stride, out_col_stride))
+    {
+        return out;
+    }
     let parallelism = if threads > 1 {
         gemm::Parallelism::Rayon(threads)
     } else {
@@ -185,4 +204,148 @@ pub fn matmul<E: Element>(
         );
     }
     out
+}
+
+/// `out = a · b` through `matrixmultiply` (`out` has strides `out_strides`); `false` and nothing
+/// written for an element type it does not handle.
+fn packed_threaded<E: Element>(
+    a: StridedMatrix<'_, E>,
+    b: StridedMatrix<'_, E>,
+    out: &mut [E],
+    (out_row_stride, out_col_stride): (isize, isize),
+) -> bool {
+    use std::any::TypeId;
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    let (rsa, csa) = (a.row_stride as isize, a.col_stride as isize);
+    let (rsb, csb) = (b.row_stride as isize, b.col_stride as isize);
+    // SAFETY: as in `matmul`: every element the strides address lies inside its slice, `out`
+    // holds the m·n outputs, and the casts are to the type `E` was just checked to be.
+    unsafe {
+        if TypeId::of::<E>() == TypeId::of::<f32>() {
+            matrixmultiply::sgemm(
+                m,
+                k,
+                n,
+                1.0,
+                a.data.as_ptr().cast(),
+                rsa,
+                csa,
+                b.data.as_ptr().cast(),
+                rsb,
+                csb,
+                0.0,
+                out.as_mut_ptr().cast(),
+                out_row_stride,
+                out_col_stride,
+            );
+        } else if TypeId::of::<E>() == TypeId::of::<f64>() {
+            matrixmultiply::dgemm(
+                m,
+                k,
+                n,
+                1.0,
+                a.data.as_ptr().cast(),
+                rsa,
+                csa,
+                b.data.as_ptr().cast(),
+                rsb,
+                csb,
+                0.0,
+                out.as_mut_ptr().cast(),
+                out_row_stride,
+                out_col_stride,
+            );
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `a · b` by the textbook triple loop.
+    fn naive(a: StridedMatrix<'_, f64>, b: StridedMatrix<'_, f64>) -> Vec<f64> {
+        let (m, k, n) = (a.rows(), a.cols(), b.cols());
+        let mut c = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                c[i * n + j] = (0..k).map(|p| a.get(i, p) * b.get(p, j)).sum();
+            }
+        }
+        c
+    }
+
+    /// Both kernels (small and large shapes), every transpose combination, both layouts, 1 and
+    /// 2 threads, against the triple loop.
+    #[test]
+    fn every_kernel_and_layout_matches_the_triple_loop() {
+        let values = |n: usize, seed: usize| -> Vec<f64> {
+            (0..n)
+                .map(|i| (((i * 7919 + seed * 104_729) % 1000) as f64) / 500.0 - 1.0)
+                .collect()
+        };
+        for threads in [1, 2] {
+            crate::threads::set_num_threads(threads);
+            for (m, k, n) in [
+                (1, 784, 64),
+                (64, 1, 70),
+                (5, 3, 4),
+                (40, 33, 50),
+                (70, 64, 33),
+            ] {
+                let (a_data, b_data) = (values(m * k, 1), values(k * n, 2));
+                for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                    // Store op(a) as `a` or as the transpose of a k×m array, likewise b.
+                    let a = if ta {
+                        StridedMatrix::row_major(&a_data, k, m).t()
+                    } else {
+                        StridedMatrix::row_major(&a_data, m, k)
+                    };
+                    let b = if tb {
+                        StridedMatrix::row_major(&b_data, n, k).t()
+                    } else {
+                        StridedMatrix::row_major(&b_data, k, n)
+                    };
+                    let want = naive(a, b);
+                    let row_major = matmul(a, b, Layout::RowMajor);
+                    let col_major = matmul(a, b, Layout::ColMajor);
+                    for i in 0..m {
+                        for j in 0..n {
+                            let w = want[i * n + j];
+                            let (r, c) = (row_major[i * n + j], col_major[j * m + i]);
+                            assert!(
+                                (r - w).abs() < 1e-12 && (c - w).abs() < 1e-12,
+                                "{m}x{k}x{n} ta={ta} tb={tb} threads={threads} ({i},{j}): \
+                                 {r} / {c} vs {w}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        crate::threads::set_num_threads(
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "inner sizes differ (2x3 times 2x2)")]
+    fn inner_size_mismatch_names_both_shapes() {
+        let d = [0.0f64; 6];
+        let _ = matmul(
+            StridedMatrix::row_major(&d, 2, 3),
+            StridedMatrix::row_major(&d, 2, 2),
+            Layout::RowMajor,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "reaches element 6 of a slice of 6")]
+    fn a_view_beyond_its_slice_is_refused() {
+        let d = [0.0f64; 6];
+        let _ = StridedMatrix::new(&d, 2, 3, 4, 1);
+    }
 }
