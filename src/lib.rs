@@ -41,6 +41,7 @@ mod check;
 pub mod data;
 pub mod element;
 pub mod error;
+mod fast_exp;
 pub mod gemm;
 pub mod gradcheck;
 pub mod kernel;
