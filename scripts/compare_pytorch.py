@@ -4,7 +4,8 @@
 Runs the same configurations in PyTorch (same data, same normalization, same batch order
 policy, torch.set_num_threads equal to duograd's threads) and in duograd on both backends,
 alternating systems within each repetition, and prints medians and ratios. Only training time
-counts (data already in memory; evaluation excluded); the final test accuracy is reported
+counts (data already in memory; evaluation excluded); the final test accuracy (median over the
+repetitions, which use seeds seed, seed+1, ...) and duograd's peak resident memory are reported
 beside it so a faster run cannot hide a worse one.
 
     python3 scripts/compare_pytorch.py --data-dir ../shared/data/mnist [--reps 3] [--threads 2]
@@ -92,6 +93,7 @@ def torch_run(data, hidden, lr, batch, epochs, seed):
 
 
 def duograd_run(backend, flags, data_dir, seed):
+    """Training seconds, final test accuracy and the run's peak resident memory (MB)."""
     binary = ROOT / "target" / "release" / "examples" / "train_mnist"
     with tempfile.TemporaryDirectory() as tmp:
         metrics_path = Path(tmp) / "metrics.json"
@@ -100,7 +102,21 @@ def duograd_run(backend, flags, data_dir, seed):
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         metrics = json.loads(metrics_path.read_text())
     seconds = sum(e["seconds"] for e in metrics["epochs"])
-    return seconds, metrics["epochs"][-1]["test_accuracy"]
+    # The program's own VmHWM: a child's ru_maxrss would include this (torch-sized) Python
+    # process, which it was forked from.
+    peak = metrics.get("peak_resident_bytes")
+    peak_mb = peak / 2**20 if peak else float("nan")
+    return seconds, metrics["epochs"][-1]["test_accuracy"], peak_mb
+
+
+def cpu_model():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
 
 
 def torch_latency(steps=4000):
@@ -155,29 +171,32 @@ def main():
         for rep in range(args.reps):
             for system in systems:  # alternate, so drift in machine load hits all systems alike
                 if system == "pytorch":
-                    r = torch_run(data, hidden, lr, batch, epochs, args.seed + rep)
+                    r = torch_run(data, hidden, lr, batch, epochs, args.seed + rep) + (None,)
                 else:
                     r = duograd_run(system, flags, data_dir, args.seed + rep)
                 runs[system].append(r)
-                print(f"  {name} rep {rep + 1} {system}: {r[0]:.3f} s, accuracy {r[1]:.4f}", file=sys.stderr)
+                print(f"  {name} rep {rep + 1} {system}: {r[0]:.3f} s, accuracy {r[1]:.4f}", file=sys.stderr, flush=True)
         raw[name] = runs
     lat_torch = [torch_latency() for _ in range(args.reps)]
     lat_duo = [duograd_latency() for _ in range(args.reps)]
 
     print(f"\nMNIST training time (s, median of {args.reps}, training only), torch {torch.__version__}, "
-          f"{args.threads} threads\n")
-    print("| config | PyTorch | ndarray | nalgebra | ndarray speed-up | nalgebra speed-up | accuracy (torch / nd / na) |")
-    print("|---|---|---|---|---|---|---|")
+          f"{args.threads} threads, {cpu_model()}, {os.cpu_count()} CPUs\n")
+    print("| config | PyTorch | ndarray | nalgebra | ndarray speed-up | nalgebra speed-up "
+          "| accuracy (torch / nd / na) | duograd peak RSS (MB, nd / na) |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, runs in raw.items():
-        med = {s: statistics.median(t for t, _ in runs[s]) for s in systems}
-        acc = {s: statistics.median(a for _, a in runs[s]) for s in systems}
+        med = {s: statistics.median(r[0] for r in runs[s]) for s in systems}
+        acc = {s: statistics.median(r[1] for r in runs[s]) for s in systems}
+        rss = {s: max(r[2] for r in runs[s]) for s in ("ndarray", "nalgebra")}
         print(f"| {name} | {med['pytorch']:.3f} | {med['ndarray']:.3f} | {med['nalgebra']:.3f} | "
               f"{med['pytorch'] / med['ndarray']:.2f}× | {med['pytorch'] / med['nalgebra']:.2f}× | "
-              f"{acc['pytorch']:.4f} / {acc['ndarray']:.4f} / {acc['nalgebra']:.4f} |")
+              f"{acc['pytorch']:.4f} / {acc['ndarray']:.4f} / {acc['nalgebra']:.4f} | "
+              f"{rss['ndarray']:.0f} / {rss['nalgebra']:.0f} |")
     lt = statistics.median(lat_torch)
     ln = statistics.median(d["ndarray"] for d in lat_duo)
     la = statistics.median(d["nalgebra"] for d in lat_duo)
-    print(f"| latency 784-64-10, batch 1 (µs/step) | {lt:.1f} | {ln:.1f} | {la:.1f} | {lt / ln:.1f}× | {lt / la:.1f}× | |")
+    print(f"| latency 784-64-10, batch 1 (µs/step) | {lt:.1f} | {ln:.1f} | {la:.1f} | {lt / ln:.1f}× | {lt / la:.1f}× | | |")
     if args.json:
         Path(args.json).write_text(json.dumps({"training": raw, "latency": {"pytorch": lat_torch, "duograd": lat_duo}}, indent=1))
 

@@ -111,9 +111,13 @@ pub fn summary(metrics: &TrainMetrics) -> String {
     let train: f64 = metrics.epochs.iter().map(|e| e.seconds).sum();
     let eval: f64 = metrics.epochs.iter().map(|e| e.eval_seconds).sum();
     let n = metrics.epochs.len() as f64;
+    let memory = metrics
+        .peak_resident_bytes
+        .map(|b| format!(", peak memory {} MB", b / (1 << 20)))
+        .unwrap_or_default();
     format!(
         "best test accuracy {:.2}% (epoch {}), final {:.2}%\n\
-         total {}, {}/epoch ({} training + {} evaluation), {} samples/s",
+         total {}, {}/epoch ({} training + {} evaluation), {} samples/s{memory}",
         100.0 * best.test_accuracy,
         best.epoch,
         100.0 * metrics.final_accuracy(),

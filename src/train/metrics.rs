@@ -70,6 +70,7 @@ pub struct EpochMetrics {
 ///     batches_per_epoch: 1,
 ///     epochs: vec![epoch(1, 0.96), epoch(2, 0.97)],
 ///     total_seconds: 5.0,
+///     peak_resident_bytes: None,
 /// };
 /// assert_eq!(metrics.best_epoch().unwrap().epoch, 2);
 /// assert_eq!(metrics.seconds_per_epoch(), 2.5);
@@ -101,6 +102,10 @@ pub struct TrainMetrics {
     pub epochs: Vec<EpochMetrics>,
     /// Wall-clock seconds of the whole run (training and evaluation).
     pub total_seconds: f64,
+    /// The process's peak resident memory in bytes at the end of the run (Linux `VmHWM`; `None`
+    /// where it cannot be read). It covers the whole process: data sets included.
+    #[serde(default)]
+    pub peak_resident_bytes: Option<u64>,
 }
 
 impl TrainMetrics {
@@ -150,6 +155,33 @@ impl TrainMetrics {
             (self.train_samples * self.epochs.len()) as f64 / seconds
         } else {
             0.0
+        }
+    }
+}
+
+/// The process's peak resident set size so far, from `/proc/self/status` (`VmHWM`); `None` on
+/// systems without it.
+pub fn peak_resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line
+        .trim_start_matches("VmHWM:")
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn peak_resident_memory_is_read_on_linux() {
+        if cfg!(target_os = "linux") {
+            let bytes = super::peak_resident_bytes().expect("VmHWM in /proc/self/status");
+            // A running test binary holds at least a megabyte and (here) far less than a terabyte.
+            assert!((1 << 20..1 << 40).contains(&bytes), "{bytes} bytes");
         }
     }
 }

@@ -114,6 +114,7 @@ pub fn fit<B: Backend, M: Module<B> + ?Sized>(
         batches_per_epoch: batches,
         epochs: Vec::with_capacity(config.epochs),
         total_seconds: 0.0,
+        peak_resident_bytes: None,
     };
 
     let base_lr = optimizer.lr();
@@ -174,6 +175,7 @@ pub fn fit<B: Backend, M: Module<B> + ?Sized>(
     model.train(true);
     optimizer.set_lr(base_lr);
     metrics.total_seconds = run_start.elapsed().as_secs_f64();
+    metrics.peak_resident_bytes = super::metrics::peak_resident_bytes();
     metrics
 }
 
