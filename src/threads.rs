@@ -4,6 +4,11 @@
 //! once from the `DUOGRAD_THREADS` environment variable (a positive integer), and defaults to
 //! the number of CPUs the process may use; [`set_num_threads`] changes it at run time.
 //!
+//! 1 keeps every product on the calling thread. Above 1, thin products use up to that many
+//! rayon threads, but large ones go to `matrixmultiply`, whose pool that crate sizes once by
+//! itself (physical cores, at most 4, or its `MATMUL_NUM_THREADS` variable): on a machine with
+//! more cores than you want used, set both variables.
+//!
 //! ```
 //! duograd::threads::set_num_threads(1); // e.g. to measure single-core speed
 //! assert_eq!(duograd::threads::num_threads(), 1);

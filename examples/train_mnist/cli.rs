@@ -136,6 +136,11 @@ pub struct Args {
     /// Print only the final summary (no progress bar, no per-epoch lines).
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// Threads for matrix products (default: DUOGRAD_THREADS, else every CPU); 1 keeps all
+    /// work on one thread.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub threads: Option<u32>,
 }
 
 /// Hidden layer sizes as one flag value (a plain `Vec` would make clap expect repeated flags).

@@ -36,6 +36,9 @@ fn main() -> ExitCode {
 }
 
 fn main_inner(args: &Args) -> Result<(), String> {
+    if let Some(threads) = args.threads {
+        duograd::threads::set_num_threads(threads as usize);
+    }
     let config = args.config().map_err(|e| e.to_string())?;
     check_output_dirs(args)?;
     let location = data_location(config.dataset, args.data_dir.as_deref());
