@@ -218,43 +218,34 @@ fn packed_threaded<E: Element>(
     let (m, k, n) = (a.rows, a.cols, b.cols);
     let (rsa, csa) = (a.row_stride as isize, a.col_stride as isize);
     let (rsb, csb) = (b.row_stride as isize, b.col_stride as isize);
+    // The same call for both types; only the function differs.
+    macro_rules! product {
+        ($gemm:path) => {
+            $gemm(
+                m,
+                k,
+                n,
+                1.0,
+                a.data.as_ptr().cast(),
+                rsa,
+                csa,
+                b.data.as_ptr().cast(),
+                rsb,
+                csb,
+                0.0,
+                out.as_mut_ptr().cast(),
+                out_row_stride,
+                out_col_stride,
+            )
+        };
+    }
     // SAFETY: as in `matmul`: every element the strides address lies inside its slice, `out`
     // holds the m·n outputs, and the casts are to the type `E` was just checked to be.
     unsafe {
         if TypeId::of::<E>() == TypeId::of::<f32>() {
-            matrixmultiply::sgemm(
-                m,
-                k,
-                n,
-                1.0,
-                a.data.as_ptr().cast(),
-                rsa,
-                csa,
-                b.data.as_ptr().cast(),
-                rsb,
-                csb,
-                0.0,
-                out.as_mut_ptr().cast(),
-                out_row_stride,
-                out_col_stride,
-            );
+            product!(matrixmultiply::sgemm);
         } else if TypeId::of::<E>() == TypeId::of::<f64>() {
-            matrixmultiply::dgemm(
-                m,
-                k,
-                n,
-                1.0,
-                a.data.as_ptr().cast(),
-                rsa,
-                csa,
-                b.data.as_ptr().cast(),
-                rsb,
-                csb,
-                0.0,
-                out.as_mut_ptr().cast(),
-                out_row_stride,
-                out_col_stride,
-            );
+            product!(matrixmultiply::dgemm);
         } else {
             return false;
         }
