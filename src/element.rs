@@ -45,8 +45,8 @@ pub trait Element:
     /// allocation when no conversion is needed: `f32` returns `v` itself, `f64` widens each
     /// value exactly.
     ///
-    /// The default converts element by element through [`Element::of`]; `f32` and `f64`
-    /// override it.
+    /// The default converts element by element through [`Element::of`] (exact for `f64`);
+    /// `f32` overrides it to return `v` itself.
     ///
     /// ```
     /// use duograd::Element;
@@ -86,8 +86,5 @@ impl Element for f64 {
     #[inline(always)]
     fn as_f64(self) -> f64 {
         self
-    }
-    fn vec_from_f32(v: Vec<f32>) -> Vec<Self> {
-        v.into_iter().map(f64::from).collect()
     }
 }

@@ -278,6 +278,7 @@ mod tests {
                 .map(|i| (((i * 7919 + seed * 104_729) % 1000) as f64) / 500.0 - 1.0)
                 .collect()
         };
+        let before = crate::threads::num_threads();
         for threads in [1, 2] {
             crate::threads::set_num_threads(threads);
             for (m, k, n) in [
@@ -317,9 +318,7 @@ mod tests {
                 }
             }
         }
-        crate::threads::set_num_threads(
-            std::thread::available_parallelism().map_or(1, |n| n.get()),
-        );
+        crate::threads::set_num_threads(before);
     }
 
     #[test]

@@ -41,7 +41,7 @@ impl Batch {
     /// assert_eq!(batch.inputs_as::<f64>(), vec![0.5f64, 0.25]);
     /// ```
     pub fn inputs_as<E: Element>(&self) -> Vec<E> {
-        self.inputs.iter().map(|&x| E::of(f64::from(x))).collect()
+        E::vec_from_f32(self.inputs.clone())
     }
 
     /// Consumes the batch and returns its inputs as element type `E`, without copying them
