@@ -451,8 +451,17 @@ fn mnist_datasets_scale_pixels_and_split() {
     assert_eq!(test.len(), 3);
     let (x, y) = train.get(1).unwrap();
     assert_eq!(y, 1);
-    assert_eq!(x[0], f32::from(m.train_image(1)[0]) / 255.0);
+    assert!(train.is_bytes(), "MNIST is kept as bytes");
+    for (&v, &pixel) in x.iter().zip(m.train_image(1)) {
+        // pixel · (1/255) in f32: within one ulp of pixel / 255, exactly 1 for 255.
+        assert_eq!(v, f32::from(pixel) * (1.0 / 255.0));
+        assert!((v - f32::from(pixel) / 255.0).abs() <= f32::EPSILON * v);
+    }
     assert!(train.inputs().iter().all(|&v| (0.0..=1.0).contains(&v)));
+    assert_eq!(
+        Dataset::from_bytes(vec![255], 1.0 / 255.0, 0.0, vec![0], 1, 1).inputs()[0],
+        1.0
+    );
     assert!(train.get(5).is_none());
 
     let (a, b) = train.clone().split(3);
@@ -493,6 +502,65 @@ fn normalization_fit_matches_hand_computed_values() {
             std: 1.0
         }
     );
+}
+
+#[test]
+fn byte_datasets_behave_like_float_datasets_of_the_same_values() {
+    let bytes: Vec<u8> = (0..40).map(|i| (i * 37 % 256) as u8).collect();
+    let labels: Vec<usize> = (0..10).map(|i| i % 3).collect();
+    let (scale, offset) = (0.25f32, -3.0f32);
+    let values: Vec<f32> = bytes
+        .iter()
+        .map(|&b| f32::from(b) * scale + offset)
+        .collect();
+    let as_bytes = Dataset::from_bytes(bytes, scale, offset, labels.clone(), 4, 3);
+    let as_floats = Dataset::new(values, labels, 4, 3);
+    assert_eq!(as_bytes.inputs(), as_floats.inputs());
+    assert_eq!(as_bytes.get(7), as_floats.get(7));
+    assert_eq!(
+        as_bytes.subset(&[9, 0, 9]).into_parts(),
+        as_floats.subset(&[9, 0, 9]).into_parts()
+    );
+    let (a, b) = as_bytes.clone().split(6);
+    assert!(a.is_bytes() && b.is_bytes());
+    assert_eq!(b.get(1), as_floats.get(7));
+
+    // Statistics of the values the bytes stand for, and the same standardization.
+    let (nb, nf) = (
+        Normalization::fit(&as_bytes),
+        Normalization::fit(&as_floats),
+    );
+    assert!((nb.mean - nf.mean).abs() < 1e-12 && (nb.std - nf.std).abs() < 1e-12);
+    let (mut sb, mut sf) = (as_bytes.clone(), as_floats.clone());
+    nf.apply(&mut sb);
+    nf.apply(&mut sf);
+    for (x, y) in sb.inputs().iter().zip(sf.inputs().iter()) {
+        assert!(
+            (x - y).abs() <= 4.0 * f32::EPSILON * y.abs().max(1.0),
+            "{x} vs {y}"
+        );
+    }
+    let refit = Normalization::fit(&sb);
+    assert!(refit.mean.abs() < 1e-6 && (refit.std - 1.0).abs() < 1e-6);
+
+    // Batches read the same rows either way.
+    let (mut gb, mut gf) = (Vec::new(), Vec::new());
+    sb.gather_rows(&[3, 1], &mut gb);
+    sf.gather_rows(&[3, 1], &mut gf);
+    assert_eq!(gb.len(), 8);
+    for (x, y) in gb.iter().zip(&gf) {
+        assert!(
+            (x - y).abs() <= 4.0 * f32::EPSILON * y.abs().max(1.0),
+            "{x} vs {y}"
+        );
+    }
+}
+
+#[test]
+#[should_panic(expected = "Dataset::gather_rows: row 10 of a data set of 10 rows")]
+fn gathering_a_missing_row_names_it() {
+    let ds = Dataset::from_bytes(vec![0; 20], 1.0, 0.0, vec![0; 10], 2, 1);
+    ds.gather_rows(&[2, 10], &mut Vec::new());
 }
 
 // ---------------------------------------------------------------- digits CSV
@@ -628,7 +696,7 @@ fn train_test_split_is_seeded_and_partitions_rows() {
     let mut all: Vec<i64> = train
         .inputs()
         .iter()
-        .chain(test.inputs())
+        .chain(test.inputs().iter())
         .map(|&x| x as i64)
         .collect();
     all.sort_unstable();

@@ -188,19 +188,14 @@ impl Iterator for Batches<'_> {
         let stop = (self.pos + self.batch_size).min(self.end);
         let indices = self.order[self.pos..stop].to_vec();
         self.pos = stop;
-        let dim = self.data.dim();
-        let all = self.data.inputs();
         let all_labels = self.data.labels();
-        let mut inputs = Vec::with_capacity(indices.len() * dim);
-        let mut labels = Vec::with_capacity(indices.len());
-        for &i in &indices {
-            inputs.extend_from_slice(&all[i * dim..(i + 1) * dim]);
-            labels.push(all_labels[i]);
-        }
+        let mut inputs = Vec::with_capacity(indices.len() * self.data.dim());
+        self.data.gather_rows(&indices, &mut inputs);
+        let labels = indices.iter().map(|&i| all_labels[i]).collect();
         Some(Batch {
             inputs,
             labels,
-            shape: [indices.len(), dim],
+            shape: [indices.len(), self.data.dim()],
             indices,
         })
     }

@@ -36,6 +36,7 @@ mod digits;
 #[cfg(feature = "download")]
 mod download;
 mod error;
+mod features;
 mod idx;
 mod loader;
 mod mnist;
