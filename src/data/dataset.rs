@@ -275,16 +275,12 @@ impl Normalization {
     /// An empty data set gives mean 0 and std 1; a constant one gives std 1 (so that
     /// [`Normalization::apply`] stays finite).
     pub fn fit(data: &Dataset) -> Self {
-        let n = data.features.len();
-        if n == 0 {
+        let Some((mean, var)) = data.features.mean_and_variance() else {
             return Normalization {
                 mean: 0.0,
                 std: 1.0,
             };
-        }
-        let n = n as f64;
-        let mean = data.features.sum_of(|x| x) / n;
-        let var = data.features.sum_of(|x| (x - mean) * (x - mean)) / n;
+        };
         let std = var.sqrt();
         Normalization {
             mean,

@@ -30,12 +30,6 @@ impl ByteMap {
     fn value(self, byte: u8) -> f32 {
         f32::from(byte) * self.scale + self.offset
     }
-
-    fn convert(self, bytes: &[u8], out: &mut [f32]) {
-        for (o, &b) in out.iter_mut().zip(bytes) {
-            *o = self.value(b);
-        }
-    }
 }
 
 /// Rows ahead of the one being copied whose memory is requested early: rows come in random
@@ -63,20 +57,20 @@ impl Features {
 
     /// Appends rows `rows` (each `dim` values long) to `out`, as `f32`, in the order given.
     pub(crate) fn gather_rows(&self, rows: &[usize], dim: usize, out: &mut Vec<f32>) {
-        let start = out.len();
-        out.resize(start + rows.len() * dim, 0.0);
-        let dst = out[start..].chunks_exact_mut(dim);
+        // `extend` writes each value once (a `resize` first would zero the batch in vain).
+        out.reserve(rows.len() * dim);
         match self {
             Features::Floats(v) => {
-                for (r, (dst, &row)) in dst.zip(rows).enumerate() {
+                for (r, &row) in rows.iter().enumerate() {
                     prefetch_row(v, rows.get(r + PREFETCH_AHEAD), dim);
-                    dst.copy_from_slice(&v[row * dim..(row + 1) * dim]);
+                    out.extend_from_slice(&v[row * dim..(row + 1) * dim]);
                 }
             }
             Features::Bytes { bytes, map } => {
-                for (r, (dst, &row)) in dst.zip(rows).enumerate() {
+                for (r, &row) in rows.iter().enumerate() {
                     prefetch_row(bytes, rows.get(r + PREFETCH_AHEAD), dim);
-                    map.convert(&bytes[row * dim..(row + 1) * dim], dst);
+                    let src = &bytes[row * dim..(row + 1) * dim];
+                    out.extend(src.iter().map(|&b| map.value(b)));
                 }
             }
         }
@@ -130,22 +124,34 @@ impl Features {
         }
     }
 
-    /// `Σ f(x)` over all values, in `f64`.
-    pub(crate) fn sum_of(&self, f: impl Fn(f64) -> f64) -> f64 {
-        match self {
-            Features::Floats(v) => lane_sum(v, f),
+    /// The mean and the population variance of all values (in `f64`, two passes), or `None`
+    /// when there are none.
+    pub(crate) fn mean_and_variance(&self) -> Option<(f64, f64)> {
+        let n = self.len() as f64;
+        if n == 0.0 {
+            return None;
+        }
+        Some(match self {
+            Features::Floats(v) => {
+                let mean = lane_sum(v, |x| x) / n;
+                (mean, lane_sum(v, |x| (x - mean) * (x - mean)) / n)
+            }
             Features::Bytes { bytes, map } => {
                 // 256 possible values: count them once, then weigh each.
                 let mut counts = [0u64; 256];
                 for &b in bytes {
                     counts[usize::from(b)] += 1;
                 }
-                (0..=u8::MAX)
-                    .zip(&counts)
-                    .map(|(b, &count)| count as f64 * f(f64::from(map.value(b))))
-                    .sum()
+                let weighted = |f: &dyn Fn(f64) -> f64| -> f64 {
+                    (0..=u8::MAX)
+                        .zip(&counts)
+                        .map(|(b, &count)| count as f64 * f(f64::from(map.value(b))))
+                        .sum()
+                };
+                let mean = weighted(&|x| x) / n;
+                (mean, weighted(&|x| (x - mean) * (x - mean)) / n)
             }
-        }
+        })
     }
 
     /// All values as `f32`.
@@ -240,16 +246,19 @@ mod tests {
     }
 
     #[test]
-    fn byte_sums_count_every_value() {
-        let values = [0u8, 3, 3, 255, 10, 3];
-        let [floats, bytes] = both(&values);
-        let square = |x: f64| (x - 2.0) * (x - 2.0);
-        let (s1, q1) = (floats.sum_of(|x| x), floats.sum_of(square));
-        let (s2, q2) = (bytes.sum_of(|x| x), bytes.sum_of(square));
+    fn byte_statistics_count_every_value() {
+        // Values -1, 0.5, 0.5, 126.5, 4, 0.5: mean 131/6.
+        let [floats, bytes] = both(&[0u8, 3, 3, 255, 10, 3]);
+        let (m1, v1) = floats.mean_and_variance().unwrap();
+        let (m2, v2) = bytes.mean_and_variance().unwrap();
+        assert!((m2 - 131.0 / 6.0).abs() < 1e-12, "{m2}");
         assert!(
-            (s1 - s2).abs() < 1e-9 && (q1 - q2).abs() < 1e-6,
-            "{s1} {s2} {q1} {q2}"
+            (m1 - m2).abs() < 1e-12 && (v1 - v2).abs() < 1e-9,
+            "{m1} {m2} {v1} {v2}"
         );
-        assert_eq!(s2, -6.0 + (0.0 + 3.0 * 3.0 + 255.0 + 10.0) * 0.5);
+        let direct = [-1.0, 0.5, 0.5, 126.5, 4.0, 0.5].map(|x: f64| (x - m2) * (x - m2));
+        assert!((v2 - direct.iter().sum::<f64>() / 6.0).abs() < 1e-9);
+        let [_, empty] = both(&[]);
+        assert_eq!(empty.mean_and_variance(), None);
     }
 }
