@@ -2,6 +2,7 @@
 
 use std::fmt::Debug;
 
+use crate::gemm::Layout;
 use crate::kernel::{BinaryOp, ReduceOp, UnaryOp};
 use crate::Element;
 
@@ -35,6 +36,32 @@ pub trait Backend: Clone + Copy + Debug + Default + Send + Sync + 'static {
     ///
     /// Precondition: `data.len()` equals the product of `shape`.
     fn from_vec(data: Vec<Self::Elem>, shape: &[usize]) -> Self::Storage;
+
+    /// The order in which this backend stores the elements of a 2-D array. Producers of large
+    /// inputs (the training loop's batches) write them in this order and hand them over with
+    /// [`Backend::from_vec_2d`], which then needs no transpose. The default is row-major.
+    fn layout_2d() -> Layout {
+        Layout::RowMajor
+    }
+
+    /// Builds a 2-D array of `shape` from `data` laid out in `layout`.
+    ///
+    /// The default takes row-major data as it is ([`Backend::from_vec`]) and transposes
+    /// column-major data first; a backend stored column-major takes that as it is instead.
+    ///
+    /// Precondition: `data.len() == shape[0] * shape[1]`.
+    fn from_vec_2d(data: Vec<Self::Elem>, shape: [usize; 2], layout: Layout) -> Self::Storage {
+        match layout {
+            Layout::RowMajor => Self::from_vec(data, &shape),
+            Layout::ColMajor => {
+                let [rows, cols] = shape;
+                let row_major = (0..rows * cols)
+                    .map(|i| data[(i % cols) * rows + i / cols])
+                    .collect();
+                Self::from_vec(row_major, &shape)
+            }
+        }
+    }
 
     /// An array of `shape` with every element equal to `value`.
     fn full(shape: &[usize], value: Self::Elem) -> Self::Storage;

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use crate::autograd::grad_mode::is_grad_enabled;
 use crate::autograd::record::{Attrs, GradFn};
 use crate::backend::Backend;
+use crate::gemm::Layout;
 use crate::shape::numel;
 use crate::Element;
 
@@ -125,6 +126,34 @@ impl<B: Backend> Tensor<B> {
             numel(shape)
         );
         Self::from_storage(B::from_vec(data, shape))
+    }
+
+    /// A 2-D leaf tensor of `shape` from `data` laid out in `layout`: with the backend's own
+    /// layout ([`Backend::layout_2d`]) the buffer is taken as it is, otherwise transposed.
+    ///
+    /// # Panics
+    /// If `data.len()` is not `shape[0] * shape[1]`.
+    ///
+    /// ```
+    /// use duograd::gemm::Layout;
+    /// use duograd::Tensor;
+    /// use duograd_nalgebra::Nalgebra;
+    /// use duograd_ndarray::NdArray;
+    /// let col_major = vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]; // [[1, 2, 3], [4, 5, 6]]
+    /// let a = Tensor::<NdArray<f64>>::from_vec_2d(col_major.clone(), [2, 3], Layout::ColMajor);
+    /// let b = Tensor::<Nalgebra<f64>>::from_vec_2d(col_major, [2, 3], Layout::ColMajor);
+    /// assert_eq!(a.to_vec(), [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    /// assert_eq!(a.to_vec(), b.to_vec());
+    /// ```
+    #[track_caller]
+    pub fn from_vec_2d(data: Vec<B::Elem>, shape: [usize; 2], layout: Layout) -> Self {
+        assert!(
+            data.len() == shape[0] * shape[1],
+            "from_vec_2d: {} values cannot fill shape {shape:?} ({} elements)",
+            data.len(),
+            shape[0] * shape[1]
+        );
+        Self::from_storage(B::from_vec_2d(data, shape, layout))
     }
 
     /// A leaf tensor of `shape` from `f64` values (converted to `B::Elem`).

@@ -20,7 +20,7 @@ use super::mnist::Mnist;
 /// use duograd::data::Dataset;
 /// let ds = Dataset::new(vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0], vec![1, 0, 1], 2, 2);
 /// assert_eq!(ds.len(), 3);
-/// assert_eq!(ds.get(1), Some((&[2.0f32, 3.0][..], 0)));
+/// assert_eq!(ds.get(1).unwrap(), ([2.0f32, 3.0][..].into(), 0));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
@@ -170,13 +170,36 @@ impl Dataset {
     /// assert_eq!(batch, [10.5, 12.5, 2.5, 4.5]);
     /// ```
     pub fn gather_rows(&self, rows: &[usize], out: &mut Vec<f32>) {
+        self.check_rows(rows, "gather_rows");
+        self.features.gather_rows(rows, self.dim, out);
+    }
+
+    /// As [`Dataset::gather_rows`], but appends the batch column-major (value `j` of row
+    /// `rows[r]` at `j * rows.len() + r`), the order of a backend that stores matrices by
+    /// column; see [`DataLoader::layout`](super::DataLoader::layout).
+    ///
+    /// # Panics
+    /// If a row is `>= len`.
+    ///
+    /// ```
+    /// use duograd::data::Dataset;
+    /// let ds = Dataset::from_bytes(vec![1, 2, 3, 4, 5, 6], 2.0, 0.5, vec![0, 0, 0], 2, 1);
+    /// let mut batch = Vec::new();
+    /// ds.gather_rows_col_major(&[2, 0], &mut batch);
+    /// assert_eq!(batch, [10.5, 2.5, 12.5, 4.5]);
+    /// ```
+    pub fn gather_rows_col_major(&self, rows: &[usize], out: &mut Vec<f32>) {
+        self.check_rows(rows, "gather_rows_col_major");
+        self.features.gather_rows_col_major(rows, self.dim, out);
+    }
+
+    fn check_rows(&self, rows: &[usize], caller: &str) {
         if let Some(&bad) = rows.iter().find(|&&r| r >= self.len()) {
             panic!(
-                "Dataset::gather_rows: row {bad} of a data set of {} rows",
+                "Dataset::{caller}: row {bad} of a data set of {} rows",
                 self.len()
             );
         }
-        self.features.gather_rows(rows, self.dim, out);
     }
 
     /// All labels.

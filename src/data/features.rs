@@ -57,19 +57,65 @@ impl Features {
 
     /// Appends rows `rows` (each `dim` values long) to `out`, as `f32`, in the order given.
     pub(crate) fn gather_rows(&self, rows: &[usize], dim: usize, out: &mut Vec<f32>) {
+        self.gather_range(rows, 0..rows.len(), dim, out);
+    }
+
+    /// As [`Features::gather_rows`], but laid out column-major: value `j` of row `rows[r]` at
+    /// `j * rows.len() + r`.
+    pub(crate) fn gather_rows_col_major(&self, rows: &[usize], dim: usize, out: &mut Vec<f32>) {
+        // Rows are gathered a block at a time into a buffer that stays in cache, then written
+        // out transposed: the batch itself is written once (a row-major batch transposed
+        // afterwards is written twice and read once more).
+        const BLOCK: usize = 16;
+        const TILE: usize = 8;
+        let (n, start) = (rows.len(), out.len());
+        out.reserve(n * dim);
+        let dst = &mut out.spare_capacity_mut()[..n * dim];
+        let mut block = Vec::with_capacity(BLOCK.min(n) * dim);
+        for r0 in (0..n).step_by(BLOCK) {
+            let r1 = (r0 + BLOCK).min(n);
+            block.clear();
+            self.gather_range(rows, r0..r1, dim, &mut block);
+            // 8 columns at a time: each row's 8 values are one load, each column's run of
+            // block values one contiguous store.
+            let mut j0 = 0;
+            while j0 < dim {
+                let width = TILE.min(dim - j0);
+                let mut tile = [[0.0f32; BLOCK]; TILE];
+                for (r, row) in block.chunks_exact(dim).enumerate() {
+                    for (t, &x) in tile.iter_mut().zip(&row[j0..j0 + width]) {
+                        t[r] = x;
+                    }
+                }
+                for (jj, t) in tile[..width].iter().enumerate() {
+                    let j = j0 + jj;
+                    for (value, &x) in dst[j * n + r0..j * n + r1].iter_mut().zip(t) {
+                        value.write(x);
+                    }
+                }
+                j0 += width;
+            }
+        }
+        // SAFETY: the loops wrote all `n * dim` values: each block covers rows r0..r1 of every
+        // column j, and the blocks cover 0..n.
+        unsafe { out.set_len(start + n * dim) };
+    }
+
+    /// Appends rows `rows[range]`, prefetching the rows that follow in `rows`.
+    fn gather_range(&self, rows: &[usize], range: Range<usize>, dim: usize, out: &mut Vec<f32>) {
         // `extend` writes each value once (a `resize` first would zero the batch in vain).
-        out.reserve(rows.len() * dim);
+        out.reserve(range.len() * dim);
         match self {
             Features::Floats(v) => {
-                for (r, &row) in rows.iter().enumerate() {
+                for r in range {
                     prefetch_row(v, rows.get(r + PREFETCH_AHEAD), dim);
-                    out.extend_from_slice(&v[row * dim..(row + 1) * dim]);
+                    out.extend_from_slice(&v[rows[r] * dim..(rows[r] + 1) * dim]);
                 }
             }
             Features::Bytes { bytes, map } => {
-                for (r, &row) in rows.iter().enumerate() {
+                for r in range {
                     prefetch_row(bytes, rows.get(r + PREFETCH_AHEAD), dim);
-                    let src = &bytes[row * dim..(row + 1) * dim];
+                    let src = &bytes[rows[r] * dim..(rows[r] + 1) * dim];
                     out.extend(src.iter().map(|&b| map.value(b)));
                 }
             }
@@ -228,6 +274,26 @@ mod tests {
         assert_eq!(a.len(), 1 + 5 * 6);
         assert_eq!(a[1..7], floats.values(24..30)[..]);
         assert_eq!(a[0], 9.0, "gather_rows appends");
+
+        // Column-major: the transpose of the same rows, for every block boundary case.
+        for n in [1, 5, 15, 16, 17, 40] {
+            let rows: Vec<usize> = (0..n).map(|r| (r * 7 + 3) % 10).collect();
+            for features in [&floats, &bytes] {
+                let (mut by_row, mut by_col) = (Vec::new(), vec![9.0]);
+                features.gather_rows(&rows, 6, &mut by_row);
+                features.gather_rows_col_major(&rows, 6, &mut by_col);
+                assert_eq!(by_col.len(), 1 + n * 6);
+                for r in 0..n {
+                    for j in 0..6 {
+                        assert_eq!(
+                            by_col[1 + j * n + r],
+                            by_row[r * 6 + j],
+                            "n={n} r={r} j={j}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

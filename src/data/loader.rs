@@ -5,13 +5,17 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use super::dataset::Dataset;
+use crate::gemm::Layout;
 use crate::Element;
 
-/// One mini-batch: a copy of the selected rows, row-major.
+/// One mini-batch: a copy of the selected rows, row-major unless the loader was asked for
+/// another [`DataLoader::layout`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Batch {
-    /// `shape[0] × shape[1]` feature values, row-major.
+    /// `shape[0] × shape[1]` feature values, in `layout` order.
     pub inputs: Vec<f32>,
+    /// How `inputs` is laid out.
+    pub layout: Layout,
     /// One label per row.
     pub labels: Vec<usize>,
     /// `[rows in this batch, features per row]`.
@@ -89,6 +93,7 @@ pub struct DataLoader<'a> {
     batch_size: usize,
     seed: Option<u64>,
     drop_last: bool,
+    layout: Layout,
 }
 
 impl<'a> DataLoader<'a> {
@@ -107,6 +112,7 @@ impl<'a> DataLoader<'a> {
             batch_size,
             seed: None,
             drop_last: false,
+            layout: Layout::RowMajor,
         }
     }
 
@@ -119,6 +125,22 @@ impl<'a> DataLoader<'a> {
     /// Whether to drop the last batch of an epoch when it has fewer than `batch_size` rows.
     pub fn drop_last(mut self, drop_last: bool) -> Self {
         self.drop_last = drop_last;
+        self
+    }
+
+    /// Lays each batch's inputs out in `layout` (row-major by default). The training loop asks
+    /// for its backend's own order ([`Backend::layout_2d`](crate::Backend::layout_2d)), so
+    /// that the batch becomes a tensor without a transpose.
+    ///
+    /// ```
+    /// use duograd::data::{DataLoader, Dataset};
+    /// use duograd::gemm::Layout;
+    /// let ds = Dataset::new(vec![1.0, 2.0, 3.0, 4.0], vec![0, 1], 2, 2);
+    /// let batch = DataLoader::new(&ds, 2).layout(Layout::ColMajor).epoch(0).next().unwrap();
+    /// assert_eq!((batch.inputs, batch.layout), (vec![1.0, 3.0, 2.0, 4.0], Layout::ColMajor));
+    /// ```
+    pub fn layout(mut self, layout: Layout) -> Self {
+        self.layout = layout;
         self
     }
 
@@ -164,6 +186,7 @@ impl<'a> DataLoader<'a> {
             pos: 0,
             end: end.min(self.data.len()),
             batch_size: self.batch_size,
+            layout: self.layout,
         }
     }
 }
@@ -176,6 +199,7 @@ pub struct Batches<'a> {
     pos: usize,
     end: usize,
     batch_size: usize,
+    layout: Layout,
 }
 
 impl Iterator for Batches<'_> {
@@ -190,10 +214,14 @@ impl Iterator for Batches<'_> {
         self.pos = stop;
         let all_labels = self.data.labels();
         let mut inputs = Vec::with_capacity(indices.len() * self.data.dim());
-        self.data.gather_rows(&indices, &mut inputs);
+        match self.layout {
+            Layout::RowMajor => self.data.gather_rows(&indices, &mut inputs),
+            Layout::ColMajor => self.data.gather_rows_col_major(&indices, &mut inputs),
+        }
         let labels = indices.iter().map(|&i| all_labels[i]).collect();
         Some(Batch {
             inputs,
+            layout: self.layout,
             labels,
             shape: [indices.len(), self.data.dim()],
             indices,

@@ -89,7 +89,7 @@ pub fn fit<B: Backend, M: Module<B> + ?Sized>(
     mut observer: impl Observer,
 ) -> TrainMetrics {
     let run_start = Instant::now();
-    let mut loader = DataLoader::new(&splits.train, config.batch_size);
+    let mut loader = DataLoader::new(&splits.train, config.batch_size).layout(B::layout_2d());
     if config.shuffle {
         loader = loader.shuffle(config.seed);
     }
@@ -228,7 +228,10 @@ pub fn evaluate<B: Backend, M: Module<B> + ?Sized>(
 ) -> Evaluation {
     let _no_grad = no_grad();
     let (mut loss_sum, mut correct) = (0.0, 0);
-    for batch in DataLoader::new(data, batch_size).epoch(0) {
+    for batch in DataLoader::new(data, batch_size)
+        .layout(B::layout_2d())
+        .epoch(0)
+    {
         let (x, labels) = batch_tensor::<B>(batch);
         let logits = model.forward(&x);
         loss_sum += logits
@@ -246,15 +249,13 @@ pub fn evaluate<B: Backend, M: Module<B> + ?Sized>(
 }
 
 /// The batch's inputs as a `(rows, features)` tensor, and its labels. When `B::Elem` is `f32`
-/// the batch's buffer is handed to the backend as is (no conversion copy; a backend may still
-/// lay it out its own way, as nalgebra's column-major storage does).
+/// and the batch comes in the backend's own layout (the loaders here ask for it), the batch's
+/// buffer becomes the tensor's as is: no conversion copy, no transpose.
 fn batch_tensor<B: Backend>(mut batch: Batch) -> (Tensor<B>, Vec<usize>) {
     let labels = std::mem::take(&mut batch.labels);
-    let shape = batch.shape;
-    (
-        Tensor::from_vec(batch.into_inputs_as::<B::Elem>(), &shape),
-        labels,
-    )
+    let (shape, layout) = (batch.shape, batch.layout);
+    let inputs = batch.into_inputs_as::<B::Elem>();
+    (Tensor::from_vec_2d(inputs, shape, layout), labels)
 }
 
 /// How many rows of `logits` have their largest value at the label.

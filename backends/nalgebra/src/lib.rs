@@ -84,6 +84,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use duograd::gemm::Layout;
 use duograd::{Backend, BinaryOp, Element, ReduceOp, UnaryOp};
 
 mod elementwise;
@@ -136,6 +137,17 @@ impl<E: Element> Backend for Nalgebra<E> {
 
     fn from_vec(data: Vec<E>, shape: &[usize]) -> NaTensor<E> {
         NaTensor::from_row_major(data, shape)
+    }
+
+    fn layout_2d() -> Layout {
+        Layout::ColMajor
+    }
+
+    fn from_vec_2d(data: Vec<E>, shape: [usize; 2], layout: Layout) -> NaTensor<E> {
+        match layout {
+            Layout::RowMajor => NaTensor::from_row_major(data, &shape),
+            Layout::ColMajor => NaTensor::from_storage(data, &shape),
+        }
     }
 
     fn full(shape: &[usize], value: E) -> NaTensor<E> {
