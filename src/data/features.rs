@@ -183,11 +183,7 @@ impl Features {
                 (mean, lane_sum(v, |x| (x - mean) * (x - mean)) / n)
             }
             Features::Bytes { bytes, map } => {
-                // 256 possible values: count them once, then weigh each.
-                let mut counts = [0u64; 256];
-                for &b in bytes {
-                    counts[usize::from(b)] += 1;
-                }
+                let counts = histogram(bytes);
                 let weighted = |f: &dyn Fn(f64) -> f64| -> f64 {
                     (0..=u8::MAX)
                         .zip(&counts)
@@ -207,6 +203,34 @@ impl Features {
             Features::Bytes { bytes, map } => bytes.iter().map(|&b| map.value(b)).collect(),
         }
     }
+}
+
+/// How many times each byte value occurs (256 possible values: the statistics count them once,
+/// then weigh each).
+fn histogram(bytes: &[u8]) -> [u64; 256] {
+    // Four tables: runs of one value (MNIST is mostly 0) would otherwise wait on the previous
+    // increment of the same counter.
+    const TABLES: usize = 4;
+    let mut counts = [[0u32; 256]; TABLES];
+    let mut total = [0u64; 256];
+    // u32 counters, flushed before they could overflow.
+    for part in bytes.chunks(TABLES * (u32::MAX as usize / 2)) {
+        let quads = part.chunks_exact(TABLES);
+        for &b in quads.remainder() {
+            counts[0][usize::from(b)] += 1;
+        }
+        for quad in quads {
+            for (table, &b) in counts.iter_mut().zip(quad) {
+                table[usize::from(b)] += 1;
+            }
+        }
+        for table in &mut counts {
+            for (t, c) in total.iter_mut().zip(table.iter_mut()) {
+                *t += u64::from(std::mem::take(c));
+            }
+        }
+    }
+    total
 }
 
 /// Asks the CPU to start loading row `row` of `data` into cache (a hint; no effect on results,
@@ -308,6 +332,16 @@ mod tests {
                 (x - y).abs() <= 4.0 * f32::EPSILON * x.abs().max(1.0),
                 "{x} vs {y}"
             );
+        }
+    }
+
+    #[test]
+    fn histogram_counts_every_byte() {
+        let bytes: Vec<u8> = (0..1003).map(|i| (i * i % 7) as u8).collect();
+        let counts = histogram(&bytes);
+        for value in 0..=255u8 {
+            let expected = bytes.iter().filter(|&&b| b == value).count() as u64;
+            assert_eq!(counts[usize::from(value)], expected, "value {value}");
         }
     }
 
