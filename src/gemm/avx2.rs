@@ -100,6 +100,12 @@ unsafe fn band_product(
     cols: std::ops::Range<usize>,
 ) {
     let k = a.cols;
+    // A row-major `a` is read in place, six rows side by side: copying it would cost, in a
+    // product as thin as 512×784·784×64, as much as a tenth of the arithmetic. Any other `a` is
+    // packed: read in place, a column-major one would use 24 bytes of each 64-byte line it loads,
+    // and its panels would crowd `b`'s out of L1.
+    let (rs, cs) = (a.row_stride, a.col_stride);
+    let in_place = cs == 1;
     BUFFERS.with_borrow_mut(|(pa, pb)| {
         let nc_max = cols.len().min(NC).div_ceil(NR) * NR;
         let mc_max = rows.len().min(MC).div_ceil(MR) * MR;
@@ -107,64 +113,59 @@ unsafe fn band_product(
         if pb.len() < kc_max * nc_max {
             pb.resize(kc_max * nc_max, 0.0);
         }
-        if pa.len() < kc_max * mc_max {
+        if !in_place && pa.len() < kc_max * mc_max {
             pa.resize(kc_max * mc_max, 0.0);
         }
-        // An `a` with a unit stride is read in place (saving a copy of it, which in a product
-        // as thin as 512×784·784×64 costs as much as a tenth of the arithmetic); only its last
-        // panel, if partial, is packed, since its rows beyond `a` cannot be read.
-        let (rs, cs) = (a.row_stride, a.col_stride);
-        let in_place = rs == 1 || cs == 1;
         for jc in cols.clone().step_by(NC) {
             let nc = (cols.end - jc).min(NC);
             for pc in (0..k).step_by(KC) {
                 let kc = (k - pc).min(KC);
-                // SAFETY: the blocks lie inside `a` and `b`, and the buffers were sized above.
+                // SAFETY (of the packing calls and of the pointers below): the blocks lie inside
+                // `a`, `b` and this band of `out`, and the buffers were sized above.
                 pack_b(b, pc, kc, jc, nc, pb);
                 for ic in rows.clone().step_by(MC) {
                     let mc = (rows.end - ic).min(MC);
-                    let full = if in_place { mc / MR * MR } else { 0 };
-                    pack_a(a, ic + full, mc - full, pc, kc, pa);
-                    // The MR × kc panel of `a` that starts at row `ir` of this block: a pointer,
-                    // and whether it is read row by row (and with what stride).
-                    let panel = |ir: usize| -> (*const f32, bool, usize) {
-                        if ir < full {
-                            let p = a.data.as_ptr().add((ic + ir) * rs + pc * cs);
-                            if cs == 1 && rs != 1 {
-                                (p, true, rs)
-                            } else {
-                                (p, false, cs)
-                            }
-                        } else {
-                            (pa.as_ptr().add((ir - full) * kc), false, MR)
-                        }
-                    };
+                    if !in_place {
+                        pack_a(a, ic, mc, pc, kc, pa);
+                    }
                     // B's panel (in L1) outside, A's panels (in L2) inside.
                     for jr in (0..nc).step_by(NR) {
                         let bp = pb.as_ptr().add(jr * kc);
                         let nr = (nc - jr).min(NR);
                         for ir in (0..mc).step_by(MR) {
-                            let (ap, by_rows, lda) = panel(ir);
                             let mr = (mc - ir).min(MR);
-                            // SAFETY: the tile (ic+ir, jc+jr) lies in this band of `out`.
+                            // The panel of `a`, whether it is read along rows, and its stride.
+                            let (ap, a_rows, lda) = if in_place {
+                                (a.data.as_ptr().add((ic + ir) * rs + pc), true, rs)
+                            } else {
+                                (pa.as_ptr().add(ir * kc), false, MR)
+                            };
                             let c = out.0.add((ic + ir) * ldc + jc + jr);
-                            let (dst, ldd) = if mr == MR && nr == NR {
+                            // A partial last panel of columns goes through a full-width buffer.
+                            let mut tile = [0.0f32; MR * NR];
+                            let (dst, ldd) = if nr == NR {
                                 (c, ldc)
                             } else {
-                                (std::ptr::null_mut(), 0)
-                            };
-                            let mut tile = [0.0f32; MR * NR];
-                            let (dst, ldd) = if dst.is_null() {
                                 (tile.as_mut_ptr(), NR)
-                            } else {
-                                (dst, ldd)
                             };
-                            if by_rows {
-                                kernel::<true>(kc, ap, lda, bp, dst, ldd);
-                            } else {
-                                kernel::<false>(kc, ap, lda, bp, dst, ldd);
+                            macro_rules! rows {
+                                ($r:literal) => {
+                                    if a_rows {
+                                        kernel::<true, $r>(kc, ap, lda, bp, dst, ldd)
+                                    } else {
+                                        kernel::<false, $r>(kc, ap, lda, bp, dst, ldd)
+                                    }
+                                };
                             }
-                            if ldd == NR && dst == tile.as_mut_ptr() {
+                            match mr {
+                                6 => rows!(6),
+                                5 => rows!(5),
+                                4 => rows!(4),
+                                3 => rows!(3),
+                                2 => rows!(2),
+                                _ => rows!(1),
+                            }
+                            if nr < NR {
                                 for i in 0..mr {
                                     for j in 0..nr {
                                         *c.add(i * ldc + j) += tile[i * NR + j];
@@ -271,8 +272,7 @@ fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
 }
 
 /// Copies `a[ic..ic+mc, pc..pc+kc]` into `dst` as panels of [`MR`] rows, each `kc` columns of
-/// `MR` values, the last panel padded with zeros. (Only for an `a` without a unit stride, and
-/// for the last, partial panel of one with.)
+/// `MR` values, the last panel padded with zeros.
 ///
 /// # Safety
 /// The block must lie inside `a`, and `dst` hold `mc · kc` rounded up to whole panels.
@@ -290,6 +290,13 @@ unsafe fn pack_a(
         let dst = dst.as_mut_ptr().add(panel * kc * MR);
         let h = (mc - i0).min(MR);
         let src = a.data.as_ptr().add((ic + i0) * rs + pc * cs);
+        if h == MR && rs == 1 {
+            // Columns are contiguous: six values per column.
+            for p in 0..kc {
+                std::ptr::copy_nonoverlapping(src.add(p * cs), dst.add(p * MR), MR);
+            }
+            continue;
+        }
         for p in 0..kc {
             for i in 0..MR {
                 *dst.add(p * MR + i) = if i < h {
@@ -302,16 +309,17 @@ unsafe fn pack_a(
     }
 }
 
-/// `c[0..MR, 0..NR] += a · b` for an `MR × kc` panel `a` and a packed `kc × NR` panel `b`, `c`
+/// `c[0..R, 0..NR] += a · b` for an `R × kc` panel `a` (`R ≤ MR`: a partial last panel of rows
+/// is computed as it is, neither padded nor copied) and a packed `kc × NR` panel `b`, `c`
 /// row-major with row stride `ldc`. `a`'s element `(i, p)` is `a[i * lda + p]` if `A_ROWS`, else
 /// `a[i + p * lda]` (`lda = MR` for a packed panel).
 ///
 /// # Safety
-/// The CPU must have AVX2 and FMA; `a` must hold the `MR × kc` values so addressed, `b` `kc · NR`
-/// values, and `c` the `MR × NR` tile at row stride `ldc`.
+/// The CPU must have AVX2 and FMA; `a` must hold the `R × kc` values so addressed, `b` `kc · NR`
+/// values, and `c` the `R × NR` tile at row stride `ldc`.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn kernel<const A_ROWS: bool>(
+unsafe fn kernel<const A_ROWS: bool, const R: usize>(
     kc: usize,
     a: *const f32,
     lda: usize,
@@ -319,7 +327,7 @@ unsafe fn kernel<const A_ROWS: bool>(
     c: *mut f32,
     ldc: usize,
 ) {
-    let mut acc = [[_mm256_setzero_ps(); 2]; MR];
+    let mut acc = [[_mm256_setzero_ps(); 2]; R];
     let (step, spacing) = if A_ROWS { (1, lda) } else { (lda, 1) };
     let (mut a, mut b) = (a, b);
     for _ in 0..kc {
