@@ -237,8 +237,11 @@ unsafe fn pack_b(
 }
 
 /// The transpose of the 8×8 matrix whose rows are `r`.
+///
+/// # Safety
+/// The CPU must have AVX2.
 #[target_feature(enable = "avx2,fma")]
-fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
     let t = [
         _mm256_unpacklo_ps(r[0], r[1]),
         _mm256_unpackhi_ps(r[0], r[1]),

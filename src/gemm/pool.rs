@@ -195,3 +195,60 @@ fn work(mut seen: u64, sleeping: &AtomicBool) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every share runs exactly once, for any number of shares and threads, and from several
+    /// calling threads at once (all but one of which find the pool busy).
+    #[test]
+    fn every_share_runs_once() {
+        let callers: Vec<_> = (0..3)
+            .map(|caller| {
+                thread::spawn(move || {
+                    for parts in 0..12 {
+                        for threads in 1..=4 {
+                            let counts: Vec<AtomicUsize> =
+                                (0..parts).map(|_| AtomicUsize::new(0)).collect();
+                            run(parts, threads, &|i| {
+                                counts[i].fetch_add(1, Ordering::Relaxed);
+                            });
+                            for (i, count) in counts.iter().enumerate() {
+                                assert_eq!(
+                                    count.load(Ordering::Relaxed),
+                                    1,
+                                    "caller {caller}, share {i} of {parts} on {threads} threads"
+                                );
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        for caller in callers {
+            caller.join().unwrap();
+        }
+    }
+
+    /// A panicking share makes `run` panic once all shares are done, and the pool still works.
+    #[test]
+    fn a_panicking_share_panics_the_caller() {
+        let done = AtomicUsize::new(0);
+        let result = panic::catch_unwind(AssertUnwindSafe(|| {
+            run(4, 2, &|i| {
+                if i == 3 {
+                    panic!("share 3");
+                }
+                done.fetch_add(1, Ordering::Relaxed);
+            })
+        }));
+        assert!(result.is_err());
+        assert_eq!(done.load(Ordering::Relaxed), 3);
+        let after = AtomicUsize::new(0);
+        run(4, 2, &|_| {
+            after.fetch_add(1, Ordering::Relaxed);
+        });
+        assert_eq!(after.load(Ordering::Relaxed), 4);
+    }
+}
