@@ -2,14 +2,16 @@
 //!
 //! The output is cut into 6×16 tiles, each kept in 12 of the 16 `ymm` registers while a
 //! 6×16 FMA microkernel runs along `k`: per step it loads 16 values of `b`, broadcasts 6 of `a`
-//! and issues 12 FMAs, which keeps both FMA units busy (matrixmultiply's 8×8 `f32` kernel
-//! issues 8 FMAs for 8 broadcasts and 1 load). Around it, `k` is cut into [`KC`]-long blocks
-//! so that a 16-column panel of `b` (16 KB) stays in L1 while the panels of `a` stream from L2.
+//! and issues 12 FMAs, enough independent work to keep both FMA units busy. Around it, `k` is
+//! cut into [`KC`]-long blocks so that a 16-column panel of `b` (16 KB) stays in L1 while the
+//! panels of `a` stream from L2.
 //!
-//! Both operands are copied ("packed") into the order the microkernel reads them, from any
-//! strides, with edge panels zero-padded to full tiles; edge tiles of the output go through a
-//! small buffer. The output is row-major (the caller gets a column-major one by transposing the
-//! product: `(a·b)ᵀ = bᵀ·aᵀ`).
+//! `b` is always copied ("packed") into the order the microkernel reads it, from any strides
+//! (8×8 register transposes for a column-major `b`), its last panel zero-padded; a row-major `a`
+//! is read in place, any other is packed too. A partial last panel of rows runs a kernel with
+//! that many rows, a partial last panel of columns goes through a small buffer. The output is
+//! row-major (the caller gets a column-major one by transposing the product:
+//! `(a·b)ᵀ = bᵀ·aᵀ`).
 //!
 //! With several threads the output is cut into bands of rows (or of columns, when it is
 //! wider than tall), one per thread; each thread packs what its band needs, so the threads never
