@@ -335,7 +335,11 @@ unsafe fn kernel<const A_ROWS: bool, const R: usize>(
     let mut acc = [[_mm256_setzero_ps(); 2]; R];
     let (step, spacing) = if A_ROWS { (1, lda) } else { (lda, 1) };
     let (mut a, mut b) = (a, b);
-    for _ in 0..kc {
+    for i in 0..R {
+        _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc).cast());
+        _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc + NR - 1).cast());
+    }
+    let mut fma_step = |a: *const f32, b: *const f32| {
         let b0 = _mm256_loadu_ps(b);
         let b1 = _mm256_loadu_ps(b.add(8));
         for (i, row) in acc.iter_mut().enumerate() {
@@ -343,6 +347,17 @@ unsafe fn kernel<const A_ROWS: bool, const R: usize>(
             row[0] = _mm256_fmadd_ps(ai, b0, row[0]);
             row[1] = _mm256_fmadd_ps(ai, b1, row[1]);
         }
+    };
+    for _ in 0..kc / 4 {
+        fma_step(a, b);
+        fma_step(a.add(step), b.add(NR));
+        fma_step(a.add(2 * step), b.add(2 * NR));
+        fma_step(a.add(3 * step), b.add(3 * NR));
+        a = a.add(4 * step);
+        b = b.add(4 * NR);
+    }
+    for _ in 0..kc % 4 {
+        fma_step(a, b);
         a = a.add(step);
         b = b.add(NR);
     }
