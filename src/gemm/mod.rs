@@ -22,8 +22,8 @@
 //! buffer with its strides swapped ([`StridedMatrix::t`]): no transpose is ever copied.
 //!
 //! Threads: `DUOGRAD_THREADS=1` (or [`crate::threads::set_num_threads`]`(1)`) keeps every
-//! product on the calling thread. Above 1, duograd's kernel uses `num_threads` threads (the
-//! caller and `num_threads - 1` workers, started on first use), `matrixmultiply` its own pool,
+//! product on the calling thread. Above 1, duograd's kernel uses `num_threads` threads, at most
+//! one per CPU (the caller and workers started on first use), `matrixmultiply` its own pool,
 //! sized once by that crate (physical cores, at most 4, or its `MATMUL_NUM_THREADS` variable),
 //! and `gemm` up to `num_threads` rayon threads.
 
@@ -256,6 +256,11 @@ fn avx2_f32<E: Element>(
     if !avx2::available() {
         return false;
     }
+    // More threads than CPUs would only make the pool's polling workers take turns with the
+    // threads doing the work.
+    static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let cpus = *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = threads.min(cpus);
     match layout {
         Layout::RowMajor => avx2::matmul(a, b, out, threads),
         // A column-major `a·b` is the row-major `bᵀ·aᵀ`.
