@@ -6,8 +6,8 @@
 //!   is allowed and the CPU has AVX2 and FMA, go to duograd's own kernel (`avx2.rs`): a 6×16
 //!   FMA microkernel (12 `ymm` accumulators) with BLIS-style blocking, on its own worker pool
 //!   (`pool.rs`) where the calling thread works too and idle workers poll briefly before
-//!   sleeping. On the 784-64-64-10 MLP at batch 512 it takes 11–14% off the training time of
-//!   `matrixmultiply` (its products 1.1–2.2× faster, the small layer-2 ones the most);
+//!   sleeping. On the 784-64-64-10 MLP at batch 512 it takes 11–19% off the training time of
+//!   `matrixmultiply` (on a 2-vCPU Zen 3; its products run 1.1–1.7× as fast);
 //! - the same products in `f64`, or on other CPUs, go to [`matrixmultiply`] with its threading:
 //!   its pool also runs one half of the work on the calling thread, which in a training loop
 //!   (short products between other kernels) beat `gemm`'s rayon pool by 12–15% end to end;
