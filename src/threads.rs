@@ -5,9 +5,10 @@
 //! the number of CPUs the process may use; [`set_num_threads`] changes it at run time.
 //!
 //! 1 keeps every product on the calling thread. Above 1, thin products use up to that many
-//! rayon threads, but large ones go to `matrixmultiply`, whose pool that crate sizes once by
-//! itself (physical cores, at most 4, or its `MATMUL_NUM_THREADS` variable): on a machine with
-//! more cores than you want used, set both variables.
+//! rayon threads, and large `f32` ones (on CPUs with AVX2 and FMA) that many threads of
+//! duograd's own pool; but large `f64` ones go to `matrixmultiply`, whose pool that crate sizes
+//! once by itself (physical cores, at most 4, or its `MATMUL_NUM_THREADS` variable): on a machine
+//! with more cores than you want used, set both variables.
 //!
 //! ```
 //! duograd::threads::set_num_threads(1); // e.g. to measure single-core speed
