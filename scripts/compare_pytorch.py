@@ -193,6 +193,20 @@ def main():
               f"{med['pytorch'] / med['ndarray']:.2f}× | {med['pytorch'] / med['nalgebra']:.2f}× | "
               f"{acc['pytorch']:.4f} / {acc['ndarray']:.4f} / {acc['nalgebra']:.4f} | "
               f"{rss['ndarray']:.0f} / {rss['nalgebra']:.0f} |")
+    # Drift in machine speed moves all systems of one repetition alike (they alternate), so the
+    # ratio within each repetition is steadier than the ratio of medians; a wide spread of one
+    # system's own times means the run was noisy and its ratios deserve less trust.
+    print("\nPer repetition: speed-up over PyTorch (min / median / max) and each system's spread "
+          "(slowest / fastest run)\n")
+    print("| config | ndarray speed-up | nalgebra speed-up | spread torch / nd / na |")
+    print("|---|---|---|---|")
+    for name, runs in raw.items():
+        def paired(system):
+            r = sorted(t[0] / d[0] for t, d in zip(runs["pytorch"], runs[system]))
+            return f"{r[0]:.2f} / {statistics.median(r):.2f} / {r[-1]:.2f}"
+        spread = " / ".join(f"{max(x[0] for x in runs[s]) / min(x[0] for x in runs[s]):.2f}" for s in systems)
+        print(f"| {name} | {paired('ndarray')} | {paired('nalgebra')} | {spread} |")
+    print()
     lt = statistics.median(lat_torch)
     ln = statistics.median(d["ndarray"] for d in lat_duo)
     la = statistics.median(d["nalgebra"] for d in lat_duo)
