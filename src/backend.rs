@@ -46,19 +46,16 @@ pub trait Backend: Clone + Copy + Debug + Default + Send + Sync + 'static {
 
     /// Builds a 2-D array of `shape` from `data` laid out in `layout`.
     ///
-    /// The default takes row-major data as it is ([`Backend::from_vec`]) and transposes
-    /// column-major data first; a backend stored column-major takes that as it is instead.
+    /// The default takes row-major data as it is ([`Backend::from_vec`]) and reads column-major
+    /// data as the row-major transpose it is, then [`Backend::permute`]s it back; a backend
+    /// stored column-major takes that as it is instead.
     ///
     /// Precondition: `data.len() == shape[0] * shape[1]`.
     fn from_vec_2d(data: Vec<Self::Elem>, shape: [usize; 2], layout: Layout) -> Self::Storage {
         match layout {
             Layout::RowMajor => Self::from_vec(data, &shape),
             Layout::ColMajor => {
-                let [rows, cols] = shape;
-                let row_major = (0..rows * cols)
-                    .map(|i| data[(i % cols) * rows + i / cols])
-                    .collect();
-                Self::from_vec(row_major, &shape)
+                Self::permute(&Self::from_vec(data, &[shape[1], shape[0]]), &[1, 0])
             }
         }
     }

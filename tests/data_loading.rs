@@ -10,6 +10,7 @@ use duograd::data::{
     load_digits, train_test_split, DataError, DataLoader, Dataset, IdxImages, IdxLabels, Mnist,
     Normalization, MNIST_FILES,
 };
+use duograd::gemm::Layout;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
@@ -545,8 +546,8 @@ fn byte_datasets_behave_like_float_datasets_of_the_same_values() {
 
     // Batches read the same rows either way.
     let (mut gb, mut gf) = (Vec::new(), Vec::new());
-    sb.gather_rows(&[3, 1], &mut gb);
-    sf.gather_rows(&[3, 1], &mut gf);
+    sb.gather_rows(&[3, 1], Layout::RowMajor, &mut gb);
+    sf.gather_rows(&[3, 1], Layout::RowMajor, &mut gf);
     assert_eq!(gb.len(), 8);
     for (x, y) in gb.iter().zip(&gf) {
         assert!(
@@ -560,7 +561,7 @@ fn byte_datasets_behave_like_float_datasets_of_the_same_values() {
 #[should_panic(expected = "Dataset::gather_rows: row 10 of a data set of 10 rows")]
 fn gathering_a_missing_row_names_it() {
     let ds = Dataset::from_bytes(vec![0; 20], 1.0, 0.0, vec![0; 10], 2, 1);
-    ds.gather_rows(&[2, 10], &mut Vec::new());
+    ds.gather_rows(&[2, 10], Layout::RowMajor, &mut Vec::new());
 }
 
 // ---------------------------------------------------------------- digits CSV

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 
 use super::features::{ByteMap, Features};
 use super::mnist::Mnist;
+use crate::gemm::Layout;
 
 /// A labelled data set held in memory: `len` rows of `dim` features (row-major) and one
 /// class label in `0..classes` per row.
@@ -156,50 +157,32 @@ impl Dataset {
         matches!(self.features, Features::Bytes { .. })
     }
 
-    /// Appends the features of rows `rows`, in that order, to `out` (row-major `f32`), as a
-    /// mini-batch needs them.
+    /// Appends the features of rows `rows`, in that order, to `out` as `f32`, laid out in
+    /// `layout` (column-major: value `j` of row `rows[r]` at `j * rows.len() + r`, the order of
+    /// a backend that stores matrices by column), as a mini-batch needs them; see
+    /// [`DataLoader::layout`](super::DataLoader::layout).
     ///
     /// # Panics
     /// If a row is `>= len`.
     ///
     /// ```
     /// use duograd::data::Dataset;
+    /// use duograd::gemm::Layout;
     /// let ds = Dataset::from_bytes(vec![1, 2, 3, 4, 5, 6], 2.0, 0.5, vec![0, 0, 0], 2, 1);
-    /// let mut batch = Vec::new();
-    /// ds.gather_rows(&[2, 0], &mut batch);
-    /// assert_eq!(batch, [10.5, 12.5, 2.5, 4.5]);
+    /// let (mut rows, mut columns) = (Vec::new(), Vec::new());
+    /// ds.gather_rows(&[2, 0], Layout::RowMajor, &mut rows);
+    /// ds.gather_rows(&[2, 0], Layout::ColMajor, &mut columns);
+    /// assert_eq!(rows, [10.5, 12.5, 2.5, 4.5]);
+    /// assert_eq!(columns, [10.5, 2.5, 12.5, 4.5]);
     /// ```
-    pub fn gather_rows(&self, rows: &[usize], out: &mut Vec<f32>) {
-        self.check_rows(rows, "gather_rows");
-        self.features.gather_rows(rows, self.dim, out);
-    }
-
-    /// As [`Dataset::gather_rows`], but appends the batch column-major (value `j` of row
-    /// `rows[r]` at `j * rows.len() + r`), the order of a backend that stores matrices by
-    /// column; see [`DataLoader::layout`](super::DataLoader::layout).
-    ///
-    /// # Panics
-    /// If a row is `>= len`.
-    ///
-    /// ```
-    /// use duograd::data::Dataset;
-    /// let ds = Dataset::from_bytes(vec![1, 2, 3, 4, 5, 6], 2.0, 0.5, vec![0, 0, 0], 2, 1);
-    /// let mut batch = Vec::new();
-    /// ds.gather_rows_col_major(&[2, 0], &mut batch);
-    /// assert_eq!(batch, [10.5, 2.5, 12.5, 4.5]);
-    /// ```
-    pub fn gather_rows_col_major(&self, rows: &[usize], out: &mut Vec<f32>) {
-        self.check_rows(rows, "gather_rows_col_major");
-        self.features.gather_rows_col_major(rows, self.dim, out);
-    }
-
-    fn check_rows(&self, rows: &[usize], caller: &str) {
+    pub fn gather_rows(&self, rows: &[usize], layout: Layout, out: &mut Vec<f32>) {
         if let Some(&bad) = rows.iter().find(|&&r| r >= self.len()) {
             panic!(
-                "Dataset::{caller}: row {bad} of a data set of {} rows",
+                "Dataset::gather_rows: row {bad} of a data set of {} rows",
                 self.len()
             );
         }
+        self.features.gather_rows(rows, self.dim, layout, out);
     }
 
     /// All labels.

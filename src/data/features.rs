@@ -9,6 +9,8 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use crate::gemm::Layout;
+
 /// Feature values, row-major.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Features {
@@ -55,14 +57,22 @@ impl Features {
         }
     }
 
-    /// Appends rows `rows` (each `dim` values long) to `out`, as `f32`, in the order given.
-    pub(crate) fn gather_rows(&self, rows: &[usize], dim: usize, out: &mut Vec<f32>) {
-        self.gather_range(rows, 0..rows.len(), dim, out);
+    /// Appends rows `rows` (each `dim` values long) to `out` as `f32`, in the order given, laid
+    /// out in `layout` (column-major: value `j` of row `rows[r]` at `j * rows.len() + r`).
+    pub(crate) fn gather_rows(
+        &self,
+        rows: &[usize],
+        dim: usize,
+        layout: Layout,
+        out: &mut Vec<f32>,
+    ) {
+        match layout {
+            Layout::RowMajor => self.gather_range(rows, 0..rows.len(), dim, out),
+            Layout::ColMajor => self.gather_rows_col_major(rows, dim, out),
+        }
     }
 
-    /// As [`Features::gather_rows`], but laid out column-major: value `j` of row `rows[r]` at
-    /// `j * rows.len() + r`.
-    pub(crate) fn gather_rows_col_major(&self, rows: &[usize], dim: usize, out: &mut Vec<f32>) {
+    fn gather_rows_col_major(&self, rows: &[usize], dim: usize, out: &mut Vec<f32>) {
         // Rows are gathered a block at a time into a buffer that stays in cache, then written
         // out transposed: the batch itself is written once (a row-major batch transposed
         // afterwards is written twice and read once more).
@@ -292,8 +302,8 @@ mod tests {
         let rows = [4, 0, 4, 9, 2];
         let [floats, bytes] = both(&values);
         let (mut a, mut b) = (vec![9.0], vec![9.0]);
-        floats.gather_rows(&rows, 6, &mut a);
-        bytes.gather_rows(&rows, 6, &mut b);
+        floats.gather_rows(&rows, 6, Layout::RowMajor, &mut a);
+        bytes.gather_rows(&rows, 6, Layout::RowMajor, &mut b);
         assert_eq!(a, b);
         assert_eq!(a.len(), 1 + 5 * 6);
         assert_eq!(a[1..7], floats.values(24..30)[..]);
@@ -304,8 +314,8 @@ mod tests {
             let rows: Vec<usize> = (0..n).map(|r| (r * 7 + 3) % 10).collect();
             for features in [&floats, &bytes] {
                 let (mut by_row, mut by_col) = (Vec::new(), vec![9.0]);
-                features.gather_rows(&rows, 6, &mut by_row);
-                features.gather_rows_col_major(&rows, 6, &mut by_col);
+                features.gather_rows(&rows, 6, Layout::RowMajor, &mut by_row);
+                features.gather_rows(&rows, 6, Layout::ColMajor, &mut by_col);
                 assert_eq!(by_col.len(), 1 + n * 6);
                 for r in 0..n {
                     for j in 0..6 {

@@ -214,10 +214,7 @@ impl Iterator for Batches<'_> {
         self.pos = stop;
         let all_labels = self.data.labels();
         let mut inputs = Vec::with_capacity(indices.len() * self.data.dim());
-        match self.layout {
-            Layout::RowMajor => self.data.gather_rows(&indices, &mut inputs),
-            Layout::ColMajor => self.data.gather_rows_col_major(&indices, &mut inputs),
-        }
+        self.data.gather_rows(&indices, self.layout, &mut inputs);
         let labels = indices.iter().map(|&i| all_labels[i]).collect();
         Some(Batch {
             inputs,

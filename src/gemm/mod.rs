@@ -178,17 +178,12 @@ pub fn matmul<E: Element>(
         Layout::ColMajor => (1, m as isize),
     };
     let threads = crate::threads::num_threads();
+    let large = threads > 1 && m.min(n).min(k) >= PACKED_MIN_SIDE;
     #[cfg(target_arch = "x86_64")]
-    if threads > 1
-        && m.min(n).min(k) >= PACKED_MIN_SIDE
-        && avx2_f32(a, b, &mut out, layout, threads)
-    {
+    if large && avx2_f32(a, b, &mut out, layout, threads) {
         return out;
     }
-    if threads > 1
-        && m.min(n).min(k) >= PACKED_MIN_SIDE
-        && packed_threaded(a, b, &mut out, (out_row_stride, out_col_stride))
-    {
+    if large && packed_threaded(a, b, &mut out, (out_row_stride, out_col_stride)) {
         return out;
     }
     let parallelism = if threads > 1 {
