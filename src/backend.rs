@@ -2,8 +2,8 @@
 
 use std::fmt::Debug;
 
-use crate::gemm::Layout;
 use crate::kernel::{BinaryOp, ReduceOp, UnaryOp};
+use crate::shape::Layout;
 use crate::Element;
 
 /// Array storage and kernels. Implemented by `duograd-ndarray` (`NdArray<E>`) and

@@ -60,4 +60,5 @@ pub use error::AutogradError;
 pub use gradcheck::{gradcheck, gradgradcheck, GradcheckError, GradcheckOptions};
 pub use kernel::{BinaryOp, ReduceOp, UnaryOp};
 pub use ops::Reduction;
+pub use shape::Layout;
 pub use tensor::Tensor;

@@ -1,4 +1,23 @@
-//! Shape arithmetic shared by the core and the backends: sizes, strides, broadcasting.
+//! Shape arithmetic shared by the core and the backends: sizes, strides, broadcasting, and the
+//! two layouts of a matrix.
+
+/// How a 2-D array is laid out in its buffer: the layout of a matrix product's output
+/// ([`crate::gemm::matmul`]), of a backend's own matrices ([`crate::Backend::layout_2d`]) and of
+/// the mini-batches a [`crate::data::DataLoader`] gathers.
+///
+/// ```
+/// use duograd::{Backend, Layout};
+/// assert_eq!(duograd_ndarray::NdArray::<f32>::layout_2d(), Layout::RowMajor);
+/// assert_eq!(duograd_nalgebra::Nalgebra::<f32>::layout_2d(), Layout::ColMajor);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// Rows one after another (ndarray's standard layout): element `(i, j)` of an `m×n`
+    /// matrix at `i * n + j`.
+    RowMajor,
+    /// Columns one after another (nalgebra's layout): element `(i, j)` at `j * m + i`.
+    ColMajor,
+}
 
 /// Number of elements of an array of `shape` (1 for a scalar).
 ///

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use crate::autograd::grad_mode::is_grad_enabled;
 use crate::autograd::record::{Attrs, GradFn};
 use crate::backend::Backend;
-use crate::gemm::Layout;
 use crate::shape::numel;
+use crate::shape::Layout;
 use crate::Element;
 
 /// The source of node ids. Ids only grow, so every op's id is larger than its inputs' ids, and
@@ -135,7 +135,7 @@ impl<B: Backend> Tensor<B> {
     /// If `data.len()` is not `shape[0] * shape[1]`.
     ///
     /// ```
-    /// use duograd::gemm::Layout;
+    /// use duograd::Layout;
     /// use duograd::Tensor;
     /// use duograd_nalgebra::Nalgebra;
     /// use duograd_ndarray::NdArray;

@@ -10,7 +10,7 @@ use duograd::data::{
     load_digits, train_test_split, DataError, DataLoader, Dataset, IdxImages, IdxLabels, Mnist,
     Normalization, MNIST_FILES,
 };
-use duograd::gemm::Layout;
+use duograd::Layout;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use super::features::{ByteMap, Features};
 use super::mnist::Mnist;
-use crate::gemm::Layout;
+use crate::shape::Layout;
 
 /// A labelled data set held in memory: `len` rows of `dim` features (row-major) and one
 /// class label in `0..classes` per row.
@@ -167,7 +167,7 @@ impl Dataset {
     ///
     /// ```
     /// use duograd::data::Dataset;
-    /// use duograd::gemm::Layout;
+    /// use duograd::Layout;
     /// let ds = Dataset::from_bytes(vec![1, 2, 3, 4, 5, 6], 2.0, 0.5, vec![0, 0, 0], 2, 1);
     /// let (mut rows, mut columns) = (Vec::new(), Vec::new());
     /// ds.gather_rows(&[2, 0], Layout::RowMajor, &mut rows);

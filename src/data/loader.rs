@@ -5,7 +5,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use super::dataset::Dataset;
-use crate::gemm::Layout;
+use crate::shape::Layout;
 use crate::Element;
 
 /// One mini-batch: a copy of the selected rows, row-major unless the loader was asked for
@@ -134,7 +134,7 @@ impl<'a> DataLoader<'a> {
     ///
     /// ```
     /// use duograd::data::{DataLoader, Dataset};
-    /// use duograd::gemm::Layout;
+    /// use duograd::Layout;
     /// let ds = Dataset::new(vec![1.0, 2.0, 3.0, 4.0], vec![0, 1], 2, 2);
     /// let batch = DataLoader::new(&ds, 2).layout(Layout::ColMajor).epoch(0).next().unwrap();
     /// assert_eq!((batch.inputs, batch.layout), (vec![1.0, 3.0, 2.0, 4.0], Layout::ColMajor));

@@ -20,7 +20,8 @@
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 
-use super::{pool, StridedMatrix};
+use super::StridedMatrix;
+use crate::threads::pool;
 
 /// Rows of a tile.
 const MR: usize = 6;

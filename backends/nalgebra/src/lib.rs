@@ -84,7 +84,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use duograd::gemm::Layout;
+use duograd::Layout;
 use duograd::{Backend, BinaryOp, Element, ReduceOp, UnaryOp};
 
 mod elementwise;

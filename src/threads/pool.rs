@@ -1,5 +1,6 @@
-//! The worker threads of the AVX2 kernel: the calling thread works too, shares go to whichever
-//! thread is free, and idle workers poll briefly before sleeping.
+//! duograd's worker threads, shared by the `f32` matrix product and the batch gather: the calling
+//! thread works too, shares go to whichever thread is free, and idle workers poll briefly before
+//! sleeping.
 //!
 //! In a training loop products of 0.1–0.5 ms alternate with single-threaded kernels, so what
 //! matters is the latency of handing out a share: a worker that is still spinning picks it up in
@@ -34,7 +35,7 @@ unsafe impl Send for Posted {}
 /// Bits of [`Shared::claims`] that count claimed shares; the bits above hold the epoch.
 const INDEX_BITS: u32 = 16;
 /// The most shares a job may have.
-pub(super) const MAX_PARTS: usize = 1 << INDEX_BITS;
+pub(crate) const MAX_PARTS: usize = 1 << INDEX_BITS;
 
 /// What the calling thread and the workers share.
 struct Shared {
@@ -74,7 +75,7 @@ static WORKERS: Mutex<Vec<Worker>> = Mutex::new(Vec::new());
 ///
 /// # Panics
 /// If a share panics (after every share has finished).
-pub(super) fn run(parts: usize, threads: usize, job: &Job<'_>) {
+pub(crate) fn run(parts: usize, threads: usize, job: &Job<'_>) {
     assert!(parts <= MAX_PARTS, "pool::run: {parts} shares is too many");
     let mut workers = match WORKERS.try_lock() {
         Ok(workers) if parts > 1 && threads > 1 => workers,
@@ -86,7 +87,7 @@ pub(super) fn run(parts: usize, threads: usize, job: &Job<'_>) {
         let flag = Arc::clone(&sleeping);
         let seen = SHARED.epoch.load(Ordering::SeqCst);
         let spawned = thread::Builder::new()
-            .name(format!("duograd-gemm-{}", workers.len() + 1))
+            .name(format!("duograd-worker-{}", workers.len() + 1))
             .spawn(move || work(seen, &flag));
         match spawned {
             Ok(handle) => workers.push(Worker {
@@ -124,7 +125,7 @@ pub(super) fn run(parts: usize, threads: usize, job: &Job<'_>) {
     while !poll(|| SHARED.finished.load(Ordering::Acquire) == parts, SPIN) {}
     drop(workers);
     if SHARED.panicked.swap(false, Ordering::SeqCst) {
-        panic!("gemm: a share of a matrix product panicked");
+        panic!("duograd: a share of a parallel kernel panicked");
     }
 }
 

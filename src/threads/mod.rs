@@ -1,6 +1,7 @@
 //! How many threads duograd's kernels may use.
 //!
-//! Today only the matrix product ([`crate::gemm`]) runs on several threads. The count is read
+//! The matrix product ([`crate::gemm`]) and the batch gather of [`crate::data::DataLoader`] run
+//! on several threads (the gather on duograd's pool only). The count is read
 //! once from the `DUOGRAD_THREADS` environment variable (a positive integer), and defaults to
 //! the number of CPUs the process may use; [`set_num_threads`] changes it at run time.
 //!
@@ -16,6 +17,8 @@
 //! ```
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub(crate) mod pool;
 
 /// The environment variable [`num_threads`] starts from.
 pub const ENV_VAR: &str = "DUOGRAD_THREADS";
