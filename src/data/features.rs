@@ -2,14 +2,12 @@
 //! each read through an affine map, the way image data sets such as MNIST arrive.
 //!
 //! Bytes take a quarter of the memory, and, more to the point, a quarter of the memory traffic
-//! when a mini-batch gathers rows in random order: on the machine of BENCHMARKS.md gathering an
-//! epoch of shuffled MNIST batches took ~30 ms from `f32` rows and ~12 ms from bytes (with the
-//! prefetch below), against a training epoch of ~170 ms.
+//! when a mini-batch gathers rows in random order (`gather.rs`): on the machine of BENCHMARKS.md
+//! gathering an epoch of shuffled MNIST batches took ~30 ms from `f32` rows and ~12 ms from bytes
+//! (with prefetching), against a training epoch of ~170 ms.
 
 use std::borrow::Cow;
 use std::ops::Range;
-
-use crate::gemm::Layout;
 
 /// Feature values, row-major.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,14 +27,10 @@ pub(crate) struct ByteMap {
 }
 
 impl ByteMap {
-    fn value(self, byte: u8) -> f32 {
+    pub(crate) fn value(self, byte: u8) -> f32 {
         f32::from(byte) * self.scale + self.offset
     }
 }
-
-/// Rows ahead of the one being copied whose memory is requested early: rows come in random
-/// order, so the hardware prefetcher cannot guess the next one (2 was best of 1, 2, 4, 8).
-const PREFETCH_AHEAD: usize = 2;
 
 impl Features {
     /// Number of values.
@@ -53,81 +47,6 @@ impl Features {
             Features::Floats(v) => Cow::Borrowed(&v[range]),
             Features::Bytes { bytes, map } => {
                 Cow::Owned(bytes[range].iter().map(|&b| map.value(b)).collect())
-            }
-        }
-    }
-
-    /// Appends rows `rows` (each `dim` values long) to `out` as `f32`, in the order given, laid
-    /// out in `layout` (column-major: value `j` of row `rows[r]` at `j * rows.len() + r`).
-    pub(crate) fn gather_rows(
-        &self,
-        rows: &[usize],
-        dim: usize,
-        layout: Layout,
-        out: &mut Vec<f32>,
-    ) {
-        match layout {
-            Layout::RowMajor => self.gather_range(rows, 0..rows.len(), dim, out),
-            Layout::ColMajor => self.gather_rows_col_major(rows, dim, out),
-        }
-    }
-
-    fn gather_rows_col_major(&self, rows: &[usize], dim: usize, out: &mut Vec<f32>) {
-        // Rows are gathered a block at a time into a buffer that stays in cache, then written
-        // out transposed: the batch itself is written once (a row-major batch transposed
-        // afterwards is written twice and read once more).
-        const BLOCK: usize = 16;
-        const TILE: usize = 8;
-        let (n, start) = (rows.len(), out.len());
-        out.reserve(n * dim);
-        let dst = &mut out.spare_capacity_mut()[..n * dim];
-        let mut block = Vec::with_capacity(BLOCK.min(n) * dim);
-        for r0 in (0..n).step_by(BLOCK) {
-            let r1 = (r0 + BLOCK).min(n);
-            block.clear();
-            self.gather_range(rows, r0..r1, dim, &mut block);
-            // 8 columns at a time: each row's 8 values are one load, each column's run of
-            // block values one contiguous store.
-            let mut j0 = 0;
-            while j0 < dim {
-                let width = TILE.min(dim - j0);
-                let mut tile = [[0.0f32; BLOCK]; TILE];
-                for (r, row) in block.chunks_exact(dim).enumerate() {
-                    for (t, &x) in tile.iter_mut().zip(&row[j0..j0 + width]) {
-                        t[r] = x;
-                    }
-                }
-                for (jj, t) in tile[..width].iter().enumerate() {
-                    let j = j0 + jj;
-                    for (value, &x) in dst[j * n + r0..j * n + r1].iter_mut().zip(t) {
-                        value.write(x);
-                    }
-                }
-                j0 += width;
-            }
-        }
-        // SAFETY: the loops wrote all `n * dim` values: each block covers rows r0..r1 of every
-        // column j, and the blocks cover 0..n.
-        unsafe { out.set_len(start + n * dim) };
-    }
-
-    /// Appends rows `rows[range]`, prefetching the rows that follow in `rows`.
-    fn gather_range(&self, rows: &[usize], range: Range<usize>, dim: usize, out: &mut Vec<f32>) {
-        // `extend` writes each value once (a `resize` first would zero the batch in vain).
-        out.reserve(range.len() * dim);
-        match self {
-            Features::Floats(v) => {
-                for r in range {
-                    prefetch_row(v, rows.get(r + PREFETCH_AHEAD), dim);
-                    out.extend_from_slice(&v[rows[r] * dim..(rows[r] + 1) * dim]);
-                }
-            }
-            Features::Bytes { bytes, map } => {
-                for r in range {
-                    prefetch_row(bytes, rows.get(r + PREFETCH_AHEAD), dim);
-                    let src = &bytes[rows[r] * dim..(rows[r] + 1) * dim];
-                    out.extend(src.iter().map(|&b| map.value(b)));
-                }
             }
         }
     }
@@ -243,26 +162,6 @@ fn histogram(bytes: &[u8]) -> [u64; 256] {
     total
 }
 
-/// Asks the CPU to start loading row `row` of `data` into cache (a hint; no effect on results,
-/// and nothing on targets other than x86-64).
-#[inline]
-fn prefetch_row<T>(data: &[T], row: Option<&usize>, dim: usize) {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(row) = data.get(row.map_or(usize::MAX, |&r| r * dim)..) {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        const LINE: usize = 64;
-        let bytes = (dim * std::mem::size_of::<T>()).min(std::mem::size_of_val(row));
-        let start = row.as_ptr().cast::<i8>();
-        for offset in (0..bytes).step_by(LINE) {
-            // SAFETY: `offset < bytes ≤ size_of_val(row)`, so the address lies inside `data`;
-            // a prefetch never faults or changes memory anyway.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.add(offset)) };
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (data, row, dim);
-}
-
 /// `Σ f(x)` in `f64` with eight independent accumulators (vectorizes, and loses less precision
 /// than one long running sum).
 fn lane_sum(xs: &[f32], f: impl Fn(f64) -> f64) -> f64 {
@@ -294,40 +193,6 @@ mod tests {
                 map,
             },
         ]
-    }
-
-    #[test]
-    fn bytes_and_floats_gather_the_same_rows() {
-        let values: Vec<u8> = (0..60).map(|i| (i * 7 % 256) as u8).collect();
-        let rows = [4, 0, 4, 9, 2];
-        let [floats, bytes] = both(&values);
-        let (mut a, mut b) = (vec![9.0], vec![9.0]);
-        floats.gather_rows(&rows, 6, Layout::RowMajor, &mut a);
-        bytes.gather_rows(&rows, 6, Layout::RowMajor, &mut b);
-        assert_eq!(a, b);
-        assert_eq!(a.len(), 1 + 5 * 6);
-        assert_eq!(a[1..7], floats.values(24..30)[..]);
-        assert_eq!(a[0], 9.0, "gather_rows appends");
-
-        // Column-major: the transpose of the same rows, for every block boundary case.
-        for n in [1, 5, 15, 16, 17, 40] {
-            let rows: Vec<usize> = (0..n).map(|r| (r * 7 + 3) % 10).collect();
-            for features in [&floats, &bytes] {
-                let (mut by_row, mut by_col) = (Vec::new(), vec![9.0]);
-                features.gather_rows(&rows, 6, Layout::RowMajor, &mut by_row);
-                features.gather_rows(&rows, 6, Layout::ColMajor, &mut by_col);
-                assert_eq!(by_col.len(), 1 + n * 6);
-                for r in 0..n {
-                    for j in 0..6 {
-                        assert_eq!(
-                            by_col[1 + j * n + r],
-                            by_row[r * 6 + j],
-                            "n={n} r={r} j={j}"
-                        );
-                    }
-                }
-            }
-        }
     }
 
     #[test]

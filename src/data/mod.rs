@@ -37,6 +37,7 @@ mod digits;
 mod download;
 mod error;
 mod features;
+mod gather;
 mod idx;
 mod loader;
 mod mnist;

@@ -1,0 +1,349 @@
+//! Gathering a mini-batch: rows of a data set picked in shuffled order, converted to `f32` and
+//! laid out the way the backend stores matrices, shared out over duograd's worker threads.
+//!
+//! The rows come in random order out of a data set far larger than the caches, so a batch is
+//! bound by memory latency (and, for `f32` data, bandwidth), not arithmetic: two threads fetch
+//! about twice as much at once, and prefetching the next rows hides part of the wait. A
+//! column-major batch is gathered row-major a few rows at a time into a buffer that stays in
+//! cache and written out transposed from there, 8×8 values at a time with AVX where the CPU has
+//! it, so that the batch itself is written once.
+
+use std::mem::MaybeUninit;
+use std::ops::Range;
+
+use super::features::Features;
+use crate::shape::Layout;
+use crate::threads::{self, pool};
+
+/// Rows ahead of the one being copied whose memory is requested early: rows come in random
+/// order, so the hardware prefetcher cannot guess the next one (2 was best of 1, 2, 4, 8).
+const PREFETCH_AHEAD: usize = 2;
+
+/// Rows a column-major batch gathers before transposing them: 16 rows of MNIST are 50 KB of
+/// `f32`, and each column's 16 values fill one 64-byte cache line of the batch.
+const BLOCK_ROWS: usize = 16;
+
+/// Rows per share of a gather handed to the worker threads (a multiple of [`BLOCK_ROWS`]).
+const SHARE_ROWS: usize = 4 * BLOCK_ROWS;
+
+/// Batches of fewer values are gathered on the calling thread: handing out shares costs a few
+/// microseconds.
+const PARALLEL_MIN_VALUES: usize = 1 << 15;
+
+/// The batch being written, shared by the threads that gather its rows.
+#[derive(Clone, Copy)]
+struct BatchPtr(*mut f32);
+
+// SAFETY: the threads gathering one batch write disjoint values (each its own rows), and the
+// batch outlives them (`pool::run` returns only when all shares have finished).
+unsafe impl Send for BatchPtr {}
+unsafe impl Sync for BatchPtr {}
+
+impl Features {
+    /// Appends rows `rows` (each `dim` values long) to `out` as `f32`, in the order given, laid
+    /// out in `layout` (column-major: value `j` of row `rows[r]` at `j * rows.len() + r`).
+    ///
+    /// Every row must be in range (the caller checks, naming the row).
+    pub(crate) fn gather_rows(
+        &self,
+        rows: &[usize],
+        dim: usize,
+        layout: Layout,
+        out: &mut Vec<f32>,
+    ) {
+        self.gather_rows_on(rows, dim, layout, threads::num_threads(), out);
+    }
+
+    /// [`Features::gather_rows`] on up to `threads` threads.
+    fn gather_rows_on(
+        &self,
+        rows: &[usize],
+        dim: usize,
+        layout: Layout,
+        threads: usize,
+        out: &mut Vec<f32>,
+    ) {
+        let (n, start) = (rows.len(), out.len());
+        assert!(
+            rows.iter().all(|&r| (r + 1) * dim <= self.len()),
+            "gather_rows: a row lies beyond the {} values",
+            self.len()
+        );
+        out.reserve(n * dim);
+        let batch = BatchPtr(out.spare_capacity_mut().as_mut_ptr().cast::<f32>());
+        let share_rows = SHARE_ROWS.max(n.div_ceil(pool::MAX_PARTS).next_multiple_of(BLOCK_ROWS));
+        let shares = n.div_ceil(share_rows);
+        let gather_share = |share: usize| {
+            let range = share * share_rows..((share + 1) * share_rows).min(n);
+            // SAFETY: `batch` has room for `n * dim` values (reserved above), every row index is
+            // in range (asserted above), and shares write disjoint rows of the batch.
+            unsafe { self.gather_share(rows, range, dim, layout, batch) }
+        };
+        if threads > 1 && shares > 1 && n * dim >= PARALLEL_MIN_VALUES {
+            pool::run(shares, threads, &gather_share);
+        } else {
+            (0..shares).for_each(gather_share);
+        }
+        // SAFETY: the shares wrote all `n * dim` values: they cover rows 0..n, and each writes
+        // every value of its rows.
+        unsafe { out.set_len(start + n * dim) };
+    }
+
+    /// Writes rows `rows[range]` of the `rows.len() × dim` batch at `batch`, in `layout`.
+    ///
+    /// # Safety
+    /// `batch` must have room for `rows.len() * dim` values, no other thread may write these
+    /// rows meanwhile, and every row of `rows[range]` must lie inside the features.
+    unsafe fn gather_share(
+        &self,
+        rows: &[usize],
+        range: Range<usize>,
+        dim: usize,
+        layout: Layout,
+        batch: BatchPtr,
+    ) {
+        match layout {
+            Layout::RowMajor => {
+                // SAFETY: rows `range` of a row-major batch are these values, which no other
+                // thread writes.
+                let out = unsafe {
+                    std::slice::from_raw_parts_mut(
+                        batch.0.add(range.start * dim).cast::<MaybeUninit<f32>>(),
+                        range.len() * dim,
+                    )
+                };
+                self.gather_into(rows, range, dim, out);
+            }
+            Layout::ColMajor => {
+                let n = rows.len();
+                let mut block = Vec::with_capacity(BLOCK_ROWS.min(range.len()) * dim);
+                for r0 in range.clone().step_by(BLOCK_ROWS) {
+                    let r1 = (r0 + BLOCK_ROWS).min(range.end);
+                    block.clear();
+                    self.gather_into(
+                        rows,
+                        r0..r1,
+                        dim,
+                        &mut block.spare_capacity_mut()[..(r1 - r0) * dim],
+                    );
+                    // SAFETY: `gather_into` wrote all these values.
+                    unsafe { block.set_len((r1 - r0) * dim) };
+                    // SAFETY: rows r0..r1 of column j are at `j * n + r0..j * n + r1`, inside
+                    // the batch and written by this share only.
+                    unsafe { transpose_into(&block, r1 - r0, dim, batch.0.add(r0), n) };
+                }
+            }
+        }
+    }
+
+    /// Writes rows `rows[range]` one after another into `out` (`range.len() * dim` values),
+    /// prefetching the rows that follow in `rows`.
+    fn gather_into(
+        &self,
+        rows: &[usize],
+        range: Range<usize>,
+        dim: usize,
+        out: &mut [MaybeUninit<f32>],
+    ) {
+        let rows_out = out.chunks_exact_mut(dim.max(1));
+        match self {
+            Features::Floats(v) => {
+                for (r, row_out) in range.zip(rows_out) {
+                    prefetch_row(v, rows.get(r + PREFETCH_AHEAD), dim);
+                    let src = &v[rows[r] * dim..(rows[r] + 1) * dim];
+                    for (o, &x) in row_out.iter_mut().zip(src) {
+                        o.write(x);
+                    }
+                }
+            }
+            Features::Bytes { bytes, map } => {
+                for (r, row_out) in range.zip(rows_out) {
+                    prefetch_row(bytes, rows.get(r + PREFETCH_AHEAD), dim);
+                    let src = &bytes[rows[r] * dim..(rows[r] + 1) * dim];
+                    for (o, &b) in row_out.iter_mut().zip(src) {
+                        o.write(map.value(b));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Writes the row-major `rows × dim` `block` transposed: value `(r, j)` to `out[j * n + r]`.
+///
+/// # Safety
+/// `out[j * n + r]` must be writable for every `r < rows`, `j < dim`.
+unsafe fn transpose_into(block: &[f32], rows: usize, dim: usize, out: *mut f32, n: usize) {
+    debug_assert_eq!(block.len(), rows * dim);
+    let mut done_rows = 0;
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        done_rows = rows / 8 * 8;
+        let done_cols = dim / 8 * 8;
+        // Columns outer: a column's values from all the block's rows are written one after
+        // another, so each cache line of the batch is filled while it is still in L1.
+        for j in (0..done_cols).step_by(8) {
+            for r in (0..done_rows).step_by(8) {
+                // SAFETY: rows r..r+8 and columns j..j+8 lie inside the block and the batch,
+                // and the CPU has AVX.
+                unsafe {
+                    transpose_8x8(block.as_ptr().add(r * dim + j), dim, out.add(j * n + r), n)
+                };
+            }
+        }
+        for j in done_cols..dim {
+            for r in 0..done_rows {
+                // SAFETY: as the caller promised.
+                unsafe { out.add(j * n + r).write(block[r * dim + j]) };
+            }
+        }
+    }
+    for r in done_rows..rows {
+        for (j, &x) in block[r * dim..(r + 1) * dim].iter().enumerate() {
+            // SAFETY: as the caller promised.
+            unsafe { out.add(j * n + r).write(x) };
+        }
+    }
+}
+
+/// Transposes the 8×8 block at `src` (rows `src_stride` apart) to `dst` (rows `dst_stride`
+/// apart): 8 loads, 24 shuffles and 8 stores.
+///
+/// # Safety
+/// The CPU must have AVX, and both blocks must lie inside their buffers.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn transpose_8x8(src: *const f32, src_stride: usize, dst: *mut f32, dst_stride: usize) {
+    use std::arch::x86_64::*;
+    // SAFETY: as the caller promised.
+    unsafe {
+        let r: [__m256; 8] = std::array::from_fn(|i| _mm256_loadu_ps(src.add(i * src_stride)));
+        // Pairs of rows interleaved, then quads: lane halves hold columns j and j + 4.
+        let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+        let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+        let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+        let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+        let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+        let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+        let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+        let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+        let q = [
+            _mm256_shuffle_ps::<0x44>(t0, t2),
+            _mm256_shuffle_ps::<0xEE>(t0, t2),
+            _mm256_shuffle_ps::<0x44>(t1, t3),
+            _mm256_shuffle_ps::<0xEE>(t1, t3),
+        ];
+        let h = [
+            _mm256_shuffle_ps::<0x44>(t4, t6),
+            _mm256_shuffle_ps::<0xEE>(t4, t6),
+            _mm256_shuffle_ps::<0x44>(t5, t7),
+            _mm256_shuffle_ps::<0xEE>(t5, t7),
+        ];
+        for c in 0..4 {
+            // Column c from the low lanes, column c + 4 from the high ones.
+            _mm256_storeu_ps(
+                dst.add(c * dst_stride),
+                _mm256_permute2f128_ps::<0x20>(q[c], h[c]),
+            );
+            _mm256_storeu_ps(
+                dst.add((c + 4) * dst_stride),
+                _mm256_permute2f128_ps::<0x31>(q[c], h[c]),
+            );
+        }
+    }
+}
+
+/// Asks the CPU to start loading row `row` of `data` into cache (a hint; no effect on results,
+/// and nothing on targets other than x86-64).
+#[inline]
+fn prefetch_row<T>(data: &[T], row: Option<&usize>, dim: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(row) = data.get(row.map_or(usize::MAX, |&r| r * dim)..) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        const LINE: usize = 64;
+        let bytes = (dim * std::mem::size_of::<T>()).min(std::mem::size_of_val(row));
+        let start = row.as_ptr().cast::<i8>();
+        for offset in (0..bytes).step_by(LINE) {
+            // SAFETY: `offset < bytes ≤ size_of_val(row)`, so the address lies inside `data`;
+            // a prefetch never faults or changes memory anyway.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.add(offset)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (data, row, dim);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::features::ByteMap;
+    use super::*;
+
+    fn both(values: &[u8]) -> [Features; 2] {
+        let map = ByteMap {
+            scale: 0.5,
+            offset: -1.0,
+        };
+        [
+            Features::Floats(values.iter().map(|&b| map.value(b)).collect()),
+            Features::Bytes {
+                bytes: values.to_vec(),
+                map,
+            },
+        ]
+    }
+
+    /// The value `j` of row `rows[r]`, read directly.
+    fn expected(features: &Features, rows: &[usize], dim: usize, r: usize, j: usize) -> f32 {
+        features.values(rows[r] * dim + j..rows[r] * dim + j + 1)[0]
+    }
+
+    #[test]
+    fn bytes_and_floats_gather_the_same_rows() {
+        let values: Vec<u8> = (0..60).map(|i| (i * 7 % 256) as u8).collect();
+        let rows = [4, 0, 4, 9, 2];
+        let [floats, bytes] = both(&values);
+        let (mut a, mut b) = (vec![9.0], vec![9.0]);
+        floats.gather_rows(&rows, 6, Layout::RowMajor, &mut a);
+        bytes.gather_rows(&rows, 6, Layout::RowMajor, &mut b);
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 1 + 5 * 6);
+        assert_eq!(a[1..7], floats.values(24..30)[..]);
+        assert_eq!(a[0], 9.0, "gather_rows appends");
+    }
+
+    /// Both layouts, against direct reads, for sizes around the 8×8 tiles, the 16-row blocks,
+    /// the shares and the threshold for threads (with 1 and 2 threads).
+    #[test]
+    fn every_layout_size_and_thread_count_gathers_the_right_values() {
+        for dim in [1, 6, 8, 13, 784] {
+            let len = 300;
+            let values: Vec<u8> = (0..len * dim).map(|i| (i * 7 % 251) as u8).collect();
+            for features in both(&values) {
+                for n in [0, 1, 5, 8, 15, 16, 17, 63, 64, 65, 200] {
+                    let rows: Vec<usize> = (0..n).map(|r| (r * 37 + 11) % len).collect();
+                    for threads in [1, 2] {
+                        for layout in [Layout::RowMajor, Layout::ColMajor] {
+                            let mut out = vec![7.0];
+                            features.gather_rows_on(&rows, dim, layout, threads, &mut out);
+                            assert_eq!(out.len(), 1 + n * dim);
+                            assert_eq!(out[0], 7.0, "gather_rows appends");
+                            for r in 0..n {
+                                for j in 0..dim {
+                                    let at = match layout {
+                                        Layout::RowMajor => r * dim + j,
+                                        Layout::ColMajor => j * n + r,
+                                    };
+                                    assert_eq!(
+                                        out[1 + at],
+                                        expected(&features, &rows, dim, r, j),
+                                        "{layout:?} dim={dim} n={n} threads={threads} r={r} j={j}"
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
