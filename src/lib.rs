@@ -49,6 +49,7 @@ pub mod nn;
 mod ops;
 pub mod optim;
 pub mod shape;
+mod simd;
 pub mod tensor;
 pub mod threads;
 pub mod train;

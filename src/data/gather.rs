@@ -207,48 +207,19 @@ unsafe fn transpose_into(block: &[f32], rows: usize, dim: usize, out: *mut f32, 
 }
 
 /// Transposes the 8×8 block at `src` (rows `src_stride` apart) to `dst` (rows `dst_stride`
-/// apart): 8 loads, 24 shuffles and 8 stores.
+/// apart).
 ///
 /// # Safety
 /// The CPU must have AVX, and both blocks must lie inside their buffers.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 unsafe fn transpose_8x8(src: *const f32, src_stride: usize, dst: *mut f32, dst_stride: usize) {
-    use std::arch::x86_64::*;
+    use std::arch::x86_64::{_mm256_loadu_ps, _mm256_storeu_ps};
     // SAFETY: as the caller promised.
     unsafe {
-        let r: [__m256; 8] = std::array::from_fn(|i| _mm256_loadu_ps(src.add(i * src_stride)));
-        // Pairs of rows interleaved, then quads: lane halves hold columns j and j + 4.
-        let t0 = _mm256_unpacklo_ps(r[0], r[1]);
-        let t1 = _mm256_unpackhi_ps(r[0], r[1]);
-        let t2 = _mm256_unpacklo_ps(r[2], r[3]);
-        let t3 = _mm256_unpackhi_ps(r[2], r[3]);
-        let t4 = _mm256_unpacklo_ps(r[4], r[5]);
-        let t5 = _mm256_unpackhi_ps(r[4], r[5]);
-        let t6 = _mm256_unpacklo_ps(r[6], r[7]);
-        let t7 = _mm256_unpackhi_ps(r[6], r[7]);
-        let q = [
-            _mm256_shuffle_ps::<0x44>(t0, t2),
-            _mm256_shuffle_ps::<0xEE>(t0, t2),
-            _mm256_shuffle_ps::<0x44>(t1, t3),
-            _mm256_shuffle_ps::<0xEE>(t1, t3),
-        ];
-        let h = [
-            _mm256_shuffle_ps::<0x44>(t4, t6),
-            _mm256_shuffle_ps::<0xEE>(t4, t6),
-            _mm256_shuffle_ps::<0x44>(t5, t7),
-            _mm256_shuffle_ps::<0xEE>(t5, t7),
-        ];
-        for c in 0..4 {
-            // Column c from the low lanes, column c + 4 from the high ones.
-            _mm256_storeu_ps(
-                dst.add(c * dst_stride),
-                _mm256_permute2f128_ps::<0x20>(q[c], h[c]),
-            );
-            _mm256_storeu_ps(
-                dst.add((c + 4) * dst_stride),
-                _mm256_permute2f128_ps::<0x31>(q[c], h[c]),
-            );
+        let rows = std::array::from_fn(|i| _mm256_loadu_ps(src.add(i * src_stride)));
+        for (j, column) in crate::simd::transpose8(rows).into_iter().enumerate() {
+            _mm256_storeu_ps(dst.add(j * dst_stride), column);
         }
     }
 }

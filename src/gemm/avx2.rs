@@ -21,6 +21,7 @@ use std::arch::x86_64::*;
 use std::cell::RefCell;
 
 use super::StridedMatrix;
+use crate::simd::transpose8;
 use crate::threads::pool;
 
 /// Rows of a tile.
@@ -237,44 +238,6 @@ unsafe fn pack_b(
             }
         }
     }
-}
-
-/// The transpose of the 8×8 matrix whose rows are `r`.
-///
-/// # Safety
-/// The CPU must have AVX2.
-#[target_feature(enable = "avx2,fma")]
-unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
-    let t = [
-        _mm256_unpacklo_ps(r[0], r[1]),
-        _mm256_unpackhi_ps(r[0], r[1]),
-        _mm256_unpacklo_ps(r[2], r[3]),
-        _mm256_unpackhi_ps(r[2], r[3]),
-        _mm256_unpacklo_ps(r[4], r[5]),
-        _mm256_unpackhi_ps(r[4], r[5]),
-        _mm256_unpacklo_ps(r[6], r[7]),
-        _mm256_unpackhi_ps(r[6], r[7]),
-    ];
-    let s = [
-        _mm256_shuffle_ps::<0x44>(t[0], t[2]),
-        _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
-        _mm256_shuffle_ps::<0x44>(t[1], t[3]),
-        _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
-        _mm256_shuffle_ps::<0x44>(t[4], t[6]),
-        _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
-        _mm256_shuffle_ps::<0x44>(t[5], t[7]),
-        _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
-    ];
-    [
-        _mm256_permute2f128_ps::<0x20>(s[0], s[4]),
-        _mm256_permute2f128_ps::<0x20>(s[1], s[5]),
-        _mm256_permute2f128_ps::<0x20>(s[2], s[6]),
-        _mm256_permute2f128_ps::<0x20>(s[3], s[7]),
-        _mm256_permute2f128_ps::<0x31>(s[0], s[4]),
-        _mm256_permute2f128_ps::<0x31>(s[1], s[5]),
-        _mm256_permute2f128_ps::<0x31>(s[2], s[6]),
-        _mm256_permute2f128_ps::<0x31>(s[3], s[7]),
-    ]
 }
 
 /// Copies `a[ic..ic+mc, pc..pc+kc]` into `dst` as panels of [`MR`] rows, each `kc` columns of
