@@ -4,6 +4,8 @@
 //! nalgebra's `map`/`zip_map`); the arithmetic lives here once, so adding an elementwise op never
 //! touches a backend.
 
+use std::mem::MaybeUninit;
+
 use crate::Element;
 
 /// An elementwise function of one tensor (and possibly a scalar constant).
@@ -71,11 +73,29 @@ macro_rules! unary_kernels {
             /// Applies the function to a whole slice; `dst` and `src` must have the same
             /// length.
             pub fn apply_slice(self, src: &[E], dst: &mut [E]) {
+                // SAFETY: `MaybeUninit<E>` has `E`'s layout, and the call below only writes
+                // initialized values.
+                let dst = unsafe { &mut *(dst as *mut [E] as *mut [MaybeUninit<E>]) };
+                self.apply_slice_uninit(src, dst);
+            }
+
+            /// [`apply_slice`](Self::apply_slice) into memory not yet initialized (a fresh
+            /// output buffer need not be zeroed first); every element of `dst` is written.
+            ///
+            /// ```
+            /// use duograd::UnaryOp;
+            /// let mut out = Vec::with_capacity(3);
+            /// UnaryOp::Relu.apply_slice_uninit(&[-1.0f32, 0.5, 2.0], &mut out.spare_capacity_mut()[..3]);
+            /// // SAFETY: all three values were written.
+            /// unsafe { out.set_len(3) };
+            /// assert_eq!(out, [0.0, 0.5, 2.0]);
+            /// ```
+            pub fn apply_slice_uninit(self, src: &[E], dst: &mut [MaybeUninit<E>]) {
                 assert_eq!(src.len(), dst.len(), "UnaryOp::apply_slice: lengths differ");
                 match self {
                     $($pat => {
                         for (d, &$x) in dst.iter_mut().zip(src) {
-                            *d = $body;
+                            d.write($body);
                         }
                     })*
                 }
@@ -175,6 +195,19 @@ macro_rules! binary_kernels {
 
             /// Applies the function to two slices of equal length (no broadcasting).
             pub fn apply_slices<E: Element>(self, a: &[E], b: &[E], dst: &mut [E]) {
+                // SAFETY: as in `UnaryOp::apply_slice`.
+                let dst = unsafe { &mut *(dst as *mut [E] as *mut [MaybeUninit<E>]) };
+                self.apply_slices_uninit(a, b, dst);
+            }
+
+            /// [`apply_slices`](Self::apply_slices) into memory not yet initialized; every
+            /// element of `dst` is written.
+            pub fn apply_slices_uninit<E: Element>(
+                self,
+                a: &[E],
+                b: &[E],
+                dst: &mut [MaybeUninit<E>],
+            ) {
                 assert!(
                     a.len() == dst.len() && b.len() == dst.len(),
                     "BinaryOp::apply_slices: lengths differ"
@@ -182,7 +215,7 @@ macro_rules! binary_kernels {
                 match self {
                     $($pat => {
                         for ((d, &$a), &$b) in dst.iter_mut().zip(a).zip(b) {
-                            *d = $body;
+                            d.write($body);
                         }
                     })*
                 }

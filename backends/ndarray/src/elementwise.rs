@@ -20,8 +20,10 @@ const CHUNK: usize = 256;
 /// `op` applied to every element.
 pub(crate) fn unary<E: Element>(x: &Storage<E>, op: UnaryOp<E>) -> Storage<E> {
     if let (Some(src), Some(strides)) = (x.as_slice_memory_order(), non_negative_strides(x)) {
-        let mut out = vec![E::zero(); src.len()];
-        op.apply_slice(src, &mut out);
+        let mut out = Vec::with_capacity(src.len());
+        op.apply_slice_uninit(src, &mut out.spare_capacity_mut()[..src.len()]);
+        // SAFETY: `apply_slice_uninit` wrote all `src.len()` values.
+        unsafe { out.set_len(src.len()) };
         return with_strides(out, x.shape(), &strides);
     }
     strided::map(x.view(), op).into_shared()
@@ -41,11 +43,56 @@ pub(crate) fn binary<E: Element>(a: &Storage<E>, b: &Storage<E>, op: BinaryOp) -
             b.shape()
         )
     });
+    if let Some(out) = binary_repeated(a, b, op, &shape) {
+        return out;
+    }
     let shape = IxDyn(&shape);
     // `broadcast` only fails on incompatible shapes, ruled out above.
     let av = a.broadcast(shape.clone()).expect("broadcast of a");
     let bv = b.broadcast(shape.clone()).expect("broadcast of b");
     strided::zip(av, bv, op).into_shared()
+}
+
+/// The fast path of [`binary`] for an operand repeated along leading axes, as a bias row added
+/// to a batch (`[512, 64] + [64]`): both in standard layout, one of the full `shape`, the other
+/// (leading 1s aside) a suffix of it. The slice kernel then runs once per repetition, without
+/// the general walk's per-lane set-up.
+fn binary_repeated<E: Element>(
+    a: &Storage<E>,
+    b: &Storage<E>,
+    op: BinaryOp,
+    shape: &[usize],
+) -> Option<Storage<E>> {
+    let is_suffix = |small: &Storage<E>| {
+        let dims = small.shape();
+        let first = dims.iter().position(|&d| d != 1).unwrap_or(dims.len());
+        shape.ends_with(&dims[first..])
+    };
+    let (sa, sb) = (a.as_slice()?, b.as_slice()?);
+    let full = |x: &Storage<E>| x.shape() == shape;
+    if !(full(a) && is_suffix(b) || full(b) && is_suffix(a)) || sa.is_empty() || sb.is_empty() {
+        return None;
+    }
+    let (len, period) = (sa.len().max(sb.len()), sa.len().min(sb.len()));
+    let mut out = Vec::with_capacity(len);
+    for (k, dst) in out.spare_capacity_mut()[..len]
+        .chunks_mut(period)
+        .enumerate()
+    {
+        let range = k * period..(k + 1) * period;
+        if sa.len() == len {
+            op.apply_slices_uninit(&sa[range], sb, dst);
+        } else {
+            op.apply_slices_uninit(sa, &sb[range], dst);
+        }
+    }
+    // SAFETY: the chunks cover all `len` values, and each was written.
+    unsafe { out.set_len(len) };
+    Some(
+        Array::from_shape_vec(IxDyn(shape), out)
+            .expect("length matches shape")
+            .into_shared(),
+    )
 }
 
 /// The fast path of [`binary`]: equal shapes, both contiguous in the same memory order.
@@ -60,8 +107,10 @@ fn binary_same_layout<E: Element>(
         return None;
     }
     let strides = non_negative_strides(a)?;
-    let mut out = vec![E::zero(); sa.len()];
-    op.apply_slices(sa, sb, &mut out);
+    let mut out = Vec::with_capacity(sa.len());
+    op.apply_slices_uninit(sa, sb, &mut out.spare_capacity_mut()[..sa.len()]);
+    // SAFETY: `apply_slices_uninit` wrote all `sa.len()` values.
+    unsafe { out.set_len(sa.len()) };
     Some(if standard {
         Array::from_shape_vec(IxDyn(a.shape()), out)
             .expect("length matches shape")
@@ -231,6 +280,36 @@ mod tests {
         // Operand order matters for Sub.
         let d = binary(&b, &a, BinaryOp::Sub);
         assert_eq!(&to_vec(&d)[..4], &[-9.0, -8.0, -7.0, -6.0]);
+    }
+
+    /// The repeated-suffix fast path (`[2, 3, 4]` against `[4]`, `[1, 3, 4]` and `[3, 4]`, in
+    /// both orders) gives what the general walk gives on a transposed copy of the same values.
+    #[test]
+    fn binary_with_a_repeated_suffix_matches_the_general_walk() {
+        let a = arange(&[2, 3, 4]);
+        // The same values through permuted strides: not standard layout, so the general walk.
+        let transposed: Vec<f64> = (0..24)
+            .map(|i| ((i % 2) * 12 + (i / 2 % 3) * 4 + i / 6) as f64)
+            .collect();
+        let a_strided = permute(&from_vec(transposed, &[4, 3, 2]), &[2, 1, 0]);
+        assert_eq!(to_vec(&a_strided), to_vec(&a));
+        assert!(!a_strided.is_standard_layout());
+        for small_shape in [vec![4], vec![1, 3, 4], vec![3, 4]] {
+            let n: usize = small_shape.iter().product();
+            let small = from_vec((0..n).map(|i| 0.5 + i as f64).collect(), &small_shape);
+            for op in [BinaryOp::Sub, BinaryOp::Div] {
+                assert_eq!(
+                    to_vec(&binary(&a, &small, op)),
+                    to_vec(&binary(&a_strided, &small, op)),
+                    "{op:?} {small_shape:?}"
+                );
+                assert_eq!(
+                    to_vec(&binary(&small, &a, op)),
+                    to_vec(&binary(&small, &a_strided, op)),
+                    "{op:?} {small_shape:?} reversed"
+                );
+            }
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //!    contiguous (a stride-0 broadcast, a column of a transposed array) is first gathered, block
 //!    by block, into a small scratch buffer. Short last axes go through `Zip` element by element.
 
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use duograd::kernel::{BinaryOp, UnaryOp};
@@ -31,9 +32,10 @@ const BLOCK: usize = 1024;
 
 /// A new standard-layout array with `op` applied to every element of `x`.
 pub(crate) fn map<E: Element>(x: ArrayView<'_, E, IxDyn>, op: UnaryOp<E>) -> Array<E, IxDyn> {
-    let mut out = Array::zeros(x.raw_dim());
+    let mut out = Array::uninit(x.raw_dim());
     if out.is_empty() {
-        return out;
+        // SAFETY: there is nothing to initialize.
+        return unsafe { out.assume_init() };
     }
     let dims = coalesce(x.shape(), &[x.strides()]);
     let xm = merged(&x, &dims);
@@ -42,7 +44,8 @@ pub(crate) fn map<E: Element>(x: ArrayView<'_, E, IxDyn>, op: UnaryOp<E>) -> Arr
         .into_shape_with_order(IxDyn(&dims))
         .expect("a standard-layout array merges any axes");
     with_rank!(dims.len(), D => map_fixed::<E, D>(fixed(om), fixed(xm.view()), op));
-    out
+    // SAFETY: `map_fixed` wrote every element.
+    unsafe { out.assume_init() }
 }
 
 /// A new standard-layout array with `op` applied to pairs of elements of `a` and `b`, two views
@@ -53,9 +56,10 @@ pub(crate) fn zip<E: Element>(
     op: BinaryOp,
 ) -> Array<E, IxDyn> {
     assert_eq!(a.shape(), b.shape(), "zip: shapes differ");
-    let mut out = Array::zeros(a.raw_dim());
+    let mut out = Array::uninit(a.raw_dim());
     if out.is_empty() {
-        return out;
+        // SAFETY: there is nothing to initialize.
+        return unsafe { out.assume_init() };
     }
     let dims = coalesce(a.shape(), &[a.strides(), b.strides()]);
     let (am, bm) = (merged(&a, &dims), merged(&b, &dims));
@@ -69,7 +73,8 @@ pub(crate) fn zip<E: Element>(
         fixed(bm.view()),
         op,
     ));
-    out
+    // SAFETY: `zip_fixed` wrote every element.
+    unsafe { out.assume_init() }
 }
 
 /// The shape after merging every pair of adjacent axes `(i, i + 1)` that all arrays walk as one
@@ -120,15 +125,15 @@ fn merged<'a, E: Element>(
 
 /// [`map`] on merged, fixed-rank views.
 fn map_fixed<E: Element, D: Dimension>(
-    mut out: ArrayViewMut<'_, E, D>,
+    mut out: ArrayViewMut<'_, MaybeUninit<E>, D>,
     x: ArrayView<'_, E, D>,
     op: UnaryOp<E>,
 ) {
     let last = Axis(out.ndim() - 1);
     if out.len_of(last) < MIN_LANE {
-        Zip::from(&mut out)
-            .and(&x)
-            .for_each(|o, &v| *o = op.apply(v));
+        Zip::from(&mut out).and(&x).for_each(|o, &v| {
+            o.write(op.apply(v));
+        });
         return;
     }
     let mut scratch = Vec::with_capacity(BLOCK);
@@ -139,24 +144,23 @@ fn map_fixed<E: Element, D: Dimension>(
             let src = LaneSource::new(&xl, &mut scratch);
             for (k, dst) in o.chunks_mut(BLOCK).enumerate() {
                 let range = k * BLOCK..k * BLOCK + dst.len();
-                op.apply_slice(src.block(&xl, range, &mut scratch), dst);
+                op.apply_slice_uninit(src.block(&xl, range, &mut scratch), dst);
             }
         });
 }
 
 /// [`zip`] on merged, fixed-rank views.
 fn zip_fixed<E: Element, D: Dimension>(
-    mut out: ArrayViewMut<'_, E, D>,
+    mut out: ArrayViewMut<'_, MaybeUninit<E>, D>,
     a: ArrayView<'_, E, D>,
     b: ArrayView<'_, E, D>,
     op: BinaryOp,
 ) {
     let last = Axis(out.ndim() - 1);
     if out.len_of(last) < MIN_LANE {
-        Zip::from(&mut out)
-            .and(&a)
-            .and(&b)
-            .for_each(|o, &x, &y| *o = op.apply(x, y));
+        Zip::from(&mut out).and(&a).and(&b).for_each(|o, &x, &y| {
+            o.write(op.apply(x, y));
+        });
         return;
     }
     let (mut sa, mut sb) = (Vec::with_capacity(BLOCK), Vec::with_capacity(BLOCK));
@@ -170,7 +174,7 @@ fn zip_fixed<E: Element, D: Dimension>(
                 let range = k * BLOCK..k * BLOCK + dst.len();
                 let x = pa.block(&al, range.clone(), &mut sa);
                 let y = pb.block(&bl, range, &mut sb);
-                op.apply_slices(x, y, dst);
+                op.apply_slices_uninit(x, y, dst);
             }
         });
 }
