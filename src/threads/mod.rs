@@ -1,15 +1,16 @@
 //! How many threads duograd's kernels may use.
 //!
 //! The matrix product ([`crate::gemm`]) and the batch gather of [`crate::data::DataLoader`] run
-//! on several threads (the gather on duograd's pool only). The count is read
-//! once from the `DUOGRAD_THREADS` environment variable (a positive integer), and defaults to
-//! the number of CPUs the process may use; [`set_num_threads`] changes it at run time.
+//! on several threads. The count is read once from the `DUOGRAD_THREADS` environment variable (a
+//! positive integer), and defaults to the number of CPUs the process may use;
+//! [`set_num_threads`] changes it at run time.
 //!
-//! 1 keeps every product on the calling thread. Above 1, thin products use up to that many
-//! rayon threads, and large `f32` ones (on CPUs with AVX2 and FMA) that many threads of
-//! duograd's own pool; but large `f64` ones go to `matrixmultiply`, whose pool that crate sizes
-//! once by itself (physical cores, at most 4, or its `MATMUL_NUM_THREADS` variable): on a machine
-//! with more cores than you want used, set both variables.
+//! 1 keeps all this work on the calling thread. Above 1, batches of 32K values or more are
+//! gathered on duograd's own worker pool (the calling thread plus workers started on first use),
+//! thin products use up to that many rayon threads, and large `f32` ones (on CPUs with AVX2 and
+//! FMA) that many threads of duograd's pool; but large `f64` ones go to `matrixmultiply`, whose
+//! pool that crate sizes once by itself (physical cores, at most 4, or its `MATMUL_NUM_THREADS`
+//! variable): on a machine with more cores than you want used, set both variables.
 //!
 //! ```
 //! duograd::threads::set_num_threads(1); // e.g. to measure single-core speed
