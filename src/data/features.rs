@@ -177,23 +177,27 @@ fn lane_sum(xs: &[f32], f: impl Fn(f64) -> f64) -> f64 {
     acc.iter().sum::<f64>() + tail
 }
 
+/// For tests: the same values stored both ways, as `f32` and as bytes (under `0.5 · b − 1`).
+#[cfg(test)]
+pub(crate) fn both_storages(values: &[u8]) -> [Features; 2] {
+    let map = ByteMap {
+        scale: 0.5,
+        offset: -1.0,
+    };
+    [
+        Features::Floats(values.iter().map(|&b| map.value(b)).collect()),
+        Features::Bytes {
+            bytes: values.to_vec(),
+            map,
+        },
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn both(values: &[u8]) -> [Features; 2] {
-        let map = ByteMap {
-            scale: 0.5,
-            offset: -1.0,
-        };
-        [
-            Features::Floats(values.iter().map(|&b| map.value(b)).collect()),
-            Features::Bytes {
-                bytes: values.to_vec(),
-                map,
-            },
-        ]
-    }
+    use super::both_storages as both;
 
     #[test]
     fn standardizing_bytes_changes_the_map_like_the_values() {

@@ -246,22 +246,8 @@ fn prefetch_row<T>(data: &[T], row: Option<&usize>, dim: usize) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::features::ByteMap;
+    use super::super::features::both_storages as both;
     use super::*;
-
-    fn both(values: &[u8]) -> [Features; 2] {
-        let map = ByteMap {
-            scale: 0.5,
-            offset: -1.0,
-        };
-        [
-            Features::Floats(values.iter().map(|&b| map.value(b)).collect()),
-            Features::Bytes {
-                bytes: values.to_vec(),
-                map,
-            },
-        ]
-    }
 
     /// The value `j` of row `rows[r]`, read directly.
     fn expected(features: &Features, rows: &[usize], dim: usize, r: usize, j: usize) -> f32 {
