@@ -160,7 +160,9 @@ impl Dataset {
     /// Appends the features of rows `rows`, in that order, to `out` as `f32`, laid out in
     /// `layout` (column-major: value `j` of row `rows[r]` at `j * rows.len() + r`, the order of
     /// a backend that stores matrices by column), as a mini-batch needs them; see
-    /// [`DataLoader::layout`](super::DataLoader::layout).
+    /// [`DataLoader::layout`](super::DataLoader::layout). Batches of 32K values or more are
+    /// gathered on duograd's worker threads ([`crate::threads`]); the result does not depend
+    /// on the thread count.
     ///
     /// # Panics
     /// If a row is `>= len`.
