@@ -132,8 +132,12 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
     }
+    let framework = framework.ok_or_else(|| format!("--framework is required\n{USAGE}"))?;
+    if !["burn-flex", "burn-ndarray", "candle"].contains(&framework.as_str()) {
+        return Err(format!("unknown framework {framework:?}\n{USAGE}"));
+    }
     Ok(Args {
-        framework: framework.ok_or_else(|| format!("--framework is required\n{USAGE}"))?,
+        framework,
         config: config.ok_or_else(|| format!("--config is required\n{USAGE}"))?,
         seed,
         data_dir,
