@@ -12,6 +12,10 @@ beside it so a faster run cannot hide a worse one.
 
 Needs `pip install -r scripts/requirements-torch.txt` and `cargo build --release --examples`.
 Writes the table to stdout (Markdown) and, with --json FILE, all raw measurements.
+
+With --rust-frameworks it also builds benches/frameworks (burn on its Flex and NdArray backends,
+and candle; a separate cargo project, honoring CARGO_TARGET_DIR) and runs each of them in every
+repetition too, alternating with the systems above on the same seeds, and adds a table of them.
 """
 import argparse
 import gzip
@@ -109,6 +113,35 @@ def duograd_run(backend, flags, data_dir, seed):
     return seconds, metrics["epochs"][-1]["test_accuracy"], peak_mb
 
 
+FRAMEWORKS = ["burn-flex", "burn-ndarray", "candle"]
+FRAMEWORKS_DIR = ROOT / "benches" / "frameworks"
+
+
+def build_frameworks():
+    """Build benches/frameworks; the path of its binary, or None (with the error printed)."""
+    cmd = ["cargo", "build", "--release", "--manifest-path", str(FRAMEWORKS_DIR / "Cargo.toml")]
+    try:
+        subprocess.run(cmd, cwd=ROOT, check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"error: building the other Rust frameworks failed ({e}); going on without them",
+              file=sys.stderr, flush=True)
+        return None
+    target = os.environ.get("CARGO_TARGET_DIR")
+    # cargo reads a relative CARGO_TARGET_DIR against the directory it runs in (ROOT here).
+    target_dir = (ROOT / target) if target else FRAMEWORKS_DIR / "target"
+    return target_dir / "release" / "mnist_frameworks"
+
+
+def framework_run(binary, framework, config, data_dir, seed, threads):
+    """Training seconds and final test accuracy of one run of another Rust framework."""
+    cmd = [str(binary), "--framework", framework, "--config", config, "--seed", str(seed),
+           "--data-dir", str(data_dir)]
+    env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    return result["seconds"], result["accuracy"]
+
+
 def cpu_model():
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -155,16 +188,21 @@ def main():
     ap.add_argument("--configs", default="arena,wide")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", help="write raw measurements here")
+    ap.add_argument("--rust-frameworks", action="store_true",
+                    help="also build and time burn (flex, ndarray) and candle from benches/frameworks")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
     os.environ["DUOGRAD_THREADS"] = str(args.threads)
     subprocess.run(["cargo", "build", "--release", "--example", "train_mnist", "--example", "latency"],
                    cwd=ROOT, check=True)
+    fw_binary = build_frameworks() if args.rust_frameworks else None
+    frameworks = list(FRAMEWORKS) if fw_binary else []
     data_dir = Path(args.data_dir).resolve()
     data = load_mnist(data_dir)
     systems = ["pytorch", "ndarray", "nalgebra"]
     raw = {}
+    fw_raw, fw_failed = {}, {}  # config -> framework -> runs / error
     for name in args.configs.split(","):
         hidden, lr, batch, epochs, flags = CONFIGS[name]
         runs = {s: [] for s in systems}
@@ -176,6 +214,20 @@ def main():
                     r = duograd_run(system, flags, data_dir, args.seed + rep)
                 runs[system].append(r)
                 print(f"  {name} rep {rep + 1} {system}: {r[0]:.3f} s, accuracy {r[1]:.4f}", file=sys.stderr, flush=True)
+            for fw in frameworks:  # after the duograd runs, same seed
+                if fw in fw_failed.get(name, {}):
+                    continue
+                try:
+                    r = framework_run(fw_binary, fw, name, data_dir, args.seed + rep, args.threads)
+                except (OSError, ValueError, KeyError, IndexError, subprocess.CalledProcessError) as e:
+                    detail = (getattr(e, "stderr", None) or "").strip()
+                    print(f"error: {fw} on {name} failed: {e} {detail}; going on without it",
+                          file=sys.stderr, flush=True)
+                    fw_failed.setdefault(name, {})[fw] = f"{e} {detail}".strip()
+                    fw_raw.get(name, {}).pop(fw, None)
+                    continue
+                fw_raw.setdefault(name, {}).setdefault(fw, []).append(r)
+                print(f"  {name} rep {rep + 1} {fw}: {r[0]:.3f} s, accuracy {r[1]:.4f}", file=sys.stderr, flush=True)
         raw[name] = runs
     lat_torch = [torch_latency() for _ in range(args.reps)]
     lat_duo = [duograd_latency() for _ in range(args.reps)]
@@ -211,8 +263,28 @@ def main():
     ln = statistics.median(d["ndarray"] for d in lat_duo)
     la = statistics.median(d["nalgebra"] for d in lat_duo)
     print(f"| latency 784-64-10, batch 1 (µs/step) | {lt:.1f} | {ln:.1f} | {la:.1f} | {lt / ln:.1f}× | {lt / la:.1f}× | | |")
+    if args.rust_frameworks:
+        print(f"\nOther Rust frameworks on this machine (s, median of {args.reps}, training only; "
+              "PyTorch / framework above 1 means the framework is faster than PyTorch, "
+              "framework / duograd-ndarray above 1 means duograd's ndarray backend is faster)\n")
+        print("| config | framework | seconds | accuracy | PyTorch / framework | framework / duograd-ndarray |")
+        print("|---|---|---|---|---|---|")
+        for name, runs in raw.items():
+            med_torch = statistics.median(r[0] for r in runs["pytorch"])
+            med_nd = statistics.median(r[0] for r in runs["ndarray"])
+            for fw, fw_runs in fw_raw.get(name, {}).items():
+                med = statistics.median(r[0] for r in fw_runs)
+                acc = statistics.median(r[1] for r in fw_runs)
+                print(f"| {name} | {fw} | {med:.3f} | {acc:.4f} | {med_torch / med:.2f}× | {med / med_nd:.2f}× |")
+            for fw in fw_failed.get(name, {}):
+                print(f"| {name} | {fw} | failed | | | |")
+        if not fw_binary:
+            print("| (none: the build failed) | | | | | |")
     if args.json:
-        Path(args.json).write_text(json.dumps({"training": raw, "latency": {"pytorch": lat_torch, "duograd": lat_duo}}, indent=1))
+        out = {"training": raw, "latency": {"pytorch": lat_torch, "duograd": lat_duo}}
+        if args.rust_frameworks:
+            out["rust_frameworks"] = {"training": fw_raw, "failed": fw_failed}
+        Path(args.json).write_text(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":
