@@ -66,6 +66,7 @@ pub(super) fn matmul(
     let by_rows = m >= n;
     let (len, step) = if by_rows { (m, MR) } else { (n, NR) };
     let tiles = len.div_ceil(step);
+    let threads = pool::usable(threads);
     let parts = threads.clamp(1, tiles.clamp(1, pool::MAX_PARTS));
     let band = tiles.div_ceil(parts) * step;
     let parts = len.div_ceil(band);

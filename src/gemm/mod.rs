@@ -243,11 +243,6 @@ fn avx2_f32<E: Element>(
     if !avx2::available() {
         return false;
     }
-    // More threads than CPUs would only make the pool's polling workers take turns with the
-    // threads doing the work.
-    static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    let cpus = *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let threads = threads.min(cpus);
     match layout {
         Layout::RowMajor => avx2::matmul(a, b, out, threads),
         // A column-major `a·b` is the row-major `bᵀ·aᵀ`.

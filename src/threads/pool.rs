@@ -70,13 +70,23 @@ struct Worker {
 /// (another thread of the program) runs its shares by itself rather than wait.
 static WORKERS: Mutex<Vec<Worker>> = Mutex::new(Vec::new());
 
+/// `threads`, but at most one per CPU: more would only make the polling workers take turns
+/// with the threads doing the work.
+pub(crate) fn usable(threads: usize) -> usize {
+    static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let cpus = *CPUS.get_or_init(|| thread::available_parallelism().map_or(1, |n| n.get()));
+    threads.min(cpus)
+}
+
 /// Calls `job(i)` once for every `i` in `0..parts` (at most [`MAX_PARTS`]), on the calling
-/// thread and up to `threads - 1` workers, and returns when all calls have returned.
+/// thread and up to `threads - 1` workers (fewer if the machine has fewer CPUs), and returns
+/// when all calls have returned.
 ///
 /// # Panics
 /// If a share panics (after every share has finished).
 pub(crate) fn run(parts: usize, threads: usize, job: &Job<'_>) {
     assert!(parts <= MAX_PARTS, "pool::run: {parts} shares is too many");
+    let threads = usable(threads);
     let mut workers = match WORKERS.try_lock() {
         Ok(workers) if parts > 1 && threads > 1 => workers,
         // One share, one thread, or the pool busy with another thread's product.
