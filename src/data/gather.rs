@@ -64,10 +64,12 @@ impl Features {
         out: &mut Vec<f32>,
     ) {
         let (n, start) = (rows.len(), out.len());
+        // Up front, so that a bad row fails once with a clear message rather than inside a
+        // worker's share (and `row * dim` below cannot overflow).
+        let stored_rows = self.len().checked_div(dim).unwrap_or(usize::MAX);
         assert!(
-            rows.iter().all(|&r| (r + 1) * dim <= self.len()),
-            "gather_rows: a row lies beyond the {} values",
-            self.len()
+            rows.iter().all(|&r| r < stored_rows),
+            "gather_rows: a row lies beyond the {stored_rows} rows stored"
         );
         out.reserve(n * dim);
         let batch = BatchPtr(out.spare_capacity_mut().as_mut_ptr().cast::<f32>());
