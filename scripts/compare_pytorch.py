@@ -266,20 +266,23 @@ def main():
     if args.rust_frameworks:
         print(f"\nOther Rust frameworks on this machine (s, median of {args.reps}, training only; "
               "PyTorch / framework above 1 means the framework is faster than PyTorch, "
-              "framework / duograd-ndarray above 1 means duograd's ndarray backend is faster)\n")
-        print("| config | framework | seconds | accuracy | PyTorch / framework | framework / duograd-ndarray |")
-        print("|---|---|---|---|---|---|")
+              "framework / duograd above 1 means duograd's backend is faster)\n")
+        print("| config | framework | seconds | accuracy | PyTorch / framework "
+              "| framework / duograd-ndarray | framework / duograd-nalgebra |")
+        print("|---|---|---|---|---|---|---|")
         for name, runs in raw.items():
             med_torch = statistics.median(r[0] for r in runs["pytorch"])
             med_nd = statistics.median(r[0] for r in runs["ndarray"])
+            med_na = statistics.median(r[0] for r in runs["nalgebra"])
             for fw, fw_runs in fw_raw.get(name, {}).items():
                 med = statistics.median(r[0] for r in fw_runs)
                 acc = statistics.median(r[1] for r in fw_runs)
-                print(f"| {name} | {fw} | {med:.3f} | {acc:.4f} | {med_torch / med:.2f}× | {med / med_nd:.2f}× |")
+                print(f"| {name} | {fw} | {med:.3f} | {acc:.4f} | {med_torch / med:.2f}× | "
+                      f"{med / med_nd:.2f}× | {med / med_na:.2f}× |")
             for fw in fw_failed.get(name, {}):
-                print(f"| {name} | {fw} | failed | | | |")
+                print(f"| {name} | {fw} | failed | | | | |")
         if not fw_binary:
-            print("| (none: the build failed) | | | | | |")
+            print("| (none: the build failed) | | | | | | |")
     if args.json:
         out = {"training": raw, "latency": {"pytorch": lat_torch, "duograd": lat_duo}}
         if args.rust_frameworks:
