@@ -17,6 +17,7 @@ mod candle_run;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::Parser;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -90,58 +91,30 @@ pub struct Outcome {
     pub accuracy: f64,
 }
 
+/// Trains one of duograd's MNIST benchmark MLPs in another Rust framework and prints one JSON
+/// line: training seconds (training loop only) and final test accuracy.
+#[derive(Parser)]
 struct Args {
+    /// The framework (and backend) to train with.
+    #[arg(long, value_parser = ["burn-flex", "burn-ndarray", "candle"])]
     framework: String,
+    /// The configuration (duograd's `--preset` of the same name).
+    #[arg(long, value_parser = parse_config)]
     config: Config,
+    /// Seeds the initialization and the shuffle.
+    #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Directory of the four MNIST IDX files (gzipped or not).
+    #[arg(long, env = "MNIST_DIR", default_value = "data/mnist")]
     data_dir: PathBuf,
 }
 
-const USAGE: &str = "usage: mnist_frameworks --framework {burn-flex,burn-ndarray,candle} \
-                     --config {arena,wide} [--seed N] [--data-dir DIR]";
-
-fn parse_args() -> Result<Args, String> {
-    let mut framework = None;
-    let mut config = None;
-    let mut seed = 0u64;
-    let mut data_dir =
-        PathBuf::from(std::env::var("MNIST_DIR").unwrap_or_else(|_| "data/mnist".into()));
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || {
-            it.next()
-                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
-        };
-        match flag.as_str() {
-            "--framework" => framework = Some(value()?),
-            "--config" => {
-                config = Some(match value()?.as_str() {
-                    "arena" => ARENA,
-                    "wide" => WIDE,
-                    other => return Err(format!("unknown config {other:?}\n{USAGE}")),
-                })
-            }
-            "--seed" => {
-                let v = value()?;
-                seed = v
-                    .parse()
-                    .map_err(|_| format!("--seed: not a number: {v:?}"))?
-            }
-            "--data-dir" => data_dir = PathBuf::from(value()?),
-            "-h" | "--help" => return Err(USAGE.to_string()),
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
-        }
+fn parse_config(name: &str) -> Result<Config, String> {
+    match name {
+        "arena" => Ok(ARENA),
+        "wide" => Ok(WIDE),
+        other => Err(format!("unknown config {other:?} (arena or wide)")),
     }
-    let framework = framework.ok_or_else(|| format!("--framework is required\n{USAGE}"))?;
-    if !["burn-flex", "burn-ndarray", "candle"].contains(&framework.as_str()) {
-        return Err(format!("unknown framework {framework:?}\n{USAGE}"));
-    }
-    Ok(Args {
-        framework,
-        config: config.ok_or_else(|| format!("--config is required\n{USAGE}"))?,
-        seed,
-        data_dir,
-    })
 }
 
 fn run(args: &Args, mnist: &data::Mnist) -> Result<Outcome, String> {
@@ -171,18 +144,12 @@ fn run(args: &Args, mnist: &data::Mnist) -> Result<Outcome, String> {
             "framework {} was not compiled in (cargo feature {0})",
             args.framework
         )),
-        other => Err(format!("unknown framework {other:?}\n{USAGE}")),
+        other => Err(format!("unknown framework {other:?}")),
     }
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
-    };
+    let args = Args::parse();
     let mnist = match data::Mnist::load(&args.data_dir) {
         Ok(m) => m,
         Err(e) => {
