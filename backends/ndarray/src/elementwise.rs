@@ -7,6 +7,8 @@
 //! - everything else (broadcasts, transposes against row-major operands, narrowed views) goes
 //!   through the general walk of the `strided` module into a standard-layout output.
 
+use std::mem::MaybeUninit;
+
 use duograd::kernel::{BinaryOp, UnaryOp};
 use duograd::shape::broadcast_shapes;
 use duograd::Element;
@@ -20,10 +22,8 @@ const CHUNK: usize = 256;
 /// `op` applied to every element.
 pub(crate) fn unary<E: Element>(x: &Storage<E>, op: UnaryOp<E>) -> Storage<E> {
     if let (Some(src), Some(strides)) = (x.as_slice_memory_order(), non_negative_strides(x)) {
-        let mut out = Vec::with_capacity(src.len());
-        op.apply_slice_uninit(src, &mut out.spare_capacity_mut()[..src.len()]);
-        // SAFETY: `apply_slice_uninit` wrote all `src.len()` values.
-        unsafe { out.set_len(src.len()) };
+        // SAFETY: `apply_slice_uninit` writes every value of `dst`.
+        let out = unsafe { written(src.len(), |dst| op.apply_slice_uninit(src, dst)) };
         return with_strides(out, x.shape(), &strides);
     }
     strided::map(x.view(), op).into_shared()
@@ -74,20 +74,18 @@ fn binary_repeated<E: Element>(
         return None;
     }
     let (len, period) = (sa.len().max(sb.len()), sa.len().min(sb.len()));
-    let mut out = Vec::with_capacity(len);
-    for (k, dst) in out.spare_capacity_mut()[..len]
-        .chunks_mut(period)
-        .enumerate()
-    {
-        let range = k * period..(k + 1) * period;
-        if sa.len() == len {
-            op.apply_slices_uninit(&sa[range], sb, dst);
-        } else {
-            op.apply_slices_uninit(sa, &sb[range], dst);
+    let fill = |out: &mut [MaybeUninit<E>]| {
+        for (k, dst) in out.chunks_mut(period).enumerate() {
+            let range = k * period..(k + 1) * period;
+            if sa.len() == len {
+                op.apply_slices_uninit(&sa[range], sb, dst);
+            } else {
+                op.apply_slices_uninit(sa, &sb[range], dst);
+            }
         }
-    }
-    // SAFETY: the chunks cover all `len` values, and each was written.
-    unsafe { out.set_len(len) };
+    };
+    // SAFETY: the chunks cover all `len` values, and each chunk is written whole.
+    let out = unsafe { written(len, fill) };
     Some(
         Array::from_shape_vec(IxDyn(shape), out)
             .expect("length matches shape")
@@ -107,10 +105,8 @@ fn binary_same_layout<E: Element>(
         return None;
     }
     let strides = non_negative_strides(a)?;
-    let mut out = Vec::with_capacity(sa.len());
-    op.apply_slices_uninit(sa, sb, &mut out.spare_capacity_mut()[..sa.len()]);
-    // SAFETY: `apply_slices_uninit` wrote all `sa.len()` values.
-    unsafe { out.set_len(sa.len()) };
+    // SAFETY: `apply_slices_uninit` writes every value of `dst`.
+    let out = unsafe { written(sa.len(), |dst| op.apply_slices_uninit(sa, sb, dst)) };
     Some(if standard {
         Array::from_shape_vec(IxDyn(a.shape()), out)
             .expect("length matches shape")
@@ -163,6 +159,18 @@ fn same_strides<E>(a: &Storage<E>, b: &Storage<E>) -> bool {
         .iter()
         .zip(a.strides().iter().zip(b.strides()))
         .all(|(&d, (sa, sb))| d <= 1 || sa == sb)
+}
+
+/// A vector of `len` values written by `fill` into fresh memory (no zeroing first).
+///
+/// # Safety
+/// `fill` must write every element of the slice it is given.
+unsafe fn written<E>(len: usize, fill: impl FnOnce(&mut [MaybeUninit<E>])) -> Vec<E> {
+    let mut out = Vec::with_capacity(len);
+    fill(&mut out.spare_capacity_mut()[..len]);
+    // SAFETY: `fill` wrote all `len` values, as the caller promised.
+    unsafe { out.set_len(len) };
+    out
 }
 
 /// An array of `shape` whose memory-order buffer is `data`, laid out with `strides`.
