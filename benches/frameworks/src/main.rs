@@ -117,35 +117,34 @@ fn parse_config(name: &str) -> Result<Config, String> {
     }
 }
 
-fn run(args: &Args, mnist: &data::Mnist) -> Result<Outcome, String> {
-    match args.framework.as_str() {
+/// burn's device for `framework`, if it names one of burn's backends compiled in.
+#[cfg(any(feature = "burn-flex", feature = "burn-ndarray"))]
+fn burn_device(framework: &str) -> Option<burn::tensor::Device> {
+    match framework {
         #[cfg(feature = "burn-flex")]
-        "burn-flex" => Ok(burn_run::train(
-            burn::tensor::Device::flex(),
-            &args.config,
-            mnist,
-            args.seed,
-        )),
+        "burn-flex" => Some(burn::tensor::Device::flex()),
         // burn 0.22 deprecates its NdArray backend in favour of Flex; it is measured all the same.
         #[cfg(feature = "burn-ndarray")]
         #[allow(deprecated)]
-        "burn-ndarray" => Ok(burn_run::train(
-            burn::tensor::Device::ndarray(),
-            &args.config,
-            mnist,
-            args.seed,
-        )),
-        #[cfg(feature = "candle")]
-        "candle" => {
-            candle_run::train(&args.config, mnist, args.seed).map_err(|e| format!("candle: {e}"))
-        }
-        #[allow(unreachable_patterns)] // with every framework compiled in
-        "burn-flex" | "burn-ndarray" | "candle" => Err(format!(
-            "framework {} was not compiled in (cargo feature {0})",
-            args.framework
-        )),
-        other => Err(format!("unknown framework {other:?}")),
+        "burn-ndarray" => Some(burn::tensor::Device::ndarray()),
+        _ => None,
     }
+}
+
+fn run(args: &Args, mnist: &data::Mnist) -> Result<Outcome, String> {
+    #[cfg(any(feature = "burn-flex", feature = "burn-ndarray"))]
+    if let Some(device) = burn_device(&args.framework) {
+        return Ok(burn_run::train(device, &args.config, mnist, args.seed));
+    }
+    #[cfg(feature = "candle")]
+    if args.framework == "candle" {
+        return candle_run::train(&args.config, mnist, args.seed)
+            .map_err(|e| format!("candle: {e}"));
+    }
+    Err(format!(
+        "framework {} was not compiled in (cargo feature {0})",
+        args.framework
+    ))
 }
 
 fn main() -> ExitCode {
