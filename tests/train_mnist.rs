@@ -17,7 +17,7 @@ use duograd::nn::{Activation, Init, Module};
 use duograd::train::{
     evaluate, fit, load_digits_split, load_mnist, parse_activation, parse_hidden, parse_init,
     train, BatchEvent, ConfigError, DataSet, EpochMetrics, LrSchedule, Observer, OptimizerConfig,
-    Overrides, Preset, RunInfo, Splits, TrainConfig, TrainError, TrainMetrics,
+    Overrides, Preset, RunInfo, Splits, StepPhases, TrainConfig, TrainError, TrainMetrics,
 };
 use duograd::Backend;
 use duograd_nalgebra::Nalgebra;
@@ -168,6 +168,23 @@ fn observer_sees_every_batch_and_epoch<B: Backend>() {
     );
     for e in &metrics.epochs {
         assert!(e.seconds > 0.0 && e.samples_per_sec > 0.0);
+        // Every phase took time, and the phases are disjoint stretches of the epoch's time.
+        let p = e.phases;
+        for (name, seconds) in [
+            ("data", p.data),
+            ("forward", p.forward),
+            ("backward", p.backward),
+            ("optimizer", p.optimizer),
+            ("metrics", p.metrics),
+        ] {
+            assert!(seconds > 0.0, "epoch {}: no time in {name}: {p:?}", e.epoch);
+        }
+        assert!(
+            p.total() <= e.seconds,
+            "epoch {}: phases {p:?} add up to more than the epoch's {} s",
+            e.epoch,
+            e.seconds
+        );
     }
     assert_eq!(metrics.backend, B::name());
     assert_eq!(metrics.num_parameters, 10 * 16 + 16 + 16 * 4 + 4);
@@ -288,6 +305,8 @@ fn metrics_round_trip_through_json() {
         "\"schedule\": \"cosine\"",
         "\"test_accuracy\"",
         "\"samples_per_sec\"",
+        "\"phases\"",
+        "\"backward\"",
     ] {
         assert!(json.contains(key), "{key} missing from {json}");
     }
@@ -309,6 +328,20 @@ fn metrics_round_trip_through_json() {
         back.epochs[1].valid.unwrap().correct,
         metrics.epochs[1].valid.unwrap().correct
     );
+    let phases = |m: &TrainMetrics| -> Vec<f64> {
+        m.epochs
+            .iter()
+            .flat_map(|e| [e.phases.data, e.phases.forward, e.phases.backward])
+            .collect()
+    };
+    assert!(close(&phases(&back), &phases(&metrics)));
+    // Metrics written before the phases were recorded still read, with zero phases.
+    let mut old: serde_json::Value = serde_json::from_str(&json).unwrap();
+    for epoch in old["epochs"].as_array_mut().unwrap() {
+        epoch.as_object_mut().unwrap().remove("phases");
+    }
+    let old: TrainMetrics = serde_json::from_value(old).unwrap();
+    assert_eq!(old.epochs[0].phases, StepPhases::default());
 }
 
 #[test]

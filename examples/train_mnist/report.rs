@@ -115,9 +115,13 @@ pub fn summary(metrics: &TrainMetrics) -> String {
         .peak_resident_bytes
         .map(|b| format!(", peak memory {} MB", b / (1 << 20)))
         .unwrap_or_default();
+    let phase =
+        |f: fn(&EpochMetrics) -> f64| milliseconds(metrics.epochs.iter().map(f).sum::<f64>() / n);
     format!(
         "best test accuracy {:.2}% (epoch {}), final {:.2}%\n\
-         total {}, {}/epoch ({} training + {} evaluation), {} samples/s{memory}",
+         total {}, {}/epoch ({} training + {} evaluation), {} samples/s{memory}\n\
+         training time per epoch: data {}, forward {}, backward {}, optimizer {}, metrics {}, \
+         other {}",
         100.0 * best.test_accuracy,
         best.epoch,
         100.0 * metrics.final_accuracy(),
@@ -126,7 +130,25 @@ pub fn summary(metrics: &TrainMetrics) -> String {
         secs(train / n),
         secs(eval / n),
         thousands(metrics.samples_per_sec()),
+        phase(|e| e.phases.data),
+        phase(|e| e.phases.forward),
+        phase(|e| e.phases.backward),
+        phase(|e| e.phases.optimizer),
+        phase(|e| e.phases.metrics),
+        phase(|e| e.phases.other(e.seconds)),
     )
+}
+
+/// A duration in milliseconds with about three significant digits: `0.42 ms`, `12.3 ms`, `123 ms`.
+fn milliseconds(s: f64) -> String {
+    let ms = s * 1e3;
+    if ms < 10.0 {
+        format!("{ms:.2} ms")
+    } else if ms < 100.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.0} ms")
+    }
 }
 
 /// A duration with about three significant digits: `0.042 s`, `1.25 s`, `12.3 s`.

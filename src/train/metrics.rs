@@ -36,10 +36,55 @@ pub struct EpochMetrics {
     pub valid: Option<Evaluation>,
     /// Seconds spent training (forward, backward, optimizer step, batching).
     pub seconds: f64,
+    /// Where those seconds went, phase by phase.
+    #[serde(default)]
+    pub phases: StepPhases,
     /// Seconds spent evaluating after the epoch.
     pub eval_seconds: f64,
     /// Training throughput: samples per training second.
     pub samples_per_sec: f64,
+}
+
+/// Where an epoch's training seconds went: each phase's seconds, summed over the epoch's
+/// steps.
+///
+/// The phases of a step run one after another on the calling thread (a phase's parallel
+/// kernels finish inside it), so they add up to the epoch's [`EpochMetrics::seconds`] but for
+/// what lies between them ([`other`]): the progress report, the learning-rate schedule, and
+/// freeing the step's graph.
+///
+/// [`other`]: StepPhases::other
+///
+/// ```
+/// use duograd::train::StepPhases;
+/// let phases = StepPhases { data: 0.01, forward: 0.05, backward: 0.07, optimizer: 0.002, metrics: 0.001 };
+/// assert!((phases.total() - 0.133).abs() < 1e-12);
+/// assert!((phases.other(0.135) - 0.002).abs() < 1e-12);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepPhases {
+    /// Getting each batch ready: gathering its rows and making the input tensor.
+    pub data: f64,
+    /// The model's forward pass and the loss.
+    pub forward: f64,
+    /// `backward()`: the gradient of every parameter.
+    pub backward: f64,
+    /// Clearing the gradients and the optimizer's update.
+    pub optimizer: f64,
+    /// Counting the batch's correct predictions and reading its loss, for the metrics.
+    pub metrics: f64,
+}
+
+impl StepPhases {
+    /// The phases' sum.
+    pub fn total(&self) -> f64 {
+        self.data + self.forward + self.backward + self.optimizer + self.metrics
+    }
+
+    /// What of an epoch's `seconds` lies outside the phases (never below 0).
+    pub fn other(&self, seconds: f64) -> f64 {
+        (seconds - self.total()).max(0.0)
+    }
 }
 
 /// Everything a run measured, with the settings that produced it.
@@ -55,6 +100,7 @@ pub struct EpochMetrics {
 ///     test_accuracy: acc,
 ///     valid: None,
 ///     seconds: 2.0,
+///     phases: Default::default(),
 ///     eval_seconds: 0.5,
 ///     samples_per_sec: 30_000.0,
 /// };

@@ -34,7 +34,7 @@ pub use data::{
     DIGITS_DEFAULT_PATH, DIGITS_TEST_FRACTION, MNIST_TRAIN_KEPT,
 };
 pub use error::{ConfigError, TrainError};
-pub use metrics::{peak_resident_bytes, EpochMetrics, Evaluation, TrainMetrics};
+pub use metrics::{peak_resident_bytes, EpochMetrics, Evaluation, StepPhases, TrainMetrics};
 pub use observer::{BatchEvent, Observer, RunInfo};
 pub use overrides::{parse_activation, parse_hidden, parse_init, Overrides};
 pub use preset::Preset;

@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::config::TrainConfig;
 use super::data::Splits;
 use super::error::TrainError;
-use super::metrics::{EpochMetrics, Evaluation, TrainMetrics};
+use super::metrics::{EpochMetrics, Evaluation, StepPhases, TrainMetrics};
 use super::observer::{BatchEvent, Observer, RunInfo};
 use crate::autograd::no_grad;
 use crate::backend::Backend;
@@ -125,11 +125,19 @@ pub fn fit<B: Backend, M: Module<B> + ?Sized>(
         model.train(true);
         let start = Instant::now();
         let (mut loss_sum, mut correct, mut samples) = (0.0, 0, 0);
-        for (i, batch) in loader.epoch(epoch as u64 - 1).enumerate() {
+        let mut phases = StepPhases::default();
+        let mut epoch_batches = loader.epoch(epoch as u64 - 1);
+        for i in 0.. {
+            // The batch is gathered when asked for: its time is the data phase's.
+            let asked = Instant::now();
+            let Some(batch) = epoch_batches.next() else {
+                break;
+            };
+            phases.data += asked.elapsed().as_secs_f64();
             optimizer.set_lr(config.schedule.lr(base_lr, step, total_steps));
             step += 1;
             let rows = batch.len();
-            let (loss, batch_correct) = train_step(model, optimizer, batch);
+            let (loss, batch_correct) = train_step(model, optimizer, batch, &mut phases);
             loss_sum += loss * rows as f64;
             correct += batch_correct;
             samples += rows;
@@ -162,6 +170,7 @@ pub fn fit<B: Backend, M: Module<B> + ?Sized>(
             test_accuracy: test.accuracy,
             valid,
             seconds,
+            phases,
             eval_seconds: eval_start.elapsed().as_secs_f64(),
             samples_per_sec: if seconds > 0.0 {
                 samples as f64 / seconds
@@ -180,21 +189,37 @@ pub fn fit<B: Backend, M: Module<B> + ?Sized>(
 }
 
 /// One optimizer step on `batch`; returns the batch's mean loss and how many of its samples the
-/// model classified correctly (before the step).
+/// model classified correctly (before the step), and adds each phase's time to `phases`.
 fn train_step<B: Backend, M: Module<B> + ?Sized>(
     model: &M,
     optimizer: &mut dyn Optimizer<B>,
     batch: Batch,
+    phases: &mut StepPhases,
 ) -> (f64, usize) {
+    let mut clock = Instant::now();
+    // The seconds since the previous lap.
+    let mut lap = || {
+        let now = Instant::now();
+        let seconds = (now - clock).as_secs_f64();
+        clock = now;
+        seconds
+    };
     let (x, labels) = batch_tensor::<B>(batch);
+    phases.data += lap();
     optimizer.zero_grad();
+    phases.optimizer += lap();
     let logits = model.forward(&x);
     let loss = logits.cross_entropy(&labels, Reduction::Mean);
+    phases.forward += lap();
     loss.backward()
         .expect("the loss of a model with parameters is a scalar that requires grad");
+    phases.backward += lap();
     optimizer.step();
+    phases.optimizer += lap();
     let correct = count_correct(&logits, &labels);
-    (loss.item().as_f64(), correct)
+    let loss = loss.item().as_f64();
+    phases.metrics += lap();
+    (loss, correct)
 }
 
 /// The mean cross-entropy and the accuracy of `model` on `data`, computed under
