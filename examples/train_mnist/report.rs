@@ -139,27 +139,25 @@ pub fn summary(metrics: &TrainMetrics) -> String {
     )
 }
 
-/// A duration in milliseconds with about three significant digits: `0.42 ms`, `12.3 ms`, `123 ms`.
+/// A duration in milliseconds with about three significant digits: `0.420 ms`, `12.3 ms`.
 fn milliseconds(s: f64) -> String {
-    let ms = s * 1e3;
-    if ms < 10.0 {
-        format!("{ms:.2} ms")
-    } else if ms < 100.0 {
-        format!("{ms:.1} ms")
-    } else {
-        format!("{ms:.0} ms")
-    }
+    three_digits(s * 1e3, "ms")
 }
 
 /// A duration with about three significant digits: `0.042 s`, `1.25 s`, `12.3 s`.
 fn secs(s: f64) -> String {
-    if s < 1.0 {
-        format!("{s:.3} s")
-    } else if s < 10.0 {
-        format!("{s:.2} s")
-    } else {
-        format!("{s:.1} s")
-    }
+    three_digits(s, "s")
+}
+
+/// `x` with about three significant digits (at most three decimals) and its unit.
+fn three_digits(x: f64, unit: &str) -> String {
+    let decimals = match x {
+        x if x < 1.0 => 3,
+        x if x < 10.0 => 2,
+        x if x < 100.0 => 1,
+        _ => 0,
+    };
+    format!("{x:.decimals$} {unit}")
 }
 
 /// The number of decimal digits of `n`.
