@@ -176,6 +176,10 @@ pub enum BinaryOp {
     Lt,
     /// `1` where `a <= b`, else `0`
     Le,
+    /// `a` where `b > 0`, else `0` (also where `b` is NaN): relu's backward for gradient `a` and
+    /// input `b` in one pass. Unlike `a * [b > 0]`, an infinite or NaN gradient where `b ≤ 0`
+    /// gives 0, as PyTorch's.
+    ReluGrad,
 }
 
 /// Defines each binary kernel's scalar expression once, for `apply` and `apply_slices`.
@@ -237,6 +241,7 @@ binary_kernels! {
     BinaryOp::Ge => |a, b| indicator(a >= b),
     BinaryOp::Lt => |a, b| indicator(a < b),
     BinaryOp::Le => |a, b| indicator(a <= b),
+    BinaryOp::ReluGrad => |a, b| if b > E::zero() { a } else { E::zero() },
 }
 
 /// A reduction over a set of axes.
@@ -310,6 +315,22 @@ mod tests {
     fn relu_derivative_at_zero_is_zero() {
         assert_eq!(UnaryOp::StepPositive.apply(0.0f64), 0.0);
         assert_eq!(UnaryOp::StepPositive.apply(1e-300f64), 1.0);
+        assert_eq!(BinaryOp::ReluGrad.apply(2.5f64, 0.0), 0.0);
+        assert_eq!(BinaryOp::ReluGrad.apply(2.5f64, -0.0), 0.0);
+        assert_eq!(BinaryOp::ReluGrad.apply(2.5f64, 1e-300), 2.5);
+    }
+
+    /// The fused relu backward passes the gradient where the input is positive and gives 0
+    /// elsewhere, whatever the gradient (PyTorch's `threshold_backward`), and at a NaN input.
+    #[test]
+    fn relu_grad_selects_rather_than_multiplies() {
+        let op = BinaryOp::ReluGrad;
+        assert_eq!(op.apply(f64::INFINITY, -1.0), 0.0);
+        assert_eq!(op.apply(f64::NAN, -1.0), 0.0);
+        assert_eq!(op.apply(f64::NAN, 0.0), 0.0);
+        assert_eq!(op.apply(-3.0f64, f64::NAN), 0.0);
+        assert_eq!(op.apply(f64::NEG_INFINITY, 1.0), f64::NEG_INFINITY);
+        assert!(op.apply(f64::NAN, 1.0).is_nan());
     }
 
     #[test]
@@ -340,6 +361,7 @@ mod tests {
             BinaryOp::Div,
             BinaryOp::Maximum,
             BinaryOp::Ge,
+            BinaryOp::ReluGrad,
         ] {
             op.apply_slices(&a, &b, &mut d);
             for i in 0..4 {

@@ -473,6 +473,44 @@ fn fused_cross_entropy_equals_the_composed_formula<B: Backend>() {
     }
 }
 
+/// The fused relu backward (without `create_graph`) gives the gradient where the input is
+/// positive and 0 elsewhere (at exactly 0 too), the same as the composed `grad * [x > 0]` that
+/// `create_graph` records when the incoming gradient requires grad; and, as PyTorch's, 0 where
+/// an infinite gradient meets a negative input, where the product would give NaN.
+fn fused_relu_backward_equals_the_composed_formula<B: Backend>() {
+    let data = [-2.0, -0.0, 0.0, 1e-30, 0.5, 3.0, -1e-30, 7.0];
+    let g = Tensor::<B>::randn(&[2, 4], 0.0, 1.0, &mut StdRng::seed_from_u64(3));
+    let want: Vec<f64> = data
+        .iter()
+        .zip(g.to_vec_f64())
+        .map(|(&x, g)| if x > 0.0 { g } else { 0.0 })
+        .collect();
+
+    let x = leaf::<B>(&data, &[2, 4]);
+    x.relu().backward_with(&g).unwrap();
+    let fused = x.grad().unwrap();
+    assert!(
+        !fused.requires_grad(),
+        "without create_graph nothing is recorded"
+    );
+    assert_eq!(fused.to_vec_f64(), want);
+
+    // With create_graph and an incoming gradient that requires grad, the composed formula runs
+    // and is recorded.
+    let g = leaf::<B>(&g.to_vec_f64(), &[2, 4]);
+    let composed = grad(&(&x.relu() * &g).sum(), &[&x], true)
+        .unwrap()
+        .remove(0);
+    assert!(composed.requires_grad(), "create_graph keeps a graph");
+    assert_eq!(composed.to_vec_f64(), want);
+
+    let x = leaf::<B>(&[-1.0, 2.0], &[2]);
+    x.relu()
+        .backward_with(&t::<B>(&[f64::INFINITY, f64::INFINITY], &[2]))
+        .unwrap();
+    assert_eq!(x.grad().unwrap().to_vec_f64(), [0.0, f64::INFINITY]);
+}
+
 // ----- user-defined ops -----
 
 fn softplus<B: Backend>(x: &Tensor<B>) -> Tensor<B> {
@@ -542,6 +580,7 @@ backend_tests!(
     without_create_graph_backward_records_nothing,
     mlp_hessian_vector_product_matches_finite_differences,
     fused_cross_entropy_equals_the_composed_formula,
+    fused_relu_backward_equals_the_composed_formula,
     user_registered_op_passes_gradcheck_and_gradgradcheck,
     graph_can_be_inspected_and_exported,
 );

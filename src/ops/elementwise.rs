@@ -1,8 +1,8 @@
 //! Elementwise functions of one tensor, each with its derivative beside it.
 
-use crate::autograd::{Attrs, BackwardArgs, Registry};
+use crate::autograd::{is_grad_enabled, Attrs, BackwardArgs, Registry};
 use crate::backend::Backend;
-use crate::kernel::UnaryOp;
+use crate::kernel::{BinaryOp, UnaryOp};
 use crate::tensor::Tensor;
 use crate::Element;
 
@@ -160,7 +160,20 @@ fn sigmoid_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
 
 // d/dx relu x = [x > 0]
 fn relu_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
-    a.grad * &a.inputs[0].gt_scalar(0.0)
+    let x = &a.inputs[0];
+    // With `create_graph` and an incoming gradient that depends on something requiring grad (a
+    // Hessian-vector product through an MLP), the result must be differentiable in it: compose
+    // it from recorded ops (its derivative in x is 0). Otherwise one pass gives the same values
+    // without the mask tensor (the two differ only where an infinite or NaN gradient meets
+    // x ≤ 0: the product gives NaN there, the fused kernel 0, as PyTorch's).
+    if is_grad_enabled() && a.grad.requires_grad() {
+        return a.grad * &x.gt_scalar(0.0);
+    }
+    Tensor::from_storage(B::binary(
+        &a.grad.storage(),
+        &x.storage(),
+        BinaryOp::ReluGrad,
+    ))
 }
 
 // d/dx |x| = sign x

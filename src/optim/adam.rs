@@ -214,6 +214,52 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
     }
 }
 
+/// The per-element constants of [`AdamUpdate::fused`], by value.
+#[derive(Clone, Copy)]
+struct AdamConstants<E> {
+    sign: E,
+    wd: E,
+    b1: E,
+    one_minus_b1: E,
+    b2: E,
+    one_minus_b2: E,
+    inv_sqrt_bc2: E,
+    eps: E,
+    step: E,
+}
+
+impl<E: Element> AdamConstants<E> {
+    /// The update over equal-length slices. The constants are locals and the slices are indexed
+    /// up to a length checked once, so that the loop vectorizes: written with the constants
+    /// behind references and the settings tested per element, it ran one element at a time
+    /// (a third of the `default` preset's training time).
+    #[inline]
+    fn apply<const NEGATE: bool, const DECAY: bool>(
+        self,
+        p: &mut [E],
+        m: &mut [E],
+        v: &mut [E],
+        g: &[E],
+    ) {
+        let n = p.len();
+        assert!(
+            m.len() == n && v.len() == n && g.len() == n,
+            "Adam: a parameter, its gradient and its moments differ in length"
+        );
+        let (p, m, v, g) = (&mut p[..n], &mut m[..n], &mut v[..n], &g[..n]);
+        for i in 0..n {
+            let mut gi = if NEGATE { g[i] * self.sign } else { g[i] };
+            if DECAY {
+                gi += self.wd * p[i];
+            }
+            m[i] = m[i] * self.b1 + self.one_minus_b1 * gi;
+            v[i] = v[i] * self.b2 + self.one_minus_b2 * (gi * gi);
+            let denom = num_traits::Float::sqrt(v[i]) * self.inv_sqrt_bc2 + self.eps;
+            p[i] += self.step * (m[i] / denom);
+        }
+    }
+}
+
 /// One step's constants for one parameter.
 struct AdamUpdate {
     sign: f64,
@@ -252,16 +298,24 @@ impl AdamUpdate {
                     else {
                         return;
                     };
-                    for (((p, m), v), &g) in p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g)
-                    {
-                        let mut g = if negate { g * sign } else { g };
-                        if decay {
-                            g += wd * *p;
-                        }
-                        *m = *m * b1 + one_minus_b1 * g;
-                        *v = *v * b2 + one_minus_b2 * (g * g);
-                        let denom = num_traits::Float::sqrt(*v) * inv_sqrt_bc2 + eps;
-                        *p += step * (*m / denom);
+                    let k = AdamConstants {
+                        sign,
+                        wd,
+                        b1,
+                        one_minus_b1,
+                        b2,
+                        one_minus_b2,
+                        inv_sqrt_bc2,
+                        eps,
+                        step,
+                    };
+                    // One loop per setting, so that no branch is left inside it and it
+                    // vectorizes.
+                    match (negate, decay) {
+                        (false, false) => k.apply::<false, false>(p, m, v, g),
+                        (false, true) => k.apply::<false, true>(p, m, v, g),
+                        (true, false) => k.apply::<true, false>(p, m, v, g),
+                        (true, true) => k.apply::<true, true>(p, m, v, g),
                     }
                     done = true;
                 });
