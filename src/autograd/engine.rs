@@ -108,9 +108,7 @@ fn run<B: Backend>(
             got: seed.shape().to_vec(),
         });
     }
-    let tmp_t = std::time::Instant::now();
     let order = reverse_topological(root);
-    tmp_record("topo sort".into(), tmp_t);
     // Check every saved tensor before touching any gradient, so an error leaves no partial result.
     for t in order.iter().filter(|t| !t.is_leaf()) {
         check_versions(t)?;
@@ -132,9 +130,7 @@ fn run<B: Backend>(
             }
             let Some(gf) = &t.node.grad_fn else {
                 if matches!(sink, Sink::LeafGrads) {
-                    let tmp_t = std::time::Instant::now();
                     accumulate_into_leaf(t, grad, create_graph);
-                    tmp_record("accumulate leaf".into(), tmp_t);
                 }
                 continue;
             };
@@ -159,9 +155,7 @@ fn run<B: Backend>(
                             op: gf.op.into(),
                             input: i,
                         })?;
-                let tmp_t = std::time::Instant::now();
                 let g = backward(&args);
-                tmp_record(format!("{}[{}]", gf.op, i), tmp_t);
                 if g.shape() != input.shape() {
                     return Err(AutogradError::BadBackwardShape {
                         op: gf.op.into(),
@@ -170,13 +164,11 @@ fn run<B: Backend>(
                         got: g.shape().to_vec(),
                     });
                 }
-                let tmp_t = std::time::Instant::now();
                 let summed = match pending.remove(&input.id()) {
                     Some(prev) => &prev + &g,
                     None => g,
                 };
                 pending.insert(input.id(), summed);
-                tmp_record("pending sum/insert".into(), tmp_t);
             }
         }
         Ok(())
@@ -279,25 +271,4 @@ pub fn grad<B: Backend>(
                 .unwrap_or_else(|| t.zeros_like())
         })
         .collect())
-}
-
-thread_local! {
-    static TMP_TIMES: std::cell::RefCell<std::collections::BTreeMap<String, (usize, f64)>> = Default::default();
-}
-fn tmp_record(key: String, t: std::time::Instant) {
-    let dt = t.elapsed().as_secs_f64();
-    TMP_TIMES.with_borrow_mut(|m| {
-        let e = m.entry(key).or_default();
-        e.0 += 1;
-        e.1 += dt;
-    });
-}
-#[doc(hidden)]
-pub fn tmp_dump() -> Vec<(String, usize, f64)> {
-    TMP_TIMES.with_borrow_mut(|m| {
-        std::mem::take(m)
-            .into_iter()
-            .map(|(k, (c, s))| (k, c, s))
-            .collect()
-    })
 }

@@ -12,8 +12,6 @@ pub(crate) mod record;
 pub(crate) mod registry;
 
 pub use engine::grad;
-#[doc(hidden)]
-pub use engine::tmp_dump;
 pub use grad_mode::{
     enable_grad, is_grad_enabled, no_grad, with_grad_mode, with_no_grad, GradModeGuard,
 };

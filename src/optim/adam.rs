@@ -5,7 +5,10 @@ use crate::autograd::no_grad;
 use crate::backend::Backend;
 use crate::nn::Parameter;
 use crate::tensor::Tensor;
+use crate::threads::pool;
 use crate::Element;
+
+use std::sync::{Mutex, PoisonError};
 
 /// Settings of [`Adam`], with `torch.optim.Adam`'s defaults; set them builder-style.
 ///
@@ -214,6 +217,13 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
     }
 }
 
+/// Values of a parameter from which its update is shared out over threads (fewer are not
+/// worth the hand-off: a few microseconds).
+const PARALLEL_MIN: usize = 1 << 16;
+
+/// Values per share of a parallel update.
+const SHARE: usize = 1 << 14;
+
 /// The per-element constants of [`AdamUpdate::fused`], by value.
 #[derive(Clone, Copy)]
 struct AdamConstants<E> {
@@ -233,7 +243,10 @@ impl<E: Element> AdamConstants<E> {
     /// up to a length checked once, so that the loop vectorizes: written with the constants
     /// behind references and the settings tested per element, it ran one element at a time
     /// (a third of the `default` preset's training time).
-    #[inline]
+    ///
+    /// Parameters of [`PARALLEL_MIN`] values or more are updated in shares on duograd's worker
+    /// pool ([`crate::threads`]): each value's update is independent of the others', so the
+    /// result is the same.
     fn apply<const NEGATE: bool, const DECAY: bool>(
         self,
         p: &mut [E],
@@ -246,6 +259,34 @@ impl<E: Element> AdamConstants<E> {
             m.len() == n && v.len() == n && g.len() == n,
             "Adam: a parameter, its gradient and its moments differ in length"
         );
+        let threads = crate::threads::num_threads();
+        if n < PARALLEL_MIN || threads == 1 {
+            return self.apply_share::<NEGATE, DECAY>(p, m, v, g);
+        }
+        let shares: Vec<_> = p
+            .chunks_mut(SHARE)
+            .zip(m.chunks_mut(SHARE))
+            .zip(v.chunks_mut(SHARE))
+            .zip(g.chunks(SHARE))
+            .map(|(((p, m), v), g)| Mutex::new((p, m, v, g)))
+            .collect();
+        pool::run(shares.len(), threads, &|i| {
+            let mut share = shares[i].lock().unwrap_or_else(PoisonError::into_inner);
+            let (p, m, v, g) = &mut *share;
+            self.apply_share::<NEGATE, DECAY>(p, m, v, g);
+        });
+    }
+
+    /// [`AdamConstants::apply`] on one thread.
+    #[inline]
+    fn apply_share<const NEGATE: bool, const DECAY: bool>(
+        self,
+        p: &mut [E],
+        m: &mut [E],
+        v: &mut [E],
+        g: &[E],
+    ) {
+        let n = p.len();
         let (p, m, v, g) = (&mut p[..n], &mut m[..n], &mut v[..n], &g[..n]);
         for i in 0..n {
             let mut gi = if NEGATE { g[i] * self.sign } else { g[i] };

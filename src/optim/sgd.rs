@@ -186,6 +186,12 @@ impl<B: Backend> Optimizer<B> for Sgd<B> {
                 p.add_scaled_(-lr * s, &g);
                 continue;
             }
+            if let Some(buf) = slot {
+                let step = MomentumStep::new(&self.config);
+                if step.fused(p, &g, buf) {
+                    continue;
+                }
+            }
             let buf = match slot {
                 Some(buf) => {
                     // b ← momentum·b + (1 − dampening)·(s·g + wd·p)
@@ -231,5 +237,99 @@ impl<B: Backend> Optimizer<B> for Sgd<B> {
 
     fn set_lr(&mut self, lr: f64) {
         self.config.lr = lr;
+    }
+}
+
+/// One momentum step (after the first) in one pass over the parameter, its gradient and its
+/// buffer: the same operations, in the same order and precision, as the in-place tensor
+/// operations of [`Sgd::step`] (which take four or five passes), so the same values.
+#[derive(Clone, Copy)]
+struct MomentumStep {
+    /// `momentum`, `(1 − dampening)·s`, `(1 − dampening)·wd`.
+    buffer: [f64; 3],
+    /// Nesterov: `1 − lr·wd`, `−lr·s`, `−lr·momentum`; plain: `−lr` first.
+    param: [f64; 3],
+    decay: bool,
+    nesterov: bool,
+}
+
+impl MomentumStep {
+    fn new(c: &SgdConfig) -> Self {
+        let s = sign(c.maximize);
+        MomentumStep {
+            buffer: [
+                c.momentum,
+                (1.0 - c.dampening) * s,
+                (1.0 - c.dampening) * c.weight_decay,
+            ],
+            param: if c.nesterov {
+                [1.0 - c.lr * c.weight_decay, -c.lr * s, -c.lr * c.momentum]
+            } else {
+                [-c.lr, 0.0, 0.0]
+            },
+            decay: c.weight_decay != 0.0,
+            nesterov: c.nesterov,
+        }
+    }
+
+    /// Updates `buf` and then `p`; `false` (and nothing changed) if a buffer is not a plain
+    /// slice.
+    fn fused<B: Backend>(self, p: &Tensor<B>, grad: &Tensor<B>, buf: &Tensor<B>) -> bool {
+        let grad = grad.storage();
+        let Some(g) = B::as_slice(&grad) else {
+            return false;
+        };
+        let mut done = false;
+        p.update_in_place("sgd", |p| {
+            buf.update_in_place("sgd", |b| {
+                let (Some(p), Some(b)) = (B::as_slice_mut(p), B::as_slice_mut(b)) else {
+                    return;
+                };
+                let e = |x: [f64; 3]| x.map(<B::Elem as crate::Element>::of);
+                let (kb, kp) = (e(self.buffer), e(self.param));
+                // One loop per setting, so that no branch is left inside it and it vectorizes.
+                match (self.decay, self.nesterov) {
+                    (false, false) => momentum_loop::<_, false, false>(p, b, g, kb, kp),
+                    (true, false) => momentum_loop::<_, true, false>(p, b, g, kb, kp),
+                    (false, true) => momentum_loop::<_, false, true>(p, b, g, kb, kp),
+                    (true, true) => momentum_loop::<_, true, true>(p, b, g, kb, kp),
+                }
+                done = true;
+            });
+        });
+        done
+    }
+}
+
+/// [`MomentumStep::fused`]'s loop, each line one of [`Sgd::step`]'s tensor operations
+/// (`x + a·y` as `axpy_in_place` computes it, `x·c` as `mul_scalar_`).
+fn momentum_loop<E: crate::Element, const DECAY: bool, const NESTEROV: bool>(
+    p: &mut [E],
+    b: &mut [E],
+    g: &[E],
+    [momentum, a_g, a_p]: [E; 3],
+    [k0, k1, k2]: [E; 3],
+) {
+    let n = p.len();
+    assert!(
+        b.len() == n && g.len() == n,
+        "SGD: a parameter, its gradient and its momentum buffer differ in length"
+    );
+    let (p, b, g) = (&mut p[..n], &mut b[..n], &g[..n]);
+    for i in 0..n {
+        b[i] *= momentum;
+        b[i] += a_g * g[i];
+        if DECAY {
+            b[i] += a_p * p[i];
+        }
+        if NESTEROV {
+            if DECAY {
+                p[i] *= k0;
+            }
+            p[i] += k1 * g[i];
+            p[i] += k2 * b[i];
+        } else {
+            p[i] += k0 * b[i];
+        }
     }
 }
