@@ -59,7 +59,7 @@ fn map_in_place<T: Copy>(v: &mut [T], f: impl Fn(T) -> T + Copy) {
 
 /// `e^x` for `f32`, within one ulp.
 #[inline(always)]
-fn exp_f32(x: f32) -> f32 {
+pub(crate) fn exp_f32(x: f32) -> f32 {
     // Cephes' split of ln 2: LN2_HI has 9 significant bits.
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;

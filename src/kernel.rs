@@ -121,7 +121,7 @@ unary_kernels! {
     UnaryOp::Exp => |x| x.exp(),
     UnaryOp::Log => |x| x.ln(),
     UnaryOp::Sqrt => |x| x.sqrt(),
-    UnaryOp::Tanh => |x| x.tanh(),
+    UnaryOp::Tanh => |x| tanh(x),
     UnaryOp::Sigmoid => |x| sigmoid(x),
     UnaryOp::Relu => |x| if x > E::zero() { x } else { E::zero() },
     UnaryOp::Abs => |x| x.abs(),
@@ -137,6 +137,25 @@ unary_kernels! {
     UnaryOp::Clamp(lo, hi) => |x| if x < lo { lo } else if x > hi { hi } else { x },
     UnaryOp::GtScalar(c) => |x| indicator(x > c),
     UnaryOp::EqScalar(c) => |x| indicator(x == c),
+}
+
+/// `tanh x`: for `f32` through [`tanh_f32`](crate::fast_tanh::tanh_f32), which has no branch
+/// and no libm call, so that slice loops inline and vectorize it (within two ulps; libm's
+/// `tanhf` is one call per value); for other types their own `tanh`. The type test is
+/// resolved at compile time.
+#[inline(always)]
+fn tanh<E: Element>(x: E) -> E {
+    if std::any::TypeId::of::<E>() == std::any::TypeId::of::<f32>() {
+        // For `f32` both conversions are the identity.
+        if let Some(t) = x
+            .to_f32()
+            .map(crate::fast_tanh::tanh_f32)
+            .and_then(E::from_f32)
+        {
+            return t;
+        }
+    }
+    x.tanh()
 }
 
 /// `1 / (1 + e^-x)` in two branches so that `exp` never overflows.

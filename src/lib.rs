@@ -42,6 +42,7 @@ pub mod data;
 pub mod element;
 pub mod error;
 mod fast_exp;
+mod fast_tanh;
 pub mod gemm;
 pub mod gradcheck;
 pub mod kernel;
