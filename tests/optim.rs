@@ -289,40 +289,54 @@ fn set_lr_changes_the_step_size<B: Backend>() {
     assert_eq!(p.to_vec_f64(), vec![-0.5]);
 }
 
-/// Adam updates plain buffers in one fused pass and other storage (here a transposed view, on
-/// the ndarray backend) with whole-tensor ops: both must give the same parameters.
-fn adam_gives_the_same_steps_on_strided_and_contiguous_parameters<B: Backend>() {
+/// Runs `steps` steps of the optimizer `make` builds on two parameters holding the same 2×3
+/// values, one contiguous and one stored as the transpose of a 3×2 array (on ndarray a strided
+/// view, not a plain slice: the optimizers' tensor-op path rather than their fused pass), with
+/// the same gradients, and returns both parameters' values after each step.
+fn contiguous_and_strided_steps<B: Backend>(
+    steps: usize,
+    make: impl Fn(Vec<Parameter<B>>) -> Box<dyn Optimizer<B>>,
+) -> Vec<(Vec<f64>, Vec<f64>)> {
     let values: Vec<f64> = (0..6).map(|i| 0.3 * i as f64 - 0.7).collect();
     let grads: Vec<f64> = (0..6).map(|i| 0.11 * (i * i) as f64 - 1.3).collect();
     let contiguous = Parameter::new(Tensor::<B>::from_f64(&values, &[2, 3]));
-    // The same 2x3 values, stored as the transpose of a 3x2 array.
     let transposed_values: Vec<f64> = (0..6).map(|k| values[(k % 2) * 3 + k / 2]).collect();
     let strided = Parameter::new(Tensor::<B>::from_f64(&transposed_values, &[3, 2]).t());
     assert_eq!(strided.to_vec_f64(), values);
+    if B::name() == "ndarray" {
+        assert!(B::as_slice(&strided.storage()).is_none(), "a strided view");
+    }
+    let (mut opt_a, mut opt_b) = (make(vec![contiguous.clone()]), make(vec![strided.clone()]));
+    (0..steps)
+        .map(|step| {
+            let g: Vec<f64> = grads.iter().map(|g| g * (step + 1) as f64).collect();
+            contiguous.set_grad(Some(Tensor::from_f64(&g, &[2, 3])));
+            strided.set_grad(Some(Tensor::from_f64(&g, &[2, 3])));
+            opt_a.step();
+            opt_b.step();
+            let a = contiguous.to_vec_f64();
+            assert_ne!(a, values, "the parameters moved");
+            (a, strided.to_vec_f64())
+        })
+        .collect()
+}
+
+/// Adam updates plain buffers in one fused pass and other storage (here a transposed view, on
+/// the ndarray backend) with whole-tensor ops: both must give the same parameters.
+fn adam_gives_the_same_steps_on_strided_and_contiguous_parameters<B: Backend>() {
     let config = AdamConfig::new(0.1).weight_decay(0.01).maximize(true);
-    let mut opt_a = Adam::new(vec![contiguous.clone()], config);
-    let mut opt_b = Adam::new(vec![strided.clone()], config);
-    for step in 0..3 {
-        let g: Vec<f64> = grads.iter().map(|g| g * (step + 1) as f64).collect();
-        contiguous.set_grad(Some(Tensor::from_f64(&g, &[2, 3])));
-        strided.set_grad(Some(Tensor::from_f64(&g, &[2, 3])));
-        opt_a.step();
-        opt_b.step();
-        let (a, b) = (contiguous.to_vec_f64(), strided.to_vec_f64());
-        for (x, y) in a.iter().zip(&b) {
+    let steps = contiguous_and_strided_steps::<B>(3, |p| Box::new(Adam::new(p, config)));
+    for (step, (a, b)) in steps.iter().enumerate() {
+        for (x, y) in a.iter().zip(b) {
             assert!((x - y).abs() <= 1e-15, "step {step}: {a:?} vs {b:?}");
         }
-        assert_ne!(a, values, "the parameters moved");
     }
 }
 
-/// SGD with momentum updates a contiguous parameter in one fused pass and a strided one (an
-/// ndarray transpose) through in-place tensor operations: the two give the same values, to the
-/// bit, for every setting the fused pass handles.
+/// SGD with momentum updates a contiguous parameter in one fused pass and a strided one through
+/// in-place tensor operations: the two give the same values, to the bit, for every setting the
+/// fused pass handles.
 fn sgd_momentum_gives_the_same_steps_on_strided_and_contiguous_parameters<B: Backend>() {
-    let values: Vec<f64> = (0..6).map(|i| 0.3 * i as f64 - 0.7).collect();
-    let grads: Vec<f64> = (0..6).map(|i| 0.11 * (i * i) as f64 - 1.3).collect();
-    let transposed_values: Vec<f64> = (0..6).map(|k| values[(k % 2) * 3 + k / 2]).collect();
     let base = SgdConfig::new(0.1).momentum(0.9);
     for config in [
         base,
@@ -330,23 +344,9 @@ fn sgd_momentum_gives_the_same_steps_on_strided_and_contiguous_parameters<B: Bac
         base.nesterov(true),
         base.nesterov(true).weight_decay(0.05).maximize(true),
     ] {
-        let contiguous = Parameter::new(Tensor::<B>::from_f64(&values, &[2, 3]));
-        let strided = Parameter::new(Tensor::<B>::from_f64(&transposed_values, &[3, 2]).t());
-        if B::name() == "ndarray" {
-            // ndarray keeps the transpose as a view: no plain slice, so the tensor-op path.
-            assert!(B::as_slice(&strided.storage()).is_none());
-        }
-        let mut opt_a = Sgd::new(vec![contiguous.clone()], config);
-        let mut opt_b = Sgd::new(vec![strided.clone()], config);
-        for step in 0..4 {
-            let g: Vec<f64> = grads.iter().map(|g| g * (step + 1) as f64).collect();
-            contiguous.set_grad(Some(Tensor::from_f64(&g, &[2, 3])));
-            strided.set_grad(Some(Tensor::from_f64(&g, &[2, 3])));
-            opt_a.step();
-            opt_b.step();
-            let (a, b) = (contiguous.to_vec_f64(), strided.to_vec_f64());
+        let steps = contiguous_and_strided_steps::<B>(4, |p| Box::new(Sgd::new(p, config)));
+        for (step, (a, b)) in steps.iter().enumerate() {
             assert_eq!(a, b, "{config:?}, step {step}");
-            assert_ne!(a, values, "the parameters moved");
         }
     }
 }
