@@ -195,9 +195,10 @@ pub enum BinaryOp {
     Lt,
     /// `1` where `a <= b`, else `0`
     Le,
-    /// `a` where `b > 0`, else `0` (also where `b` is NaN): relu's backward for gradient `a` and
-    /// input `b` in one pass. Unlike `a * [b > 0]`, an infinite or NaN gradient where `b ≤ 0`
-    /// gives 0, as PyTorch's.
+    /// `a` where `b > 0`, else `0`: relu's backward for gradient `a` and input `b` in one pass.
+    /// Unlike `a * [b > 0]`, an infinite or NaN gradient where `b ≤ 0` gives 0, as PyTorch's
+    /// `threshold_backward`; at a NaN input it gives 0 as the product does (PyTorch passes the
+    /// gradient there).
     ReluGrad,
 }
 
@@ -340,7 +341,8 @@ mod tests {
     }
 
     /// The fused relu backward passes the gradient where the input is positive and gives 0
-    /// elsewhere, whatever the gradient (PyTorch's `threshold_backward`), and at a NaN input.
+    /// elsewhere, whatever the gradient (as PyTorch's `threshold_backward`), and at a NaN input
+    /// (as `grad * [x > 0]`).
     #[test]
     fn relu_grad_selects_rather_than_multiplies() {
         let op = BinaryOp::ReluGrad;
