@@ -128,16 +128,18 @@ pub fn fit<B: Backend, M: Module<B> + ?Sized>(
         let mut phases = StepPhases::default();
         let mut epoch_batches = loader.epoch(epoch as u64 - 1);
         for i in 0.. {
-            // The batch is gathered when asked for: its time is the data phase's.
+            // The batch is gathered when asked for: that and making its tensor are the data
+            // phase.
             let asked = Instant::now();
             let Some(batch) = epoch_batches.next() else {
                 break;
             };
+            let rows = batch.len();
+            let (x, labels) = batch_tensor::<B>(batch);
             phases.data += asked.elapsed().as_secs_f64();
             optimizer.set_lr(config.schedule.lr(base_lr, step, total_steps));
             step += 1;
-            let rows = batch.len();
-            let (loss, batch_correct) = train_step(model, optimizer, batch, &mut phases);
+            let (loss, batch_correct) = train_step(model, optimizer, &x, &labels, &mut phases);
             loss_sum += loss * rows as f64;
             correct += batch_correct;
             samples += rows;
@@ -188,12 +190,14 @@ pub fn fit<B: Backend, M: Module<B> + ?Sized>(
     metrics
 }
 
-/// One optimizer step on `batch`; returns the batch's mean loss and how many of its samples the
-/// model classified correctly (before the step), and adds each phase's time to `phases`.
+/// One optimizer step on the batch `x` with `labels`; returns the batch's mean loss and how many
+/// of its samples the model classified correctly (before the step), and adds each phase's time
+/// to `phases`.
 fn train_step<B: Backend, M: Module<B> + ?Sized>(
     model: &M,
     optimizer: &mut dyn Optimizer<B>,
-    batch: Batch,
+    x: &Tensor<B>,
+    labels: &[usize],
     phases: &mut StepPhases,
 ) -> (f64, usize) {
     let mut clock = Instant::now();
@@ -204,19 +208,17 @@ fn train_step<B: Backend, M: Module<B> + ?Sized>(
         clock = now;
         seconds
     };
-    let (x, labels) = batch_tensor::<B>(batch);
-    phases.data += lap();
     optimizer.zero_grad();
     phases.optimizer += lap();
-    let logits = model.forward(&x);
-    let loss = logits.cross_entropy(&labels, Reduction::Mean);
+    let logits = model.forward(x);
+    let loss = logits.cross_entropy(labels, Reduction::Mean);
     phases.forward += lap();
     loss.backward()
         .expect("the loss of a model with parameters is a scalar that requires grad");
     phases.backward += lap();
     optimizer.step();
     phases.optimizer += lap();
-    let correct = count_correct(&logits, &labels);
+    let correct = count_correct(&logits, labels);
     let loss = loss.item().as_f64();
     phases.metrics += lap();
     (loss, correct)
