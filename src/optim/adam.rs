@@ -261,7 +261,7 @@ impl<E: Element> AdamConstants<E> {
         );
         let threads = crate::threads::num_threads();
         if n < PARALLEL_MIN || threads == 1 {
-            return self.apply_share::<NEGATE, DECAY>(p, m, v, g);
+            return self.apply_share::<NEGATE, DECAY>((p, m, v, g));
         }
         let shares: Vec<_> = p
             .chunks_mut(SHARE)
@@ -273,18 +273,16 @@ impl<E: Element> AdamConstants<E> {
         pool::run(shares.len(), threads, &|i| {
             let mut share = shares[i].lock().unwrap_or_else(PoisonError::into_inner);
             let (p, m, v, g) = &mut *share;
-            self.apply_share::<NEGATE, DECAY>(p, m, v, g);
+            self.apply_share::<NEGATE, DECAY>((p, m, v, g));
         });
     }
 
-    /// [`AdamConstants::apply`] on one thread.
+    /// [`AdamConstants::apply`] on one thread, for a parameter, its two moments and its
+    /// gradient of equal lengths.
     #[inline]
     fn apply_share<const NEGATE: bool, const DECAY: bool>(
         self,
-        p: &mut [E],
-        m: &mut [E],
-        v: &mut [E],
-        g: &[E],
+        (p, m, v, g): (&mut [E], &mut [E], &mut [E], &[E]),
     ) {
         let n = p.len();
         let (p, m, v, g) = (&mut p[..n], &mut m[..n], &mut v[..n], &g[..n]);
