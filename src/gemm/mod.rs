@@ -2,8 +2,9 @@
 //!
 //! Three kernels, chosen by element type and shape (measured on the MLP shapes duograd trains;
 //! see BENCHMARKS.md):
-//! - `f32` products whose every side is at least [`PACKED_MIN_SIDE`], when more than one thread
-//!   is allowed and the CPU has AVX2 and FMA, go to duograd's own kernel (`avx2.rs`): a 6×16
+//! - `f32` products whose every side is at least [`PACKED_MIN_SIDE`] (or thin ones with enough
+//!   work, [`thin_but_long`]), when more than one thread is allowed and the CPU has AVX2 and FMA,
+//!   go to duograd's own kernel (`avx2.rs`): a 6×16
 //!   FMA microkernel (12 `ymm` accumulators) with BLIS-style blocking, on duograd's worker pool
 //!   ([`crate::threads`]) where the calling thread works too and idle workers poll briefly before
 //!   sleeping. On the 784-64-64-10 MLP at batch 512 it takes 11–19% off the training time of
@@ -134,6 +135,15 @@ impl<'a, E: Copy> StridedMatrix<'a, E> {
 /// (duograd's AVX2 one for `f32`, else `matrixmultiply`'s) rather than `gemm`.
 pub const PACKED_MIN_SIDE: usize = 32;
 
+/// Whether an `m×k · k×n` product with one thin side (a classifier's 10 outputs, say) still has
+/// enough work for duograd's threaded `f32` kernel: at least 8 rows and columns, `k` at least
+/// [`PACKED_MIN_SIDE`] and 2¹⁸ multiply-adds. Measured on 2 threads: 512×64·64×10 and
+/// 10×512·512×64 (the `arena` MLP's last layer) 18 → 10 µs and 13 → 10 µs against `gemm`; a
+/// shorter `k` (128×10·10×256: 16 → 28 µs) or less work (64×64·64×10: 3.4 → 3.7 µs) is not faster.
+fn thin_but_long(m: usize, k: usize, n: usize) -> bool {
+    m.min(n) >= 8 && k >= PACKED_MIN_SIDE && m * n * k >= 1 << 18
+}
+
 /// `a · b` as a fresh `a.rows() × b.cols()` buffer in `layout`.
 ///
 /// ```
@@ -172,7 +182,9 @@ pub fn matmul<E: Element>(
     let threads = crate::threads::num_threads();
     let large = threads > 1 && m.min(n).min(k) >= PACKED_MIN_SIDE;
     #[cfg(target_arch = "x86_64")]
-    if large && avx2_f32(a, b, &mut out, layout, threads) {
+    if (large || (threads > 1 && thin_but_long(m, k, n)))
+        && avx2_f32(a, b, &mut out, layout, threads)
+    {
         return out;
     }
     if large && packed_threaded(a, b, &mut out, (out_row_stride, out_col_stride)) {
@@ -314,7 +326,7 @@ mod tests {
         c
     }
 
-    /// Both kernels (small and large shapes), every transpose combination, both layouts, 1 and
+    /// Every kernel (small, large and thin-but-long shapes), every transpose combination, both layouts, 1 and
     /// 2 threads, against the triple loop.
     #[test]
     fn every_kernel_and_layout_matches_the_triple_loop() {
@@ -332,6 +344,9 @@ mod tests {
                 (5, 3, 4),
                 (40, 33, 50),
                 (70, 64, 33),
+                // Thin but long: to duograd's kernel with 2 threads (`thin_but_long`).
+                (512, 64, 10),
+                (10, 512, 64),
             ] {
                 let (a_data, b_data) = (values(m * k, 1), values(k * n, 2));
                 for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
