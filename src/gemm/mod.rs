@@ -326,8 +326,8 @@ mod tests {
         c
     }
 
-    /// Every kernel (small, large and thin-but-long shapes), every transpose combination, both layouts, 1 and
-    /// 2 threads, against the triple loop.
+    /// Every kernel (small, large and thin-but-long shapes), every transpose combination, both
+    /// layouts, 1 and 2 threads, against the triple loop.
     #[test]
     fn every_kernel_and_layout_matches_the_triple_loop() {
         let values = |n: usize, seed: usize| -> Vec<f64> {
