@@ -820,6 +820,42 @@ fn unshuffled_loader_is_sequential_and_converts() {
     assert_eq!((owned.as_ptr(), owned), (ptr, x32));
 }
 
+/// Batches gathered ahead on the worker threads are the batches gathered on demand, for both
+/// storages and layouts, MNIST-sized rows, a short last batch, several epochs; and an epoch left
+/// half-way (its next batch still being gathered) or copied half-way does not disturb the next.
+#[test]
+fn prefetched_batches_equal_batches_gathered_on_demand() {
+    let (rows, dim) = (300, 784);
+    let bytes: Vec<u8> = (0..rows * dim).map(|i| (i * 31 % 251) as u8).collect();
+    let labels: Vec<usize> = (0..rows).map(|i| i % 10).collect();
+    let stored_as_bytes = Dataset::from_bytes(bytes.clone(), 0.5, -3.0, labels.clone(), dim, 10);
+    let floats = bytes.iter().map(|&b| f32::from(b) * 0.5 - 3.0).collect();
+    let stored_as_floats = Dataset::new(floats, labels, dim, 10);
+    for ds in [&stored_as_bytes, &stored_as_floats] {
+        for layout in [Layout::RowMajor, Layout::ColMajor] {
+            let loader = DataLoader::new(ds, 64).shuffle(5).layout(layout);
+            let on_demand = loader.clone().prefetch(false);
+            for epoch in 0..3 {
+                let got: Vec<_> = loader.epoch(epoch).collect();
+                assert_eq!(got.len(), 5);
+                assert_eq!(
+                    got,
+                    on_demand.epoch(epoch).collect::<Vec<_>>(),
+                    "{layout:?}"
+                );
+            }
+            let mut left = loader.epoch(7);
+            let first = left.next().unwrap();
+            let copy: Vec<_> = left.clone().collect();
+            drop(left);
+            assert_eq!(
+                std::iter::once(first).chain(copy).collect::<Vec<_>>(),
+                on_demand.epoch(7).collect::<Vec<_>>()
+            );
+        }
+    }
+}
+
 // ---------------------------------------------------------------- real data (ignored by default)
 
 fn env_path(var: &str) -> PathBuf {

@@ -1,8 +1,10 @@
 //! An in-memory labelled data set of feature rows, and its normalization.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use super::features::{ByteMap, Features};
+use super::gather::PendingGather;
 use super::mnist::Mnist;
 use crate::shape::Layout;
 
@@ -25,7 +27,9 @@ use crate::shape::Layout;
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
-    features: Features,
+    /// Shared, so that clones are cheap and a batch can be gathered on another thread; changed
+    /// copy-on-write.
+    features: Arc<Features>,
     labels: Vec<usize>,
     dim: usize,
     classes: usize,
@@ -92,7 +96,7 @@ impl Dataset {
             panic!("{caller}: label {l} out of range 0..{classes}");
         }
         Dataset {
-            features,
+            features: Arc::new(features),
             labels,
             dim,
             classes,
@@ -154,7 +158,7 @@ impl Dataset {
 
     /// Whether the features are stored as bytes ([`Dataset::from_bytes`]).
     pub fn is_bytes(&self) -> bool {
-        matches!(self.features, Features::Bytes { .. })
+        matches!(*self.features, Features::Bytes { .. })
     }
 
     /// Appends the features of rows `rows`, in that order, to `out` as `f32`, laid out in
@@ -178,13 +182,26 @@ impl Dataset {
     /// assert_eq!(columns, [10.5, 2.5, 12.5, 4.5]);
     /// ```
     pub fn gather_rows(&self, rows: &[usize], layout: Layout, out: &mut Vec<f32>) {
-        if let Some(&bad) = rows.iter().find(|&&r| r >= self.len()) {
-            panic!(
-                "Dataset::gather_rows: row {bad} of a data set of {} rows",
-                self.len()
-            );
-        }
+        self.check_rows(rows, "Dataset::gather_rows");
         self.features.gather_rows(rows, self.dim, layout, out);
+    }
+
+    /// Starts [`Dataset::gather_rows`] of `rows` (into a new buffer) on duograd's idle worker
+    /// threads, for the data loader's prefetch.
+    ///
+    /// # Panics
+    /// If a row is `>= len`.
+    pub(crate) fn gather_in_background(&self, rows: Vec<usize>, layout: Layout) -> PendingGather {
+        self.check_rows(&rows, "Dataset::gather_in_background");
+        self.features.gather_in_background(rows, self.dim, layout)
+    }
+
+    /// Panics, naming `caller` and the row, if a row is `>= len`.
+    #[track_caller]
+    fn check_rows(&self, rows: &[usize], caller: &str) {
+        if let Some(&bad) = rows.iter().find(|&&r| r >= self.len()) {
+            panic!("{caller}: row {bad} of a data set of {} rows", self.len());
+        }
     }
 
     /// All labels.
@@ -221,10 +238,10 @@ impl Dataset {
             "Dataset::split: {n_first} rows requested from {}",
             self.len()
         );
-        let rest_features = self.features.split_off(n_first * self.dim);
+        let rest_features = Arc::make_mut(&mut self.features).split_off(n_first * self.dim);
         let rest_labels = self.labels.split_off(n_first);
         let rest = Dataset {
-            features: rest_features,
+            features: Arc::new(rest_features),
             labels: rest_labels,
             dim: self.dim,
             classes: self.classes,
@@ -240,7 +257,7 @@ impl Dataset {
     pub fn subset(&self, indices: &[usize]) -> Dataset {
         let labels = indices.iter().map(|&i| self.labels[i]).collect();
         Dataset {
-            features: self.features.subset(indices, self.dim),
+            features: Arc::new(self.features.subset(indices, self.dim)),
             labels,
             dim: self.dim,
             classes: self.classes,
@@ -250,7 +267,8 @@ impl Dataset {
     /// Takes the data set apart into `(inputs, labels)` (inputs converted to `f32` if stored
     /// as bytes).
     pub fn into_parts(self) -> (Vec<f32>, Vec<usize>) {
-        (self.features.into_floats(), self.labels)
+        let features = Arc::try_unwrap(self.features).unwrap_or_else(|shared| (*shared).clone());
+        (features.into_floats(), self.labels)
     }
 }
 
@@ -299,7 +317,7 @@ impl Normalization {
     /// Standardizes every feature value of `data` in place (for a data set stored as bytes,
     /// by changing what the bytes stand for).
     pub fn apply(&self, data: &mut Dataset) {
-        data.features.standardize(self.mean, self.std);
+        Arc::make_mut(&mut data.features).standardize(self.mean, self.std);
     }
 
     /// Standardizes one value.

@@ -7,9 +7,15 @@
 //! column-major batch is gathered row-major a few rows at a time into a buffer that stays in
 //! cache and written out transposed from there, 8×8 values at a time with AVX where the CPU has
 //! it, so that the batch itself is written once.
+//!
+//! The data loader gathers each next batch in the background ([`Features::gather_in_background`]):
+//! idle worker threads take it 16 rows at a time between the matrix products of the current
+//! step, and whatever they have not done when the batch is needed is done then.
 
+use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
 use std::ops::Range;
+use std::sync::Arc;
 
 use super::features::Features;
 use crate::shape::Layout;
@@ -176,6 +182,103 @@ impl Features {
                     .for_each(|(r, row_out)| convert(r, row_out));
             }
         }
+    }
+}
+
+/// Rows per part of a batch gathered in the background: small, since a product posted
+/// meanwhile waits for the worker to finish its part (16 MNIST rows take a few microseconds).
+const BACKGROUND_ROWS: usize = BLOCK_ROWS;
+
+/// A batch being gathered by idle worker threads ([`Features::gather_in_background`]).
+pub(crate) struct PendingGather {
+    job: Arc<GatherJob>,
+    work: pool::Background,
+}
+
+/// What a background gather works on: it owns all of it, so a gather that is dropped unfinished
+/// leaves nothing dangling.
+struct GatherJob {
+    features: Arc<Features>,
+    rows: Vec<usize>,
+    dim: usize,
+    layout: Layout,
+    /// The batch, with capacity for `rows.len() * dim` values; written by the parts, each its own
+    /// rows, and taken out only once every part has finished.
+    out: UnsafeCell<Vec<f32>>,
+}
+
+// SAFETY: the parts write disjoint rows of `out` and nothing else reads it until all have
+// finished (`PendingGather::wait`); the other fields are only read.
+unsafe impl Sync for GatherJob {}
+
+impl Features {
+    /// Starts gathering `rows` (each `dim` values long, all in range: the caller checks) as
+    /// [`Features::gather_rows`] does, on idle worker threads while the caller goes on.
+    pub(crate) fn gather_in_background(
+        self: &Arc<Self>,
+        rows: Vec<usize>,
+        dim: usize,
+        layout: Layout,
+    ) -> PendingGather {
+        let n = rows.len();
+        let stored_rows = self.len().checked_div(dim).unwrap_or(usize::MAX);
+        assert!(
+            rows.iter().all(|&r| r < stored_rows),
+            "gather_in_background: a row lies beyond the {stored_rows} rows stored"
+        );
+        let job = Arc::new(GatherJob {
+            features: Arc::clone(self),
+            rows,
+            dim,
+            layout,
+            out: UnsafeCell::new(Vec::with_capacity(n * dim)),
+        });
+        let shared = Arc::clone(&job);
+        let work = pool::background(
+            n.div_ceil(BACKGROUND_ROWS),
+            threads::num_threads(),
+            move |part| {
+                let job = &*shared;
+                let range = part * BACKGROUND_ROWS..((part + 1) * BACKGROUND_ROWS).min(n);
+                // SAFETY: `out` has room for `n * dim` values and is not moved while parts run
+                // (see `GatherJob::out`), every row is in range (asserted above), and parts
+                // write disjoint rows.
+                unsafe {
+                    let batch = BatchPtr((*job.out.get()).as_mut_ptr());
+                    job.features
+                        .gather_share(&job.rows, range, job.dim, job.layout, batch)
+                }
+            },
+        );
+        PendingGather { job, work }
+    }
+}
+
+impl PendingGather {
+    /// Finishes the gather on the calling thread (and the workers still on it) and returns the
+    /// batch.
+    ///
+    /// # Panics
+    /// If gathering a part panicked.
+    pub(crate) fn wait(self) -> Vec<f32> {
+        self.work.wait();
+        let len = self.job.rows.len() * self.job.dim;
+        // SAFETY: every part has finished (`wait` returned), none can start any more, and they
+        // wrote all `len` values: so nothing else touches `out` now, and it is initialized.
+        unsafe {
+            let out = &mut *self.job.out.get();
+            out.set_len(len);
+            std::mem::take(out)
+        }
+    }
+}
+
+impl std::fmt::Debug for PendingGather {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingGather")
+            .field("rows", &self.job.rows.len())
+            .field("layout", &self.job.layout)
+            .finish_non_exhaustive()
     }
 }
 

@@ -5,6 +5,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use super::dataset::Dataset;
+use super::gather::PendingGather;
 use crate::shape::Layout;
 use crate::Element;
 
@@ -76,6 +77,11 @@ impl Batch {
 /// replayed without running the earlier ones. Only index lists are shuffled; each batch copies
 /// just its own rows.
 ///
+/// While one batch is in use, the next is gathered by duograd's idle worker threads (when more
+/// than one [thread](crate::threads) is allowed): in a training loop the gather then fills the
+/// gaps between the matrix products instead of taking its own time. The batches are the same
+/// either way; [`DataLoader::prefetch`] turns it off.
+///
 /// ```
 /// use duograd::data::{DataLoader, Dataset};
 /// let ds = Dataset::new((0..10).map(|x| x as f32).collect(), (0..10).map(|i| i % 2).collect(), 1, 2);
@@ -94,6 +100,7 @@ pub struct DataLoader<'a> {
     seed: Option<u64>,
     drop_last: bool,
     layout: Layout,
+    prefetch: bool,
 }
 
 impl<'a> DataLoader<'a> {
@@ -113,6 +120,7 @@ impl<'a> DataLoader<'a> {
             seed: None,
             drop_last: false,
             layout: Layout::RowMajor,
+            prefetch: true,
         }
     }
 
@@ -141,6 +149,21 @@ impl<'a> DataLoader<'a> {
     /// ```
     pub fn layout(mut self, layout: Layout) -> Self {
         self.layout = layout;
+        self
+    }
+
+    /// Whether to gather each next batch on idle worker threads while the current one is in
+    /// use (on by default; it changes no value, only when the work is done).
+    ///
+    /// ```
+    /// use duograd::data::{DataLoader, Dataset};
+    /// let ds = Dataset::new((0..8).map(|x| x as f32).collect(), vec![0; 4], 2, 1);
+    /// let eager: Vec<_> = DataLoader::new(&ds, 3).shuffle(1).epoch(0).collect();
+    /// let on_demand: Vec<_> = DataLoader::new(&ds, 3).shuffle(1).prefetch(false).epoch(0).collect();
+    /// assert_eq!(eager, on_demand);
+    /// ```
+    pub fn prefetch(mut self, prefetch: bool) -> Self {
+        self.prefetch = prefetch;
         self
     }
 
@@ -187,12 +210,14 @@ impl<'a> DataLoader<'a> {
             end: end.min(self.data.len()),
             batch_size: self.batch_size,
             layout: self.layout,
+            prefetch: self.prefetch,
+            next: None,
         }
     }
 }
 
 /// Iterator over the batches of one epoch; see [`DataLoader::epoch`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Batches<'a> {
     data: &'a Dataset,
     order: Vec<usize>,
@@ -200,6 +225,28 @@ pub struct Batches<'a> {
     end: usize,
     batch_size: usize,
     layout: Layout,
+    prefetch: bool,
+    /// The batch starting at `pos`, being gathered in the background.
+    next: Option<PendingGather>,
+}
+
+impl Clone for Batches<'_> {
+    /// A copy at the same position; it gathers its next batch itself.
+    fn clone(&self) -> Self {
+        Batches {
+            data: self.data,
+            order: self.order.clone(),
+            next: None,
+            ..*self
+        }
+    }
+}
+
+impl Batches<'_> {
+    /// The rows of the batch starting at `start`.
+    fn rows_from(&self, start: usize) -> &[usize] {
+        &self.order[start..(start + self.batch_size).min(self.end)]
+    }
 }
 
 impl Iterator for Batches<'_> {
@@ -209,12 +256,21 @@ impl Iterator for Batches<'_> {
         if self.pos >= self.end {
             return None;
         }
-        let stop = (self.pos + self.batch_size).min(self.end);
-        let indices = self.order[self.pos..stop].to_vec();
-        self.pos = stop;
+        let indices = self.rows_from(self.pos).to_vec();
+        let inputs = match self.next.take() {
+            Some(pending) => pending.wait(),
+            None => {
+                let mut inputs = Vec::with_capacity(indices.len() * self.data.dim());
+                self.data.gather_rows(&indices, self.layout, &mut inputs);
+                inputs
+            }
+        };
+        self.pos += indices.len();
+        if self.prefetch && self.pos < self.end && crate::threads::num_threads() > 1 {
+            let rows = self.rows_from(self.pos).to_vec();
+            self.next = Some(self.data.gather_in_background(rows, self.layout));
+        }
         let all_labels = self.data.labels();
-        let mut inputs = Vec::with_capacity(indices.len() * self.data.dim());
-        self.data.gather_rows(&indices, self.layout, &mut inputs);
         let labels = indices.iter().map(|&i| all_labels[i]).collect();
         Some(Batch {
             inputs,

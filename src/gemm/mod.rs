@@ -3,8 +3,8 @@
 //! Three kernels, chosen by element type and shape (measured on the MLP shapes duograd trains;
 //! see BENCHMARKS.md):
 //! - `f32` products whose every side is at least [`PACKED_MIN_SIDE`] (or thin ones with enough
-//!   work, [`thin_but_long`]), when more than one thread is allowed and the CPU has AVX2 and FMA,
-//!   go to duograd's own kernel (`avx2.rs`): a 6×16
+//!   work: 8 or more rows and columns, `k` at least [`PACKED_MIN_SIDE`], 2¹⁸ multiply-adds), when
+//!   more than one thread is allowed and the CPU has AVX2 and FMA, go to duograd's own kernel (`avx2.rs`): a 6×16
 //!   FMA microkernel (12 `ymm` accumulators) with BLIS-style blocking, on duograd's worker pool
 //!   ([`crate::threads`]) where the calling thread works too and idle workers poll briefly before
 //!   sleeping. On the 784-64-64-10 MLP at batch 512 it takes 11–19% off the training time of

@@ -6,6 +6,10 @@
 //! matters is the latency of handing out a share: a worker that is still spinning picks it up in
 //! well under a microsecond, while waking a sleeping thread costs tens of microseconds. A rayon
 //! pool (the `gemm` crate's) also left the calling thread blocked; here it works.
+//!
+//! Between jobs the workers can also do a [`background`] job in small parts (the data loader
+//! gathers the next batch so): a worker looks for a posted job before each part, so a product
+//! waits at most one part for it.
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -92,22 +96,7 @@ pub(crate) fn run(parts: usize, threads: usize, job: &Job<'_>) {
         // One share, one thread, or the pool busy with another thread's product.
         _ => return (0..parts).for_each(job),
     };
-    while workers.len() < threads - 1 {
-        let sleeping = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&sleeping);
-        let seen = SHARED.epoch.load(Ordering::SeqCst);
-        let spawned = thread::Builder::new()
-            .name(format!("duograd-worker-{}", workers.len() + 1))
-            .spawn(move || work(seen, &flag));
-        match spawned {
-            Ok(handle) => workers.push(Worker {
-                thread: handle.thread().clone(),
-                sleeping,
-            }),
-            // No more threads to be had: the threads there are do all the shares.
-            Err(_) => break,
-        }
-    }
+    spawn_workers(&mut workers, threads);
     let epoch = SHARED.epoch.load(Ordering::SeqCst) + 1;
     // SAFETY (of the lifetime erasure): a share runs only after a claim of this epoch succeeds,
     // this function returns only once every claimed share has finished, and no claim of this
@@ -136,6 +125,26 @@ pub(crate) fn run(parts: usize, threads: usize, job: &Job<'_>) {
     drop(workers);
     if SHARED.panicked.swap(false, Ordering::SeqCst) {
         panic!("duograd: a share of a parallel kernel panicked");
+    }
+}
+
+/// Starts workers until there are `threads - 1` (or no more can be had: then the threads there
+/// are do all the shares).
+fn spawn_workers(workers: &mut Vec<Worker>, threads: usize) {
+    while workers.len() < threads.saturating_sub(1) {
+        let sleeping = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&sleeping);
+        let seen = SHARED.epoch.load(Ordering::SeqCst);
+        let spawned = thread::Builder::new()
+            .name(format!("duograd-worker-{}", workers.len() + 1))
+            .spawn(move || work(seen, &flag));
+        match spawned {
+            Ok(handle) => workers.push(Worker {
+                thread: handle.thread().clone(),
+                sleeping,
+            }),
+            Err(_) => break,
+        }
     }
 }
 
@@ -191,18 +200,154 @@ fn poll(done: impl Fn() -> bool, spin: Duration) -> bool {
 
 /// A worker's loop: wait for a job newer than `seen`, and help with it.
 fn work(mut seen: u64, sleeping: &AtomicBool) {
+    let new_job = |seen| SHARED.epoch.load(Ordering::Acquire) != seen;
     loop {
-        while !poll(|| SHARED.epoch.load(Ordering::Acquire) != seen, SPIN) {
+        while !poll(
+            || new_job(seen) || BACKGROUND_PENDING.load(Ordering::Acquire),
+            SPIN,
+        ) {
             sleeping.store(true, Ordering::SeqCst);
-            if SHARED.epoch.load(Ordering::SeqCst) == seen {
+            if SHARED.epoch.load(Ordering::SeqCst) == seen
+                && !BACKGROUND_PENDING.load(Ordering::SeqCst)
+            {
                 thread::park(); // may also return spuriously: the loop checks again
             }
             sleeping.store(false, Ordering::SeqCst);
+        }
+        if !new_job(seen) {
+            // Nothing posted: one part of the background job, then look again.
+            help_in_background();
+            continue;
         }
         let posted = *SHARED.posted.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(posted) = posted {
             seen = posted.epoch;
             claim_and_run(posted);
+        }
+    }
+}
+
+/// A job for idle workers, in parts claimed one at a time (see [`background`]).
+struct BackgroundJob {
+    parts: usize,
+    claimed: AtomicUsize,
+    finished: AtomicUsize,
+    panicked: AtomicBool,
+    job: Box<dyn Fn(usize) + Send + Sync>,
+}
+
+impl BackgroundJob {
+    /// Claims and runs the next part; `false` if none was left.
+    fn run_one(&self) -> bool {
+        let part = self.claimed.fetch_add(1, Ordering::AcqRel);
+        if part >= self.parts {
+            return false;
+        }
+        if panic::catch_unwind(AssertUnwindSafe(|| (self.job)(part))).is_err() {
+            self.panicked.store(true, Ordering::SeqCst);
+        }
+        self.finished.fetch_add(1, Ordering::Release);
+        true
+    }
+}
+
+/// The background job idle workers help with. [`BACKGROUND_PENDING`] changes only under its
+/// lock.
+static BACKGROUND: Mutex<Option<Arc<BackgroundJob>>> = Mutex::new(None);
+/// Whether [`BACKGROUND`] may hold parts to claim: what idle workers poll, without the lock.
+static BACKGROUND_PENDING: AtomicBool = AtomicBool::new(false);
+
+/// Runs one part of the background job, if it has one left; otherwise takes the job down.
+fn help_in_background() {
+    let job = BACKGROUND
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    if job.as_ref().is_some_and(|job| job.run_one()) {
+        return;
+    }
+    let mut slot = BACKGROUND.lock().unwrap_or_else(PoisonError::into_inner);
+    let unchanged = match (&*slot, &job) {
+        (Some(now), Some(was)) => Arc::ptr_eq(now, was),
+        (None, _) => true,
+        (Some(_), None) => false,
+    };
+    if unchanged {
+        *slot = None;
+        BACKGROUND_PENDING.store(false, Ordering::SeqCst);
+    }
+}
+
+/// A job started by [`background`]: [`Background::wait`] finishes it; dropping it unfinished
+/// cancels the parts not yet started (the job owns what it works on, so nothing is left
+/// dangling).
+pub(crate) struct Background {
+    job: Arc<BackgroundJob>,
+}
+
+/// Starts `job(i)` for every `i` in `0..parts`, done by idle workers one part at a time while
+/// the caller goes on; [`Background::wait`] runs what they have not claimed on the calling
+/// thread and waits for the rest. With `threads` 1 (or one CPU) no worker helps: `wait` does it
+/// all.
+///
+/// One background job is offered to the workers at a time: a newer one takes them from an
+/// older one, whose `wait` then does what is left.
+pub(crate) fn background(
+    parts: usize,
+    threads: usize,
+    job: impl Fn(usize) + Send + Sync + 'static,
+) -> Background {
+    let job = Arc::new(BackgroundJob {
+        parts,
+        claimed: AtomicUsize::new(0),
+        finished: AtomicUsize::new(0),
+        panicked: AtomicBool::new(false),
+        job: Box::new(job),
+    });
+    let threads = usable(threads);
+    if threads > 1 && parts > 0 {
+        {
+            let mut slot = BACKGROUND.lock().unwrap_or_else(PoisonError::into_inner);
+            *slot = Some(Arc::clone(&job));
+            BACKGROUND_PENDING.store(true, Ordering::SeqCst);
+        }
+        // Busy means another thread's job is running, so the workers are awake.
+        if let Ok(mut workers) = WORKERS.try_lock() {
+            spawn_workers(&mut workers, threads);
+            for worker in workers.iter() {
+                // Paired with the worker's store of `sleeping` then load of the pending flag.
+                if worker.sleeping.load(Ordering::SeqCst) {
+                    worker.thread.unpark();
+                }
+            }
+        }
+    }
+    Background { job }
+}
+
+impl Background {
+    /// Runs the parts no worker has claimed, then waits until every part has finished.
+    ///
+    /// # Panics
+    /// If a part panicked (after every part has finished).
+    pub(crate) fn wait(self) {
+        while self.job.run_one() {}
+        let parts = self.job.parts;
+        while !poll(|| self.job.finished.load(Ordering::Acquire) == parts, SPIN) {}
+        if self.job.panicked.load(Ordering::SeqCst) {
+            panic!("duograd: a part of a background job panicked");
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        // No part starts after this, and the workers stop looking at the job.
+        self.job.claimed.fetch_max(self.job.parts, Ordering::AcqRel);
+        let mut slot = BACKGROUND.lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.as_ref().is_some_and(|now| Arc::ptr_eq(now, &self.job)) {
+            *slot = None;
+            BACKGROUND_PENDING.store(false, Ordering::SeqCst);
         }
     }
 }
@@ -261,5 +406,74 @@ mod tests {
             after.fetch_add(1, Ordering::Relaxed);
         });
         assert_eq!(after.load(Ordering::Relaxed), 4);
+    }
+
+    /// Every part of a background job runs exactly once, whether the workers or `wait` run it,
+    /// with foreground jobs posted meanwhile, and on one thread as on several.
+    #[test]
+    fn a_background_job_runs_every_part_once() {
+        for threads in [1, 2, 4] {
+            for parts in [0, 1, 7, 100] {
+                let counts: Arc<Vec<AtomicUsize>> =
+                    Arc::new((0..parts).map(|_| AtomicUsize::new(0)).collect());
+                let seen = Arc::clone(&counts);
+                let job = background(parts, threads, move |i| {
+                    seen[i].fetch_add(1, Ordering::Relaxed);
+                    thread::sleep(Duration::from_micros(20));
+                });
+                let foreground = AtomicUsize::new(0);
+                run(8, threads, &|_| {
+                    foreground.fetch_add(1, Ordering::Relaxed);
+                });
+                job.wait();
+                assert_eq!(foreground.load(Ordering::Relaxed), 8);
+                for (i, count) in counts.iter().enumerate() {
+                    assert_eq!(
+                        count.load(Ordering::Relaxed),
+                        1,
+                        "part {i} of {parts} on {threads} threads"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Dropping a background job unfinished starts no more of its parts; the next job runs whole.
+    #[test]
+    fn a_dropped_background_job_stops_and_the_next_runs() {
+        let started = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::clone(&started);
+        let job = background(1000, 2, move |_| {
+            seen.fetch_add(1, Ordering::SeqCst);
+            thread::sleep(Duration::from_micros(50));
+        });
+        drop(job);
+        let at_drop = started.load(Ordering::SeqCst);
+        thread::sleep(Duration::from_millis(5));
+        // At most the part a worker had begun when it was dropped.
+        assert!(started.load(Ordering::SeqCst) <= at_drop + 1);
+        assert!(started.load(Ordering::SeqCst) < 1000);
+        let done = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::clone(&done);
+        background(10, 2, move |_| {
+            seen.fetch_add(1, Ordering::SeqCst);
+        })
+        .wait();
+        assert_eq!(done.load(Ordering::SeqCst), 10);
+    }
+
+    /// A panicking part makes `wait` panic once every part is done.
+    #[test]
+    fn a_panicking_background_part_panics_wait() {
+        let done = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::clone(&done);
+        let job = background(6, 2, move |i| {
+            if i == 2 {
+                panic!("part 2");
+            }
+            seen.fetch_add(1, Ordering::SeqCst);
+        });
+        assert!(panic::catch_unwind(AssertUnwindSafe(|| job.wait())).is_err());
+        assert_eq!(done.load(Ordering::SeqCst), 5);
     }
 }
