@@ -32,9 +32,9 @@ const BLOCK_ROWS: usize = 16;
 /// Rows per share of a gather handed to the worker threads (a multiple of [`BLOCK_ROWS`]).
 const SHARE_ROWS: usize = 4 * BLOCK_ROWS;
 
-/// Batches of fewer values are gathered on the calling thread: handing out shares costs a few
-/// microseconds.
-const PARALLEL_MIN_VALUES: usize = 1 << 15;
+/// Batches of fewer values are gathered on the calling thread, and not ahead in the background:
+/// handing out shares costs a few microseconds.
+pub(crate) const PARALLEL_MIN_VALUES: usize = 1 << 15;
 
 /// The batch being written, shared by the threads that gather its rows.
 #[derive(Clone, Copy)]

@@ -5,7 +5,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use super::dataset::Dataset;
-use super::gather::PendingGather;
+use super::gather::{PendingGather, PARALLEL_MIN_VALUES};
 use crate::shape::Layout;
 use crate::Element;
 
@@ -78,7 +78,8 @@ impl Batch {
 /// just its own rows.
 ///
 /// While one batch is in use, the next is gathered by duograd's idle worker threads (when more
-/// than one [thread](crate::threads) is allowed): in a training loop the gather then fills the
+/// than one [thread](crate::threads) is allowed and a batch holds at least 2¹⁵ values): in a
+/// training loop the gather then fills the
 /// gaps between the matrix products instead of taking its own time. The batches are the same
 /// either way; [`DataLoader::prefetch`] turns it off.
 ///
@@ -266,7 +267,8 @@ impl Iterator for Batches<'_> {
             }
         };
         self.pos += indices.len();
-        if self.prefetch && self.pos < self.end && crate::threads::num_threads() > 1 {
+        let values = self.rows_from(self.pos).len() * self.data.dim();
+        if self.prefetch && values >= PARALLEL_MIN_VALUES && crate::threads::num_threads() > 1 {
             let rows = self.rows_from(self.pos).to_vec();
             self.next = Some(self.data.gather_in_background(rows, self.layout));
         }
