@@ -202,9 +202,11 @@ struct GatherJob {
     rows: Vec<usize>,
     dim: usize,
     layout: Layout,
-    /// The batch, with capacity for `rows.len() * dim` values; written by the parts, each its own
-    /// rows, and taken out only once every part has finished.
+    /// The batch, with capacity for `rows.len() * dim` values, taken out only once every part
+    /// has finished.
     out: UnsafeCell<Vec<f32>>,
+    /// `out`'s buffer, through which the parts write, each its own rows.
+    batch: BatchPtr,
 }
 
 // SAFETY: the parts write disjoint rows of `out` and nothing else reads it until all have
@@ -226,12 +228,15 @@ impl Features {
             rows.iter().all(|&r| r < stored_rows),
             "gather_in_background: a row lies beyond the {stored_rows} rows stored"
         );
+        let mut out = Vec::with_capacity(n * dim);
+        let batch = BatchPtr(out.as_mut_ptr());
         let job = Arc::new(GatherJob {
             features: Arc::clone(self),
             rows,
             dim,
             layout,
-            out: UnsafeCell::new(Vec::with_capacity(n * dim)),
+            out: UnsafeCell::new(out),
+            batch,
         });
         let shared = Arc::clone(&job);
         let work = pool::background(
@@ -240,13 +245,12 @@ impl Features {
             move |part| {
                 let job = &*shared;
                 let range = part * BACKGROUND_ROWS..((part + 1) * BACKGROUND_ROWS).min(n);
-                // SAFETY: `out` has room for `n * dim` values and is not moved while parts run
-                // (see `GatherJob::out`), every row is in range (asserted above), and parts
-                // write disjoint rows.
+                // SAFETY: `batch` has room for `n * dim` values and stays valid while parts run
+                // (its `Vec` is taken out only after they have finished), every row is in range
+                // (asserted above), and parts write disjoint rows.
                 unsafe {
-                    let batch = BatchPtr((*job.out.get()).as_mut_ptr());
                     job.features
-                        .gather_share(&job.rows, range, job.dim, job.layout, batch)
+                        .gather_share(&job.rows, range, job.dim, job.layout, job.batch)
                 }
             },
         );
@@ -263,8 +267,8 @@ impl PendingGather {
     pub(crate) fn wait(self) -> Vec<f32> {
         self.work.wait();
         let len = self.job.rows.len() * self.job.dim;
-        // SAFETY: every part has finished (`wait` returned), none can start any more, and they
-        // wrote all `len` values: so nothing else touches `out` now, and it is initialized.
+        // SAFETY: every part has finished (`wait` returned) and none can start any more, so
+        // nothing else touches `out` now; they wrote all `len` values, so it is initialized.
         unsafe {
             let out = &mut *self.job.out.get();
             out.set_len(len);
