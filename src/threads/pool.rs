@@ -263,15 +263,19 @@ fn help_in_background() {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
-    if job.as_ref().is_some_and(|job| job.run_one()) {
-        return;
+    match job {
+        Some(job) if job.run_one() => {}
+        job => take_down(job.as_ref()),
     }
+}
+
+/// Empties the background slot if it still holds `job` (or holds nothing): a newer job posted
+/// meanwhile stays.
+fn take_down(job: Option<&Arc<BackgroundJob>>) {
     let mut slot = BACKGROUND.lock().unwrap_or_else(PoisonError::into_inner);
-    let unchanged = match (&*slot, &job) {
-        (Some(now), Some(was)) => Arc::ptr_eq(now, was),
-        (None, _) => true,
-        (Some(_), None) => false,
-    };
+    let unchanged = slot
+        .as_ref()
+        .map_or(true, |now| job.is_some_and(|job| Arc::ptr_eq(now, job)));
     if unchanged {
         *slot = None;
         BACKGROUND_PENDING.store(false, Ordering::SeqCst);
@@ -344,11 +348,7 @@ impl Drop for Background {
     fn drop(&mut self) {
         // No part starts after this, and the workers stop looking at the job.
         self.job.claimed.fetch_max(self.job.parts, Ordering::AcqRel);
-        let mut slot = BACKGROUND.lock().unwrap_or_else(PoisonError::into_inner);
-        if slot.as_ref().is_some_and(|now| Arc::ptr_eq(now, &self.job)) {
-            *slot = None;
-            BACKGROUND_PENDING.store(false, Ordering::SeqCst);
-        }
+        take_down(Some(&self.job));
     }
 }
 
