@@ -70,19 +70,13 @@ impl Features {
         out: &mut Vec<f32>,
     ) {
         let (n, start) = (rows.len(), out.len());
-        // Up front, so that a bad row fails once with a clear message rather than inside a
-        // worker's share (and `row * dim` below cannot overflow).
-        let stored_rows = self.len().checked_div(dim).unwrap_or(usize::MAX);
-        assert!(
-            rows.iter().all(|&r| r < stored_rows),
-            "gather_rows: a row lies beyond the {stored_rows} rows stored"
-        );
+        self.assert_rows_stored(rows, dim);
         out.reserve(n * dim);
         let batch = BatchPtr(out.spare_capacity_mut().as_mut_ptr().cast::<f32>());
         let share_rows = SHARE_ROWS.max(n.div_ceil(pool::MAX_PARTS).next_multiple_of(BLOCK_ROWS));
         let shares = n.div_ceil(share_rows);
         let gather_share = |share: usize| {
-            let range = share * share_rows..((share + 1) * share_rows).min(n);
+            let range = part_rows(share, share_rows, n);
             // SAFETY: `batch` has room for `n * dim` values (reserved above), every row index is
             // in range (asserted above), and shares write disjoint rows of the batch.
             unsafe { self.gather_share(rows, range, dim, layout, batch) }
@@ -95,6 +89,17 @@ impl Features {
         // SAFETY: the shares wrote all `n * dim` values: they cover rows 0..n, and each writes
         // every value of its rows.
         unsafe { out.set_len(start + n * dim) };
+    }
+
+    /// Panics if a row lies beyond the stored ones: checked up front, so that a bad row fails
+    /// once with a clear message rather than inside a worker's share (and `row * dim` cannot
+    /// overflow).
+    fn assert_rows_stored(&self, rows: &[usize], dim: usize) {
+        let stored_rows = self.len().checked_div(dim).unwrap_or(usize::MAX);
+        assert!(
+            rows.iter().all(|&r| r < stored_rows),
+            "gather_rows: a row lies beyond the {stored_rows} rows stored"
+        );
     }
 
     /// Writes rows `rows[range]` of the `rows.len() × dim` batch at `batch`, in `layout`.
@@ -214,8 +219,11 @@ struct GatherJob {
 unsafe impl Sync for GatherJob {}
 
 impl Features {
-    /// Starts gathering `rows` (each `dim` values long, all in range: the caller checks) as
-    /// [`Features::gather_rows`] does, on idle worker threads while the caller goes on.
+    /// Starts gathering `rows` (each `dim` values long) as [`Features::gather_rows`] does, on
+    /// idle worker threads while the caller goes on.
+    ///
+    /// # Panics
+    /// If a row lies beyond the stored ones.
     pub(crate) fn gather_in_background(
         self: &Arc<Self>,
         rows: Vec<usize>,
@@ -223,11 +231,7 @@ impl Features {
         layout: Layout,
     ) -> PendingGather {
         let n = rows.len();
-        let stored_rows = self.len().checked_div(dim).unwrap_or(usize::MAX);
-        assert!(
-            rows.iter().all(|&r| r < stored_rows),
-            "gather_in_background: a row lies beyond the {stored_rows} rows stored"
-        );
+        self.assert_rows_stored(&rows, dim);
         let mut out = Vec::with_capacity(n * dim);
         let batch = BatchPtr(out.as_mut_ptr());
         let job = Arc::new(GatherJob {
@@ -244,9 +248,9 @@ impl Features {
             threads::num_threads(),
             move |part| {
                 let job = &*shared;
-                let range = part * BACKGROUND_ROWS..((part + 1) * BACKGROUND_ROWS).min(n);
+                let range = part_rows(part, BACKGROUND_ROWS, n);
                 // SAFETY: `batch` has room for `n * dim` values and stays valid while parts run
-                // (its `Vec` is taken out only after they have finished), every row is in range
+                // (its `Vec` is taken out only after they have finished), every row is stored
                 // (asserted above), and parts write disjoint rows.
                 unsafe {
                     job.features
@@ -284,6 +288,11 @@ impl std::fmt::Debug for PendingGather {
             .field("layout", &self.job.layout)
             .finish_non_exhaustive()
     }
+}
+
+/// The rows of part `part` of a batch of `n` rows cut into parts of `part_rows`.
+fn part_rows(part: usize, part_rows: usize, n: usize) -> Range<usize> {
+    part * part_rows..((part + 1) * part_rows).min(n)
 }
 
 /// `convert(r, row)` for each row `r` of `range` and its output row, compiled for AVX2: the

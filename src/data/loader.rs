@@ -79,9 +79,8 @@ impl Batch {
 ///
 /// While one batch is in use, the next is gathered by duograd's idle worker threads (when more
 /// than one [thread](crate::threads) is allowed and a batch holds at least 2¹⁵ values): in a
-/// training loop the gather then fills the
-/// gaps between the matrix products instead of taking its own time. The batches are the same
-/// either way; [`DataLoader::prefetch`] turns it off.
+/// training loop the gather then fills the gaps between the matrix products instead of taking
+/// its own time. The batches are the same either way; [`DataLoader::prefetch`] turns it off.
 ///
 /// ```
 /// use duograd::data::{DataLoader, Dataset};
@@ -267,9 +266,10 @@ impl Iterator for Batches<'_> {
             }
         };
         self.pos += indices.len();
-        let values = self.rows_from(self.pos).len() * self.data.dim();
-        if self.prefetch && values >= PARALLEL_MIN_VALUES && crate::threads::num_threads() > 1 {
-            let rows = self.rows_from(self.pos).to_vec();
+        let following = self.rows_from(self.pos);
+        let worth_it = following.len() * self.data.dim() >= PARALLEL_MIN_VALUES;
+        if self.prefetch && worth_it && crate::threads::num_threads() > 1 {
+            let rows = following.to_vec();
             self.next = Some(self.data.gather_in_background(rows, self.layout));
         }
         let all_labels = self.data.labels();
