@@ -4,8 +4,8 @@
 //! see BENCHMARKS.md):
 //! - `f32` products whose every side is at least [`PACKED_MIN_SIDE`] (or thin ones with enough
 //!   work: 8 or more rows and columns, `k` at least [`PACKED_MIN_SIDE`], 2¹⁸ multiply-adds), when
-//!   more than one thread is allowed and the CPU has AVX2 and FMA, go to duograd's own kernel (`avx2.rs`): a 6×16
-//!   FMA microkernel (12 `ymm` accumulators) with BLIS-style blocking, on duograd's worker pool
+//!   more than one thread is allowed and the CPU has AVX2 and FMA, go to duograd's own kernel
+//!   (`avx2.rs`): a 6×16 FMA microkernel (12 `ymm` accumulators) with BLIS-style blocking, on duograd's worker pool
 //!   ([`crate::threads`]) where the calling thread works too and idle workers poll briefly before
 //!   sleeping. On the 784-64-64-10 MLP at batch 512 it takes 11–19% off the training time of
 //!   `matrixmultiply` (on a 2-vCPU Zen 3; its products run 1.1–1.7× as fast);
@@ -181,10 +181,9 @@ pub fn matmul<E: Element>(
     };
     let threads = crate::threads::num_threads();
     let large = threads > 1 && m.min(n).min(k) >= PACKED_MIN_SIDE;
+    let thin = threads > 1 && thin_but_long(m, k, n);
     #[cfg(target_arch = "x86_64")]
-    if (large || (threads > 1 && thin_but_long(m, k, n)))
-        && avx2_f32(a, b, &mut out, layout, threads)
-    {
+    if (large || thin) && avx2_f32(a, b, &mut out, layout, threads) {
         return out;
     }
     if large && packed_threaded(a, b, &mut out, (out_row_stride, out_col_stride)) {
