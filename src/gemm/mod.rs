@@ -139,7 +139,9 @@ pub const PACKED_MIN_SIDE: usize = 32;
 /// enough work for duograd's threaded `f32` kernel: at least 8 rows and columns, `k` at least
 /// [`PACKED_MIN_SIDE`] and 2¹⁸ multiply-adds. Measured on 2 threads: 512×64·64×10 and
 /// 10×512·512×64 (the `arena` MLP's last layer) 18 → 10 µs and 13 → 10 µs against `gemm`; a
-/// shorter `k` (128×10·10×256: 16 → 28 µs) or less work (64×64·64×10: 3.4 → 3.7 µs) is not faster.
+/// shorter `k` (128×10·10×256: 16 → 28 µs) or less work (64×64·64×10: 3.4 → 3.7 µs) is not
+/// faster.
+#[cfg(target_arch = "x86_64")]
 fn thin_but_long(m: usize, k: usize, n: usize) -> bool {
     m.min(n) >= 8 && k >= PACKED_MIN_SIDE && m * n * k >= 1 << 18
 }
@@ -181,6 +183,7 @@ pub fn matmul<E: Element>(
     };
     let threads = crate::threads::num_threads();
     let large = threads > 1 && m.min(n).min(k) >= PACKED_MIN_SIDE;
+    #[cfg(target_arch = "x86_64")]
     let thin = threads > 1 && thin_but_long(m, k, n);
     #[cfg(target_arch = "x86_64")]
     if (large || thin) && avx2_f32(a, b, &mut out, layout, threads) {
