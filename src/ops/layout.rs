@@ -63,7 +63,7 @@ impl<B: Backend> Tensor<B> {
         let mut out: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
         if let Some(&i) = inferred.first() {
             assert!(
-                known > 0 && self.numel() % known == 0,
+                known > 0 && self.numel().is_multiple_of(known),
                 "reshape: cannot infer -1 in {shape:?} for {:?} ({} elements)",
                 self.shape(),
                 self.numel()

@@ -187,7 +187,7 @@ fn poll(done: impl Fn() -> bool, spin: Duration) -> bool {
             return true;
         }
         polls = polls.wrapping_add(1);
-        if polls % 64 == 0 {
+        if polls.is_multiple_of(64) {
             if start.elapsed() >= spin {
                 return false;
             }
@@ -275,7 +275,7 @@ fn take_down(job: Option<&Arc<BackgroundJob>>) {
     let mut slot = BACKGROUND.lock().unwrap_or_else(PoisonError::into_inner);
     let unchanged = slot
         .as_ref()
-        .map_or(true, |now| job.is_some_and(|job| Arc::ptr_eq(now, job)));
+        .is_none_or(|now| job.is_some_and(|job| Arc::ptr_eq(now, job)));
     if unchanged {
         *slot = None;
         BACKGROUND_PENDING.store(false, Ordering::SeqCst);
