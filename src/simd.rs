@@ -9,6 +9,7 @@ use std::arch::x86_64::*;
 /// The CPU must have AVX.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
+#[inline]
 pub(crate) unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
     let t = [
         _mm256_unpacklo_ps(r[0], r[1]),

@@ -156,11 +156,11 @@ unsafe fn band_product<K: Microkernel>(
                 let kc = (k - pc).min(kc_max);
                 // SAFETY (of the packing calls and of the pointers below): the blocks lie inside
                 // `a`, `b` and this band of `out`, and the buffers were sized above.
-                pack_b(b, pc, kc, jc, nc, nr_max, pb);
+                pack_b::<K>(b, pc, kc, jc, nc, pb);
                 for ic in rows.clone().step_by(K::MC) {
                     let mc = (rows.end - ic).min(K::MC);
                     if !in_place {
-                        pack_a(a, ic, mc, pc, kc, mr_max, pa);
+                        pack_a::<K>(a, ic, mc, pc, kc, pa);
                     }
                     // B's panel (in L1) outside, A's panels (in L2) inside.
                     for jr in (0..nc).step_by(nr_max) {
@@ -198,24 +198,24 @@ unsafe fn band_product<K: Microkernel>(
     });
 }
 
-/// Copies `b[pc..pc+kc, jc..jc+nc]` into `dst` as panels of `nr_max` columns (a multiple of 8),
-/// each `kc` rows of `nr_max` values, the last panel padded with zeros.
+/// Copies `b[pc..pc+kc, jc..jc+nc]` into `dst` as panels of `K::NR` columns, each `kc` rows of
+/// `K::NR` values, the last panel padded with zeros. (Generic over the kernel so that the panel
+/// width is a constant: with a variable one, each row's copy became a call to `memcpy`.)
 ///
 /// # Safety
 /// The CPU must have AVX2; the block must lie inside `b`, and `dst` hold `kc · nc` rounded up to
 /// whole panels.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn pack_b(
+unsafe fn pack_b<K: Microkernel>(
     b: StridedMatrix<'_, f32>,
     pc: usize,
     kc: usize,
     jc: usize,
     nc: usize,
-    nr_max: usize,
     dst: &mut [f32],
 ) {
+    let nr_max = K::NR;
     let (rs, cs) = (b.row_stride, b.col_stride);
-    debug_assert!(nr_max.is_multiple_of(8));
     debug_assert!(dst.len() >= kc * nc.div_ceil(nr_max) * nr_max);
     for (panel, j0) in (0..nc).step_by(nr_max).enumerate() {
         let dst = dst.as_mut_ptr().add(panel * kc * nr_max);
@@ -235,9 +235,19 @@ unsafe fn pack_b(
             // Columns are contiguous: transpose 8×8 blocks.
             while p0 + 8 <= kc {
                 for j8 in (0..nr_max).step_by(8) {
-                    let cols: [__m256; 8] =
-                        std::array::from_fn(|j| _mm256_loadu_ps(src.add((j8 + j) * cs + p0)));
-                    for (q, row) in transpose8(cols).into_iter().enumerate() {
+                    let col = |j: usize| _mm256_loadu_ps(src.add((j8 + j) * cs + p0));
+                    let cols = [
+                        col(0),
+                        col(1),
+                        col(2),
+                        col(3),
+                        col(4),
+                        col(5),
+                        col(6),
+                        col(7),
+                    ];
+                    let rows = transpose8(cols);
+                    for (q, &row) in rows.iter().enumerate() {
                         _mm256_storeu_ps(dst.add((p0 + q) * nr_max + j8), row);
                     }
                 }
@@ -257,20 +267,20 @@ unsafe fn pack_b(
     }
 }
 
-/// Copies `a[ic..ic+mc, pc..pc+kc]` into `dst` as panels of `mr_max` rows, each `kc` columns of
-/// `mr_max` values, the last panel padded with zeros.
+/// Copies `a[ic..ic+mc, pc..pc+kc]` into `dst` as panels of `K::MR` rows, each `kc` columns of
+/// `K::MR` values, the last panel padded with zeros.
 ///
 /// # Safety
 /// The block must lie inside `a`, and `dst` hold `mc · kc` rounded up to whole panels.
-unsafe fn pack_a(
+unsafe fn pack_a<K: Microkernel>(
     a: StridedMatrix<'_, f32>,
     ic: usize,
     mc: usize,
     pc: usize,
     kc: usize,
-    mr_max: usize,
     dst: &mut [f32],
 ) {
+    let mr_max = K::MR;
     let (rs, cs) = (a.row_stride, a.col_stride);
     debug_assert!(dst.len() >= kc * mc.div_ceil(mr_max) * mr_max);
     for (panel, i0) in (0..mc).step_by(mr_max).enumerate() {
