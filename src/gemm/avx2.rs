@@ -7,7 +7,7 @@
 
 use std::arch::x86_64::*;
 
-use super::blocked::Microkernel;
+use super::blocked::{Microkernel, Panels};
 
 /// The AVX2 + FMA kernel.
 pub(super) struct Avx2;
@@ -24,22 +24,13 @@ impl Microkernel for Avx2 {
     }
 
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn tile(
-        mr: usize,
-        a_rows: bool,
-        kc: usize,
-        a: *const f32,
-        lda: usize,
-        b: *const f32,
-        c: *mut f32,
-        ldc: usize,
-    ) {
+    unsafe fn tile(mr: usize, p: Panels) {
         macro_rules! rows {
             ($r:literal) => {
-                if a_rows {
-                    kernel::<true, $r>(kc, a, lda, b, c, ldc)
+                if p.a_rows {
+                    kernel::<true, $r>(p)
                 } else {
-                    kernel::<false, $r>(kc, a, lda, b, c, ldc)
+                    kernel::<false, $r>(p)
                 }
             };
         }
@@ -61,21 +52,24 @@ impl Microkernel for Avx2 {
 /// As for [`Microkernel::tile`], on a CPU with AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn kernel<const A_ROWS: bool, const R: usize>(
-    kc: usize,
-    a: *const f32,
-    lda: usize,
-    b: *const f32,
-    c: *mut f32,
-    ldc: usize,
-) {
-    const NR: usize = Avx2::NR;
+unsafe fn kernel<const A_ROWS: bool, const R: usize>(p: Panels) {
+    let Panels {
+        kc,
+        a,
+        lda,
+        b,
+        ldb,
+        c,
+        ldc,
+        overwrite,
+        ..
+    } = p;
     let mut acc = [[_mm256_setzero_ps(); 2]; R];
     let (step, spacing) = if A_ROWS { (1, lda) } else { (lda, 1) };
     let (mut a, mut b) = (a, b);
     for i in 0..R {
         _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc).cast());
-        _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc + NR - 1).cast());
+        _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc + 15).cast());
     }
     let mut fma_step = |a: *const f32, b: *const f32| {
         let b0 = _mm256_loadu_ps(b);
@@ -86,22 +80,19 @@ unsafe fn kernel<const A_ROWS: bool, const R: usize>(
             row[1] = _mm256_fmadd_ps(ai, b1, row[1]);
         }
     };
-    for _ in 0..kc / 4 {
-        fma_step(a, b);
-        fma_step(a.add(step), b.add(NR));
-        fma_step(a.add(2 * step), b.add(2 * NR));
-        fma_step(a.add(3 * step), b.add(3 * NR));
-        a = a.add(4 * step);
-        b = b.add(4 * NR);
-    }
-    for _ in 0..kc % 4 {
+    for _ in 0..kc {
         fma_step(a, b);
         a = a.add(step);
-        b = b.add(NR);
+        b = b.add(ldb);
     }
     for (i, row) in acc.iter().enumerate() {
         let c = c.add(i * ldc);
-        _mm256_storeu_ps(c, _mm256_add_ps(_mm256_loadu_ps(c), row[0]));
-        _mm256_storeu_ps(c.add(8), _mm256_add_ps(_mm256_loadu_ps(c.add(8)), row[1]));
+        if overwrite {
+            _mm256_storeu_ps(c, row[0]);
+            _mm256_storeu_ps(c.add(8), row[1]);
+        } else {
+            _mm256_storeu_ps(c, _mm256_add_ps(_mm256_loadu_ps(c), row[0]));
+            _mm256_storeu_ps(c.add(8), _mm256_add_ps(_mm256_loadu_ps(c.add(8)), row[1]));
+        }
     }
 }

@@ -5,12 +5,14 @@
 //! along `k`. Around it, `k` is cut into blocks of equal length, at most the kernel's `KC`, so
 //! that an `NR`-column panel of `b` stays in L1 while the panels of `a` stream from L2.
 //!
-//! `b` is always copied ("packed") into the order the microkernel reads it, from any strides
-//! (8×8 register transposes for a column-major `b`), its last panel zero-padded; a row-major `a`
-//! is read in place, any other is packed too. A partial last panel of rows runs a kernel with
-//! that many rows, a partial last panel of columns goes through a small buffer. The output is
-//! row-major (the caller gets a column-major one by transposing the product:
-//! `(a·b)ᵀ = bᵀ·aᵀ`).
+//! A row-major `a` is read in place, as are the full panels of a row-major `b` whose rows
+//! spread over the L1 cache's sets ([`b_fits_in_place`]); anything else is copied ("packed")
+//! into the order the microkernel reads it, from any strides (8×8 register transposes for a
+//! column-major `b`), its last panel zero-padded. A partial last panel of rows runs a kernel
+//! with that many rows, a partial last panel of columns goes through a small buffer. The output
+//! is row-major (the caller gets a column-major one by transposing the product:
+//! `(a·b)ᵀ = bᵀ·aᵀ`) and is never zeroed: the first `k` block stores each tile, the later ones
+//! add to it.
 //!
 //! With several threads the output is cut into bands of rows (or of columns, when it is
 //! wider than tall), one per thread; each thread packs what its band needs, so the threads never
@@ -43,25 +45,31 @@ pub(super) trait Microkernel {
     /// Whether this CPU can run the kernel.
     fn available() -> bool;
 
-    /// `c[0..mr, 0..NR] += a · b` for an `mr × kc` panel `a` (`1 ≤ mr ≤ MR`) and a packed
-    /// `kc × NR` panel `b`, `c` row-major with row stride `ldc`. `a`'s element `(i, p)` is
-    /// `a[i * lda + p]` if `a_rows`, else `a[i + p * lda]` (`lda = MR` for a packed panel).
+    /// `c[0..mr, 0..NR] = a · b` (or `+=`, see [`Panels::overwrite`]) for an `mr × kc` panel
+    /// `a` (`1 ≤ mr ≤ MR`) and a `kc × NR` panel `b`.
     ///
     /// # Safety
-    /// The CPU must have the kernel's instructions ([`Microkernel::available`]); `a` must hold
-    /// the `mr × kc` values so addressed, `b` `kc · NR` values, and `c` the `mr × NR` tile at
-    /// row stride `ldc`.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn tile(
-        mr: usize,
-        a_rows: bool,
-        kc: usize,
-        a: *const f32,
-        lda: usize,
-        b: *const f32,
-        c: *mut f32,
-        ldc: usize,
-    );
+    /// The CPU must have the kernel's instructions ([`Microkernel::available`]), and the
+    /// pointers of `p` must address what [`Panels`] says.
+    unsafe fn tile(mr: usize, p: Panels);
+}
+
+/// Where a tile's operands and output are: `a`'s element `(i, q)` is `a[i * lda + q]` if
+/// `a_rows`, else `a[i + q * lda]` (`lda = MR` for a packed panel); `b`'s `(q, j)` is
+/// `b[q * ldb + j]`; `c`'s `(i, j)` is `c[i * ldc + j]`.
+#[derive(Clone, Copy)]
+pub(super) struct Panels {
+    /// The length of the `k` block.
+    pub kc: usize,
+    pub a: *const f32,
+    pub lda: usize,
+    pub a_rows: bool,
+    pub b: *const f32,
+    pub ldb: usize,
+    pub c: *mut f32,
+    pub ldc: usize,
+    /// Whether the tile is written (`c` uninitialized: the first `k` block) or added to.
+    pub overwrite: bool,
 }
 
 /// A pointer to the output that the threads share; each writes only its own band.
@@ -72,33 +80,34 @@ struct Out(*mut f32);
 unsafe impl Send for Out {}
 unsafe impl Sync for Out {}
 
-/// `out = a · b` with kernel `K`, `out` row-major `a.rows() × b.cols()` and zeroed, on up to
+/// `a · b` with kernel `K`, as a fresh row-major `a.rows() × b.cols()` buffer, on up to
 /// `threads` threads.
 ///
 /// # Panics
-/// If `out` is shorter than the product, or if the CPU cannot run `K`.
+/// If the CPU cannot run `K`, or `k` is 0 (the caller returns zeros then).
 pub(super) fn matmul<K: Microkernel>(
     a: StridedMatrix<'_, f32>,
     b: StridedMatrix<'_, f32>,
-    out: &mut [f32],
     threads: usize,
-) {
-    let (m, n) = (a.rows, b.cols);
-    assert!(out.len() >= m * n, "blocked::matmul: output too short");
+) -> Vec<f32> {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
     assert!(
         K::available(),
         "blocked::matmul: the CPU lacks the kernel's instructions"
     );
     assert!(K::MR * K::NR <= MAX_TILE && K::NR % 8 == 0);
-    // Bands whole tiles wide, at least one per thread.
+    assert!(k > 0, "blocked::matmul: k = 0");
+    let threads = pool::usable(threads);
     let by_rows = m >= n;
+    // Bands whole tiles wide, at least one per thread.
     let (len, step) = if by_rows { (m, K::MR) } else { (n, K::NR) };
     let tiles = len.div_ceil(step);
-    let threads = pool::usable(threads);
     let parts = threads.clamp(1, tiles.clamp(1, pool::MAX_PARTS));
     let band = tiles.div_ceil(parts) * step;
     let parts = len.div_ceil(band);
-    let out = Out(out.as_mut_ptr());
+    // Not zeroed: the first `k` block of every tile overwrites it.
+    let mut product = Vec::<f32>::with_capacity(m * n);
+    let out = Out(product.as_mut_ptr());
     pool::run(parts, threads, &|part| {
         let (start, end) = (part * band, ((part + 1) * band).min(len));
         let (rows, cols) = if by_rows {
@@ -106,11 +115,39 @@ pub(super) fn matmul<K: Microkernel>(
         } else {
             (0..m, start..end)
         };
-        // SAFETY: the CPU can run `K` (asserted above); `out` holds m·n elements (asserted
-        // above) and this share writes only rows `rows` × columns `cols` of it, disjoint from
-        // every other share's.
+        // SAFETY: the CPU can run `K` (asserted above); `product` has room for m·n elements and
+        // this share writes only rows `rows` × columns `cols` of it, disjoint from every other
+        // share's.
         unsafe { band_product::<K>(a, b, out, n, rows, cols) }
     });
+    // SAFETY: the bands cover all m·n elements, and each band's first `k` block (k > 0) wrote
+    // every element of it.
+    unsafe { product.set_len(m * n) };
+    product
+}
+
+/// Whether the full panels of a row-major `b` (`kc × nr` values, rows `ldb` apart) are read in
+/// place: only if their rows spread over enough sets of the L1 cache (assumed 64 sets of 64-byte
+/// lines, 8 ways) to stay there as a packed panel does. Rows 1024 values apart all fall into
+/// the same few sets (a 1024×1024 product ran 1.2× slower read so); 784 apart they spread over
+/// all 64.
+fn b_fits_in_place(ldb: usize, kc: usize, nr: usize) -> bool {
+    const LINE: usize = 16; // f32 values per cache line
+    const SETS: usize = 64;
+    const WAYS: usize = 8;
+    let lines_per_row = nr.div_ceil(LINE);
+    if !ldb.is_multiple_of(LINE) {
+        return true; // the rows start at shifting offsets within their lines
+    }
+    let stride = (ldb / LINE) % SETS;
+    let gcd = |mut x: usize, mut y: usize| {
+        while y != 0 {
+            (x, y) = (y, x % y);
+        }
+        x
+    };
+    let sets = (SETS / gcd(stride, SETS).max(1) * lines_per_row).min(SETS);
+    kc * lines_per_row <= sets * WAYS
 }
 
 thread_local! {
@@ -138,56 +175,89 @@ unsafe fn band_product<K: Microkernel>(
     // packed: read in place, a column-major one would use a few bytes of each 64-byte line it
     // loads, and its panels would crowd `b`'s out of L1.
     let (rs, cs) = (a.row_stride, a.col_stride);
-    let in_place = cs == 1;
+    let a_in_place = cs == 1;
+    // Equal blocks: 784 → 2 × 392, not 3 × 256 + 16 (fewer passes over the output tiles).
+    let kc_max = k.div_ceil(k.div_ceil(K::KC).max(1));
+    // Likewise the full panels of a row-major `b`, where the cache allows: copying the 512×784
+    // batch of the MNIST MLP's weight gradient took a tenth of that product's time.
+    let b_in_place = b.col_stride == 1 && b_fits_in_place(b.row_stride, kc_max, nr_max);
     BUFFERS.with_borrow_mut(|(pa, pb)| {
         let nc_max = cols.len().min(NC).div_ceil(nr_max) * nr_max;
         let mc_max = rows.len().min(K::MC).div_ceil(mr_max) * mr_max;
-        // Equal blocks: 784 → 2 × 392, not 3 × 256 + 16 (fewer passes over the output tiles).
-        let kc_max = k.div_ceil(k.div_ceil(K::KC).max(1));
-        if pb.len() < kc_max * nc_max {
-            pb.resize(kc_max * nc_max, 0.0);
+        let pb_len = if b_in_place { nr_max } else { nc_max };
+        if pb.len() < kc_max * pb_len {
+            pb.resize(kc_max * pb_len, 0.0);
         }
-        if !in_place && pa.len() < kc_max * mc_max {
+        if !a_in_place && pa.len() < kc_max * mc_max {
             pa.resize(kc_max * mc_max, 0.0);
         }
         for jc in cols.clone().step_by(NC) {
             let nc = (cols.end - jc).min(NC);
+            // Panels `0..in_place_cols` of this block are read from `b`, the rest packed.
+            let in_place_cols = if b_in_place { nc / nr_max * nr_max } else { 0 };
             for pc in (0..k).step_by(kc_max.max(1)) {
                 let kc = (k - pc).min(kc_max);
                 // SAFETY (of the packing calls and of the pointers below): the blocks lie inside
                 // `a`, `b` and this band of `out`, and the buffers were sized above.
-                pack_b::<K>(b, pc, kc, jc, nc, pb);
+                if in_place_cols < nc {
+                    pack_b::<K>(b, pc, kc, jc + in_place_cols, nc - in_place_cols, pb);
+                }
                 for ic in rows.clone().step_by(K::MC) {
                     let mc = (rows.end - ic).min(K::MC);
-                    if !in_place {
+                    if !a_in_place {
                         pack_a::<K>(a, ic, mc, pc, kc, pa);
                     }
                     // B's panel (in L1) outside, A's panels (in L2) inside.
                     for jr in (0..nc).step_by(nr_max) {
-                        let bp = pb.as_ptr().add(jr * kc);
+                        let (bp, ldb) = if jr < in_place_cols {
+                            (
+                                b.data.as_ptr().add(pc * b.row_stride + jc + jr),
+                                b.row_stride,
+                            )
+                        } else {
+                            (pb.as_ptr().add((jr - in_place_cols) * kc), nr_max)
+                        };
                         let nr = (nc - jr).min(nr_max);
                         for ir in (0..mc).step_by(mr_max) {
                             let mr = (mc - ir).min(mr_max);
                             // The panel of `a`, whether it is read along rows, and its stride.
-                            let (ap, a_rows, lda) = if in_place {
+                            let (ap, a_rows, lda) = if a_in_place {
                                 (a.data.as_ptr().add((ic + ir) * rs + pc), true, rs)
                             } else {
                                 (pa.as_ptr().add(ir * kc), false, mr_max)
                             };
                             let c = out.0.add((ic + ir) * ldc + jc + jr);
+                            let overwrite = pc == 0;
+                            let panels = Panels {
+                                kc,
+                                a: ap,
+                                lda,
+                                a_rows,
+                                b: bp,
+                                ldb,
+                                c,
+                                ldc,
+                                overwrite,
+                            };
+                            if nr == nr_max {
+                                K::tile(mr, panels);
+                                continue;
+                            }
                             // A partial last panel of columns goes through a full-width buffer.
                             let mut tile = [0.0f32; MAX_TILE];
-                            let (dst, ldd) = if nr == nr_max {
-                                (c, ldc)
-                            } else {
-                                (tile.as_mut_ptr(), nr_max)
-                            };
-                            K::tile(mr, a_rows, kc, ap, lda, bp, dst, ldd);
-                            if nr < nr_max {
-                                for i in 0..mr {
-                                    for j in 0..nr {
-                                        *c.add(i * ldc + j) += tile[i * nr_max + j];
-                                    }
+                            K::tile(
+                                mr,
+                                Panels {
+                                    c: tile.as_mut_ptr(),
+                                    ldc: nr_max,
+                                    overwrite: true,
+                                    ..panels
+                                },
+                            );
+                            for i in 0..mr {
+                                for j in 0..nr {
+                                    let (c, t) = (c.add(i * ldc + j), tile[i * nr_max + j]);
+                                    *c = if overwrite { t } else { *c + t };
                                 }
                             }
                         }
@@ -303,5 +373,24 @@ unsafe fn pack_a<K: Microkernel>(
                 };
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::b_fits_in_place;
+
+    /// Rows 784 apart (MNIST's batch) spread over all of L1's sets and are read in place; rows
+    /// 1024 or 512 apart fall into a few sets and are packed; short panels fit either way.
+    #[test]
+    fn b_is_read_in_place_only_where_its_rows_spread_over_the_cache() {
+        assert!(b_fits_in_place(784, 256, 32));
+        assert!(b_fits_in_place(784, 392, 16));
+        assert!(b_fits_in_place(100, 256, 32));
+        assert!(!b_fits_in_place(1024, 256, 32));
+        assert!(!b_fits_in_place(512, 256, 32));
+        assert!(!b_fits_in_place(1024, 392, 16));
+        assert!(b_fits_in_place(64, 64, 32));
+        assert!(b_fits_in_place(1024, 8, 32));
     }
 }

@@ -178,24 +178,24 @@ pub fn matmul<E: Element>(
         "matmul: inner sizes differ ({m}x{k} times {}x{n})",
         b.rows
     );
+    if m == 0 || n == 0 || k == 0 {
+        return vec![E::zero(); m * n]; // an empty sum is 0
+    }
+    let threads = crate::threads::num_threads();
+    let large = threads > 1 && m.min(n).min(k) >= PACKED_MIN_SIDE;
+    #[cfg(target_arch = "x86_64")]
+    if large || (threads > 1 && thin_but_long(m, k, n)) {
+        if let Some(product) = own_f32(a, b, layout, threads) {
+            return product;
+        }
+    }
     // Zeroed although `gemm` overwrites it (`read_dst = false`): its edge tiles still copy the
     // destination out before ignoring it, and reading uninitialized floats is undefined.
     let mut out = vec![E::zero(); m * n];
-    if m == 0 || n == 0 || k == 0 {
-        return out; // an empty sum is 0
-    }
     let (out_row_stride, out_col_stride) = match layout {
         Layout::RowMajor => (n as isize, 1),
         Layout::ColMajor => (1, m as isize),
     };
-    let threads = crate::threads::num_threads();
-    let large = threads > 1 && m.min(n).min(k) >= PACKED_MIN_SIDE;
-    #[cfg(target_arch = "x86_64")]
-    let thin = threads > 1 && thin_but_long(m, k, n);
-    #[cfg(target_arch = "x86_64")]
-    if (large || thin) && own_f32(a, b, &mut out, layout, threads) {
-        return out;
-    }
     if large && packed_threaded(a, b, &mut out, (out_row_stride, out_col_stride)) {
         return out;
     }
@@ -265,46 +265,47 @@ fn own_kernel() -> OwnKernel {
     })
 }
 
-/// `out = a · b` through duograd's own kernel ([`own_kernel`]; `out` laid out as `layout`);
-/// `false` and nothing written if `E` is not `f32` or the CPU lacks AVX2 or FMA.
+/// `a · b` through duograd's own kernel ([`own_kernel`]), laid out as `layout`; `None` if `E`
+/// is not `f32` or the CPU lacks AVX2 or FMA.
 #[cfg(target_arch = "x86_64")]
 fn own_f32<E: Element>(
     a: StridedMatrix<'_, E>,
     b: StridedMatrix<'_, E>,
-    out: &mut [E],
     layout: Layout,
     threads: usize,
-) -> bool {
+) -> Option<Vec<E>> {
     let kernel = own_kernel();
     if std::any::TypeId::of::<E>() != std::any::TypeId::of::<f32>() || kernel == OwnKernel::None {
-        return false;
+        return None;
     }
     // SAFETY: `E` is `f32` (checked just above), so these are the same slices retyped.
-    let (a, b, out) = unsafe {
-        let retype = |m: StridedMatrix<'_, E>| StridedMatrix {
-            data: std::slice::from_raw_parts(m.data.as_ptr().cast::<f32>(), m.data.len()),
-            rows: m.rows,
-            cols: m.cols,
-            row_stride: m.row_stride,
-            col_stride: m.col_stride,
-        };
-        (
-            retype(a),
-            retype(b),
-            std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<f32>(), out.len()),
-        )
+    let retype = |m: StridedMatrix<'_, E>| StridedMatrix {
+        data: unsafe { std::slice::from_raw_parts(m.data.as_ptr().cast::<f32>(), m.data.len()) },
+        rows: m.rows,
+        cols: m.cols,
+        row_stride: m.row_stride,
+        col_stride: m.col_stride,
     };
+    let (a, b) = (retype(a), retype(b));
     // A column-major `a·b` is the row-major `bᵀ·aᵀ`.
     let (a, b) = match layout {
         Layout::RowMajor => (a, b),
         Layout::ColMajor => (b.t(), a.t()),
     };
-    match kernel {
-        OwnKernel::Avx512 => blocked::matmul::<avx512::Avx512>(a, b, out, threads),
-        OwnKernel::Avx2 => blocked::matmul::<avx2::Avx2>(a, b, out, threads),
+    let product = match kernel {
+        OwnKernel::Avx512 => blocked::matmul::<avx512::Avx512>(a, b, threads),
+        OwnKernel::Avx2 => blocked::matmul::<avx2::Avx2>(a, b, threads),
         OwnKernel::None => unreachable!("checked above"),
-    }
-    true
+    };
+    // SAFETY: `E` is `f32`, so this is the same allocation, length and capacity retyped.
+    let mut product = std::mem::ManuallyDrop::new(product);
+    Some(unsafe {
+        Vec::from_raw_parts(
+            product.as_mut_ptr().cast::<E>(),
+            product.len(),
+            product.capacity(),
+        )
+    })
 }
 
 /// `out = a · b` through `matrixmultiply` (`out` has strides `out_strides`); `false` and nothing
@@ -494,8 +495,7 @@ mod tests {
                 // |a|·|b| products are at most 1, so the rounding error is below k · eps each.
                 let tol = 2.0 * k as f64 * f32::EPSILON as f64;
                 for threads in 1..=3 {
-                    let mut direct = vec![0.0f32; m * n];
-                    blocked::matmul::<K>(a, b, &mut direct, threads);
+                    let direct = blocked::matmul::<K>(a, b, threads);
                     crate::threads::set_num_threads(threads);
                     let row_major = matmul(a, b, Layout::RowMajor);
                     let col_major = matmul(a, b, Layout::ColMajor);
