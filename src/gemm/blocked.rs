@@ -15,8 +15,8 @@
 //! add to it.
 //!
 //! With several threads the output is cut into bands of rows (or of columns, when it is
-//! wider than tall), one per thread; each thread packs what its band needs, so the threads never
-//! wait for each other.
+//! wider than tall), two per thread, which the threads claim one at a time; each band packs what
+//! it needs, so the threads never wait for each other.
 
 use std::arch::x86_64::*;
 use std::cell::RefCell;
@@ -99,10 +99,13 @@ pub(super) fn matmul<K: Microkernel>(
     assert!(k > 0, "blocked::matmul: k = 0");
     let threads = pool::usable(threads);
     let by_rows = m >= n;
-    // Bands whole tiles wide, at least one per thread.
+    // Bands whole tiles wide, two per thread where there are enough tiles: claimed one at a
+    // time, they even out a thread that started late or runs slower (arena's training steps
+    // 5% faster than with one per thread; four per thread was 7% slower than two: each band
+    // packs its own `b`).
     let (len, step) = if by_rows { (m, K::MR) } else { (n, K::NR) };
     let tiles = len.div_ceil(step);
-    let parts = threads.clamp(1, tiles.clamp(1, pool::MAX_PARTS));
+    let parts = (2 * threads).clamp(1, tiles.clamp(1, pool::MAX_PARTS));
     let band = tiles.div_ceil(parts) * step;
     let parts = len.div_ceil(band);
     // Not zeroed: the first `k` block of every tile overwrites it.
