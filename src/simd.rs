@@ -1,4 +1,4 @@
-//! Small SIMD building blocks shared by kernels (x86-64 only; each caller checks the CPU).
+//! Small SIMD building blocks shared by kernels (the x86-64 ones check the CPU themselves).
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
@@ -41,4 +41,32 @@ pub(crate) unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
         _mm256_permute2f128_ps::<0x31>(s[2], s[6]),
         _mm256_permute2f128_ps::<0x31>(s[3], s[7]),
     ]
+}
+
+/// `f()`, compiled for AVX-512F or AVX2 when this CPU has them (chosen at run time), else for
+/// the baseline. `f` and what it calls must be inlined into it for this to help (mark helpers
+/// `#[inline(always)]`); the arithmetic is the same in every version (Rust never fuses a
+/// multiply and an add by itself), so all give identical bits.
+#[inline(always)]
+pub(crate) fn with_best_simd<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f")]
+        unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        #[target_feature(enable = "avx2")]
+        unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F, checked just above.
+            return unsafe { avx512(f) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { avx2(f) };
+        }
+    }
+    f()
 }

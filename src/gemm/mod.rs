@@ -42,6 +42,7 @@ mod avx2;
 mod avx512;
 #[cfg(target_arch = "x86_64")]
 mod blocked;
+mod thin;
 
 /// A read-only `rows × cols` matrix inside a slice: element `(i, j)` is
 /// `data[i * row_stride + j * col_stride]`.
@@ -180,6 +181,11 @@ pub fn matmul<E: Element>(
     );
     if m == 0 || n == 0 || k == 0 {
         return vec![E::zero(); m * n]; // an empty sum is 0
+    }
+    if m.min(n).min(k) == 1 {
+        if let Some(product) = thin::matmul(a, b, layout) {
+            return product;
+        }
     }
     let threads = crate::threads::num_threads();
     let large = threads > 1 && m.min(n).min(k) >= PACKED_MIN_SIDE;
@@ -386,6 +392,8 @@ mod tests {
             for (m, k, n) in [
                 (1, 784, 64),
                 (64, 1, 70),
+                (33, 17, 1),
+                (1, 1, 5),
                 (5, 3, 4),
                 (40, 33, 50),
                 (70, 64, 33),
