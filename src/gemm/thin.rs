@@ -72,7 +72,7 @@ fn row_times<E: Element>(a: StridedMatrix<'_, E>, b: StridedMatrix<'_, E>) -> Op
                 for p in 0..k {
                     let ap = a_at(p);
                     for (o, &v) in out.iter_mut().zip(row(p)) {
-                        *o = *o + ap * v;
+                        *o += ap * v;
                     }
                 }
             },
@@ -114,7 +114,7 @@ fn dot<E: Element>(x: &[E], y: &[E]) -> E {
         .fold(E::zero(), |s, (&x, &y)| s + x * y);
     for (xs, ys) in xs.zip(ys) {
         for l in 0..LANES {
-            sums[l] = sums[l] + xs[l] * ys[l];
+            sums[l] += xs[l] * ys[l];
         }
     }
     sums.iter().fold(tail, |s, &v| s + v)
