@@ -7,7 +7,7 @@
 
 use std::arch::x86_64::*;
 
-use super::blocked::{Microkernel, Panels};
+use super::blocked::{impl_lanes, tile_for_rows, Microkernel, Panels};
 
 /// The AVX2 + FMA kernel.
 pub(super) struct Avx2;
@@ -25,74 +25,17 @@ impl Microkernel for Avx2 {
 
     #[target_feature(enable = "avx2,fma")]
     unsafe fn tile(mr: usize, p: Panels) {
-        macro_rules! rows {
-            ($r:literal) => {
-                if p.a_rows {
-                    kernel::<true, $r>(p)
-                } else {
-                    kernel::<false, $r>(p)
-                }
-            };
-        }
-        match mr {
-            6 => rows!(6),
-            5 => rows!(5),
-            4 => rows!(4),
-            3 => rows!(3),
-            2 => rows!(2),
-            _ => rows!(1),
-        }
+        tile_for_rows!(__m256, mr, p, 6 5 4 3 2 1)
     }
 }
 
-/// [`Microkernel::tile`] for `R` rows (a partial last panel of rows is computed as it is,
-/// neither padded nor copied).
-///
-/// # Safety
-/// As for [`Microkernel::tile`], on a CPU with AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-unsafe fn kernel<const A_ROWS: bool, const R: usize>(p: Panels) {
-    let Panels {
-        kc,
-        a,
-        lda,
-        b,
-        ldb,
-        c,
-        ldc,
-        overwrite,
-        ..
-    } = p;
-    let mut acc = [[_mm256_setzero_ps(); 2]; R];
-    let (step, spacing) = if A_ROWS { (1, lda) } else { (lda, 1) };
-    let (mut a, mut b) = (a, b);
-    for i in 0..R {
-        _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc).cast());
-        _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc + 15).cast());
-    }
-    let mut fma_step = |a: *const f32, b: *const f32| {
-        let b0 = _mm256_loadu_ps(b);
-        let b1 = _mm256_loadu_ps(b.add(8));
-        for (i, row) in acc.iter_mut().enumerate() {
-            let ai = _mm256_broadcast_ss(&*a.add(i * spacing));
-            row[0] = _mm256_fmadd_ps(ai, b0, row[0]);
-            row[1] = _mm256_fmadd_ps(ai, b1, row[1]);
-        }
-    };
-    for _ in 0..kc {
-        fma_step(a, b);
-        a = a.add(step);
-        b = b.add(ldb);
-    }
-    for (i, row) in acc.iter().enumerate() {
-        let c = c.add(i * ldc);
-        if overwrite {
-            _mm256_storeu_ps(c, row[0]);
-            _mm256_storeu_ps(c.add(8), row[1]);
-        } else {
-            _mm256_storeu_ps(c, _mm256_add_ps(_mm256_loadu_ps(c), row[0]));
-            _mm256_storeu_ps(c.add(8), _mm256_add_ps(_mm256_loadu_ps(c.add(8)), row[1]));
-        }
-    }
-}
+impl_lanes!(
+    __m256,
+    8,
+    _mm256_setzero_ps,
+    _mm256_loadu_ps,
+    _mm256_set1_ps,
+    _mm256_fmadd_ps,
+    _mm256_add_ps,
+    _mm256_storeu_ps
+);

@@ -10,7 +10,7 @@
 
 use std::arch::x86_64::*;
 
-use super::blocked::{Microkernel, Panels};
+use super::blocked::{impl_lanes, tile_for_rows, Microkernel, Panels};
 
 /// The AVX-512F kernel.
 pub(super) struct Avx512;
@@ -28,70 +28,17 @@ impl Microkernel for Avx512 {
 
     #[target_feature(enable = "avx512f")]
     unsafe fn tile(mr: usize, p: Panels) {
-        macro_rules! rows {
-            ($($r:literal)*) => {
-                match mr {
-                    $($r => if p.a_rows {
-                        kernel::<true, $r>(p)
-                    } else {
-                        kernel::<false, $r>(p)
-                    },)*
-                    _ => unreachable!("avx512::tile: {mr} rows"),
-                }
-            };
-        }
-        rows!(12 11 10 9 8 7 6 5 4 3 2 1)
+        tile_for_rows!(__m512, mr, p, 12 11 10 9 8 7 6 5 4 3 2 1)
     }
 }
 
-/// [`Microkernel::tile`] for `R` rows (a partial last panel of rows is computed as it is,
-/// neither padded nor copied).
-///
-/// # Safety
-/// As for [`Microkernel::tile`], on a CPU with AVX-512F.
-#[target_feature(enable = "avx512f")]
-#[inline]
-unsafe fn kernel<const A_ROWS: bool, const R: usize>(p: Panels) {
-    let Panels {
-        kc,
-        a,
-        lda,
-        b,
-        ldb,
-        c,
-        ldc,
-        overwrite,
-        ..
-    } = p;
-    let mut acc = [[_mm512_setzero_ps(); 2]; R];
-    let (step, spacing) = if A_ROWS { (1, lda) } else { (lda, 1) };
-    let (mut a, mut b) = (a, b);
-    for i in 0..R {
-        _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc).cast());
-        _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc + 31).cast());
-    }
-    let mut fma_step = |a: *const f32, b: *const f32| {
-        let b0 = _mm512_loadu_ps(b);
-        let b1 = _mm512_loadu_ps(b.add(16));
-        for (i, row) in acc.iter_mut().enumerate() {
-            let ai = _mm512_set1_ps(*a.add(i * spacing));
-            row[0] = _mm512_fmadd_ps(ai, b0, row[0]);
-            row[1] = _mm512_fmadd_ps(ai, b1, row[1]);
-        }
-    };
-    for _ in 0..kc {
-        fma_step(a, b);
-        a = a.add(step);
-        b = b.add(ldb);
-    }
-    for (i, row) in acc.iter().enumerate() {
-        let c = c.add(i * ldc);
-        if overwrite {
-            _mm512_storeu_ps(c, row[0]);
-            _mm512_storeu_ps(c.add(16), row[1]);
-        } else {
-            _mm512_storeu_ps(c, _mm512_add_ps(_mm512_loadu_ps(c), row[0]));
-            _mm512_storeu_ps(c.add(16), _mm512_add_ps(_mm512_loadu_ps(c.add(16)), row[1]));
-        }
-    }
-}
+impl_lanes!(
+    __m512,
+    16,
+    _mm512_setzero_ps,
+    _mm512_loadu_ps,
+    _mm512_set1_ps,
+    _mm512_fmadd_ps,
+    _mm512_add_ps,
+    _mm512_storeu_ps
+);

@@ -72,6 +72,126 @@ pub(super) struct Panels {
     pub overwrite: bool,
 }
 
+/// One instruction set's `f32` vector: what [`kernel`] needs of it. Every method is
+/// `#[inline(always)]` and is compiled inside the caller's `#[target_feature]` function.
+pub(super) trait Lanes: Copy {
+    /// Values per vector.
+    const WIDTH: usize;
+    /// # Safety (of every method)
+    /// The CPU must have the instruction set, and the pointers must address `WIDTH` values
+    /// (one for `splat`).
+    unsafe fn zero() -> Self;
+    unsafe fn load(p: *const f32) -> Self;
+    unsafe fn splat(p: *const f32) -> Self;
+    /// `a · b + c`, fused.
+    unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self;
+    unsafe fn add(a: Self, b: Self) -> Self;
+    unsafe fn store(p: *mut f32, v: Self);
+}
+
+/// [`Microkernel::tile`] for `R` rows of two vectors `V` each (`NR = 2 · V::WIDTH`): a partial
+/// last panel of rows is computed as it is, neither padded nor copied. Per step along `k` it
+/// loads a row of `b`, broadcasts `R` values of `a` and issues `2R` FMAs. The `k` loop is not
+/// unrolled by hand: unrolled four times, LLVM hoisted the broadcasts of four steps and spilled
+/// them to the stack (1.2–1.4× slower).
+///
+/// # Safety
+/// As for [`Microkernel::tile`]; the caller must be compiled for `V`'s instruction set (this
+/// is inlined into it).
+#[inline(always)]
+pub(super) unsafe fn kernel<V: Lanes, const A_ROWS: bool, const R: usize>(p: Panels) {
+    let Panels {
+        kc,
+        a,
+        lda,
+        b,
+        ldb,
+        c,
+        ldc,
+        overwrite,
+        ..
+    } = p;
+    let w = V::WIDTH;
+    let mut acc = [[V::zero(); 2]; R];
+    let (step, spacing) = if A_ROWS { (1, lda) } else { (lda, 1) };
+    let (mut a, mut b) = (a, b);
+    for i in 0..R {
+        _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc).cast());
+        _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc + 2 * w - 1).cast());
+    }
+    for _ in 0..kc {
+        let (b0, b1) = (V::load(b), V::load(b.add(w)));
+        for (i, row) in acc.iter_mut().enumerate() {
+            let ai = V::splat(a.add(i * spacing));
+            row[0] = V::mul_add(ai, b0, row[0]);
+            row[1] = V::mul_add(ai, b1, row[1]);
+        }
+        a = a.add(step);
+        b = b.add(ldb);
+    }
+    for (i, row) in acc.iter().enumerate() {
+        let c = c.add(i * ldc);
+        if overwrite {
+            V::store(c, row[0]);
+            V::store(c.add(w), row[1]);
+        } else {
+            V::store(c, V::add(V::load(c), row[0]));
+            V::store(c.add(w), V::add(V::load(c.add(w)), row[1]));
+        }
+    }
+}
+
+/// The body of a [`Microkernel::tile`]: `kernel::<$lanes, _, mr>(p)` for each row count
+/// listed (from `MR` down to 1), so that each is compiled with a constant number of rows.
+macro_rules! tile_for_rows {
+    ($lanes:ty, $mr:expr, $p:expr, $($r:literal)*) => {
+        match $mr {
+            $($r => if $p.a_rows {
+                super::blocked::kernel::<$lanes, true, $r>($p)
+            } else {
+                super::blocked::kernel::<$lanes, false, $r>($p)
+            },)*
+            mr => unreachable!("tile: {mr} rows"),
+        }
+    };
+}
+pub(super) use tile_for_rows;
+
+/// `impl Lanes for $v` from its intrinsics: the values per vector, then `setzero`, `loadu`,
+/// `set1`, `fmadd`, `add` and `storeu`.
+macro_rules! impl_lanes {
+    ($v:ty, $width:expr, $zero:ident, $load:ident, $set1:ident, $fmadd:ident, $add:ident, $store:ident) => {
+        impl super::blocked::Lanes for $v {
+            const WIDTH: usize = $width;
+            #[inline(always)]
+            unsafe fn zero() -> Self {
+                $zero()
+            }
+            #[inline(always)]
+            unsafe fn load(p: *const f32) -> Self {
+                $load(p)
+            }
+            #[inline(always)]
+            unsafe fn splat(p: *const f32) -> Self {
+                $set1(*p)
+            }
+            #[inline(always)]
+            unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
+                $fmadd(a, b, c)
+            }
+            #[inline(always)]
+            unsafe fn add(a: Self, b: Self) -> Self {
+                $add(a, b)
+            }
+            #[inline(always)]
+            unsafe fn store(p: *mut f32, v: Self) {
+                $store(p, v)
+            }
+        }
+    };
+}
+pub(super) use impl_lanes;
+
 /// A pointer to the output that the threads share; each writes only its own band.
 #[derive(Clone, Copy)]
 struct Out(*mut f32);
