@@ -301,7 +301,13 @@ fn own_f32<E: Element>(
         Layout::RowMajor => (a, b),
         Layout::ColMajor => (b.t(), a.t()),
     };
+    use blocked::Microkernel;
     let product = match kernel {
+        // Fewer columns than one 32-wide tile would be mostly padding there (10 of 32 for a
+        // classifier's outputs): the AVX2 kernel's 16-wide tiles waste less.
+        OwnKernel::Avx512 if b.cols < avx512::Avx512::NR && avx2::Avx2::available() => {
+            blocked::matmul::<avx2::Avx2>(a, b, threads)
+        }
         OwnKernel::Avx512 => blocked::matmul::<avx512::Avx512>(a, b, threads),
         OwnKernel::Avx2 => blocked::matmul::<avx2::Avx2>(a, b, threads),
         OwnKernel::None => unreachable!("checked above"),
