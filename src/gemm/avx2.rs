@@ -1,4 +1,5 @@
-//! The 6×16 `f32` microkernel for x86-64 CPUs with AVX2 and FMA (and no AVX-512).
+//! The 6×16 `f32` microkernel for x86-64 CPUs with AVX2 and FMA: every product of such a CPU
+//! without AVX-512, and those narrower than 32 columns on a CPU with it.
 //!
 //! A tile is kept in 12 of the 16 `ymm` registers: per step along `k` the kernel loads 16
 //! values of `b`, broadcasts 6 of `a` and issues 12 FMAs, enough independent work to keep both

@@ -10,8 +10,8 @@
 //!   work: 8 or more rows and columns, `k` at least [`PACKED_MIN_SIDE`], 2¹⁸ multiply-adds), when
 //!   more than one thread is allowed and the CPU has AVX2 and FMA, go to duograd's own kernel
 //!   (`blocked.rs`): BLIS-style blocking around a 12×32 AVX-512 microkernel (`avx512.rs`, 24
-//!   `zmm` accumulators) or, on CPUs without AVX-512 or with [`NO_AVX512_ENV_VAR`] set, a 6×16
-//!   AVX2 one (`avx2.rs`, 12 `ymm` accumulators), on duograd's worker pool ([`crate::threads`])
+//!   `zmm` accumulators) or, on CPUs without AVX-512, with [`NO_AVX512_ENV_VAR`] set, or for
+//!   products narrower than 32 columns, a 6×16 AVX2 one (`avx2.rs`, 12 `ymm` accumulators), on duograd's worker pool ([`crate::threads`])
 //!   where the calling thread works too and idle workers poll briefly before sleeping. On the
 //!   784-64-64-10 MLP at batch 512 the AVX2 kernel took 11–19% off the training time of
 //!   `matrixmultiply` (on a 2-vCPU Zen 3; its products ran 1.1–1.7× as fast), and the AVX-512
