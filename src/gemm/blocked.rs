@@ -281,7 +281,7 @@ thread_local! {
 /// `out[rows, cols] = a[rows, :] · b[:, cols]`, `out` row-major with `ldc` columns.
 ///
 /// # Safety
-/// The CPU must be able to run `K` (it has AVX2 then too), and `out` must hold the
+/// `k > 0`; the CPU must be able to run `K` (it has AVX2 then too), and `out` must hold the
 /// `rows × cols` block at row stride `ldc`, written by no other thread meanwhile.
 unsafe fn band_product<K: Microkernel>(
     a: StridedMatrix<'_, f32>,
@@ -300,7 +300,7 @@ unsafe fn band_product<K: Microkernel>(
     let (rs, cs) = (a.row_stride, a.col_stride);
     let a_in_place = cs == 1;
     // Equal blocks: 784 → 2 × 392, not 3 × 256 + 16 (fewer passes over the output tiles).
-    let kc_max = k.div_ceil(k.div_ceil(K::KC).max(1));
+    let kc_max = k.div_ceil(k.div_ceil(K::KC));
     // Likewise the full panels of a row-major `b`, where the cache allows: copying the 512×784
     // batch of the MNIST MLP's weight gradient took a tenth of that product's time.
     let b_in_place = b.col_stride == 1 && b_fits_in_place(b.row_stride, kc_max, nr_max);
@@ -318,7 +318,7 @@ unsafe fn band_product<K: Microkernel>(
             let nc = (cols.end - jc).min(NC);
             // Panels `0..in_place_cols` of this block are read from `b`, the rest packed.
             let in_place_cols = if b_in_place { nc / nr_max * nr_max } else { 0 };
-            for pc in (0..k).step_by(kc_max.max(1)) {
+            for pc in (0..k).step_by(kc_max) {
                 let kc = (k - pc).min(kc_max);
                 // SAFETY (of the packing calls and of the pointers below): the blocks lie inside
                 // `a`, `b` and this band of `out`, and the buffers were sized above.
@@ -349,8 +349,6 @@ unsafe fn band_product<K: Microkernel>(
                             } else {
                                 (pa.as_ptr().add(ir * kc), false, mr_max)
                             };
-                            let c = out.0.add((ic + ir) * ldc + jc + jr);
-                            let overwrite = pc == 0;
                             let panels = Panels {
                                 kc,
                                 a: ap,
@@ -358,37 +356,44 @@ unsafe fn band_product<K: Microkernel>(
                                 a_rows,
                                 b: bp,
                                 ldb,
-                                c,
+                                c: out.0.add((ic + ir) * ldc + jc + jr),
                                 ldc,
-                                overwrite,
+                                overwrite: pc == 0,
                             };
-                            if nr == nr_max {
-                                K::tile(mr, panels);
-                                continue;
-                            }
-                            // A partial last panel of columns goes through a full-width buffer.
-                            let mut tile = [0.0f32; MAX_TILE];
-                            K::tile(
-                                mr,
-                                Panels {
-                                    c: tile.as_mut_ptr(),
-                                    ldc: nr_max,
-                                    overwrite: true,
-                                    ..panels
-                                },
-                            );
-                            for i in 0..mr {
-                                for j in 0..nr {
-                                    let (c, t) = (c.add(i * ldc + j), tile[i * nr_max + j]);
-                                    *c = if overwrite { t } else { *c + t };
-                                }
-                            }
+                            tile_of_width::<K>(mr, nr, panels);
                         }
                     }
                 }
             }
         }
     });
+}
+
+/// [`Microkernel::tile`] for a tile only `nr ≤ NR` columns wide: a partial one is computed into
+/// a full-width buffer and its first `nr` columns written (or added) to `p.c`.
+///
+/// # Safety
+/// As for [`Microkernel::tile`], except that `p.c` need hold only `mr × nr` values.
+unsafe fn tile_of_width<K: Microkernel>(mr: usize, nr: usize, p: Panels) {
+    if nr == K::NR {
+        return K::tile(mr, p);
+    }
+    let mut tile = [0.0f32; MAX_TILE];
+    K::tile(
+        mr,
+        Panels {
+            c: tile.as_mut_ptr(),
+            ldc: K::NR,
+            overwrite: true,
+            ..p
+        },
+    );
+    for i in 0..mr {
+        for j in 0..nr {
+            let (c, t) = (p.c.add(i * p.ldc + j), tile[i * K::NR + j]);
+            *c = if p.overwrite { t } else { *c + t };
+        }
+    }
 }
 
 /// Copies `b[pc..pc+kc, jc..jc+nc]` into `dst` as panels of `K::NR` columns, each `kc` rows of
