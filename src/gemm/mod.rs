@@ -248,30 +248,40 @@ pub fn matmul<E: Element>(
 enum OwnKernel {
     Avx512,
     Avx2,
-    /// The CPU lacks AVX2 or FMA.
-    None,
 }
 
 /// The environment variable that, set to anything but `0`, keeps products off the AVX-512
 /// kernel (to compare the kernels, or to reproduce an AVX2 machine's results bit for bit).
 pub const NO_AVX512_ENV_VAR: &str = "DUOGRAD_NO_AVX512";
 
-/// The kernel this CPU runs, decided once: AVX-512 where the CPU has it (and
-/// [`NO_AVX512_ENV_VAR`] is not set), else AVX2 with FMA.
+/// The kernel this CPU runs, decided once: AVX-512 where the CPU has it (and AVX2 with FMA, and
+/// [`NO_AVX512_ENV_VAR`] is not set), else AVX2 with FMA; `None` without those.
 #[cfg(target_arch = "x86_64")]
-fn own_kernel() -> OwnKernel {
+fn own_kernel() -> Option<OwnKernel> {
     use blocked::Microkernel;
-    static KERNEL: std::sync::OnceLock<OwnKernel> = std::sync::OnceLock::new();
+    static KERNEL: std::sync::OnceLock<Option<OwnKernel>> = std::sync::OnceLock::new();
     *KERNEL.get_or_init(|| {
         let no_avx512 = std::env::var_os(NO_AVX512_ENV_VAR).is_some_and(|v| v != "0");
-        if avx512::Avx512::available() && !no_avx512 {
-            OwnKernel::Avx512
-        } else if avx2::Avx2::available() {
-            OwnKernel::Avx2
+        let avx2 = avx2::Avx2::available();
+        if avx512::Avx512::available() && avx2 && !no_avx512 {
+            Some(OwnKernel::Avx512)
         } else {
-            OwnKernel::None
+            avx2.then_some(OwnKernel::Avx2)
         }
     })
+}
+
+/// The operands of the row-major product that is `a · b` laid out as `layout`: a column-major
+/// `a·b` is the row-major `bᵀ·aᵀ`.
+fn as_row_major<'a, E: Copy>(
+    a: StridedMatrix<'a, E>,
+    b: StridedMatrix<'a, E>,
+    layout: Layout,
+) -> (StridedMatrix<'a, E>, StridedMatrix<'a, E>) {
+    match layout {
+        Layout::RowMajor => (a, b),
+        Layout::ColMajor => (b.t(), a.t()),
+    }
 }
 
 /// `a · b` through duograd's own kernel ([`own_kernel`]), laid out as `layout`; `None` if `E`
@@ -283,10 +293,10 @@ fn own_f32<E: Element>(
     layout: Layout,
     threads: usize,
 ) -> Option<Vec<E>> {
-    let kernel = own_kernel();
-    if std::any::TypeId::of::<E>() != std::any::TypeId::of::<f32>() || kernel == OwnKernel::None {
+    if std::any::TypeId::of::<E>() != std::any::TypeId::of::<f32>() {
         return None;
     }
+    let kernel = own_kernel()?;
     // SAFETY: `E` is `f32` (checked just above), so these are the same slices retyped.
     let retype = |m: StridedMatrix<'_, E>| StridedMatrix {
         data: unsafe { std::slice::from_raw_parts(m.data.as_ptr().cast::<f32>(), m.data.len()) },
@@ -295,22 +305,16 @@ fn own_f32<E: Element>(
         row_stride: m.row_stride,
         col_stride: m.col_stride,
     };
-    let (a, b) = (retype(a), retype(b));
-    // A column-major `a·b` is the row-major `bᵀ·aᵀ`.
-    let (a, b) = match layout {
-        Layout::RowMajor => (a, b),
-        Layout::ColMajor => (b.t(), a.t()),
-    };
+    let (a, b) = as_row_major(retype(a), retype(b), layout);
     use blocked::Microkernel;
     let product = match kernel {
         // Fewer columns than one 32-wide tile would be mostly padding there (10 of 32 for a
         // classifier's outputs): the AVX2 kernel's 16-wide tiles waste less.
-        OwnKernel::Avx512 if b.cols < avx512::Avx512::NR && avx2::Avx2::available() => {
+        OwnKernel::Avx512 if b.cols < avx512::Avx512::NR => {
             blocked::matmul::<avx2::Avx2>(a, b, threads)
         }
         OwnKernel::Avx512 => blocked::matmul::<avx512::Avx512>(a, b, threads),
         OwnKernel::Avx2 => blocked::matmul::<avx2::Avx2>(a, b, threads),
-        OwnKernel::None => unreachable!("checked above"),
     };
     // SAFETY: `E` is `f32`, so this is the same allocation, length and capacity retyped.
     let mut product = std::mem::ManuallyDrop::new(product);

@@ -16,11 +16,7 @@ pub(super) fn matmul<E: Element>(
     b: StridedMatrix<'_, E>,
     layout: Layout,
 ) -> Option<Vec<E>> {
-    // A column-major `a·b` is the row-major `bᵀ·aᵀ`.
-    let (a, b) = match layout {
-        Layout::RowMajor => (a, b),
-        Layout::ColMajor => (b.t(), a.t()),
-    };
+    let (a, b) = super::as_row_major(a, b, layout);
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if k == 1 {
         return outer(a, b);
