@@ -3,7 +3,7 @@
 //! A libm `exp` is an opaque call per element (a few nanoseconds each here); in the fused
 //! cross-entropy those calls were most of the op's time. [`exp_in_place`] uses the branch-free
 //! ports of FreeBSD's/musl's `exp` below, within one ulp of the correctly rounded result (tested
-//! below), and an AVX2 copy of the loop picked at run time.
+//! below), in a loop compiled for the CPU's widest SIMD, picked at run time.
 
 use std::any::Any;
 
@@ -27,22 +27,15 @@ pub(crate) fn exp_in_place<E: Element>(v: &mut Vec<E>) {
     v.iter_mut().for_each(|x| *x = x.exp());
 }
 
-/// `x = f(x)` for every element, with `f` inlined into the loop. On x86-64 CPUs with AVX2 the
-/// loop is compiled a second time for AVX2 and chosen at run time: twice the SIMD lanes of the
-/// SSE2 baseline. The arithmetic is the same either way (Rust never fuses a multiply and an add
-/// by itself, and FMA is not enabled), so both give identical bits.
+/// `x = f(x)` for every element, with `f` inlined into the loop, compiled for the widest SIMD
+/// this CPU has ([`crate::simd::with_best_simd`]: AVX-512F or AVX2 on x86-64, 4–8× the lanes of
+/// the SSE2 baseline). The arithmetic is the same in every version, so all give identical bits.
 #[inline(always)]
 fn map_in_place<T: Copy>(v: &mut [T], f: impl Fn(T) -> T + Copy) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        #[target_feature(enable = "avx2")]
-        unsafe fn avx2<T: Copy>(v: &mut [T], f: impl Fn(T) -> T) {
-            v.iter_mut().for_each(|x| *x = f(*x));
-        }
-        // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { avx2(v, f) };
-    }
-    v.iter_mut().for_each(|x| *x = f(*x));
+    crate::simd::with_best_simd(
+        #[inline(always)]
+        || v.iter_mut().for_each(|x| *x = f(*x)),
+    );
 }
 
 // `exp_f32` and `exp_f64` follow FreeBSD's (and musl's) `e_expf.c` and `e_exp.c`, without their
