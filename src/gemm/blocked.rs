@@ -16,10 +16,12 @@
 //!
 //! With several threads the output is cut into bands of rows (or of columns, when it is
 //! wider than tall), two per thread, which the threads claim one at a time; each band packs what
-//! it needs, so the threads never wait for each other.
+//! it needs, so the threads never wait for each other. What every band reads whole (`b` for
+//! bands of rows), if it is packed and small, each thread packs once for all its bands.
 
 use std::arch::x86_64::*;
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::StridedMatrix;
 use crate::simd::transpose8;
@@ -234,6 +236,23 @@ pub(super) fn matmul<K: Microkernel>(
     let parts = (2 * threads).clamp(1, tiles.clamp(1, pool::MAX_PARTS));
     let band = tiles.div_ceil(parts) * step;
     let parts = len.div_ceil(band);
+    // Every band reads all of the other operand. Where that is packed and small, each thread
+    // packs it once, for all the bands it claims (one copy per band took a tenth of the MNIST
+    // MLP's layer-1 forward). Packed once for all threads it was slower: each band then read
+    // half of it from the other core's cache.
+    let (other_len, other_width) = if by_rows { (n, K::NR) } else { (m, K::MR) };
+    let other_packed = if by_rows {
+        !b_read_in_place::<K>(b)
+    } else {
+        a.col_stride != 1
+    };
+    let once_per_thread = (parts > 1
+        && other_packed
+        && other_len.next_multiple_of(other_width) * k <= WHOLE_MAX_VALUES)
+        .then(|| PackOnce {
+            product: NEXT_PRODUCT.fetch_add(1, Ordering::Relaxed),
+            by_rows,
+        });
     // Not zeroed: the first `k` block of every tile overwrites it.
     let mut product = Vec::<f32>::with_capacity(m * n);
     let out = Out(product.as_mut_ptr());
@@ -247,7 +266,7 @@ pub(super) fn matmul<K: Microkernel>(
         // SAFETY: the CPU can run `K` (asserted above); `product` has room for m·n elements and
         // this share writes only rows `rows` × columns `cols` of it, disjoint from every other
         // share's.
-        unsafe { band_product::<K>(a, b, out, n, rows, cols) }
+        unsafe { band_product::<K>(a, b, once_per_thread, out, n, rows, cols) }
     });
     // SAFETY: the bands cover all m·n elements, and each band's first `k` block (k > 0) wrote
     // every element of it.
@@ -279,12 +298,87 @@ fn b_fits_in_place(ldb: usize, kc: usize, nr: usize) -> bool {
     kc * lines_per_row <= sets * WAYS
 }
 
-thread_local! {
-    /// Each thread's packing buffers for `a` and `b`, kept between products.
-    static BUFFERS: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+/// The most values of an operand packed whole once per thread (1 MB: half an L2).
+const WHOLE_MAX_VALUES: usize = 1 << 18;
+
+/// The number of the next product that packs an operand once per thread (0: none yet).
+static NEXT_PRODUCT: AtomicU64 = AtomicU64::new(1);
+
+/// A thread's packing buffers, kept between products.
+#[derive(Default)]
+struct Buffers {
+    /// Blocks of `a` and `b` packed for one band at a time.
+    a: Vec<f32>,
+    b: Vec<f32>,
+    /// An operand packed whole for all the bands of one product this thread runs, and that
+    /// product's number.
+    whole: Vec<f32>,
+    whole_of: u64,
 }
 
-/// `out[rows, cols] = a[rows, :] · b[:, cols]`, `out` row-major with `ldc` columns.
+thread_local! {
+    static BUFFERS: RefCell<Buffers> = RefCell::new(Buffers::default());
+}
+
+/// Which product's operand a band packs whole, once per thread (see [`Whole`]).
+#[derive(Clone, Copy)]
+struct PackOnce {
+    /// The product's number, from [`NEXT_PRODUCT`].
+    product: u64,
+    /// Whether the bands are rows of the output (so that `b` is packed), or columns (`a`).
+    by_rows: bool,
+}
+
+/// The operand that every band of a product reads whole (`b` when the bands are rows of the
+/// output, `a` when they are columns), where it was packed once per thread: panels of `NR`
+/// columns of `b` (or `MR` rows of `a`), each along the whole of `k`.
+#[derive(Clone, Copy)]
+enum Whole {
+    /// Each band reads its operands in place or packs them block by block itself.
+    None,
+    A(*const f32),
+    B(*const f32),
+}
+
+/// Packs all of `b` (`by_rows`) or of `a` into `buf` as [`Whole`] describes it.
+///
+/// # Safety
+/// The CPU must have AVX2.
+unsafe fn pack_whole<K: Microkernel>(
+    a: StridedMatrix<'_, f32>,
+    b: StridedMatrix<'_, f32>,
+    by_rows: bool,
+    buf: &mut Vec<f32>,
+) -> Whole {
+    let k = a.cols;
+    let (len, width) = if by_rows { (b.cols, K::NR) } else { (a.rows, K::MR) };
+    let values = len.next_multiple_of(width) * k;
+    if buf.len() < values {
+        buf.resize(values, 0.0);
+    }
+    if by_rows {
+        pack_b::<K>(b, 0, k, 0, len, buf);
+        Whole::B(buf.as_ptr())
+    } else {
+        pack_a::<K>(a, 0, len, 0, k, buf);
+        Whole::A(buf.as_ptr())
+    }
+}
+
+/// The length of a `k` block: equal blocks of at most `K::KC` (784 → 4 × 196, not
+/// 3 × 256 + 16: fewer passes over the output tiles).
+fn k_block<K: Microkernel>(k: usize) -> usize {
+    k.div_ceil(k.div_ceil(K::KC))
+}
+
+/// Whether `band_product` reads the full panels of `b` in place (see [`b_fits_in_place`]).
+fn b_read_in_place<K: Microkernel>(b: StridedMatrix<'_, f32>) -> bool {
+    b.col_stride == 1 && b_fits_in_place(b.row_stride, k_block::<K>(b.rows), K::NR)
+}
+
+/// `out[rows, cols] = a[rows, :] · b[:, cols]`, `out` row-major with `ldc` columns; with
+/// `once_per_thread`, the operand read whole (`rows` or `cols` must then be all of it) is
+/// packed only by the first band of that product this thread runs.
 ///
 /// # Safety
 /// `k > 0`; the CPU must be able to run `K` (it has AVX2 then too), and `out` must hold the
@@ -292,6 +386,7 @@ thread_local! {
 unsafe fn band_product<K: Microkernel>(
     a: StridedMatrix<'_, f32>,
     b: StridedMatrix<'_, f32>,
+    once_per_thread: Option<PackOnce>,
     out: Out,
     ldc: usize,
     rows: std::ops::Range<usize>,
@@ -305,19 +400,38 @@ unsafe fn band_product<K: Microkernel>(
     // loads, and its panels would crowd `b`'s out of L1.
     let (rs, cs) = (a.row_stride, a.col_stride);
     let a_in_place = cs == 1;
-    // Equal blocks: 784 → 2 × 392, not 3 × 256 + 16 (fewer passes over the output tiles).
-    let kc_max = k.div_ceil(k.div_ceil(K::KC));
+    let kc_max = k_block::<K>(k);
     // Likewise the full panels of a row-major `b`, where the cache allows: copying the 512×784
     // batch of the MNIST MLP's weight gradient took a tenth of that product's time.
-    let b_in_place = b.col_stride == 1 && b_fits_in_place(b.row_stride, kc_max, nr_max);
-    BUFFERS.with_borrow_mut(|(pa, pb)| {
+    let b_in_place = b_read_in_place::<K>(b);
+    BUFFERS.with_borrow_mut(|bufs| {
+        let whole = match once_per_thread {
+            Some(PackOnce { product, by_rows }) => {
+                if bufs.whole_of != product {
+                    pack_whole::<K>(a, b, by_rows, &mut bufs.whole);
+                    bufs.whole_of = product;
+                }
+                if by_rows {
+                    Whole::B(bufs.whole.as_ptr())
+                } else {
+                    Whole::A(bufs.whole.as_ptr())
+                }
+            }
+            None => Whole::None,
+        };
+        let (a_packed, b_packed) = match whole {
+            Whole::None => (false, false),
+            Whole::A(_) => (true, false),
+            Whole::B(_) => (false, true),
+        };
+        let Buffers { a: pa, b: pb, .. } = bufs;
         let nc_max = cols.len().min(NC).div_ceil(nr_max) * nr_max;
         let mc_max = rows.len().min(K::MC).div_ceil(mr_max) * mr_max;
         let pb_len = if b_in_place { nr_max } else { nc_max };
-        if pb.len() < kc_max * pb_len {
+        if !b_packed && pb.len() < kc_max * pb_len {
             pb.resize(kc_max * pb_len, 0.0);
         }
-        if !a_in_place && pa.len() < kc_max * mc_max {
+        if !a_in_place && !a_packed && pa.len() < kc_max * mc_max {
             pa.resize(kc_max * mc_max, 0.0);
         }
         for jc in cols.clone().step_by(NC) {
@@ -328,17 +442,19 @@ unsafe fn band_product<K: Microkernel>(
                 let kc = (k - pc).min(kc_max);
                 // SAFETY (of the packing calls and of the pointers below): the blocks lie inside
                 // `a`, `b` and this band of `out`, and the buffers were sized above.
-                if in_place_cols < nc {
+                if in_place_cols < nc && !b_packed {
                     pack_b::<K>(b, pc, kc, jc + in_place_cols, nc - in_place_cols, pb);
                 }
                 for ic in rows.clone().step_by(K::MC) {
                     let mc = (rows.end - ic).min(K::MC);
-                    if !a_in_place {
+                    if !a_in_place && !a_packed {
                         pack_a::<K>(a, ic, mc, pc, kc, pa);
                     }
                     // B's panel (in L1) outside, A's panels (in L2) inside.
                     for jr in (0..nc).step_by(nr_max) {
-                        let (bp, ldb) = if jr < in_place_cols {
+                        let (bp, ldb) = if let Whole::B(packed) = whole {
+                            (packed.add((jc + jr) * k + pc * nr_max), nr_max)
+                        } else if jr < in_place_cols {
                             (
                                 b.data.as_ptr().add(pc * b.row_stride + jc + jr),
                                 b.row_stride,
@@ -350,7 +466,9 @@ unsafe fn band_product<K: Microkernel>(
                         for ir in (0..mc).step_by(mr_max) {
                             let mr = (mc - ir).min(mr_max);
                             // The panel of `a`, whether it is read along rows, and its stride.
-                            let (ap, a_rows, lda) = if a_in_place {
+                            let (ap, a_rows, lda) = if let Whole::A(packed) = whole {
+                                (packed.add((ic + ir) * k + pc * mr_max), false, mr_max)
+                            } else if a_in_place {
                                 (a.data.as_ptr().add((ic + ir) * rs + pc), true, rs)
                             } else {
                                 (pa.as_ptr().add(ir * kc), false, mr_max)
