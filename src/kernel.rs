@@ -6,6 +6,7 @@
 
 use std::mem::MaybeUninit;
 
+use crate::simd::with_best_simd;
 use crate::Element;
 
 /// An elementwise function of one tensor (and possibly a scalar constant).
@@ -55,7 +56,8 @@ pub enum UnaryOp<E> {
 
 /// Defines each unary kernel's scalar expression once, and from it both the per-element
 /// `apply` and the slice loop `apply_slice` (one monomorphic loop per variant, so every loop
-/// vectorizes instead of matching on the op for each element).
+/// vectorizes instead of matching on the op for each element, for the widest SIMD the CPU has:
+/// [`with_best_simd`]).
 macro_rules! unary_kernels {
     ($($pat:pat => |$x:ident| $body:expr),* $(,)?) => {
         impl<E: Element> UnaryOp<E> {
@@ -93,23 +95,23 @@ macro_rules! unary_kernels {
             pub fn apply_slice_uninit(self, src: &[E], dst: &mut [MaybeUninit<E>]) {
                 assert_eq!(src.len(), dst.len(), "UnaryOp::apply_slice: lengths differ");
                 match self {
-                    $($pat => {
+                    $($pat => with_best_simd(#[inline(always)] || {
                         for (d, &$x) in dst.iter_mut().zip(src) {
                             d.write($body);
                         }
-                    })*
+                    }),)*
                 }
             }
 
             /// Applies the function to a slice in place.
             pub fn apply_in_place(self, data: &mut [E]) {
                 match self {
-                    $($pat => {
+                    $($pat => with_best_simd(#[inline(always)] || {
                         for v in data.iter_mut() {
                             let $x = *v;
                             *v = $body;
                         }
-                    })*
+                    }),)*
                 }
             }
         }
@@ -237,11 +239,11 @@ macro_rules! binary_kernels {
                     "BinaryOp::apply_slices: lengths differ"
                 );
                 match self {
-                    $($pat => {
+                    $($pat => with_best_simd(#[inline(always)] || {
                         for ((d, &$a), &$b) in dst.iter_mut().zip(a).zip(b) {
                             d.write($body);
                         }
-                    })*
+                    }),)*
                 }
             }
         }
@@ -262,6 +264,35 @@ binary_kernels! {
     BinaryOp::Lt => |a, b| indicator(a < b),
     BinaryOp::Le => |a, b| indicator(a <= b),
     BinaryOp::ReluGrad => |a, b| if b > E::zero() { a } else { E::zero() },
+}
+
+/// `dst[i] += alpha · src[i]` (the SGD update and gradient accumulation), vectorized for the
+/// CPU; the same bits as the scalar loop, as ndarray's `scaled_add` and nalgebra's `axpy` give.
+///
+/// ```
+/// let mut w = [1.0f32, 2.0, 3.0];
+/// duograd::kernel::axpy(&mut w, -0.5, &[2.0, 2.0, 2.0]);
+/// assert_eq!(w, [0.0, 1.0, 2.0]);
+/// ```
+///
+/// # Panics
+/// If the slices' lengths differ.
+pub fn axpy<E: Element>(dst: &mut [E], alpha: E, src: &[E]) {
+    assert_eq!(
+        dst.len(),
+        src.len(),
+        "axpy: lengths differ ({} and {})",
+        dst.len(),
+        src.len()
+    );
+    with_best_simd(
+        #[inline(always)]
+        || {
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = *d + alpha * s;
+            }
+        },
+    );
 }
 
 /// A reduction over a set of axes.

@@ -15,8 +15,9 @@
 //! is a monomorphic closure around `UnaryOp::apply` / `BinaryOp::apply`.
 
 use duograd::shape::broadcast_shapes;
+use duograd::kernel::axpy;
 use duograd::{BinaryOp, Element, UnaryOp};
-use nalgebra::{DMatrix, DVectorView, DVectorViewMut};
+use nalgebra::DMatrix;
 
 use crate::storage::{broadcast_storage_strides, matrix_dims, storage_order, NaTensor};
 use crate::strided::zip_strided;
@@ -90,7 +91,8 @@ pub(crate) fn unary_in_place<E: Element>(dst: &mut NaTensor<E>, op: UnaryOp<E>) 
     with_unary!(op, |f| m.apply(|v| *v = f(*v)));
 }
 
-/// `dst += alpha * src` in place (nalgebra `axpy` over the whole buffer), copying first if the
+/// `dst += alpha * src` in place (duograd's vectorized [`axpy`] over the whole buffer: the bits
+/// of nalgebra's `axpy`, which runs on the baseline instruction set), copying first if the
 /// matrix is shared.
 pub(crate) fn axpy_in_place<E: Element>(dst: &mut NaTensor<E>, alpha: E, src: &NaTensor<E>) {
     assert_eq!(
@@ -100,10 +102,7 @@ pub(crate) fn axpy_in_place<E: Element>(dst: &mut NaTensor<E>, alpha: E, src: &N
         dst.shape(),
         src.shape()
     );
-    let x = DVectorView::from_slice(src.storage(), src.numel());
-    let m = dst.matrix_mut();
-    let n = m.len();
-    DVectorViewMut::from_slice(m.as_mut_slice(), n).axpy(alpha, &x, E::one());
+    axpy(dst.matrix_mut().as_mut_slice(), alpha, src.storage());
 }
 
 /// `op(a, b)` with NumPy broadcasting.

@@ -9,7 +9,7 @@
 
 use std::mem::MaybeUninit;
 
-use duograd::kernel::{BinaryOp, UnaryOp};
+use duograd::kernel::{axpy, BinaryOp, UnaryOp};
 use duograd::shape::broadcast_shapes;
 use duograd::Element;
 use ndarray::{Array, IxDyn, LinalgScalar};
@@ -123,8 +123,15 @@ pub(crate) fn axpy_in_place<E: Element + LinalgScalar>(
     src: &Storage<E>,
 ) {
     assert_eq!(dst.shape(), src.shape(), "axpy_in_place: shapes differ");
-    // `scaled_add` goes through `DerefMut`, which unshares the ArcArray, then uses ndarray's
-    // contiguous fast path when the layouts agree.
+    // Same layout: duograd's vectorized `axpy` on the buffers (`scaled_add` gives the same
+    // bits, compiled for the baseline instruction set). Unshared first, since unsharing may
+    // change `dst`'s strides.
+    let _ = dst.as_slice_memory_order_mut();
+    if dst.strides() == src.strides() {
+        if let (Some(d), Some(s)) = (dst.as_slice_memory_order_mut(), src.as_slice_memory_order()) {
+            return axpy(d, alpha, s);
+        }
+    }
     dst.scaled_add(alpha, src);
 }
 
