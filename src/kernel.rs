@@ -289,7 +289,7 @@ pub fn axpy<E: Element>(dst: &mut [E], alpha: E, src: &[E]) {
         #[inline(always)]
         || {
             for (d, &s) in dst.iter_mut().zip(src) {
-                *d = *d + alpha * s;
+                *d += alpha * s;
             }
         },
     );
