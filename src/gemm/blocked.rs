@@ -351,7 +351,11 @@ unsafe fn pack_whole<K: Microkernel>(
     buf: &mut Vec<f32>,
 ) -> Whole {
     let k = a.cols;
-    let (len, width) = if by_rows { (b.cols, K::NR) } else { (a.rows, K::MR) };
+    let (len, width) = if by_rows {
+        (b.cols, K::NR)
+    } else {
+        (a.rows, K::MR)
+    };
     let values = len.next_multiple_of(width) * k;
     if buf.len() < values {
         buf.resize(values, 0.0);

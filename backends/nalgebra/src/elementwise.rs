@@ -1,9 +1,10 @@
 //! Elementwise kernels: `unary`, `binary` (with broadcasting) and the in-place updates.
 //!
-//! - Same-shape operands share a layout, so the op runs on the column-major buffers directly:
-//!   nalgebra's `+`/`-` for add/subtract, [`Matrix::zip_map`](nalgebra::Matrix::zip_map) for the
-//!   rest, [`Matrix::map`](nalgebra::Matrix::map) for unary ops, and
-//!   [`Matrix::apply`](nalgebra::Matrix::apply) / `axpy` in place.
+//! - Same-shape operands share a layout, so the op runs on the column-major buffers directly,
+//!   through duograd's slice kernels ([`UnaryOp::apply_slice`], [`BinaryOp::apply_slices`],
+//!   [`axpy`](duograd::kernel::axpy)): the same arithmetic as nalgebra's `map`, `zip_map` and
+//!   `axpy`, vectorized for the CPU at run time where nalgebra's run on the baseline
+//!   instruction set.
 //! - Broadcasts that keep the matrix structure — each operand being the full `R×C` matrix, a row
 //!   vector (`(1, C)`, `(C,)`, …), a column vector (`(R, 1)`) or a single element — are computed
 //!   column by column over nalgebra's column iterator, each column a contiguous slice: no
@@ -11,54 +12,21 @@
 //! - Any other broadcast (e.g. `(2, 3, 4) * (3, 1)`) falls back to reading both operands through
 //!   broadcast strides, run by run, in the output's storage order (`crate::strided`).
 //!
-//! The op is matched once, outside the loops (`with_unary!`, `with_binary!`), so every loop body
-//! is a monomorphic closure around `UnaryOp::apply` / `BinaryOp::apply`.
+//! In the broadcasts the op is matched once, outside the loops (`with_binary!`), so every loop
+//! body is a monomorphic closure around `BinaryOp::apply`.
 
-use duograd::shape::broadcast_shapes;
 use duograd::kernel::axpy;
+use duograd::shape::broadcast_shapes;
 use duograd::{BinaryOp, Element, UnaryOp};
 use nalgebra::DMatrix;
 
 use crate::storage::{broadcast_storage_strides, matrix_dims, storage_order, NaTensor};
 use crate::strided::zip_strided;
 
-/// Evaluates `$body` with `$f` bound to a closure `Fn(E) -> E` computing `$op`, matching on the
-/// op once. Each arm's closure calls `apply` on a value of a *known* variant, so the inlined
+/// Evaluates `$body` with `$f` bound to a closure `Fn(E, E) -> E` computing `$op`, matching on
+/// the op once. Each arm's closure calls `apply` on a value of a *known* variant, so the inlined
 /// `match` inside `apply` folds away: every loop is monomorphic and the arithmetic stays defined
 /// once, in `duograd::kernel`. `E` must name the element type at the call site.
-macro_rules! with_unary {
-    ($op:expr, |$f:ident| $body:expr) => {
-        with_unary!(@arms $op, $f, $body;
-            Neg, Exp, Log, Sqrt, Tanh, Sigmoid, Relu, Abs, StepPositive, Sign;
-            AddScalar, MulScalar, DivScalar, RSubScalar, RDivScalar, Powf, ClampMin, GtScalar,
-            EqScalar)
-    };
-    (@arms $op:expr, $f:ident, $body:expr; $($unit:ident),*; $($one:ident),*) => {
-        match $op {
-            $(UnaryOp::$unit => {
-                let $f = |x: E| UnaryOp::<E>::$unit.apply(x);
-                $body
-            })*
-            $(UnaryOp::$one(c) => {
-                let $f = move |x: E| UnaryOp::<E>::$one(c).apply(x);
-                $body
-            })*
-            UnaryOp::Clamp(lo, hi) => {
-                let $f = move |x: E| UnaryOp::<E>::Clamp(lo, hi).apply(x);
-                $body
-            }
-            // Ops added to the kernel later still work, matched per element.
-            #[allow(unreachable_patterns)]
-            op => {
-                let $f = move |x: E| op.apply(x);
-                $body
-            }
-        }
-    };
-}
-
-/// Evaluates `$body` with `$f` bound to a closure `Fn(E, E) -> E` computing `$op`, matching on
-/// the op once (see `with_unary!`). `E` must name the element type at the call site.
 macro_rules! with_binary {
     ($op:expr, |$f:ident| $body:expr) => {
         with_binary!(@arms $op, $f, $body;
@@ -79,16 +47,28 @@ macro_rules! with_binary {
     };
 }
 
-/// `op` applied to every element (nalgebra `map`).
+/// `op` applied to every element of the buffer (duograd's slice kernel, vectorized for the
+/// CPU; nalgebra's `map` runs on the baseline instruction set).
 pub(crate) fn unary<E: Element>(x: &NaTensor<E>, op: UnaryOp<E>) -> NaTensor<E> {
-    let m = with_unary!(op, |f| x.matrix().map(f));
-    NaTensor::from_parts(m, x.shape().to_vec())
+    let src = x.matrix().as_slice();
+    let mut out = Vec::with_capacity(src.len());
+    op.apply_slice_uninit(src, &mut out.spare_capacity_mut()[..src.len()]);
+    // SAFETY: `apply_slice_uninit` wrote every value.
+    unsafe { out.set_len(src.len()) };
+    like(x.matrix(), out, x.shape())
 }
 
-/// `dst = op(dst)` in place (nalgebra `apply`), copying first if the matrix is shared.
+/// `dst = op(dst)` in place (duograd's slice kernel), copying first if the matrix is shared.
 pub(crate) fn unary_in_place<E: Element>(dst: &mut NaTensor<E>, op: UnaryOp<E>) {
-    let m = dst.matrix_mut();
-    with_unary!(op, |f| m.apply(|v| *v = f(*v)));
+    op.apply_in_place(dst.matrix_mut().as_mut_slice());
+}
+
+/// A tensor of `shape` whose column-major buffer is `data`, in a matrix of `m`'s dimensions.
+fn like<E: Element>(m: &DMatrix<E>, data: Vec<E>, shape: &[usize]) -> NaTensor<E> {
+    NaTensor::from_parts(
+        DMatrix::from_vec(m.nrows(), m.ncols(), data),
+        shape.to_vec(),
+    )
 }
 
 /// `dst += alpha * src` in place (duograd's vectorized [`axpy`] over the whole buffer: the bits
@@ -108,13 +88,12 @@ pub(crate) fn axpy_in_place<E: Element>(dst: &mut NaTensor<E>, alpha: E, src: &N
 /// `op(a, b)` with NumPy broadcasting.
 pub(crate) fn binary<E: Element>(a: &NaTensor<E>, b: &NaTensor<E>, op: BinaryOp) -> NaTensor<E> {
     if a.shape() == b.shape() {
-        let (ma, mb) = (a.matrix(), b.matrix());
-        let m = match op {
-            BinaryOp::Add => ma + mb,
-            BinaryOp::Sub => ma - mb,
-            _ => with_binary!(op, |f| ma.zip_map(mb, f)),
-        };
-        return NaTensor::from_parts(m, a.shape().to_vec());
+        let (xa, xb) = (a.matrix().as_slice(), b.matrix().as_slice());
+        let mut out = Vec::with_capacity(xa.len());
+        op.apply_slices_uninit(xa, xb, &mut out.spare_capacity_mut()[..xa.len()]);
+        // SAFETY: `apply_slices_uninit` wrote every value.
+        unsafe { out.set_len(xa.len()) };
+        return like(a.matrix(), out, a.shape());
     }
     let out_shape = broadcast_shapes(a.shape(), b.shape()).unwrap_or_else(|| {
         panic!(
