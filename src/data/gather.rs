@@ -337,6 +337,12 @@ unsafe fn transpose_into(block: &[f32], rows: usize, dim: usize, out: *mut f32, 
                     transpose_8x8(block.as_ptr().add(r * dim + j), dim, out.add(j * n + r), n)
                 };
             }
+            // The lines the next block writes in these columns, fetched for writing meanwhile.
+            for c in j..j + 8 {
+                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0};
+                // SAFETY: a prefetch never faults or changes memory.
+                unsafe { _mm_prefetch::<_MM_HINT_ET0>(out.wrapping_add(c * n + rows).cast()) };
+            }
         }
         for j in done_cols..dim {
             for r in 0..done_rows {
