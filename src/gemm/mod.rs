@@ -7,19 +7,20 @@
 //!   any thread count, take one vectorized pass (`thin.rs`): a batch-1 SGD step of a 784-64-10
 //!   MLP 45 → 35 µs against the `gemm` crate below;
 //! - `f32` products whose every side is at least [`PACKED_MIN_SIDE`] (or thin ones with enough
-//!   work: 8 or more rows and columns, `k` at least [`PACKED_MIN_SIDE`], 2¹⁸ multiply-adds), when
-//!   more than one thread is allowed and the CPU has AVX2 and FMA, go to duograd's own kernel
+//!   work, see `thin_but_long`), on any number of threads, when the CPU has AVX2 and FMA, go to
+//!   duograd's own kernel
 //!   (`blocked.rs`): BLIS-style blocking around a 12×32 AVX-512 microkernel (`avx512.rs`, 24
 //!   `zmm` accumulators) or, on CPUs without AVX-512, with [`NO_AVX512_ENV_VAR`] set, or for
 //!   products narrower than 32 columns, a 6×16 AVX2 one (`avx2.rs`, 12 `ymm` accumulators), on duograd's worker pool ([`crate::threads`])
 //!   where the calling thread works too and idle workers poll briefly before sleeping. On the
 //!   784-64-64-10 MLP at batch 512 the AVX2 kernel took 11–19% off the training time of
 //!   `matrixmultiply` (on a 2-vCPU Zen 3; its products ran 1.1–1.7× as fast), and the AVX-512
-//!   one runs that MLP's large products 1.3–1.5× as fast again on a 2-vCPU Xeon;
+//!   one runs that MLP's large products 1.3–1.5× as fast again on a 2-vCPU Xeon. On one thread
+//!   it runs them about twice as fast as `gemm` (512×784·784×64: 634 → 338 µs);
 //! - the same products in `f64`, or on other CPUs, go to [`matrixmultiply`] with its threading:
 //!   its pool also runs one half of the work on the calling thread, which in a training loop
 //!   (short products between other kernels) beat `gemm`'s rayon pool by 12–15% end to end;
-//! - everything else (thin or small products, and every product when
+//! - everything else (thin or small products, and `f64` ones when
 //!   [`crate::threads::num_threads`] is 1) goes to the [`gemm`](https://docs.rs/gemm) crate,
 //!   which skips packing for thin operands.
 //!
@@ -146,15 +147,19 @@ impl<'a, E: Copy> StridedMatrix<'a, E> {
 /// (duograd's AVX2 one for `f32`, else `matrixmultiply`'s) rather than `gemm`.
 pub const PACKED_MIN_SIDE: usize = 32;
 
-/// Whether an `m×k · k×n` product with one thin side (a classifier's 10 outputs, say) still has
-/// enough work for duograd's threaded `f32` kernel: at least 8 rows and columns, `k` at least
-/// [`PACKED_MIN_SIDE`] and 2¹⁸ multiply-adds. Measured on 2 threads: 512×64·64×10 and
-/// 10×512·512×64 (the `arena` MLP's last layer) 18 → 10 µs and 13 → 10 µs against `gemm`; a
-/// shorter `k` (128×10·10×256: 16 → 28 µs) or less work (64×64·64×10: 3.4 → 3.7 µs) is not
-/// faster.
+/// Whether an `m×k · k×n` product with one thin side still has enough work for duograd's
+/// `f32` kernel:
+/// - a classifier's 10 outputs, say: at least 8 rows and columns, `k` at least
+///   [`PACKED_MIN_SIDE`] and 2¹⁸ multiply-adds. Measured on 2 threads: 512×64·64×10 and
+///   10×512·512×64 (the `arena` MLP's last layer) 18 → 10 µs and 13 → 10 µs against `gemm`;
+///   less work (64×64·64×10: 3.4 → 3.7 µs) is not faster;
+/// - or the gradient flowing back through such a layer: `k` from 8, an output of at least
+///   32×32 and 2¹⁴ values. On a 2-vCPU Xeon 512×10·10×64 went 20.5 → 6.6 µs and
+///   128×10·10×256 20.9 → 14.6 µs (`gemm` with rayon wakes its threads for them).
 #[cfg(target_arch = "x86_64")]
 fn thin_but_long(m: usize, k: usize, n: usize) -> bool {
-    m.min(n) >= 8 && k >= PACKED_MIN_SIDE && m * n * k >= 1 << 18
+    (m.min(n) >= 8 && k >= PACKED_MIN_SIDE && m * n * k >= 1 << 18)
+        || (k >= 8 && m.min(n) >= PACKED_MIN_SIDE && m * n >= 1 << 14)
 }
 
 /// `a · b` as a fresh `a.rows() × b.cols()` buffer in `layout`.
@@ -193,7 +198,7 @@ pub fn matmul<E: Element>(
     let threads = crate::threads::num_threads();
     let large = threads > 1 && m.min(n).min(k) >= PACKED_MIN_SIDE;
     #[cfg(target_arch = "x86_64")]
-    if large || (threads > 1 && thin_but_long(m, k, n)) {
+    if m.min(n).min(k) >= PACKED_MIN_SIDE || thin_but_long(m, k, n) {
         if let Some(product) = own_f32(a, b, layout, threads) {
             return product;
         }
@@ -410,9 +415,10 @@ mod tests {
                 (5, 3, 4),
                 (40, 33, 50),
                 (70, 64, 33),
-                // Thin but long: to duograd's kernel with 2 threads (`thin_but_long`).
+                // Thin but long: to duograd's kernel (`thin_but_long`).
                 (512, 64, 10),
                 (10, 512, 64),
+                (512, 10, 64),
             ] {
                 let (a_data, b_data) = (values(m * k, 1), values(k * n, 2));
                 for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
