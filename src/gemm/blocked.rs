@@ -227,15 +227,8 @@ pub(super) fn matmul<K: Microkernel>(
     assert!(k > 0, "blocked::matmul: k = 0");
     let threads = pool::usable(threads);
     let by_rows = m >= n;
-    // Bands whole tiles wide, two per thread where there are enough tiles: claimed one at a
-    // time, they even out a thread that started late or runs slower (arena's training steps
-    // 5% faster than with one per thread; four per thread was 7% slower than two: each band
-    // packs its own `b`).
     let (len, step) = if by_rows { (m, K::MR) } else { (n, K::NR) };
     let tiles = len.div_ceil(step);
-    let parts = (2 * threads).clamp(1, tiles.clamp(1, pool::MAX_PARTS));
-    let band = tiles.div_ceil(parts) * step;
-    let parts = len.div_ceil(band);
     // Every band reads all of the other operand. Where that is packed and small, each thread
     // packs it once, for all the bands it claims (one copy per band took a tenth of the MNIST
     // MLP's layer-1 forward). Packed once for all threads it was slower: each band then read
@@ -246,18 +239,43 @@ pub(super) fn matmul<K: Microkernel>(
     } else {
         a.col_stride != 1
     };
-    let once_per_thread = (parts > 1
-        && other_packed
-        && other_len.next_multiple_of(other_width) * k <= WHOLE_MAX_VALUES)
-        .then(|| PackOnce {
-            product: NEXT_PRODUCT.fetch_add(1, Ordering::Relaxed),
-            by_rows,
-        });
+    let whole_fits = other_len.next_multiple_of(other_width) * k <= WHOLE_MAX_VALUES;
+    // Bands whole tiles wide, claimed one at a time, so that they even out a thread that
+    // started late or runs slower. Where a band packs nothing of its own, they shrink as the
+    // work runs out (each a `1 / (2 · threads)` of what is left), so that the last to finish
+    // waits little for the others (the MNIST MLP's layer-1 products 0.82× and 0.87× the time
+    // alone); else two per thread (arena's training steps 5% faster
+    // than one per thread; four per thread was 7% slower, each band packing its own `b`).
+    let band_packs = other_packed && !whole_fits;
+    // ... but none under 2¹⁸ multiply-adds (unless two per thread are smaller), where claiming
+    // it would cost more than it saves.
+    let min_tiles = (1usize << 18).div_ceil(step * other_len * k);
+    let two_per_thread = tiles.div_ceil(2 * threads);
+    let mut bounds = vec![0];
+    while let Some(&done) = bounds.last().filter(|&&done| done < tiles) {
+        let size = if threads == 1 {
+            tiles
+        } else if band_packs {
+            two_per_thread
+        } else {
+            (tiles - done)
+                .div_ceil(2 * threads)
+                .max(min_tiles)
+                .min(two_per_thread)
+        };
+        bounds.push((done + size).min(tiles));
+    }
+    assert!(bounds.len() <= pool::MAX_PARTS + 1);
+    let parts = bounds.len() - 1;
+    let once_per_thread = (parts > 1 && other_packed && whole_fits).then(|| PackOnce {
+        product: NEXT_PRODUCT.fetch_add(1, Ordering::Relaxed),
+        by_rows,
+    });
     // Not zeroed: the first `k` block of every tile overwrites it.
     let mut product = Vec::<f32>::with_capacity(m * n);
     let out = Out(product.as_mut_ptr());
     pool::run(parts, threads, &|part| {
-        let (start, end) = (part * band, ((part + 1) * band).min(len));
+        let (start, end) = (bounds[part] * step, (bounds[part + 1] * step).min(len));
         let (rows, cols) = if by_rows {
             (start..end, 0..n)
         } else {
