@@ -15,9 +15,10 @@
 //! add to it.
 //!
 //! With several threads the output is cut into bands of rows (or of columns, when it is
-//! wider than tall), two per thread, which the threads claim one at a time; each band packs what
-//! it needs, so the threads never wait for each other. What every band reads whole (`b` for
-//! bands of rows), if it is packed and small, each thread packs once for all its bands.
+//! wider than tall), which the threads claim one at a time; each band packs what it needs, so
+//! the threads never wait for each other. What every band reads whole (`b` for bands of rows),
+//! if it is packed and small, each thread packs once for all its bands. Bands that pack
+//! nothing of their own shrink as the work runs out; the others are two per thread.
 
 use std::arch::x86_64::*;
 use std::cell::RefCell;
