@@ -243,13 +243,12 @@ pub(super) fn matmul<K: Microkernel>(
     let whole_fits = other_len.next_multiple_of(other_width) * k <= WHOLE_MAX_VALUES;
     // Bands whole tiles wide, claimed one at a time, so that they even out a thread that
     // started late or runs slower. Where a band packs nothing of its own, they shrink as the
-    // work runs out (each a `1 / (2 · threads)` of what is left), so that the last to finish
-    // waits little for the others (the MNIST MLP's layer-1 products 0.82× and 0.87× the time
-    // alone); else two per thread (arena's training steps 5% faster
-    // than one per thread; four per thread was 7% slower, each band packing its own `b`).
+    // work runs out (each a `1 / (2 · threads)` of what is left, but none under 2¹⁸
+    // multiply-adds unless two per thread are smaller), so that the last to finish waits
+    // little for the others: the MNIST MLP's layer-1 products took 0.83× and 0.86× the time
+    // alone. Else two per thread (arena's training steps 5% faster than one per thread; four
+    // per thread was 7% slower, each band packing its own `b`).
     let band_packs = other_packed && !whole_fits;
-    // ... but none under 2¹⁸ multiply-adds (unless two per thread are smaller), where claiming
-    // it would cost more than it saves.
     let min_tiles = (1usize << 18).div_ceil(step * other_len * k);
     let two_per_thread = tiles.div_ceil(2 * threads);
     let mut bounds = vec![0];
