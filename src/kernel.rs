@@ -266,6 +266,41 @@ binary_kernels! {
     BinaryOp::ReluGrad => |a, b| if b > E::zero() { a } else { E::zero() },
 }
 
+impl<E: Element> UnaryOp<E> {
+    /// [`apply_slice`](Self::apply_slice) into a fresh vector (never zeroed first).
+    ///
+    /// ```
+    /// use duograd::UnaryOp;
+    /// assert_eq!(UnaryOp::Relu.apply_to_vec(&[-1.0f32, 0.5]), [0.0, 0.5]);
+    /// ```
+    pub fn apply_to_vec(self, src: &[E]) -> Vec<E> {
+        let mut out = Vec::with_capacity(src.len());
+        self.apply_slice_uninit(src, &mut out.spare_capacity_mut()[..src.len()]);
+        // SAFETY: `apply_slice_uninit` wrote every value.
+        unsafe { out.set_len(src.len()) };
+        out
+    }
+}
+
+impl BinaryOp {
+    /// [`apply_slices`](Self::apply_slices) into a fresh vector (never zeroed first).
+    ///
+    /// ```
+    /// use duograd::BinaryOp;
+    /// assert_eq!(BinaryOp::Mul.apply_to_vec(&[2.0f32, 3.0], &[4.0, 5.0]), [8.0, 15.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// If the slices' lengths differ.
+    pub fn apply_to_vec<E: Element>(self, a: &[E], b: &[E]) -> Vec<E> {
+        let mut out = Vec::with_capacity(a.len());
+        self.apply_slices_uninit(a, b, &mut out.spare_capacity_mut()[..a.len()]);
+        // SAFETY: `apply_slices_uninit` wrote every value (or panicked on unequal lengths).
+        unsafe { out.set_len(a.len()) };
+        out
+    }
+}
+
 /// `dst[i] += alpha · src[i]` (the SGD update and gradient accumulation), vectorized for the
 /// CPU; the same bits as the scalar loop, as ndarray's `scaled_add` and nalgebra's `axpy` give.
 ///

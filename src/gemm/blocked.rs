@@ -441,19 +441,17 @@ unsafe fn band_product<K: Microkernel>(
             }
             None => Whole::None,
         };
-        let (a_packed, b_packed) = match whole {
-            Whole::None => (false, false),
-            Whole::A(_) => (true, false),
-            Whole::B(_) => (false, true),
-        };
+        // Whether this band packs blocks of `a` and of `b` itself.
+        let pack_a_blocks = !a_in_place && !matches!(whole, Whole::A(_));
+        let pack_b_blocks = !matches!(whole, Whole::B(_));
         let Buffers { a: pa, b: pb, .. } = bufs;
         let nc_max = cols.len().min(NC).div_ceil(nr_max) * nr_max;
         let mc_max = rows.len().min(K::MC).div_ceil(mr_max) * mr_max;
         let pb_len = if b_in_place { nr_max } else { nc_max };
-        if !b_packed && pb.len() < kc_max * pb_len {
+        if pack_b_blocks && pb.len() < kc_max * pb_len {
             pb.resize(kc_max * pb_len, 0.0);
         }
-        if !a_in_place && !a_packed && pa.len() < kc_max * mc_max {
+        if pack_a_blocks && pa.len() < kc_max * mc_max {
             pa.resize(kc_max * mc_max, 0.0);
         }
         for jc in cols.clone().step_by(NC) {
@@ -464,12 +462,12 @@ unsafe fn band_product<K: Microkernel>(
                 let kc = (k - pc).min(kc_max);
                 // SAFETY (of the packing calls and of the pointers below): the blocks lie inside
                 // `a`, `b` and this band of `out`, and the buffers were sized above.
-                if in_place_cols < nc && !b_packed {
+                if pack_b_blocks && in_place_cols < nc {
                     pack_b::<K>(b, pc, kc, jc + in_place_cols, nc - in_place_cols, pb);
                 }
                 for ic in rows.clone().step_by(K::MC) {
                     let mc = (rows.end - ic).min(K::MC);
-                    if !a_in_place && !a_packed {
+                    if pack_a_blocks {
                         pack_a::<K>(a, ic, mc, pc, kc, pa);
                     }
                     // B's panel (in L1) outside, A's panels (in L2) inside.

@@ -8,11 +8,11 @@
 //!   MLP 45 → 35 µs against the `gemm` crate below;
 //! - `f32` products whose every side is at least [`PACKED_MIN_SIDE`] (or thin ones with enough
 //!   work, see `thin_but_long`), on any number of threads, when the CPU has AVX2 and FMA, go to
-//!   duograd's own kernel
-//!   (`blocked.rs`): BLIS-style blocking around a 12×32 AVX-512 microkernel (`avx512.rs`, 24
-//!   `zmm` accumulators) or, on CPUs without AVX-512, with [`NO_AVX512_ENV_VAR`] set, or for
-//!   products narrower than 32 columns, a 6×16 AVX2 one (`avx2.rs`, 12 `ymm` accumulators), on duograd's worker pool ([`crate::threads`])
-//!   where the calling thread works too and idle workers poll briefly before sleeping. On the
+//!   duograd's own kernel (`blocked.rs`): BLIS-style blocking around a 12×32 AVX-512
+//!   microkernel (`avx512.rs`, 24 `zmm` accumulators) or, on CPUs without AVX-512, with
+//!   [`NO_AVX512_ENV_VAR`] set, or for products narrower than 32 columns, a 6×16 AVX2 one
+//!   (`avx2.rs`, 12 `ymm` accumulators), on duograd's worker pool ([`crate::threads`]) where
+//!   the calling thread works too and idle workers poll briefly before sleeping. On the
 //!   784-64-64-10 MLP at batch 512 the AVX2 kernel took 11–19% off the training time of
 //!   `matrixmultiply` (on a 2-vCPU Zen 3; its products ran 1.1–1.7× as fast), and the AVX-512
 //!   one runs that MLP's large products 1.3–1.5× as fast again on a 2-vCPU Xeon. On one thread
@@ -143,8 +143,8 @@ impl<'a, E: Copy> StridedMatrix<'a, E> {
     }
 }
 
-/// The smallest side (`m`, `n` and `k`) for which a product goes to a threaded, packed kernel
-/// (duograd's AVX2 one for `f32`, else `matrixmultiply`'s) rather than `gemm`.
+/// The smallest side (`m`, `n` and `k`) for which a product goes to a packed kernel (duograd's
+/// for `f32`, on any thread count; else `matrixmultiply`'s, threaded) rather than `gemm`.
 pub const PACKED_MIN_SIDE: usize = 32;
 
 /// Whether an `m×k · k×n` product with one thin side still has enough work for duograd's
@@ -196,9 +196,9 @@ pub fn matmul<E: Element>(
         }
     }
     let threads = crate::threads::num_threads();
-    let large = threads > 1 && m.min(n).min(k) >= PACKED_MIN_SIDE;
+    let packed = m.min(n).min(k) >= PACKED_MIN_SIDE;
     #[cfg(target_arch = "x86_64")]
-    if m.min(n).min(k) >= PACKED_MIN_SIDE || thin_but_long(m, k, n) {
+    if packed || thin_but_long(m, k, n) {
         if let Some(product) = own_f32(a, b, layout, threads) {
             return product;
         }
@@ -210,7 +210,7 @@ pub fn matmul<E: Element>(
         Layout::RowMajor => (n as isize, 1),
         Layout::ColMajor => (1, m as isize),
     };
-    if large && packed_threaded(a, b, &mut out, (out_row_stride, out_col_stride)) {
+    if packed && threads > 1 && packed_threaded(a, b, &mut out, (out_row_stride, out_col_stride)) {
         return out;
     }
     let parallelism = if threads > 1 {

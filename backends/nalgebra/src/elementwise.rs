@@ -50,12 +50,11 @@ macro_rules! with_binary {
 /// `op` applied to every element of the buffer (duograd's slice kernel, vectorized for the
 /// CPU; nalgebra's `map` runs on the baseline instruction set).
 pub(crate) fn unary<E: Element>(x: &NaTensor<E>, op: UnaryOp<E>) -> NaTensor<E> {
-    let src = x.matrix().as_slice();
-    let mut out = Vec::with_capacity(src.len());
-    op.apply_slice_uninit(src, &mut out.spare_capacity_mut()[..src.len()]);
-    // SAFETY: `apply_slice_uninit` wrote every value.
-    unsafe { out.set_len(src.len()) };
-    like(x.matrix(), out, x.shape())
+    like(
+        x.matrix(),
+        op.apply_to_vec(x.matrix().as_slice()),
+        x.shape(),
+    )
 }
 
 /// `dst = op(dst)` in place (duograd's slice kernel), copying first if the matrix is shared.
@@ -88,11 +87,7 @@ pub(crate) fn axpy_in_place<E: Element>(dst: &mut NaTensor<E>, alpha: E, src: &N
 /// `op(a, b)` with NumPy broadcasting.
 pub(crate) fn binary<E: Element>(a: &NaTensor<E>, b: &NaTensor<E>, op: BinaryOp) -> NaTensor<E> {
     if a.shape() == b.shape() {
-        let (xa, xb) = (a.matrix().as_slice(), b.matrix().as_slice());
-        let mut out = Vec::with_capacity(xa.len());
-        op.apply_slices_uninit(xa, xb, &mut out.spare_capacity_mut()[..xa.len()]);
-        // SAFETY: `apply_slices_uninit` wrote every value.
-        unsafe { out.set_len(xa.len()) };
+        let out = op.apply_to_vec(a.matrix().as_slice(), b.matrix().as_slice());
         return like(a.matrix(), out, a.shape());
     }
     let out_shape = broadcast_shapes(a.shape(), b.shape()).unwrap_or_else(|| {

@@ -22,9 +22,7 @@ const CHUNK: usize = 256;
 /// `op` applied to every element.
 pub(crate) fn unary<E: Element>(x: &Storage<E>, op: UnaryOp<E>) -> Storage<E> {
     if let (Some(src), Some(strides)) = (x.as_slice_memory_order(), non_negative_strides(x)) {
-        // SAFETY: `apply_slice_uninit` writes every value of `dst`.
-        let out = unsafe { written(src.len(), |dst| op.apply_slice_uninit(src, dst)) };
-        return with_strides(out, x.shape(), &strides);
+        return with_strides(op.apply_to_vec(src), x.shape(), &strides);
     }
     strided::map(x.view(), op).into_shared()
 }
@@ -105,8 +103,7 @@ fn binary_same_layout<E: Element>(
         return None;
     }
     let strides = non_negative_strides(a)?;
-    // SAFETY: `apply_slices_uninit` writes every value of `dst`.
-    let out = unsafe { written(sa.len(), |dst| op.apply_slices_uninit(sa, sb, dst)) };
+    let out = op.apply_to_vec(sa, sb);
     Some(if standard {
         Array::from_shape_vec(IxDyn(a.shape()), out)
             .expect("length matches shape")
@@ -127,7 +124,7 @@ pub(crate) fn axpy_in_place<E: Element + LinalgScalar>(
     // bits, compiled for the baseline instruction set). Unshared first, since unsharing may
     // change `dst`'s strides.
     let _ = dst.as_slice_memory_order_mut();
-    if dst.strides() == src.strides() {
+    if same_strides(dst, src) {
         if let (Some(d), Some(s)) = (dst.as_slice_memory_order_mut(), src.as_slice_memory_order()) {
             return axpy(d, alpha, s);
         }
