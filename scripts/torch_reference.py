@@ -349,6 +349,12 @@ def build_op_cases():
          [randn(4, 3), randn(5, 3) * 0.5, randn(5) * 0.1, randn(2, 5) * 0.5, randn(2) * 0.1,
           Const(randn(4, 2))])
 
+    # ---- fused product + bias (last, so that the cases above keep their random inputs) ----
+    case("linear", "F.linear(x(3,4), w(5,4), b(5)) = x @ w.t() + b -> (3,5)",
+         lambda x, w, b: F.linear(x, w, b), [randn(3, 4), randn(5, 4), randn(5)])
+    case("addmm_at", "torch.addmm(b(5), a(4,3).t(), c(4,5)) = a.t() @ c + b -> (3,5)",
+         lambda a, c, b: torch.addmm(b, a.t(), c), [randn(4, 3), randn(4, 5), randn(5)])
+
 
 _MLP = {}
 

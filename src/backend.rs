@@ -160,4 +160,24 @@ pub trait Backend: Clone + Copy + Debug + Default + Send + Sync + 'static {
         transpose_a: bool,
         transpose_b: bool,
     ) -> Self::Storage;
+
+    /// `op(a) · op(b) + bias`: [`Backend::matmul`] with the 1-D `bias` (one value per column of
+    /// the product) added to every row, as a linear layer computes `x·Wᵀ + b`. The default adds
+    /// it in a separate pass; a backend overrides it to add the bias while writing the product.
+    /// Either way each element must equal the product's plus the bias, rounded once.
+    ///
+    /// Precondition: as for `matmul`, and `bias` has one value per column of the product.
+    fn matmul_bias(
+        a: &Self::Storage,
+        b: &Self::Storage,
+        bias: &Self::Storage,
+        transpose_a: bool,
+        transpose_b: bool,
+    ) -> Self::Storage {
+        Self::binary(
+            &Self::matmul(a, b, transpose_a, transpose_b),
+            bias,
+            BinaryOp::Add,
+        )
+    }
 }

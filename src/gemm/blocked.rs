@@ -73,6 +73,25 @@ pub(super) struct Panels {
     pub ldc: usize,
     /// Whether the tile is written (`c` uninitialized: the first `k` block) or added to.
     pub overwrite: bool,
+    /// What is added to the tile as it is stored (on the last `k` block only).
+    pub bias: TileBias,
+}
+
+/// A bias added to a product's output: one value per column of the row-major product the kernel
+/// computes, or one per row (a column-major product's bias, once it is computed transposed).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Bias<'a> {
+    PerColumn(&'a [f32]),
+    PerRow(&'a [f32]),
+}
+
+/// [`Bias`] as one tile sees it: a pointer to the values of its first column (`NR` of them)
+/// or its first row (`mr`).
+#[derive(Clone, Copy)]
+pub(super) enum TileBias {
+    None,
+    Columns(*const f32),
+    Rows(*const f32),
 }
 
 /// One instruction set's `f32` vector: what [`kernel`] needs of it. Every method is
@@ -112,6 +131,7 @@ pub(super) unsafe fn kernel<V: Lanes, const A_ROWS: bool, const R: usize>(p: Pan
         c,
         ldc,
         overwrite,
+        bias,
         ..
     } = p;
     let w = V::WIDTH;
@@ -140,13 +160,26 @@ pub(super) unsafe fn kernel<V: Lanes, const A_ROWS: bool, const R: usize>(p: Pan
     }
     for (i, row) in acc.iter().enumerate() {
         let c = c.add(i * ldc);
-        if overwrite {
-            V::store(c, row[0]);
-            V::store(c.add(w), row[1]);
-        } else {
-            V::store(c, V::add(V::load(c), row[0]));
-            V::store(c.add(w), V::add(V::load(c.add(w)), row[1]));
+        let [mut left, mut right] = *row;
+        if !overwrite {
+            left = V::add(V::load(c), left);
+            right = V::add(V::load(c.add(w)), right);
         }
+        // Added last, as a separate addition after the product would be.
+        match bias {
+            TileBias::None => {}
+            TileBias::Columns(values) => {
+                left = V::add(left, V::load(values));
+                right = V::add(right, V::load(values.add(w)));
+            }
+            TileBias::Rows(values) => {
+                let value = V::splat(values.add(i));
+                left = V::add(left, value);
+                right = V::add(right, value);
+            }
+        }
+        V::store(c, left);
+        V::store(c.add(w), right);
     }
 }
 
@@ -217,6 +250,7 @@ unsafe impl Sync for Out {}
 pub(super) fn matmul<K: Microkernel>(
     a: StridedMatrix<'_, f32>,
     b: StridedMatrix<'_, f32>,
+    bias: Option<Bias<'_>>,
     threads: usize,
 ) -> Vec<f32> {
     let (m, k, n) = (a.rows, a.cols, b.cols);
@@ -284,7 +318,7 @@ pub(super) fn matmul<K: Microkernel>(
         // SAFETY: the CPU can run `K` (asserted above); `product` has room for m·n elements and
         // this share writes only rows `rows` × columns `cols` of it, disjoint from every other
         // share's.
-        unsafe { band_product::<K>(a, b, once_per_thread, out, n, rows, cols) }
+        unsafe { band_product::<K>(a, b, bias, once_per_thread, out, n, rows, cols) }
     });
     // SAFETY: the bands cover all m·n elements, and each band's first `k` block (k > 0) wrote
     // every element of it.
@@ -405,9 +439,11 @@ fn b_read_in_place<K: Microkernel>(b: StridedMatrix<'_, f32>) -> bool {
 /// # Safety
 /// `k > 0`; the CPU must be able to run `K` (it has AVX2 then too), and `out` must hold the
 /// `rows × cols` block at row stride `ldc`, written by no other thread meanwhile.
+#[allow(clippy::too_many_arguments)]
 unsafe fn band_product<K: Microkernel>(
     a: StridedMatrix<'_, f32>,
     b: StridedMatrix<'_, f32>,
+    bias: Option<Bias<'_>>,
     once_per_thread: Option<PackOnce>,
     out: Out,
     ldc: usize,
@@ -493,6 +529,14 @@ unsafe fn band_product<K: Microkernel>(
                             } else {
                                 (pa.as_ptr().add(ir * kc), false, mr_max)
                             };
+                            let bias = match bias {
+                                _ if pc + kc < k => TileBias::None,
+                                None => TileBias::None,
+                                Some(Bias::PerColumn(v)) => {
+                                    TileBias::Columns(v.as_ptr().add(jc + jr))
+                                }
+                                Some(Bias::PerRow(v)) => TileBias::Rows(v.as_ptr().add(ic + ir)),
+                            };
                             let panels = Panels {
                                 kc,
                                 a: ap,
@@ -503,6 +547,7 @@ unsafe fn band_product<K: Microkernel>(
                                 c: out.0.add((ic + ir) * ldc + jc + jr),
                                 ldc,
                                 overwrite: pc == 0,
+                                bias,
                             };
                             tile_of_width::<K>(mr, nr, panels);
                         }
@@ -529,13 +574,19 @@ unsafe fn tile_of_width<K: Microkernel>(mr: usize, nr: usize, p: Panels) {
             c: tile.as_mut_ptr(),
             ldc: K::NR,
             overwrite: true,
+            bias: TileBias::None,
             ..p
         },
     );
     for i in 0..mr {
         for j in 0..nr {
             let (c, t) = (p.c.add(i * p.ldc + j), tile[i * K::NR + j]);
-            *c = if p.overwrite { t } else { *c + t };
+            let sum = if p.overwrite { t } else { *c + t };
+            *c = match p.bias {
+                TileBias::None => sum,
+                TileBias::Columns(values) => sum + *values.add(j),
+                TileBias::Rows(values) => sum + *values.add(i),
+            };
         }
     }
 }

@@ -181,6 +181,52 @@ pub fn matmul<E: Element>(
     b: StridedMatrix<'_, E>,
     layout: Layout,
 ) -> Vec<E> {
+    product(a, b, None, layout)
+}
+
+/// `a · b + bias`, `bias[j]` added to every element of column `j` (a linear layer's `x·Wᵀ + b`),
+/// as a fresh `a.rows() × b.cols()` buffer in `layout`. duograd's own `f32` kernel adds the
+/// bias as it stores each finished tile, so the output is written once; the other kernels add
+/// it in a second pass. Either way each element is `(a·b)[i, j] + bias[j]`, rounded as
+/// [`matmul`] followed by the addition would round it.
+///
+/// ```
+/// use duograd::gemm::{matmul_bias, Layout, StridedMatrix};
+/// let a = [1.0, 2.0, 3.0, 4.0]; // [[1, 2], [3, 4]]
+/// let b = [5.0, 6.0, 7.0, 8.0]; // [[5, 6], [7, 8]]
+/// let (a, b) = (StridedMatrix::row_major(&a, 2, 2), StridedMatrix::row_major(&b, 2, 2));
+/// let bias = [0.5, -1.0];
+/// assert_eq!(matmul_bias(a, b, &bias, Layout::RowMajor), [19.5, 21.0, 43.5, 49.0]);
+/// assert_eq!(matmul_bias(a, b, &bias, Layout::ColMajor), [19.5, 43.5, 21.0, 49.0]);
+/// ```
+///
+/// # Panics
+/// If the inner sizes differ, or `bias` does not hold one value per column of the product
+/// (the messages give the shapes).
+pub fn matmul_bias<E: Element>(
+    a: StridedMatrix<'_, E>,
+    b: StridedMatrix<'_, E>,
+    bias: &[E],
+    layout: Layout,
+) -> Vec<E> {
+    assert_eq!(
+        bias.len(),
+        b.cols,
+        "matmul_bias: {} bias values for a {}x{} product",
+        bias.len(),
+        a.rows,
+        b.cols
+    );
+    product(a, b, Some(bias), layout)
+}
+
+/// [`matmul`], plus `bias` along the columns where given (its length checked by the caller).
+fn product<E: Element>(
+    a: StridedMatrix<'_, E>,
+    b: StridedMatrix<'_, E>,
+    bias: Option<&[E]>,
+    layout: Layout,
+) -> Vec<E> {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(
         k, b.rows,
@@ -188,18 +234,19 @@ pub fn matmul<E: Element>(
         b.rows
     );
     if m == 0 || n == 0 || k == 0 {
-        return vec![E::zero(); m * n]; // an empty sum is 0
+        // An empty sum is 0.
+        return with_bias(vec![E::zero(); m * n], bias, m, layout);
     }
     if m.min(n).min(k) == 1 {
         if let Some(product) = thin::matmul(a, b, layout) {
-            return product;
+            return with_bias(product, bias, m, layout);
         }
     }
     let threads = crate::threads::num_threads();
     let packed = m.min(n).min(k) >= PACKED_MIN_SIDE;
     #[cfg(target_arch = "x86_64")]
     if packed || thin_but_long(m, k, n) {
-        if let Some(product) = own_f32(a, b, layout, threads) {
+        if let Some(product) = own_f32(a, b, bias, layout, threads) {
             return product;
         }
     }
@@ -211,7 +258,7 @@ pub fn matmul<E: Element>(
         Layout::ColMajor => (1, m as isize),
     };
     if packed && threads > 1 && packed_threaded(a, b, &mut out, (out_row_stride, out_col_stride)) {
-        return out;
+        return with_bias(out, bias, m, layout);
     }
     let parallelism = if threads > 1 {
         gemm::Parallelism::Rayon(threads)
@@ -244,7 +291,38 @@ pub fn matmul<E: Element>(
             parallelism,
         );
     }
-    out
+    with_bias(out, bias, m, layout)
+}
+
+/// `product` (`m` rows, laid out as `layout`) with `bias[j]` added to each element of column
+/// `j`, if there is a bias.
+fn with_bias<E: Element>(
+    mut product: Vec<E>,
+    bias: Option<&[E]>,
+    m: usize,
+    layout: Layout,
+) -> Vec<E> {
+    let Some(bias) = bias.filter(|b| !b.is_empty()) else {
+        return product;
+    };
+    match layout {
+        Layout::RowMajor => {
+            for row in product.chunks_exact_mut(bias.len()) {
+                for (x, &b) in row.iter_mut().zip(bias) {
+                    *x += b;
+                }
+            }
+        }
+        Layout::ColMajor if m > 0 => {
+            for (col, &b) in product.chunks_exact_mut(m).zip(bias) {
+                for x in col {
+                    *x += b;
+                }
+            }
+        }
+        Layout::ColMajor => {}
+    }
+    product
 }
 
 /// Which of duograd's own `f32` kernels a product runs on.
@@ -295,6 +373,7 @@ fn as_row_major<'a, E: Copy>(
 fn own_f32<E: Element>(
     a: StridedMatrix<'_, E>,
     b: StridedMatrix<'_, E>,
+    bias: Option<&[E]>,
     layout: Layout,
     threads: usize,
 ) -> Option<Vec<E>> {
@@ -311,15 +390,24 @@ fn own_f32<E: Element>(
         col_stride: m.col_stride,
     };
     let (a, b) = as_row_major(retype(a), retype(b), layout);
+    // SAFETY: as above.
+    let bias =
+        bias.map(|v| unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<f32>(), v.len()) });
+    // The bias runs along the columns of `a·b`: those of the row-major product computed, or,
+    // for a column-major one, the rows of its transpose.
+    let bias = bias.map(|v| match layout {
+        Layout::RowMajor => blocked::Bias::PerColumn(v),
+        Layout::ColMajor => blocked::Bias::PerRow(v),
+    });
     use blocked::Microkernel;
     let product = match kernel {
         // Fewer columns than one 32-wide tile would be mostly padding there (10 of 32 for a
         // classifier's outputs): the AVX2 kernel's 16-wide tiles waste less.
         OwnKernel::Avx512 if b.cols < avx512::Avx512::NR => {
-            blocked::matmul::<avx2::Avx2>(a, b, threads)
+            blocked::matmul::<avx2::Avx2>(a, b, bias, threads)
         }
-        OwnKernel::Avx512 => blocked::matmul::<avx512::Avx512>(a, b, threads),
-        OwnKernel::Avx2 => blocked::matmul::<avx2::Avx2>(a, b, threads),
+        OwnKernel::Avx512 => blocked::matmul::<avx512::Avx512>(a, b, bias, threads),
+        OwnKernel::Avx2 => blocked::matmul::<avx2::Avx2>(a, b, bias, threads),
     };
     // SAFETY: `E` is `f32`, so this is the same allocation, length and capacity retyped.
     let mut product = std::mem::ManuallyDrop::new(product);
@@ -436,6 +524,18 @@ mod tests {
                     let want = naive(a, b);
                     let row_major = matmul(a, b, Layout::RowMajor);
                     let col_major = matmul(a, b, Layout::ColMajor);
+                    // With a bias: the same product plus the bias, bit for bit.
+                    let bias: Vec<f64> = (0..n).map(|j| j as f64 - 2.5).collect();
+                    let biased = [
+                        (matmul_bias(a, b, &bias, Layout::RowMajor), &row_major, n),
+                        (matmul_bias(a, b, &bias, Layout::ColMajor), &col_major, 0),
+                    ];
+                    for (got, plain, row_len) in &biased {
+                        for (index, (g, p)) in got.iter().zip(plain.iter()).enumerate() {
+                            let j = if *row_len > 0 { index % n } else { index / m };
+                            assert_eq!(*g, p + bias[j], "{m}x{k}x{n} with bias, element {index}");
+                        }
+                    }
                     for i in 0..m {
                         for j in 0..n {
                             let w = want[i * n + j];
@@ -522,10 +622,11 @@ mod tests {
                 // |a|·|b| products are at most 1, so the rounding error is below k · eps each.
                 let tol = 2.0 * k as f64 * f32::EPSILON as f64;
                 for threads in 1..=3 {
-                    let direct = blocked::matmul::<K>(a, b, threads);
+                    let direct = blocked::matmul::<K>(a, b, None, threads);
                     crate::threads::set_num_threads(threads);
                     let row_major = matmul(a, b, Layout::RowMajor);
                     let col_major = matmul(a, b, Layout::ColMajor);
+                    assert_bias_added_last::<K>(a, b, threads, (&direct, &row_major, &col_major));
                     for i in 0..m {
                         for j in 0..n {
                             let w = want[i * n + j];
@@ -546,6 +647,82 @@ mod tests {
             }
         }
         crate::threads::set_num_threads(before);
+    }
+
+    /// `matmul_bias` (and kernel `K` with a bias along the columns, or along the rows of the
+    /// transposed product) gives bit for bit the product without it plus the bias.
+    #[cfg(target_arch = "x86_64")]
+    fn assert_bias_added_last<K: blocked::Microkernel>(
+        a: StridedMatrix<'_, f32>,
+        b: StridedMatrix<'_, f32>,
+        threads: usize,
+        (direct, row_major, col_major): (&[f32], &[f32], &[f32]),
+    ) {
+        let (m, n) = (a.rows, b.cols);
+        let bias: Vec<f32> = (0..n).map(|j| j as f32 * 0.37 - 1.5).collect();
+        let direct_t = blocked::matmul::<K>(b.t(), a.t(), None, threads);
+        let with_bias = [
+            blocked::matmul::<K>(a, b, Some(blocked::Bias::PerColumn(&bias)), threads),
+            blocked::matmul::<K>(b.t(), a.t(), Some(blocked::Bias::PerRow(&bias)), threads),
+            matmul_bias(a, b, &bias, Layout::RowMajor),
+            matmul_bias(a, b, &bias, Layout::ColMajor),
+        ];
+        let without = [direct, &direct_t, row_major, col_major];
+        for (what, (got, plain)) in ["direct", "direct transposed", "row-major", "col-major"]
+            .iter()
+            .zip(with_bias.iter().zip(without))
+        {
+            let column_major = what.contains("transposed") || what.starts_with("col");
+            for (index, (&got, &plain)) in got.iter().zip(plain).enumerate() {
+                let j = if column_major { index / m } else { index % n };
+                assert_eq!(
+                    got.to_bits(),
+                    (plain + bias[j]).to_bits(),
+                    "{m}x{}x{n} threads {threads} {what} with bias, element {index}",
+                    a.cols
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn matmul_bias_in_f64_and_empty_products() {
+        let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; // 2×3
+        let b = [1.0, 0.0, -1.0, 2.0, 0.5, 0.5]; // 3×2
+        let (a, b) = (
+            StridedMatrix::row_major(&a, 2, 3),
+            StridedMatrix::row_major(&b, 3, 2),
+        );
+        let bias = [10.0, 20.0];
+        let plain = matmul(a, b, Layout::RowMajor);
+        let want: Vec<f64> = plain
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + bias[i % 2])
+            .collect();
+        assert_eq!(matmul_bias(a, b, &bias, Layout::RowMajor), want);
+        // An empty inner dimension leaves only the bias.
+        let empty: [f64; 0] = [];
+        let (a0, b0) = (
+            StridedMatrix::row_major(&empty, 2, 0),
+            StridedMatrix::row_major(&empty, 0, 2),
+        );
+        assert_eq!(
+            matmul_bias(a0, b0, &bias, Layout::RowMajor),
+            [10.0, 20.0, 10.0, 20.0]
+        );
+        assert_eq!(
+            matmul_bias(a0, b0, &bias, Layout::ColMajor),
+            [10.0, 10.0, 20.0, 20.0]
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "matmul_bias: 3 bias values for a 2x2 product")]
+    fn a_bias_of_the_wrong_length_is_refused() {
+        let d = [0.0f64; 4];
+        let a = StridedMatrix::row_major(&d, 2, 2);
+        let _ = matmul_bias(a, a, &[1.0, 2.0, 3.0], Layout::RowMajor);
     }
 
     #[test]

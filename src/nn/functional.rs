@@ -86,9 +86,8 @@ pub fn linear<B: Backend>(
     weight: &Tensor<B>,
     bias: Option<&Tensor<B>>,
 ) -> Tensor<B> {
-    let y = x.matmul_t(weight, false, true);
     match bias {
-        Some(b) => y + b,
-        None => y,
+        Some(b) => x.matmul_bias(weight, b, false, true),
+        None => x.matmul_t(weight, false, true),
     }
 }

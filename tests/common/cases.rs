@@ -127,6 +127,8 @@ pub fn apply<B: Backend>(name: &str, x: &[Tensor<B>], idx: &Indices) -> Tensor<B
         "matmul" => x[0].matmul(&x[1]),
         "matmul_at" => x[0].t().matmul(&x[1]),
         "matmul_bt" => x[0].matmul(&x[1].t()),
+        "linear" => x[0].matmul_bias(&x[1], &x[2], false, true),
+        "addmm_at" => x[0].matmul_bias(&x[1], &x[2], true, false),
         "stack" => Tensor::stack(&[&x[0], &x[1]], 1),
         "cat" => Tensor::cat(&[&x[0], &x[1]], 0),
         "narrow" => x[0].narrow(1, 1, 3),

@@ -232,4 +232,14 @@ impl<E: Element> Backend for Nalgebra<E> {
     ) -> NaTensor<E> {
         matmul::matmul(a, b, transpose_a, transpose_b)
     }
+
+    fn matmul_bias(
+        a: &NaTensor<E>,
+        b: &NaTensor<E>,
+        bias: &NaTensor<E>,
+        transpose_a: bool,
+        transpose_b: bool,
+    ) -> NaTensor<E> {
+        matmul::matmul_bias(a, b, bias, transpose_a, transpose_b)
+    }
 }

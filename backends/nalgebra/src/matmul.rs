@@ -21,6 +21,41 @@ pub(crate) fn matmul<E: Element>(
     transpose_a: bool,
     transpose_b: bool,
 ) -> NaTensor<E> {
+    product(a, b, None, transpose_a, transpose_b)
+}
+
+/// `op(a) · op(b) + bias`, the 1-D `bias` added to every row as the product is written.
+pub(crate) fn matmul_bias<E: Element>(
+    a: &NaTensor<E>,
+    b: &NaTensor<E>,
+    bias: &NaTensor<E>,
+    transpose_a: bool,
+    transpose_b: bool,
+) -> NaTensor<E> {
+    assert_eq!(
+        bias.shape().len(),
+        1,
+        "matmul_bias: the bias has shape {:?}, not 1-D",
+        bias.shape()
+    );
+    // A 1-D tensor is a 1×n matrix: its buffer is its values in order.
+    product(
+        a,
+        b,
+        Some(bias.matrix().as_slice()),
+        transpose_a,
+        transpose_b,
+    )
+}
+
+/// [`matmul`], plus `bias` along the columns where given.
+fn product<E: Element>(
+    a: &NaTensor<E>,
+    b: &NaTensor<E>,
+    bias: Option<&[E]>,
+    transpose_a: bool,
+    transpose_b: bool,
+) -> NaTensor<E> {
     assert!(
         a.shape().len() == 2 && b.shape().len() == 2,
         "matmul: operands must be 2-D, got {:?} and {:?}",
@@ -30,7 +65,10 @@ pub(crate) fn matmul<E: Element>(
     let a = strided(a.matrix(), transpose_a);
     let b = strided(b.matrix(), transpose_b);
     let (m, n) = (a.rows(), b.cols());
-    let data = duograd::gemm::matmul(a, b, Layout::ColMajor);
+    let data = match bias {
+        Some(bias) => duograd::gemm::matmul_bias(a, b, bias, Layout::ColMajor),
+        None => duograd::gemm::matmul(a, b, Layout::ColMajor),
+    };
     NaTensor::from_matrix(DMatrix::from_vec(m, n, data))
 }
 

@@ -165,6 +165,16 @@ impl<E: Element + LinalgScalar> Backend for NdArray<E> {
     fn matmul(a: &Storage<E>, b: &Storage<E>, transpose_a: bool, transpose_b: bool) -> Storage<E> {
         matmul::matmul(a, b, transpose_a, transpose_b)
     }
+
+    fn matmul_bias(
+        a: &Storage<E>,
+        b: &Storage<E>,
+        bias: &Storage<E>,
+        transpose_a: bool,
+        transpose_b: bool,
+    ) -> Storage<E> {
+        matmul::matmul_bias(a, b, bias, transpose_a, transpose_b)
+    }
 }
 
 #[cfg(test)]

