@@ -168,7 +168,12 @@ pub(crate) fn argmax<E: Element>(x: &Storage<E>, axis: usize) -> Vec<usize> {
         "argmax: axis {axis} of {:?} is out of range or empty",
         x.shape()
     );
-    let mut out = Vec::with_capacity(x.len() / x.len_of(Axis(axis)));
+    let len = x.len_of(Axis(axis));
+    if let (Some(values), true) = (x.as_slice(), axis + 1 == x.ndim()) {
+        // Contiguous rows (a batch of logits): no lane iterator (512×10: 7.3 → 5.0 µs).
+        return values.chunks_exact(len).map(argmax_slice).collect();
+    }
+    let mut out = Vec::with_capacity(x.len() / len);
     let v = x.view();
     with_rank!(v.ndim(), D => {
         let v: ArrayView<'_, E, D> = fixed(v);
@@ -183,17 +188,7 @@ pub(crate) fn argmax<E: Element>(x: &Storage<E>, axis: usize) -> Vec<usize> {
 /// The argmax of one non-empty lane.
 fn argmax_lane<E: Element>(lane: ArrayView1<'_, E>) -> usize {
     if let Some(s) = lane.as_slice() {
-        // Two simple passes beat one branchy pass: the blocked max (NaN if any), then the first
-        // element equal to it (or the first NaN).
-        let max = fold_slice(s, ReduceOp::Max.identity(), |a, e| {
-            ReduceOp::Max.combine(a, e)
-        });
-        let found = if max.is_nan() {
-            s.iter().position(|v| v.is_nan())
-        } else {
-            s.iter().position(|&v| v == max)
-        };
-        return found.expect("the max is one of the elements");
+        return argmax_slice(s);
     }
     let mut best = lane[0];
     if best.is_nan() {
@@ -209,6 +204,20 @@ fn argmax_lane<E: Element>(lane: ArrayView1<'_, E>) -> usize {
         }
     }
     index
+}
+
+/// The argmax of a non-empty contiguous lane. Two simple passes beat one branchy pass: the
+/// blocked max (NaN if any), then the first element equal to it (or the first NaN).
+fn argmax_slice<E: Element>(s: &[E]) -> usize {
+    let max = fold_slice(s, ReduceOp::Max.identity(), |a, e| {
+        ReduceOp::Max.combine(a, e)
+    });
+    let found = if max.is_nan() {
+        s.iter().position(|v| v.is_nan())
+    } else {
+        s.iter().position(|&v| v == max)
+    };
+    found.expect("the max is one of the elements")
 }
 
 #[cfg(test)]
