@@ -390,14 +390,15 @@ fn own_f32<E: Element>(
         col_stride: m.col_stride,
     };
     let (a, b) = as_row_major(retype(a), retype(b), layout);
-    // SAFETY: as above.
-    let bias =
-        bias.map(|v| unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<f32>(), v.len()) });
     // The bias runs along the columns of `a·b`: those of the row-major product computed, or,
     // for a column-major one, the rows of its transpose.
-    let bias = bias.map(|v| match layout {
-        Layout::RowMajor => blocked::Bias::PerColumn(v),
-        Layout::ColMajor => blocked::Bias::PerRow(v),
+    let bias = bias.map(|v| {
+        // SAFETY: as above.
+        let v = unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<f32>(), v.len()) };
+        match layout {
+            Layout::RowMajor => blocked::Bias::PerColumn(v),
+            Layout::ColMajor => blocked::Bias::PerRow(v),
+        }
     });
     use blocked::Microkernel;
     let product = match kernel {

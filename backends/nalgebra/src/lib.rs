@@ -240,6 +240,8 @@ impl<E: Element> Backend for Nalgebra<E> {
         transpose_a: bool,
         transpose_b: bool,
     ) -> NaTensor<E> {
-        matmul::matmul_bias(a, b, bias, transpose_a, transpose_b)
+        // A 1-D tensor is a 1×n matrix: its buffer is its values in order.
+        let values = bias.matrix().as_slice();
+        matmul::product(a, b, Some(values), transpose_a, transpose_b)
     }
 }

@@ -24,32 +24,9 @@ pub(crate) fn matmul<E: Element>(
     product(a, b, None, transpose_a, transpose_b)
 }
 
-/// `op(a) · op(b) + bias`, the 1-D `bias` added to every row as the product is written.
-pub(crate) fn matmul_bias<E: Element>(
-    a: &NaTensor<E>,
-    b: &NaTensor<E>,
-    bias: &NaTensor<E>,
-    transpose_a: bool,
-    transpose_b: bool,
-) -> NaTensor<E> {
-    assert_eq!(
-        bias.shape().len(),
-        1,
-        "matmul_bias: the bias has shape {:?}, not 1-D",
-        bias.shape()
-    );
-    // A 1-D tensor is a 1×n matrix: its buffer is its values in order.
-    product(
-        a,
-        b,
-        Some(bias.matrix().as_slice()),
-        transpose_a,
-        transpose_b,
-    )
-}
-
-/// [`matmul`], plus `bias` along the columns where given.
-fn product<E: Element>(
+/// [`matmul`], plus `bias` (one value per column of the product) added to every row as the
+/// product is written, where given.
+pub(crate) fn product<E: Element>(
     a: &NaTensor<E>,
     b: &NaTensor<E>,
     bias: Option<&[E]>,

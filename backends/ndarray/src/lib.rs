@@ -30,6 +30,7 @@
 //! (`DUOGRAD_THREADS`).
 #![warn(missing_docs)]
 
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -173,7 +174,11 @@ impl<E: Element + LinalgScalar> Backend for NdArray<E> {
         transpose_a: bool,
         transpose_b: bool,
     ) -> Storage<E> {
-        matmul::matmul_bias(a, b, bias, transpose_a, transpose_b)
+        // A bias that is not contiguous (a strided view) is copied: it is one row long.
+        let values = bias
+            .as_slice()
+            .map_or_else(|| Cow::Owned(bias.iter().copied().collect()), Cow::Borrowed);
+        matmul::product(a, b, Some(&values), transpose_a, transpose_b)
     }
 }
 

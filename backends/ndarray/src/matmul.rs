@@ -19,29 +19,9 @@ pub(crate) fn matmul<E: Element>(
     product(a, b, None, transpose_a, transpose_b)
 }
 
-/// `op(a) · op(b) + bias`, the 1-D `bias` added to every row as the product is written.
-pub(crate) fn matmul_bias<E: Element>(
-    a: &Storage<E>,
-    b: &Storage<E>,
-    bias: &Storage<E>,
-    transpose_a: bool,
-    transpose_b: bool,
-) -> Storage<E> {
-    assert_eq!(
-        bias.ndim(),
-        1,
-        "matmul_bias: the bias has shape {:?}, not 1-D",
-        bias.shape()
-    );
-    // A bias that is not contiguous (a strided view) is copied: it is one row long.
-    let values = bias
-        .as_slice()
-        .map_or_else(|| bias.iter().copied().collect(), <[E]>::to_vec);
-    product(a, b, Some(&values), transpose_a, transpose_b)
-}
-
-/// [`matmul`], plus `bias` along the columns where given.
-fn product<E: Element>(
+/// [`matmul`], plus `bias` (one value per column of the product) added to every row as the
+/// product is written, where given.
+pub(crate) fn product<E: Element>(
     a: &Storage<E>,
     b: &Storage<E>,
     bias: Option<&[E]>,
