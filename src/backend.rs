@@ -69,6 +69,13 @@ pub trait Backend: Clone + Copy + Debug + Default + Send + Sync + 'static {
     /// The elements in row-major order.
     fn to_vec(x: &Self::Storage) -> Vec<Self::Elem>;
 
+    /// Disposes of the storage of a tensor that is being dropped. A backend whose arrays own a
+    /// `Vec` gives it to [`crate::buffers::recycle`] when no other handle shares it, so that
+    /// the next large output of that length reuses it. The default just drops the storage.
+    fn recycle(x: Self::Storage) {
+        drop(x);
+    }
+
     // ----- elementwise -----
 
     /// Applies `op` to every element. Returns an array of the same shape.

@@ -267,14 +267,15 @@ binary_kernels! {
 }
 
 impl<E: Element> UnaryOp<E> {
-    /// [`apply_slice`](Self::apply_slice) into a fresh vector (never zeroed first).
+    /// [`apply_slice`](Self::apply_slice) into a fresh vector (never zeroed first; a recycled
+    /// one where [`crate::buffers`] kept one of this length).
     ///
     /// ```
     /// use duograd::UnaryOp;
     /// assert_eq!(UnaryOp::Relu.apply_to_vec(&[-1.0f32, 0.5]), [0.0, 0.5]);
     /// ```
     pub fn apply_to_vec(self, src: &[E]) -> Vec<E> {
-        let mut out = Vec::with_capacity(src.len());
+        let mut out = crate::buffers::take(src.len());
         self.apply_slice_uninit(src, &mut out.spare_capacity_mut()[..src.len()]);
         // SAFETY: `apply_slice_uninit` wrote every value.
         unsafe { out.set_len(src.len()) };
@@ -283,7 +284,8 @@ impl<E: Element> UnaryOp<E> {
 }
 
 impl BinaryOp {
-    /// [`apply_slices`](Self::apply_slices) into a fresh vector (never zeroed first).
+    /// [`apply_slices`](Self::apply_slices) into a fresh vector (never zeroed first; a recycled
+    /// one where [`crate::buffers`] kept one of this length).
     ///
     /// ```
     /// use duograd::BinaryOp;
@@ -293,7 +295,7 @@ impl BinaryOp {
     /// # Panics
     /// If the slices' lengths differ.
     pub fn apply_to_vec<E: Element>(self, a: &[E], b: &[E]) -> Vec<E> {
-        let mut out = Vec::with_capacity(a.len());
+        let mut out = crate::buffers::take(a.len());
         self.apply_slices_uninit(a, b, &mut out.spare_capacity_mut()[..a.len()]);
         // SAFETY: `apply_slices_uninit` wrote every value (or panicked on unequal lengths).
         unsafe { out.set_len(a.len()) };

@@ -37,6 +37,7 @@
 
 pub mod autograd;
 pub mod backend;
+pub mod buffers;
 mod check;
 pub mod data;
 pub mod element;

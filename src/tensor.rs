@@ -1,8 +1,9 @@
 //! [`Tensor`]: an N-d array on a backend that records the operations applied to it.
 
 use std::fmt;
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use crate::autograd::grad_mode::is_grad_enabled;
 use crate::autograd::record::{Attrs, GradFn};
@@ -18,8 +19,17 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 /// Storage shared by a tensor and its detached aliases, with a version counter that every
 /// in-place update bumps (so backward can tell when a saved tensor has changed).
 pub(crate) struct DataCell<B: Backend> {
-    pub(crate) storage: RwLock<B::Storage>,
+    /// Taken out only by `drop`, which hands it to [`Backend::recycle`].
+    pub(crate) storage: ManuallyDrop<RwLock<B::Storage>>,
     pub(crate) version: AtomicU64,
+}
+
+impl<B: Backend> Drop for DataCell<B> {
+    fn drop(&mut self) {
+        // SAFETY: `storage` is not used again: this is the cell's drop.
+        let storage = unsafe { ManuallyDrop::take(&mut self.storage) };
+        B::recycle(storage.into_inner().unwrap_or_else(PoisonError::into_inner));
+    }
 }
 
 pub(crate) struct Node<B: Backend> {
@@ -99,7 +109,7 @@ impl<B: Backend> Tensor<B> {
 
     fn new_cell(storage: B::Storage) -> Arc<DataCell<B>> {
         Arc::new(DataCell {
-            storage: RwLock::new(storage),
+            storage: ManuallyDrop::new(RwLock::new(storage)),
             version: AtomicU64::new(0),
         })
     }

@@ -232,7 +232,8 @@ impl Features {
     ) -> PendingGather {
         let n = rows.len();
         self.assert_rows_stored(&rows, dim);
-        let mut out = Vec::with_capacity(n * dim);
+        // The buffer of a batch dropped since, if this thread kept one.
+        let mut out = crate::buffers::take(n * dim);
         let batch = BatchPtr(out.as_mut_ptr());
         let job = Arc::new(GatherJob {
             features: Arc::clone(self),

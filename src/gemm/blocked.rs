@@ -306,7 +306,7 @@ pub(super) fn matmul<K: Microkernel>(
         by_rows,
     });
     // Not zeroed: the first `k` block of every tile overwrites it.
-    let mut product = Vec::<f32>::with_capacity(m * n);
+    let mut product = crate::buffers::take::<f32>(m * n);
     let out = Out(product.as_mut_ptr());
     pool::run(parts, threads, &|part| {
         let (start, end) = (bounds[part] * step, (bounds[part + 1] * step).min(len));

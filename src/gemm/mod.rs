@@ -252,7 +252,7 @@ fn product<E: Element>(
     }
     // Zeroed although `gemm` overwrites it (`read_dst = false`): its edge tiles still copy the
     // destination out before ignoring it, and reading uninitialized floats is undefined.
-    let mut out = vec![E::zero(); m * n];
+    let mut out = crate::buffers::take_zeroed(m * n);
     let (out_row_stride, out_col_stride) = match layout {
         Layout::RowMajor => (n as isize, 1),
         Layout::ColMajor => (1, m as isize),

@@ -36,7 +36,7 @@ pub(super) fn matmul<E: Element>(
 fn outer<E: Element>(a: StridedMatrix<'_, E>, b: StridedMatrix<'_, E>) -> Option<Vec<E>> {
     let (m, n) = (a.rows, b.cols);
     let b_row = contiguous_row(b, 0)?;
-    let mut out = Vec::with_capacity(m * n);
+    let mut out = crate::buffers::take(m * n);
     crate::simd::with_best_simd(
         #[inline(always)]
         || {

@@ -177,7 +177,7 @@ fn by_columns<E: Element>(
     cols: usize,
     f: impl Fn(E, E) -> E,
 ) -> Vec<E> {
-    let mut out = Vec::with_capacity(rows * cols);
+    let mut out = duograd::buffers::take(rows * cols);
     for j in 0..cols {
         match (a.column(j), b.column(j)) {
             (Column::Slice(x), Column::Slice(y)) => {

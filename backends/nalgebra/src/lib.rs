@@ -163,6 +163,12 @@ impl<E: Element> Backend for Nalgebra<E> {
         x.to_row_major()
     }
 
+    fn recycle(x: NaTensor<E>) {
+        if let Some(buffer) = x.into_buffer() {
+            duograd::buffers::recycle(buffer);
+        }
+    }
+
     fn unary(x: &NaTensor<E>, op: UnaryOp<E>) -> NaTensor<E> {
         elementwise::unary(x, op)
     }

@@ -74,6 +74,11 @@ impl<E: Element> NaTensor<E> {
         }
     }
 
+    /// The matrix's column-major buffer, if no other tensor shares it.
+    pub fn into_buffer(self) -> Option<Vec<E>> {
+        Arc::try_unwrap(self.matrix).ok().map(|m| m.data.into())
+    }
+
     /// The underlying matrix (`d0·…·d(k-1)` rows, `dk` columns).
     pub fn matrix(&self) -> &DMatrix<E> {
         &self.matrix

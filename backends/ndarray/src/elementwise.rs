@@ -165,12 +165,12 @@ fn same_strides<E>(a: &Storage<E>, b: &Storage<E>) -> bool {
         .all(|(&d, (sa, sb))| d <= 1 || sa == sb)
 }
 
-/// A vector of `len` values written by `fill` into fresh memory (no zeroing first).
+/// A vector of `len` values written by `fill` into fresh (or recycled) memory, not zeroed first.
 ///
 /// # Safety
 /// `fill` must write every element of the slice it is given.
-unsafe fn written<E>(len: usize, fill: impl FnOnce(&mut [MaybeUninit<E>])) -> Vec<E> {
-    let mut out = Vec::with_capacity(len);
+unsafe fn written<E: 'static>(len: usize, fill: impl FnOnce(&mut [MaybeUninit<E>])) -> Vec<E> {
+    let mut out = duograd::buffers::take(len);
     fill(&mut out.spare_capacity_mut()[..len]);
     // SAFETY: `fill` wrote all `len` values, as the caller promised.
     unsafe { out.set_len(len) };

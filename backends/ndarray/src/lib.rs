@@ -99,6 +99,13 @@ impl<E: Element + LinalgScalar> Backend for NdArray<E> {
         layout::to_vec(x)
     }
 
+    fn recycle(x: Storage<E>) {
+        // Only a buffer no other array shares (a clone or a view of it) is kept.
+        if let Ok(owned) = x.try_into_owned_nocopy() {
+            duograd::buffers::recycle(owned.into_raw_vec_and_offset().0);
+        }
+    }
+
     fn unary(x: &Storage<E>, op: UnaryOp<E>) -> Storage<E> {
         elementwise::unary(x, op)
     }
