@@ -24,7 +24,7 @@
 //! assert_eq!((again.len(), again.as_ptr()), (0, address)); // the same buffer, emptied
 //! ```
 
-use std::any::{Any, TypeId};
+use std::any::Any;
 use std::cell::RefCell;
 
 use crate::Element;
@@ -39,9 +39,8 @@ pub const MAX_BUFFERS: usize = 32;
 /// The most bytes kept per thread.
 pub const MAX_BYTES: usize = 64 << 20;
 
-/// One kept buffer: an empty `Vec<E>` of capacity `len`, for the `E` of `type_id`.
+/// One kept buffer: an empty `Vec<E>` of capacity `len` (`bytes` bytes), for some `E`.
 struct Kept {
-    type_id: TypeId,
     len: usize,
     bytes: usize,
     vec: Box<dyn Any>,
@@ -62,7 +61,6 @@ thread_local! {
 /// that capacity, if this thread kept one, else a fresh allocation.
 pub fn take<E: 'static>(len: usize) -> Vec<E> {
     if len * size_of::<E>() >= MIN_BYTES {
-        let type_id = TypeId::of::<E>();
         // `try_with`: a thread being torn down has no cache any more.
         let found = CACHE
             .try_with(|cache| {
@@ -70,7 +68,7 @@ pub fn take<E: 'static>(len: usize) -> Vec<E> {
                 let at = cache
                     .kept
                     .iter()
-                    .rposition(|k| k.type_id == type_id && k.len == len)?;
+                    .rposition(|k| k.len == len && k.vec.is::<Vec<E>>())?;
                 let kept = cache.kept.remove(at);
                 cache.bytes -= kept.bytes;
                 kept.vec.downcast::<Vec<E>>().ok()
@@ -100,31 +98,24 @@ pub fn recycle<E: 'static>(mut vec: Vec<E>) {
     }
     vec.clear();
     let kept = Kept {
-        type_id: TypeId::of::<E>(),
         len,
         bytes,
         vec: Box::new(vec),
     };
-    // The evicted buffers are freed after the borrow ends.
-    let evicted = CACHE.try_with(|cache| {
+    let _ = CACHE.try_with(|cache| {
         let mut cache = cache.borrow_mut();
         cache.bytes += kept.bytes;
         cache.kept.push(kept);
-        let mut evicted = Vec::new();
         while cache.kept.len() > MAX_BUFFERS || cache.bytes > MAX_BYTES {
             let oldest = cache.kept.remove(0);
             cache.bytes -= oldest.bytes;
-            evicted.push(oldest);
         }
-        evicted
     });
-    drop(evicted);
 }
 
 /// Frees every buffer this thread keeps.
 pub fn clear() {
-    let kept = CACHE.try_with(|cache| std::mem::take(&mut *cache.borrow_mut()));
-    drop(kept);
+    let _ = CACHE.try_with(|cache| *cache.borrow_mut() = Cache::default());
 }
 
 /// The number of buffers and of bytes this thread keeps.
