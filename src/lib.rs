@@ -35,6 +35,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod argmax;
 pub mod autograd;
 pub mod backend;
 pub mod buffers;

@@ -15,6 +15,7 @@
 //! Max/Min use [`ReduceOp::combine`], so NaN propagates. `argmax` gives ties to the first index
 //! and treats NaN as larger than everything (the first NaN wins).
 
+use duograd::argmax::argmax_lanes;
 use duograd::shape::{numel, reduced_shape, strided_indices, strides};
 use duograd::{Element, ReduceOp};
 use nalgebra::Dyn;
@@ -192,23 +193,9 @@ pub(crate) fn argmax<E: Element>(x: &NaTensor<E>, axis: usize) -> Vec<usize> {
     let (len, inner) = (dims[q], numel(&dims[q + 1..]));
     let mut out = Vec::with_capacity(x.numel() / len);
     if inner > 0 {
+        // Each block is `inner` lanes side by side, element `t` of them `inner` values on.
         for block in x.storage().chunks_exact(len * inner) {
-            if inner == 1 {
-                out.push(argmax_slice(block));
-                continue;
-            }
-            // Track the best value of each of the `inner` positions across the `len` rows.
-            let start = out.len();
-            out.resize(start + inner, 0);
-            let mut best = block[..inner].to_vec();
-            for (t, row) in block.chunks_exact(inner).enumerate().skip(1) {
-                for ((b, i), &v) in best.iter_mut().zip(&mut out[start..]).zip(row) {
-                    if beats(v, *b) {
-                        *b = v;
-                        *i = t;
-                    }
-                }
-            }
+            argmax_lanes(block, inner, len, 1, inner, &mut out);
         }
     }
     if q == 0 {
@@ -253,25 +240,6 @@ fn fold<E: Element>(s: &[E], combine: impl Fn(E, E) -> E) -> E {
     s[1..].iter().fold(s[0], |acc, &v| combine(acc, v))
 }
 
-/// Whether `v` replaces `best` as the running maximum (strictly larger, or the first NaN).
-#[inline(always)]
-fn beats<E: Element>(v: E, best: E) -> bool {
-    !best.is_nan() && (v.is_nan() || v > best)
-}
-
-/// The index of the first largest element (first NaN if any) of a non-empty slice.
-fn argmax_slice<E: Element>(s: &[E]) -> usize {
-    let mut best = s[0];
-    let mut idx = 0;
-    for (i, &v) in s.iter().enumerate().skip(1) {
-        if beats(v, best) {
-            best = v;
-            idx = i;
-        }
-    }
-    idx
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,12 +271,5 @@ mod tests {
             let v: Vec<f64> = (0..n).map(|i| i as f64).collect();
             assert_eq!(sum_slice(&v), (n * n.saturating_sub(1) / 2) as f64);
         }
-    }
-
-    #[test]
-    fn argmax_slice_rules() {
-        assert_eq!(argmax_slice(&[1.0, 3.0, 3.0, 2.0]), 1);
-        assert_eq!(argmax_slice(&[1.0, f64::NAN, 5.0, f64::NAN]), 1);
-        assert_eq!(argmax_slice(&[f64::NEG_INFINITY]), 0);
     }
 }

@@ -5,6 +5,7 @@
 //! reduced axis is the innermost one and with `fold_axis` otherwise. Views are converted to a
 //! fixed rank first, which makes ndarray's axis and lane iteration much cheaper.
 
+use duograd::argmax::argmax_lanes;
 use duograd::kernel::ReduceOp;
 use duograd::shape::reduced_shape;
 use duograd::Element;
@@ -169,55 +170,40 @@ pub(crate) fn argmax<E: Element>(x: &Storage<E>, axis: usize) -> Vec<usize> {
         x.shape()
     );
     let len = x.len_of(Axis(axis));
-    if let (Some(values), true) = (x.as_slice(), axis + 1 == x.ndim()) {
-        // Contiguous rows (a batch of logits): no lane iterator (512×10: 7.3 → 5.0 µs).
-        return values.chunks_exact(len).map(argmax_slice).collect();
-    }
     let mut out = Vec::with_capacity(x.len() / len);
+    if let (Some(values), true) = (x.as_slice(), axis + 1 == x.ndim()) {
+        // Contiguous rows (a batch of logits): many lanes at once.
+        argmax_lanes(values, values.len() / len, len, len, 1, &mut out);
+        return out;
+    }
     let v = x.view();
     with_rank!(v.ndim(), D => {
         let v: ArrayView<'_, E, D> = fixed(v);
         // `Lanes` iterates in row-major order of the remaining axes.
         for lane in v.lanes(Axis(axis)) {
-            out.push(argmax_lane(lane));
+            argmax_lane(lane, &mut out);
         }
     });
     out
 }
 
-/// The argmax of one non-empty lane.
-fn argmax_lane<E: Element>(lane: ArrayView1<'_, E>) -> usize {
+/// Appends the argmax of one non-empty lane to `out`.
+fn argmax_lane<E: Element>(lane: ArrayView1<'_, E>, out: &mut Vec<usize>) {
     if let Some(s) = lane.as_slice() {
-        return argmax_slice(s);
+        return argmax_lanes(s, 1, s.len(), 0, 1, out);
     }
     let mut best = lane[0];
-    if best.is_nan() {
-        return 0;
-    }
     let mut index = 0;
     for (i, &v) in lane.iter().enumerate().skip(1) {
-        if v > best {
+        if best.is_nan() {
+            break;
+        }
+        if v > best || v.is_nan() {
             best = v;
             index = i;
-        } else if v.is_nan() {
-            return i;
         }
     }
-    index
-}
-
-/// The argmax of a non-empty contiguous lane. Two simple passes beat one branchy pass: the
-/// blocked max (NaN if any), then the first element equal to it (or the first NaN).
-fn argmax_slice<E: Element>(s: &[E]) -> usize {
-    let max = fold_slice(s, ReduceOp::Max.identity(), |a, e| {
-        ReduceOp::Max.combine(a, e)
-    });
-    let found = if max.is_nan() {
-        s.iter().position(|v| v.is_nan())
-    } else {
-        s.iter().position(|&v| v == max)
-    };
-    found.expect("the max is one of the elements")
+    out.push(index);
 }
 
 #[cfg(test)]
