@@ -8,7 +8,7 @@
 //! 2.0 µs row-major on ndarray, 9.2 → 1.5 µs column-major on nalgebra). Long contiguous lanes
 //! are still scanned one at a time: a vectorized max, then the first element equal to it.
 
-use crate::kernel::ReduceOp;
+use crate::kernel::{fold_slice, ReduceOp};
 use crate::simd::with_best_simd;
 use crate::Element;
 
@@ -86,17 +86,32 @@ pub fn argmax_lanes<E: Element>(
                 out.extend(index.map(|i| i as usize));
             }
             for l in groups..lanes {
-                let at = |t: u32| data[l * lane_stride + t as usize * step];
-                let (mut best, mut index) = (at(0), 0);
-                for t in 1..len {
-                    if beats(at(t), best) {
-                        (best, index) = (at(t), t);
-                    }
-                }
-                out.push(index as usize);
+                let lane = (0..len as usize).map(|t| data[l * lane_stride + t * step]);
+                out.push(argmax_of(lane));
             }
         },
     );
+}
+
+/// The argmax of one non-empty lane given value by value, one at a time: for lanes in no
+/// layout [`argmax_lanes`] can read (and the lanes left over from its groups).
+///
+/// ```
+/// use duograd::argmax::argmax_of;
+/// assert_eq!(argmax_of([3.0, 7.0, 7.0, f64::NAN, 9.0].into_iter()), 3);
+/// ```
+///
+/// # Panics
+/// If the lane is empty.
+pub fn argmax_of<E: Element>(mut lane: impl Iterator<Item = E>) -> usize {
+    let mut best = lane.next().expect("argmax_of: an empty lane");
+    let mut index = 0;
+    for (t, v) in lane.enumerate() {
+        if beats(v, best) {
+            (best, index) = (v, t + 1);
+        }
+    }
+    index
 }
 
 /// `[data[start], data[start + stride], …]`, [`GROUP`] values.
@@ -111,21 +126,11 @@ fn gather<E: Copy>(data: &[E], start: usize, stride: usize) -> [E; GROUP] {
 }
 
 /// The argmax of one non-empty contiguous lane. Two simple passes beat one branchy pass: the
-/// max (NaN if any), folded in 8 interleaved accumulators, then the first element equal to it
-/// (or the first NaN).
+/// max (NaN if any, [`fold_slice`]), then the first element equal to it (or the first NaN).
 fn argmax_scan<E: Element>(s: &[E]) -> usize {
-    const LANES: usize = 8;
-    let max = ReduceOp::Max.identity();
-    let combine = |a, e| ReduceOp::Max.combine(a, e);
-    let mut acc = [max; LANES];
-    let mut chunks = s.chunks_exact(LANES);
-    for chunk in &mut chunks {
-        for (a, &e) in acc.iter_mut().zip(chunk) {
-            *a = combine(*a, e);
-        }
-    }
-    let tail = chunks.remainder().iter().fold(max, |a, &e| combine(a, e));
-    let max = acc.into_iter().fold(tail, combine);
+    let max = fold_slice(s, ReduceOp::Max.identity(), |a, e| {
+        ReduceOp::Max.combine(a, e)
+    });
     let found = if max.is_nan() {
         s.iter().position(|v| v.is_nan())
     } else {

@@ -365,6 +365,28 @@ impl ReduceOp {
     }
 }
 
+/// Folds a slice with `LANES` independent accumulators, combined at the end. `f` must be
+/// associative and commutative (max and min are, NaN included), so this equals the serial fold
+/// while breaking its dependency chain: the loop pipelines and vectorizes.
+///
+/// ```
+/// use duograd::kernel::fold_slice;
+/// let s: Vec<f32> = (0..20).map(|i| i as f32).collect();
+/// assert_eq!(fold_slice(&s, f32::NEG_INFINITY, f32::max), 19.0);
+/// ```
+pub fn fold_slice<E: Element>(s: &[E], init: E, f: impl Fn(E, E) -> E) -> E {
+    const LANES: usize = 8;
+    let mut acc = [init; LANES];
+    let mut chunks = s.chunks_exact(LANES);
+    for chunk in &mut chunks {
+        for (a, &e) in acc.iter_mut().zip(chunk) {
+            *a = f(*a, e);
+        }
+    }
+    let tail = chunks.remainder().iter().fold(init, |a, &e| f(a, e));
+    acc.into_iter().fold(tail, f)
+}
+
 #[inline(always)]
 fn indicator<E: Element>(b: bool) -> E {
     if b {

@@ -9,11 +9,10 @@
 //! spread over the L1 cache's sets ([`b_fits_in_place`]) or that only a few rows of `a` read
 //! ([`b_read_in_place`]); anything else is copied ("packed") into the order the microkernel
 //! reads it, from any strides (8×8 register transposes for a column-major `b`), its last panel
-//! zero-padded. A partial last panel of rows runs a kernel
-//! with that many rows, a partial last panel of columns goes through a small buffer. The output
-//! is row-major (the caller gets a column-major one by transposing the product:
-//! `(a·b)ᵀ = bᵀ·aᵀ`) and is never zeroed: the first `k` block stores each tile, the later ones
-//! add to it.
+//! zero-padded. A partial last panel of rows runs a kernel with that many rows, a partial last
+//! panel of columns goes through a small buffer. The output is row-major (the caller gets a
+//! column-major one by transposing the product: `(a·b)ᵀ = bᵀ·aᵀ`) and is never zeroed: the
+//! first `k` block stores each tile, the later ones add to it.
 //!
 //! With several threads the output is cut into bands of rows (or of columns, when it is
 //! wider than tall), which the threads claim one at a time; each band packs what it needs, so
@@ -430,9 +429,8 @@ fn k_block<K: Microkernel>(k: usize) -> usize {
 
 /// Whether `band_product` reads the full panels of `b` in place: where their rows spread over
 /// the L1 cache's sets ([`b_fits_in_place`]), and also where `b` fits in 256 KB (half a Zen 3
-/// core's L2) and
-/// at most [`FEW_ROWS`] rows of `a` read it. Each panel is then read from L2 by a few tiles
-/// only, which costs less than copying it: the MNIST MLP's layer-2 weight gradient
+/// core's L2) and at most [`FEW_ROWS`] rows of `a` read it. Each panel is then read from L2 by
+/// a few tiles only, which costs less than copying it: the MNIST MLP's layer-2 weight gradient
 /// (64×512·512×64) took 33.1 → 30.7 µs on two threads, 53.6 → 51.3 µs on one. With 128 rows
 /// or more, packing won (128×256·256×256: 97 µs packed, 104 in place).
 fn b_read_in_place<K: Microkernel>(b: StridedMatrix<'_, f32>, m: usize) -> bool {

@@ -163,9 +163,8 @@ impl<B: Backend> Tensor<B> {
     /// ulp of the correctly rounded result; the batch reduction accumulated in `f64`), and keeps
     /// those `exp`s and each row's sum for the backward. The backward,
     /// `softmax(x) - one_hot(labels)` scaled by the reduction, is one pass over them, with a
-    /// multiplication per element. When the
-    /// backward is itself recorded (`create_graph`), it is instead composed from differentiable
-    /// ops, so that second-order gradients flow through it.
+    /// multiplication per element. When the backward is itself recorded (`create_graph`), it is
+    /// instead composed from differentiable ops, so that second-order gradients flow through it.
     ///
     /// ```
     /// use duograd::{Reduction, Tensor};

@@ -5,8 +5,8 @@
 //! reduced axis is the innermost one and with `fold_axis` otherwise. Views are converted to a
 //! fixed rank first, which makes ndarray's axis and lane iteration much cheaper.
 
-use duograd::argmax::argmax_lanes;
-use duograd::kernel::ReduceOp;
+use duograd::argmax::{argmax_lanes, argmax_of};
+use duograd::kernel::{fold_slice, ReduceOp};
 use duograd::shape::reduced_shape;
 use duograd::Element;
 use ndarray::{ArcArray, Array, ArrayView, ArrayView1, Axis, Dimension, IxDyn, RemoveAxis, Zip};
@@ -135,22 +135,6 @@ fn fold_axis<E: Element, D: Dimension + RemoveAxis>(
     out.into_dyn()
 }
 
-/// Folds a slice with `LANES` independent accumulators, combined at the end. `f` must be
-/// associative and commutative (max and min are, NaN included), so this equals the serial fold
-/// while breaking its dependency chain: the loop pipelines and vectorizes.
-fn fold_slice<E: Element>(s: &[E], init: E, f: impl Fn(E, E) -> E) -> E {
-    const LANES: usize = 8;
-    let mut acc = [init; LANES];
-    let mut chunks = s.chunks_exact(LANES);
-    for chunk in &mut chunks {
-        for (a, &e) in acc.iter_mut().zip(chunk) {
-            *a = f(*a, e);
-        }
-    }
-    let tail = chunks.remainder().iter().fold(init, |a, &e| f(a, e));
-    acc.into_iter().fold(tail, f)
-}
-
 /// Whether `ax` has the smallest stride among the axes longer than 1.
 fn is_innermost<E, D: Dimension>(v: &ArrayView<'_, E, D>, ax: Axis) -> bool {
     let s = v.stride_of(ax).unsigned_abs();
@@ -192,18 +176,7 @@ fn argmax_lane<E: Element>(lane: ArrayView1<'_, E>, out: &mut Vec<usize>) {
     if let Some(s) = lane.as_slice() {
         return argmax_lanes(s, 1, s.len(), 0, 1, out);
     }
-    let mut best = lane[0];
-    let mut index = 0;
-    for (i, &v) in lane.iter().enumerate().skip(1) {
-        if best.is_nan() {
-            break;
-        }
-        if v > best || v.is_nan() {
-            best = v;
-            index = i;
-        }
-    }
-    out.push(index);
+    out.push(argmax_of(lane.iter().copied()));
 }
 
 #[cfg(test)]
