@@ -8,7 +8,7 @@
 
 use std::arch::x86_64::*;
 
-use super::blocked::{impl_lanes, tile_for_rows, Microkernel, Panels};
+use super::blocked::{column_of_tiles, impl_lanes, tile_for_rows, Microkernel, Panels};
 
 /// The AVX2 + FMA kernel.
 pub(super) struct Avx2;
@@ -27,6 +27,11 @@ impl Microkernel for Avx2 {
     #[target_feature(enable = "avx2,fma")]
     unsafe fn tile(mr: usize, p: Panels) {
         tile_for_rows!(__m256, mr, p, 6 5 4 3 2 1)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn tiles(mc: usize, a_step: usize, p: Panels) {
+        column_of_tiles::<__m256, 6>(mc, a_step, p, |mr, p| Self::tile(mr, p))
     }
 }
 

@@ -10,7 +10,7 @@
 
 use std::arch::x86_64::*;
 
-use super::blocked::{impl_lanes, tile_for_rows, Microkernel, Panels};
+use super::blocked::{column_of_tiles, impl_lanes, tile_for_rows, Microkernel, Panels};
 
 /// The AVX-512F kernel.
 pub(super) struct Avx512;
@@ -29,6 +29,11 @@ impl Microkernel for Avx512 {
     #[target_feature(enable = "avx512f")]
     unsafe fn tile(mr: usize, p: Panels) {
         tile_for_rows!(__m512, mr, p, 12 11 10 9 8 7 6 5 4 3 2 1)
+    }
+
+    #[target_feature(enable = "avx512f")]
+    unsafe fn tiles(mc: usize, a_step: usize, p: Panels) {
+        column_of_tiles::<__m512, 12>(mc, a_step, p, |mr, p| Self::tile(mr, p))
     }
 }
 
