@@ -5,7 +5,8 @@
 //! along `k`. Around it, `k` is cut into blocks of equal length, at most the kernel's `KC`, so
 //! that an `NR`-column panel of `b` stays in L1 while the panels of `a` stream from L2.
 //!
-//! A row-major `a` is read in place, as are the full panels of a row-major `b` whose rows
+//! A row-major `a` is read in place (a column-major one too, in short or narrow products:
+//! [`a_cols_in_place`]), as are the full panels of a row-major `b` whose rows
 //! spread over the L1 cache's sets ([`b_fits_in_place`]) or that only a few rows of `a` read
 //! ([`b_read_in_place`]); anything else is copied ("packed") into the order the microkernel
 //! reads it, from any strides (8×8 register transposes for a column-major `b`), its last panel
@@ -316,7 +317,7 @@ pub(super) fn matmul<K: Microkernel>(
     let other_packed = if by_rows {
         !b_read_in_place::<K>(b, m)
     } else {
-        a.col_stride != 1
+        a.col_stride != 1 && !a_cols_in_place(a, n)
     };
     let whole_fits = other_len.next_multiple_of(other_width) * k <= WHOLE_MAX_VALUES;
     // Bands whole tiles wide, claimed one at a time, so that they even out a thread that
@@ -485,8 +486,24 @@ fn b_read_in_place<K: Microkernel>(b: StridedMatrix<'_, f32>, m: usize) -> bool 
 
 /// See [`b_read_in_place`].
 const FEW_ROWS: usize = 64;
+
 /// See [`b_read_in_place`] (256 KB).
 const FEW_ROWS_B_MAX_VALUES: usize = 1 << 16;
+
+/// Whether a column-major `a` is read in place, a tile's `MR` values of each column side by
+/// side: where the product is at most [`FEW_COLUMNS`] wide (each panel of `a` is then read by
+/// a few panels of `b` only, fewer than pay for copying it) or at most [`FEW_A_ROWS`] tall
+/// (`a` is one or two panels). The MNIST MLP's weight gradients of layers 2 and 3 (64×512·512×64
+/// and 10×512·512×64) took 0.89× and 0.85× the time on one thread, 0.94× and 0.83× on two; at
+/// 784 columns (layer 1) reading in place was 1.08× slower, at 256 (128×256 · 256×256) 1.03×.
+fn a_cols_in_place(a: StridedMatrix<'_, f32>, n: usize) -> bool {
+    a.row_stride == 1 && (n <= FEW_COLUMNS || a.rows <= FEW_A_ROWS)
+}
+
+/// See [`a_cols_in_place`].
+const FEW_COLUMNS: usize = 64;
+/// See [`a_cols_in_place`].
+const FEW_A_ROWS: usize = 12;
 
 /// `out[rows, cols] = a[rows, :] · b[:, cols]`, `out` row-major with `ldc` columns; with
 /// `once_per_thread`, the operand read whole (`rows` or `cols` must then be all of it) is
@@ -509,11 +526,13 @@ unsafe fn band_product<K: Microkernel>(
     let (mr_max, nr_max) = (K::MR, K::NR);
     let k = a.cols;
     // A row-major `a` is read in place, `MR` rows side by side: copying it would cost, in a
-    // product as thin as 512×784·784×64, as much as a tenth of the arithmetic. Any other `a` is
-    // packed: read in place, a column-major one would use a few bytes of each 64-byte line it
-    // loads, and its panels would crowd `b`'s out of L1.
+    // product as thin as 512×784·784×64, as much as a tenth of the arithmetic. A column-major
+    // `a` is read in place only in short or narrow products ([`a_cols_in_place`]): elsewhere
+    // its tiles would use a few bytes of each 64-byte line they load, and crowd `b`'s panel
+    // out of L1. Any other `a` is packed.
     let (rs, cs) = (a.row_stride, a.col_stride);
     let a_in_place = cs == 1;
+    let a_cols = !a_in_place && a_cols_in_place(a, b.cols);
     let kc_max = k_block::<K>(k);
     // Likewise the full panels of a row-major `b`, where the cache allows: copying the 512×784
     // batch of the MNIST MLP's weight gradient took a tenth of that product's time.
@@ -534,7 +553,7 @@ unsafe fn band_product<K: Microkernel>(
             None => Whole::None,
         };
         // Whether this band packs blocks of `a` and of `b` itself.
-        let pack_a_blocks = !a_in_place && !matches!(whole, Whole::A(_));
+        let pack_a_blocks = !a_in_place && !a_cols && !matches!(whole, Whole::A(_));
         let pack_b_blocks = !matches!(whole, Whole::B(_));
         let Buffers { a: pa, b: pb, .. } = bufs;
         let nc_max = cols.len().min(NC).div_ceil(nr_max) * nr_max;
@@ -581,6 +600,8 @@ unsafe fn band_product<K: Microkernel>(
                                 (packed.add(ic * k + pc * mr_max), false, mr_max, mr_max * k)
                             } else if a_in_place {
                                 (a.data.as_ptr().add(ic * rs + pc), true, rs, mr_max * rs)
+                            } else if a_cols {
+                                (a.data.as_ptr().add(ic + pc * cs), false, cs, mr_max)
                             } else {
                                 (pa.as_ptr(), false, mr_max, mr_max * kc)
                             };
@@ -614,6 +635,8 @@ unsafe fn band_product<K: Microkernel>(
                                 (packed.add((ic + ir) * k + pc * mr_max), false, mr_max)
                             } else if a_in_place {
                                 (a.data.as_ptr().add((ic + ir) * rs + pc), true, rs)
+                            } else if a_cols {
+                                (a.data.as_ptr().add(ic + ir + pc * cs), false, cs)
                             } else {
                                 (pa.as_ptr().add(ir * kc), false, mr_max)
                             };
