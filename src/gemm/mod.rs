@@ -16,7 +16,9 @@
 //!   784-64-64-10 MLP at batch 512 the AVX2 kernel took 11–19% off the training time of
 //!   `matrixmultiply` (on a 2-vCPU Zen 3; its products ran 1.1–1.7× as fast), and the AVX-512
 //!   one runs that MLP's large products 1.3–1.5× as fast again on a 2-vCPU Xeon. On one thread
-//!   it runs them about twice as fast as `gemm` (512×784·784×64: 634 → 338 µs);
+//!   it runs them about twice as fast as `gemm` (512×784·784×64: 634 → 338 µs). Of those, the
+//!   ones fewer than 16 columns wide with `a` row-major and `b` column-major (a classifier's
+//!   `x · Wᵀ`) are dot products along `k` instead (`narrow.rs`), with no padded columns;
 //! - the same products in `f64`, or on other CPUs, go to [`matrixmultiply`] with its threading:
 //!   its pool also runs one half of the work on the calling thread, which in a training loop
 //!   (short products between other kernels) beat `gemm`'s rayon pool by 12–15% end to end;
@@ -46,6 +48,8 @@ mod avx2;
 mod avx512;
 #[cfg(target_arch = "x86_64")]
 mod blocked;
+#[cfg(target_arch = "x86_64")]
+mod narrow;
 mod thin;
 
 /// A read-only `rows × cols` matrix inside a slice: element `(i, j)` is
@@ -402,6 +406,7 @@ fn own_f32<E: Element>(
     });
     use blocked::Microkernel;
     let product = match kernel {
+        _ if narrow::applies(a, b) => narrow::matmul(a, b, bias, threads),
         // Fewer columns than one 32-wide tile would be mostly padding there (10 of 32 for a
         // classifier's outputs): the AVX2 kernel's 16-wide tiles waste less.
         OwnKernel::Avx512 if b.cols < avx512::Avx512::NR => {

@@ -1,0 +1,294 @@
+//! Products fewer than 16 columns wide whose `a` is row-major and `b` column-major: a
+//! classifier's `x · Wᵀ`, with `W` stored `(out, in)` as PyTorch stores it. Each output is then
+//! a dot product of two contiguous runs of `k` values, computed 8 lanes at a time, a few rows
+//! and columns at once (up to 8 accumulators).
+//!
+//! The tiled kernel (`blocked.rs`) computes 16 columns per tile, so 10 outputs left 6 of every
+//! 16 multiply-adds to padding. Against it, on a 2-vCPU Zen 3: the `arena` MLP's last layer
+//! (512×64·64×10) 0.83× the time on one thread, 0.74–0.82× on two; the `wide` one's
+//! (128×256·256×10) 0.66× and 0.56–0.62×. Summing the 8 lanes of each dot product is what is
+//! left to pay for: with those sums stored one value at a time, 512×64·64×10 was 1.1× slower.
+
+use std::arch::x86_64::*;
+use std::ops::Range;
+
+use super::blocked::Bias;
+use super::StridedMatrix;
+use crate::threads::pool;
+
+/// The widest product computed here: one column less than the AVX2 tile.
+const MAX_COLS: usize = 15;
+
+/// Rows per block: each column group runs over them while they are in L1.
+const BLOCK_ROWS: usize = 8;
+
+/// Whether [`matmul`] takes the row-major product `a · b`: `b` at most [`MAX_COLS`] wide, `a`'s
+/// rows and `b`'s columns contiguous, and the CPU with AVX2 and FMA.
+pub(super) fn applies(a: StridedMatrix<'_, f32>, b: StridedMatrix<'_, f32>) -> bool {
+    b.cols <= MAX_COLS
+        && (a.col_stride == 1 || a.cols == 1)
+        && (b.row_stride == 1 || b.rows == 1)
+        && is_x86_feature_detected!("avx2")
+        && is_x86_feature_detected!("fma")
+}
+
+/// A pointer to the output that the threads share; each writes only its own rows.
+#[derive(Clone, Copy)]
+struct Out(*mut f32);
+
+// SAFETY: the bands of rows the threads write are disjoint (see `matmul`).
+unsafe impl Send for Out {}
+unsafe impl Sync for Out {}
+
+/// `a · b` (plus `bias`) as a fresh row-major `m × n` buffer, on up to `threads` threads, for
+/// operands that [`applies`] accepts, with `m`, `k` and `n` above 0.
+pub(super) fn matmul(
+    a: StridedMatrix<'_, f32>,
+    b: StridedMatrix<'_, f32>,
+    bias: Option<Bias<'_>>,
+    threads: usize,
+) -> Vec<f32> {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert!(
+        applies(a, b) && m > 0 && k > 0 && n > 0,
+        "narrow::matmul: {m}x{k}x{n}"
+    );
+    let threads = pool::usable(threads);
+    // Two bands per thread, claimed one at a time, whole blocks of rows each.
+    let band = m.div_ceil(2 * threads).next_multiple_of(BLOCK_ROWS);
+    let bands = m.div_ceil(band);
+    let mut product = crate::buffers::take::<f32>(m * n);
+    let out = Out(product.as_mut_ptr());
+    pool::run(bands, threads, &|i| {
+        let rows = i * band..((i + 1) * band).min(m);
+        // SAFETY: the CPU has AVX2 and FMA (`applies`); `product` has room for m·n values,
+        // and this band writes rows `rows` of it only.
+        unsafe { band_product(a, b, bias, out, rows) }
+    });
+    // SAFETY: the bands cover rows 0..m, and each writes every value of its rows.
+    unsafe { product.set_len(m * n) };
+    product
+}
+
+/// Rows `rows` of `a · b` (plus `bias`) into the row-major `out`, `b.cols` wide.
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA; `out` must hold these rows, written by no other thread.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn band_product(
+    a: StridedMatrix<'_, f32>,
+    b: StridedMatrix<'_, f32>,
+    bias: Option<Bias<'_>>,
+    out: Out,
+    rows: Range<usize>,
+) {
+    let n = b.cols;
+    for i0 in rows.clone().step_by(BLOCK_ROWS) {
+        let h = (rows.end - i0).min(BLOCK_ROWS);
+        let mut j0 = 0;
+        while j0 < n {
+            let block = Block {
+                a,
+                b,
+                bias,
+                out,
+                i0,
+                j0,
+            };
+            // Up to 8 accumulators, whatever the columns left.
+            let cols = (n - j0).min(4);
+            match cols {
+                4 => block.rows::<2, 4>(h),
+                3 => block.rows::<2, 3>(h),
+                2 => block.rows::<4, 2>(h),
+                _ => block.rows::<8, 1>(h),
+            }
+            j0 += cols;
+        }
+    }
+}
+
+/// The outputs from row `i0` and column `j0` on.
+#[derive(Clone, Copy)]
+struct Block<'a> {
+    a: StridedMatrix<'a, f32>,
+    b: StridedMatrix<'a, f32>,
+    bias: Option<Bias<'a>>,
+    out: Out,
+    i0: usize,
+    j0: usize,
+}
+
+impl Block<'_> {
+    /// `h` rows of `C` columns: `R` rows at a time, then one at a time.
+    ///
+    /// # Safety
+    /// As for [`band_product`]; the rows and columns must lie inside the product.
+    #[inline(always)]
+    unsafe fn rows<const R: usize, const C: usize>(self, h: usize) {
+        let mut i = 0;
+        while i + R <= h {
+            Block {
+                i0: self.i0 + i,
+                ..self
+            }
+            .dots::<R, C>();
+            i += R;
+        }
+        while i < h {
+            Block {
+                i0: self.i0 + i,
+                ..self
+            }
+            .dots::<1, C>();
+            i += 1;
+        }
+    }
+
+    /// The `R × C` outputs from `(i0, j0)`: `R · C ≤ 8` dot products along `k`, 8 lanes each,
+    /// summed across lanes together; the last `k % 8` values one at a time; the bias last.
+    ///
+    /// # Safety
+    /// As for [`Block::rows`].
+    #[inline(always)]
+    unsafe fn dots<const R: usize, const C: usize>(self) {
+        let Block {
+            a,
+            b,
+            bias,
+            out,
+            i0,
+            j0,
+        } = self;
+        let (k, n) = (a.cols, b.cols);
+        let a_row = |i: usize| a.data.as_ptr().add((i0 + i) * a.row_stride);
+        let b_col = |j: usize| b.data.as_ptr().add((j0 + j) * b.col_stride);
+        let mut acc = [[_mm256_setzero_ps(); C]; R];
+        let whole = k / 8 * 8;
+        for q in (0..whole).step_by(8) {
+            let bq: [__m256; C] = std::array::from_fn(|j| _mm256_loadu_ps(b_col(j).add(q)));
+            for (i, row) in acc.iter_mut().enumerate() {
+                let aq = _mm256_loadu_ps(a_row(i).add(q));
+                for (acc, &bq) in row.iter_mut().zip(&bq) {
+                    *acc = _mm256_fmadd_ps(aq, bq, *acc);
+                }
+            }
+        }
+        let mut flat = [_mm256_setzero_ps(); 8];
+        for (i, row) in acc.iter().enumerate() {
+            flat[i * C..][..C].copy_from_slice(row);
+        }
+        let lanes = lane_sums(flat);
+        if whole == k && ((R, C) == (2, 4) || (R, C) == (4, 2)) {
+            // Lane `i · C + j` is output `(i, j)`: add the bias lane by lane, then store each
+            // row's `C` values with one store.
+            let lanes = match bias {
+                None => lanes,
+                Some(Bias::PerColumn(v)) => {
+                    let v: [f32; 8] = std::array::from_fn(|l| v[j0 + l % C]);
+                    _mm256_add_ps(lanes, _mm256_loadu_ps(v.as_ptr()))
+                }
+                Some(Bias::PerRow(v)) => {
+                    let v: [f32; 8] = std::array::from_fn(|l| v[i0 + l / C]);
+                    _mm256_add_ps(lanes, _mm256_loadu_ps(v.as_ptr()))
+                }
+            };
+            let halves = [
+                _mm256_castps256_ps128(lanes),
+                _mm256_extractf128_ps::<1>(lanes),
+            ];
+            let row = |i: usize| out.0.add((i0 + i) * n + j0);
+            if C == 4 {
+                _mm_storeu_ps(row(0), halves[0]);
+                _mm_storeu_ps(row(1), halves[1]);
+            } else {
+                for (h, half) in halves.into_iter().enumerate() {
+                    _mm_storel_pd(row(2 * h).cast(), _mm_castps_pd(half));
+                    _mm_storeh_pd(row(2 * h + 1).cast(), _mm_castps_pd(half));
+                }
+            }
+            return;
+        }
+        let mut sums = [0.0f32; 8];
+        _mm256_storeu_ps(sums.as_mut_ptr(), lanes);
+        for i in 0..R {
+            for j in 0..C {
+                let mut sum = sums[i * C + j];
+                for q in whole..k {
+                    sum += *a_row(i).add(q) * *b_col(j).add(q);
+                }
+                // Added last, as a separate addition after the product would be.
+                match bias {
+                    None => {}
+                    Some(Bias::PerColumn(v)) => sum += v[j0 + j],
+                    Some(Bias::PerRow(v)) => sum += v[i0 + i],
+                }
+                *out.0.add((i0 + i) * n + j0 + j) = sum;
+            }
+        }
+    }
+}
+
+/// The sum of each vector's 8 lanes, vector `v` in lane `v`: three rounds of pairwise sums.
+#[inline(always)]
+unsafe fn lane_sums(v: [__m256; 8]) -> __m256 {
+    // Each 128-bit half of `hadd(x, y)` is [x0+x1, x2+x3, y0+y1, y2+y3] of that half.
+    let quarter = |x, y| _mm256_hadd_ps(x, y);
+    let low = quarter(quarter(v[0], v[1]), quarter(v[2], v[3]));
+    let high = quarter(quarter(v[4], v[5]), quarter(v[6], v[7]));
+    // Lanes 0..4 of `low` hold vectors 0..4's sums over lanes 0..4, lanes 4..8 over lanes 4..8.
+    _mm256_add_ps(
+        _mm256_permute2f128_ps::<0x20>(low, high),
+        _mm256_permute2f128_ps::<0x31>(low, high),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every width up to [`MAX_COLS`], `k` with and without a partial last 8, rows around the
+    /// blocks, with and without a bias, on 1 to 3 threads, against an `f64` triple loop.
+    #[test]
+    fn matches_the_triple_loop() {
+        if !is_x86_feature_detected!("avx2") || !is_x86_feature_detected!("fma") {
+            eprintln!("skipped: this CPU lacks AVX2 or FMA");
+            return;
+        }
+        let values = |len: usize, seed: usize| -> Vec<f32> {
+            (0..len)
+                .map(|i| ((i * 7919 + seed * 104_729) % 1000) as f32 / 500.0 - 1.0)
+                .collect()
+        };
+        for (m, k) in [(1, 1), (3, 7), (9, 8), (17, 64), (33, 70), (100, 300)] {
+            for n in 1..=MAX_COLS {
+                let (a_data, b_data) = (values(m * k, 1), values(n * k, 2));
+                let a = StridedMatrix::row_major(&a_data, m, k);
+                // `b` stored as its n×k transpose: column-major.
+                let b = StridedMatrix::row_major(&b_data, n, k).t();
+                assert!(applies(a, b));
+                let (col_bias, row_bias) = (values(n, 3), values(m, 4));
+                for threads in 1..=3 {
+                    let plain = matmul(a, b, None, threads);
+                    let by_col = matmul(a, b, Some(Bias::PerColumn(&col_bias)), threads);
+                    let by_row = matmul(a, b, Some(Bias::PerRow(&row_bias)), threads);
+                    for i in 0..m {
+                        for j in 0..n {
+                            let want: f64 = (0..k)
+                                .map(|q| a.get(i, q) as f64 * b.get(q, j) as f64)
+                                .sum();
+                            let got = plain[i * n + j];
+                            assert!(
+                                (got as f64 - want).abs() <= 2.0 * k as f64 * f32::EPSILON as f64,
+                                "{m}x{k}x{n} threads {threads} ({i},{j}): {got} vs {want}"
+                            );
+                            let with = |bias: f32| (got + bias).to_bits();
+                            assert_eq!(by_col[i * n + j].to_bits(), with(col_bias[j]));
+                            assert_eq!(by_row[i * n + j].to_bits(), with(row_bias[i]));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
