@@ -6,7 +6,7 @@
 //! fixed rank first, which makes ndarray's axis and lane iteration much cheaper.
 
 use duograd::argmax::{argmax_lanes, argmax_of};
-use duograd::kernel::{fold_slice, ReduceOp};
+use duograd::kernel::{fold_slice, sum_rows, ReduceOp};
 use duograd::shape::reduced_shape;
 use duograd::Element;
 use ndarray::{ArcArray, Array, ArrayView, ArrayView1, Axis, Dimension, IxDyn, RemoveAxis, Zip};
@@ -106,11 +106,7 @@ fn sum_middle_axis<E: Element>(values: &[E], outer: usize, len: usize, inner: us
         .chunks_exact_mut(inner)
         .zip(values.chunks_exact(len * inner))
     {
-        for row in block.chunks_exact(inner) {
-            for (sum, &x) in sums.iter_mut().zip(row) {
-                *sum += x;
-            }
-        }
+        sum_rows(block, sums);
     }
     out
 }
