@@ -44,6 +44,7 @@ pub mod data;
 pub mod element;
 pub mod error;
 mod fast_exp;
+mod fast_ln;
 mod fast_tanh;
 pub mod gemm;
 pub mod gradcheck;

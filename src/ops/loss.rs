@@ -7,6 +7,7 @@ use crate::autograd::{is_grad_enabled, Attrs, BackwardArgs, Registry};
 use crate::backend::Backend;
 use crate::element::Element;
 use crate::fast_exp::exp_in_place;
+use crate::fast_ln::ln_in_place;
 use crate::tensor::Tensor;
 
 /// How a per-sample loss is reduced, as PyTorch's `reduction=`.
@@ -82,14 +83,15 @@ fn cross_entropy_rows<E: Element>(
         r.iter_mut().for_each(|v| *v -= m);
     }
     exp_in_place(&mut x);
-    let (sums, loss) = rows_mut(&mut x, classes)
-        .zip(max.iter().zip(&picked))
-        .map(|(r, (&m, &p))| {
-            let sum = r.iter().copied().sum::<E>();
-            let lse = sum.ln() + m;
-            (sum, lse - p)
-        })
-        .unzip();
+    let sums: Vec<E> = rows_mut(&mut x, classes)
+        .map(|r| r.iter().copied().sum::<E>())
+        .collect();
+    // The logarithms in one vectorized sweep too, then `lse - picked = ln(sum) + max - picked`.
+    let mut loss = sums.clone();
+    ln_in_place(&mut loss);
+    for (l, (&m, &p)) in loss.iter_mut().zip(max.iter().zip(&picked)) {
+        *l = (*l + m) - p;
+    }
     (x, sums, loss)
 }
 
