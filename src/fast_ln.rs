@@ -40,12 +40,12 @@ pub(crate) fn ln_in_place<E: Element>(v: &mut Vec<E>) {
 /// `ln x` for a positive, finite, normal `f32`, within one ulp.
 #[inline(always)]
 fn ln_f32(x: f32) -> f32 {
-    const LN2_HI: f32 = 6.931_381_2e-1; // 0x3f317180
-    const LN2_LO: f32 = 9.058_000_6e-6; // 0x3717f7d1
-    const LG1: f32 = 0.666_666_63; // 0xaaaaaa.0p-24
-    const LG2: f32 = 0.400_009_72; // 0xccce13.0p-25
-    const LG3: f32 = 0.284_987_87; // 0x91e9ee.0p-25
-    const LG4: f32 = 0.242_790_79; // 0xf89e26.0p-26
+    const LN2_HI: f32 = f32::from_bits(0x3f31_7180); // 0.693_138_1
+    const LN2_LO: f32 = f32::from_bits(0x3717_f7d1); // 9.058e-6
+    const LG1: f32 = f32::from_bits(0x3f2a_aaaa); // 0xaaaaaa.0p-24 ≈ 0.666_666_6
+    const LG2: f32 = f32::from_bits(0x3ecc_ce13); // 0xccce13.0p-25 ≈ 0.400_009_7
+    const LG3: f32 = f32::from_bits(0x3e91_e9ee); // 0x91e9ee.0p-25 ≈ 0.284_987_9
+    const LG4: f32 = f32::from_bits(0x3e78_9e26); // 0xf89e26.0p-26 ≈ 0.242_790_8
     const ONE: u32 = 0x3f80_0000;
     const SQRT_HALF: u32 = 0x3f35_04f3;
     // Reduce x into [√2/2, √2]: move the exponent by one where the mantissa is above √2.
