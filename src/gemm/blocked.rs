@@ -593,52 +593,19 @@ unsafe fn band_product<K: Microkernel>(
                         } else {
                             (pb.as_ptr().add((jr - in_place_cols) * kc), nr_max)
                         };
-                        let nr = (nc - jr).min(nr_max);
-                        if nr == nr_max {
-                            // The first tile's panels; the kernel steps down the column.
+                        // The tile from row `ic + ir` of this block and panel: its operands,
+                        // and how far `a`'s panel moves from one tile down to the next.
+                        let tile_at = |ir: usize| {
                             let (ap, a_rows, lda, a_step) = if let Whole::A(packed) = whole {
-                                (packed.add(ic * k + pc * mr_max), false, mr_max, mr_max * k)
+                                let at = packed.add((ic + ir) * k + pc * mr_max);
+                                (at, false, mr_max, mr_max * k)
                             } else if a_in_place {
-                                (a.data.as_ptr().add(ic * rs + pc), true, rs, mr_max * rs)
+                                let at = a.data.as_ptr().add((ic + ir) * rs + pc);
+                                (at, true, rs, mr_max * rs)
                             } else if a_cols {
-                                (a.data.as_ptr().add(ic + pc * cs), false, cs, mr_max)
+                                (a.data.as_ptr().add(ic + ir + pc * cs), false, cs, mr_max)
                             } else {
-                                (pa.as_ptr(), false, mr_max, mr_max * kc)
-                            };
-                            let bias = match bias {
-                                _ if pc + kc < k => TileBias::None,
-                                None => TileBias::None,
-                                Some(Bias::PerColumn(v)) => {
-                                    TileBias::Columns(v.as_ptr().add(jc + jr))
-                                }
-                                Some(Bias::PerRow(v)) => TileBias::Rows(v.as_ptr().add(ic)),
-                            };
-                            let panels = Panels {
-                                kc,
-                                a: ap,
-                                lda,
-                                a_rows,
-                                b: bp,
-                                ldb,
-                                c: out.0.add(ic * ldc + jc + jr),
-                                ldc,
-                                overwrite: pc == 0,
-                                bias,
-                            };
-                            K::tiles(mc, a_step, panels);
-                            continue;
-                        }
-                        for ir in (0..mc).step_by(mr_max) {
-                            let mr = (mc - ir).min(mr_max);
-                            // The panel of `a`, whether it is read along rows, and its stride.
-                            let (ap, a_rows, lda) = if let Whole::A(packed) = whole {
-                                (packed.add((ic + ir) * k + pc * mr_max), false, mr_max)
-                            } else if a_in_place {
-                                (a.data.as_ptr().add((ic + ir) * rs + pc), true, rs)
-                            } else if a_cols {
-                                (a.data.as_ptr().add(ic + ir + pc * cs), false, cs)
-                            } else {
-                                (pa.as_ptr().add(ir * kc), false, mr_max)
+                                (pa.as_ptr().add(ir * kc), false, mr_max, mr_max * kc)
                             };
                             let bias = match bias {
                                 _ if pc + kc < k => TileBias::None,
@@ -660,7 +627,18 @@ unsafe fn band_product<K: Microkernel>(
                                 overwrite: pc == 0,
                                 bias,
                             };
-                            tile_of_width::<K>(mr, nr, panels);
+                            (panels, a_step)
+                        };
+                        let nr = (nc - jr).min(nr_max);
+                        if nr == nr_max {
+                            // Full width: the kernel steps down the column itself.
+                            let (panels, a_step) = tile_at(0);
+                            K::tiles(mc, a_step, panels);
+                        } else {
+                            for ir in (0..mc).step_by(mr_max) {
+                                let mr = (mc - ir).min(mr_max);
+                                tile_of_width::<K>(mr, nr, tile_at(ir).0);
+                            }
                         }
                     }
                 }
