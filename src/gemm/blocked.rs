@@ -279,11 +279,12 @@ macro_rules! impl_lanes {
 }
 pub(super) use impl_lanes;
 
-/// A pointer to the output that the threads share; each writes only its own band.
+/// A pointer to the output that the threads share; each writes only its own band (here and in
+/// `narrow.rs`).
 #[derive(Clone, Copy)]
-struct Out(*mut f32);
+pub(super) struct Out(pub(super) *mut f32);
 
-// SAFETY: the bands the threads write are disjoint (see `matmul`).
+// SAFETY: the bands the threads write are disjoint (see `matmul`, and `narrow::matmul`).
 unsafe impl Send for Out {}
 unsafe impl Sync for Out {}
 

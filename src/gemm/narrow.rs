@@ -12,7 +12,7 @@
 use std::arch::x86_64::*;
 use std::ops::Range;
 
-use super::blocked::Bias;
+use super::blocked::{Bias, Out};
 use super::StridedMatrix;
 use crate::threads::pool;
 
@@ -31,14 +31,6 @@ pub(super) fn applies(a: StridedMatrix<'_, f32>, b: StridedMatrix<'_, f32>) -> b
         && is_x86_feature_detected!("avx2")
         && is_x86_feature_detected!("fma")
 }
-
-/// A pointer to the output that the threads share; each writes only its own rows.
-#[derive(Clone, Copy)]
-struct Out(*mut f32);
-
-// SAFETY: the bands of rows the threads write are disjoint (see `matmul`).
-unsafe impl Send for Out {}
-unsafe impl Sync for Out {}
 
 /// `a · b` (plus `bias`) as a fresh row-major `m × n` buffer, on up to `threads` threads, for
 /// operands that [`applies`] accepts, with `m`, `k` and `n` above 0.
