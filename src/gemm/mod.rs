@@ -503,6 +503,9 @@ mod tests {
             crate::threads::set_num_threads(threads);
             for (m, k, n) in [
                 (1, 784, 64),
+                // Thin, with column blocks (`thin::row_times`) and a partial one.
+                (1, 200, 130),
+                (130, 200, 1),
                 (64, 1, 70),
                 (33, 17, 1),
                 (1, 1, 5),
