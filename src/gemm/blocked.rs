@@ -93,6 +93,16 @@ pub(super) enum Bias<'a> {
     PerRow(&'a [f32]),
 }
 
+impl Bias<'_> {
+    /// The same bias for the transposed product.
+    pub(super) fn transposed(self) -> Self {
+        match self {
+            Bias::PerColumn(v) => Bias::PerRow(v),
+            Bias::PerRow(v) => Bias::PerColumn(v),
+        }
+    }
+}
+
 /// [`Bias`] as one tile sees it: a pointer to the values of its first column (`NR` of them)
 /// or its first row (`mr`).
 #[derive(Clone, Copy)]

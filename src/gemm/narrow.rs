@@ -24,7 +24,7 @@ const BLOCK_ROWS: usize = 8;
 
 /// Whether [`matmul`] takes the row-major product `a · b`: `b` at most [`MAX_COLS`] wide, `a`'s
 /// rows and `b`'s columns contiguous, and the CPU with AVX2 and FMA.
-pub(super) fn applies(a: StridedMatrix<'_, f32>, b: StridedMatrix<'_, f32>) -> bool {
+pub(super) fn applies<E>(a: StridedMatrix<'_, E>, b: StridedMatrix<'_, E>) -> bool {
     b.cols <= MAX_COLS
         && (a.col_stride == 1 || a.cols == 1)
         && (b.row_stride == 1 || b.rows == 1)
