@@ -5,7 +5,8 @@
 //! - products with a side of 1 (a batch of one sample: a row times a matrix, an outer product,
 //!   a matrix times a column) whose loop can run along contiguous memory, in any type and on
 //!   any thread count, take one vectorized pass (`thin.rs`): a batch-1 SGD step of a 784-64-10
-//!   MLP 45 → 35 µs against the `gemm` crate below;
+//!   MLP 45 → 35 µs against the `gemm` crate below; in `f32`, with AVX2 and FMA, those that
+//!   are a row or a column of dot products (`thin_dot_products`) go to `narrow.rs` instead;
 //! - `f32` products whose every side is at least [`PACKED_MIN_SIDE`] (or thin ones with enough
 //!   work, see `thin_but_long`), on any number of threads, when the CPU has AVX2 and FMA, go to
 //!   duograd's own kernel (`blocked.rs`): BLIS-style blocking around a 12×32 AVX-512
