@@ -5,9 +5,9 @@
 //! one go (Intel's server cores, with two such units), that is twice the arithmetic per
 //! instruction of the AVX2 kernel; the 2-vCPU Xeon this was measured on ran the large products of
 //! the 784-64-64-10 MLP 1.3–1.5× as fast as with [`super::avx2`], and a 2-vCPU Zen 4 (which
-//! splits each 512-bit FMA in two) 1.29× as fast on one thread, as fast on two. `k` blocks of at most 256: a
-//! packed 32-column panel of `b` is then `KC · NR · 4` bytes = 32 KB, two thirds of a 48 KB L1
-//! (128, 192 and 392 were no faster there).
+//! splits each 512-bit FMA in two) 1.29× as fast on one thread, as fast on two. `k` blocks of
+//! at most 256: a packed 32-column panel of `b` is then `KC · NR · 4` bytes = 32 KB, two thirds
+//! of a 48 KB L1 (128, 192 and 392 were no faster there).
 
 use std::arch::x86_64::*;
 

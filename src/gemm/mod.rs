@@ -430,7 +430,7 @@ fn own_f32<E: Element>(
     use blocked::Microkernel;
     let product = match kernel {
         _ if narrow::applies(a, b) => narrow::matmul(a, b, bias, threads),
-        // A row of dot products is the column `bᵀ · aᵀ`, the same values in the same order.
+        // A row of dot products, computed as the column `bᵀ · aᵀ`: the same buffer.
         _ if a.rows == 1 && narrow::applies(b.t(), a.t()) => {
             narrow::matmul(b.t(), a.t(), bias.map(blocked::Bias::transposed), threads)
         }
@@ -716,6 +716,76 @@ mod tests {
                     (plain + bias[j]).to_bits(),
                     "{m}x{}x{n} threads {threads} {what} with bias, element {index}",
                     a.cols
+                );
+            }
+        }
+    }
+
+    /// The batch-1 products of a linear layer in `f32` on both backends' layouts (rows or
+    /// columns of dot products, `thin_dot_products`), with and without a bias, against `f64`.
+    #[test]
+    fn batch_one_f32_products_match_f64() {
+        let (k, n) = (784, 64);
+        let x: Vec<f32> = (0..k)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
+            .collect();
+        let w: Vec<f32> = (0..k * n)
+            .map(|i| ((i * 53 % 97) as f32 - 48.0) / 48.0)
+            .collect();
+        let bias: Vec<f32> = (0..n).map(|j| j as f32 * 0.25 - 3.0).collect();
+        let to64 = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
+        let (x64, w64) = (to64(&x), to64(&w));
+        // `x · Wᵀ` with `W` (n×k) row-major (ndarray) and column-major (nalgebra); `g · W`
+        // with `g` 1×n and `W` column-major.
+        let cases = [
+            (
+                StridedMatrix::row_major(&x, 1, k),
+                StridedMatrix::row_major(&w, n, k).t(),
+                StridedMatrix::row_major(&x64, 1, k),
+                StridedMatrix::row_major(&w64, n, k).t(),
+            ),
+            (
+                StridedMatrix::col_major(&x, 1, k),
+                StridedMatrix::col_major(&w, n, k).t(),
+                StridedMatrix::col_major(&x64, 1, k),
+                StridedMatrix::col_major(&w64, n, k).t(),
+            ),
+        ];
+        for (case, (a, b, a64, b64)) in cases.into_iter().enumerate() {
+            let want = naive(a64, b64);
+            for layout in [Layout::RowMajor, Layout::ColMajor] {
+                let plain = matmul(a, b, layout);
+                let biased = matmul_bias(a, b, &bias, layout);
+                for j in 0..n {
+                    let tol = 2.0 * k as f64 * f32::EPSILON as f64 * 10.0;
+                    assert!(
+                        (plain[j] as f64 - want[j]).abs() <= tol,
+                        "case {case} {layout:?} column {j}: {} vs {}",
+                        plain[j],
+                        want[j]
+                    );
+                    assert_eq!(
+                        biased[j],
+                        plain[j] + bias[j],
+                        "case {case} {layout:?} column {j}"
+                    );
+                }
+            }
+        }
+        let (g, g64) = (&x[..n], &x64[..n]);
+        let wc = StridedMatrix::col_major(&w, n, k);
+        let want = naive(
+            StridedMatrix::row_major(g64, 1, n),
+            StridedMatrix::col_major(&w64, n, k),
+        );
+        for layout in [Layout::RowMajor, Layout::ColMajor] {
+            let got = matmul(StridedMatrix::col_major(g, 1, n), wc, layout);
+            for p in 0..k {
+                assert!(
+                    (got[p] as f64 - want[p]).abs() <= 2.0 * n as f64 * f32::EPSILON as f64 * 10.0,
+                    "g·W {layout:?} column {p}: {} vs {}",
+                    got[p],
+                    want[p]
                 );
             }
         }
