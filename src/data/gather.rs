@@ -4,9 +4,11 @@
 //! The rows come in random order out of a data set far larger than the caches, so a batch is
 //! bound by memory latency (and, for `f32` data, bandwidth), not arithmetic: two threads fetch
 //! about twice as much at once, and prefetching the next rows hides part of the wait. A
-//! column-major batch is gathered row-major a few rows at a time into a buffer that stays in
-//! cache and written out transposed from there, 8×8 values at a time with AVX where the CPU has
-//! it, so that the batch itself is written once.
+//! column-major batch of bytes (MNIST) is converted and transposed in registers, 16 rows and 8
+//! columns at a time, where the CPU has AVX2 ([`bytes_to_columns`]); otherwise it is gathered
+//! row-major a few rows at a time into a buffer that stays in cache and written out transposed
+//! from there, 8×8 values at a time with AVX where the CPU has it. Either way the batch itself
+//! is written once.
 //!
 //! The data loader gathers each next batch in the background ([`Features::gather_in_background`]):
 //! idle worker threads take it 16 rows at a time between the matrix products of the current
@@ -129,6 +131,14 @@ impl Features {
             }
             Layout::ColMajor => {
                 let n = rows.len();
+                #[cfg(target_arch = "x86_64")]
+                if let Features::Bytes { bytes, map } = self {
+                    if std::arch::is_x86_feature_detected!("avx2") {
+                        // SAFETY: the CPU has AVX2 (checked just above); as the caller
+                        // promised otherwise.
+                        return unsafe { bytes_to_columns(bytes, *map, rows, range, dim, batch.0) };
+                    }
+                }
                 let mut block = Vec::with_capacity(BLOCK_ROWS.min(range.len()) * dim);
                 for r0 in range.clone().step_by(BLOCK_ROWS) {
                     let r1 = (r0 + BLOCK_ROWS).min(range.end);
@@ -356,6 +366,69 @@ unsafe fn transpose_into(block: &[f32], rows: usize, dim: usize, out: *mut f32, 
         for (j, &x) in block[r * dim..(r + 1) * dim].iter().enumerate() {
             // SAFETY: as the caller promised.
             unsafe { out.add(j * n + r).write(x) };
+        }
+    }
+}
+
+/// Rows `rows[range]` of bytes converted and written straight into the column-major
+/// `rows.len() × dim` batch at `out`, 16 rows at a time: for each 8 columns, two 8×8 blocks
+/// converted in registers and transposed, so that each 64-byte line of a column is written
+/// whole, with no row-major copy in between (that copy, 50 KB per 16 MNIST rows, spilled out of
+/// a 32 KB L1). Rows past the last 8 are written one value at a time. One shuffled epoch of
+/// batch-512 MNIST batches on a 2-vCPU Zen 4, medians of 9, four runs of each build in
+/// alternation: 19.1–21.8 → 12.6–16.5 ms.
+///
+/// # Safety
+/// The CPU must have AVX2; every row of `rows[range]` must lie inside `bytes`, and `out` must
+/// have room for the batch, whose rows `range` no other thread writes meanwhile.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn bytes_to_columns(
+    bytes: &[u8],
+    map: super::features::ByteMap,
+    rows: &[usize],
+    range: Range<usize>,
+    dim: usize,
+    out: *mut f32,
+) {
+    use std::arch::x86_64::*;
+    let n = rows.len();
+    let (scale, offset) = (_mm256_set1_ps(map.scale), _mm256_set1_ps(map.offset));
+    let cols = dim / 8 * 8;
+    let mut r0 = range.start;
+    while r0 + 8 <= range.end {
+        let group = if r0 + 16 <= range.end { 16 } else { 8 };
+        for next in rows[(r0 + group).min(range.end)..(r0 + 2 * group).min(range.end)].iter() {
+            prefetch_row(bytes, Some(next), dim);
+        }
+        let src = |i: usize| bytes.as_ptr().add(rows[r0 + i] * dim);
+        for j in (0..cols).step_by(8) {
+            for half in (0..group).step_by(8) {
+                let values = std::array::from_fn(|i| {
+                    // SAFETY: row `rows[r0 + half + i]` lies inside `bytes` and `j + 8 ≤ dim`.
+                    let b = unsafe { _mm_loadl_epi64(src(half + i).add(j).cast()) };
+                    let x = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b));
+                    // A multiply and an add, as `ByteMap::value` computes it.
+                    _mm256_add_ps(_mm256_mul_ps(x, scale), offset)
+                });
+                for (c, column) in crate::simd::transpose8(values).into_iter().enumerate() {
+                    // SAFETY: column `j + c`, rows `r0 + half ..` of the batch, inside it.
+                    unsafe { _mm256_storeu_ps(out.add((j + c) * n + r0 + half), column) };
+                }
+            }
+        }
+        for j in cols..dim {
+            for i in 0..group {
+                // SAFETY: as above.
+                unsafe { out.add(j * n + r0 + i).write(map.value(*src(i).add(j))) };
+            }
+        }
+        r0 += group;
+    }
+    for r in r0..range.end {
+        for (j, &b) in bytes[rows[r] * dim..(rows[r] + 1) * dim].iter().enumerate() {
+            // SAFETY: as above.
+            unsafe { out.add(j * n + r).write(map.value(b)) };
         }
     }
 }
