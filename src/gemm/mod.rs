@@ -721,6 +721,76 @@ mod tests {
         }
     }
 
+    /// The microkernels as compiled keep their tiles in registers: in `tile` and `tiles` of
+    /// either kernel no FMA's result is stored to the stack right after it (read off this test
+    /// binary's disassembly; stores after other instructions, such as a tile's operands copied
+    /// for a call, are allowed). In the fourteenth session LLVM stored every AVX-512 FMA's result
+    /// to the stack, which halved that kernel's speed and went unseen on the AVX2-only machines
+    /// timed then; this catches it on any x86-64 Linux machine, whatever its instruction set.
+    /// Skipped in debug builds (nothing is kept in registers there) and without `objdump`.
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    #[test]
+    fn microkernels_keep_their_tiles_in_registers() {
+        if cfg!(debug_assertions) {
+            eprintln!("skipped: a debug build keeps nothing in registers");
+            return;
+        }
+        let exe = std::env::current_exe().expect("the test binary's path");
+        let output = match std::process::Command::new("objdump")
+            .args(["-d", "-C", "--no-show-raw-insn"])
+            .arg(&exe)
+            .output()
+        {
+            Ok(output) if output.status.success() => output,
+            other => {
+                eprintln!("skipped: objdump could not disassemble {exe:?}: {other:?}");
+                return;
+            }
+        };
+        let text = String::from_utf8_lossy(&output.stdout);
+        let mut found = Vec::new();
+        let mut current: Option<&str> = None;
+        let (mut spills, mut after_fma) = (0, false);
+        let mut check = |name: Option<&str>, spills: usize| {
+            if let Some(name) = name {
+                assert_eq!(
+                    spills, 0,
+                    "{name}: {spills} FMA results stored to the stack"
+                );
+                found.push(name.to_string());
+            }
+        };
+        for line in text.lines() {
+            if line.ends_with(">:") {
+                check(current.take(), spills);
+                spills = 0;
+                current = ["avx512::Avx512", "avx2::Avx2"]
+                    .iter()
+                    .any(|k| {
+                        let name = format!("<<duograd::gemm::{k} as duograd::gemm::blocked::");
+                        line.contains(&(name + "Microkernel>::tile"))
+                    })
+                    .then_some(line);
+                after_fma = false;
+            } else if current.is_some() {
+                let stack_store = line.contains("vmov")
+                    && (line.contains("%ymm") || line.contains("%zmm"))
+                    && line.trim_end().ends_with("(%rsp)");
+                if stack_store {
+                    spills += usize::from(after_fma);
+                } else {
+                    after_fma = line.contains("vfmadd");
+                }
+            }
+        }
+        check(current, spills);
+        assert_eq!(
+            found.len(),
+            4,
+            "expected tile and tiles of both kernels, found {found:?}"
+        );
+    }
+
     /// The batch-1 products of a linear layer in `f32` on both backends' layouts (rows or
     /// columns of dot products, `thin_dot_products`), with and without a bias, against `f64`.
     #[test]
