@@ -371,7 +371,7 @@ unsafe fn transpose_into(block: &[f32], rows: usize, dim: usize, out: *mut f32, 
 }
 
 /// Rows `rows[range]` of bytes converted and written straight into the column-major
-/// `rows.len() × dim` batch at `out`, 16 rows at a time: for each 8 columns, two 8×8 blocks
+/// `rows.len() × dim` batch at `out`, [`BLOCK_ROWS`] at a time: for each 8 columns, two 8×8 blocks
 /// converted in registers and transposed, so that each 64-byte line of a column is written
 /// whole, with no row-major copy in between (that copy, 50 KB per 16 MNIST rows, spilled out of
 /// a 32 KB L1). Rows past the last 8 are written one value at a time. One shuffled epoch of
@@ -397,7 +397,11 @@ unsafe fn bytes_to_columns(
     let cols = dim / 8 * 8;
     let mut r0 = range.start;
     while r0 + 8 <= range.end {
-        let group = if r0 + 16 <= range.end { 16 } else { 8 };
+        let group = if r0 + BLOCK_ROWS <= range.end {
+            BLOCK_ROWS
+        } else {
+            8
+        };
         for next in rows[(r0 + group).min(range.end)..(r0 + 2 * group).min(range.end)].iter() {
             prefetch_row(bytes, Some(next), dim);
         }

@@ -378,7 +378,7 @@ fn thin_dot_products<E: Copy>(
     layout: Layout,
 ) -> bool {
     let (a, b) = as_row_major(a, b, layout);
-    a.cols >= 8 && (narrow::applies(a, b) || (a.rows == 1 && narrow::applies(b.t(), a.t())))
+    a.cols >= 8 && (narrow::applies(a, b) || narrow::applies_transposed(a, b))
 }
 
 /// The operands of the row-major product that is `a · b` laid out as `layout`: a column-major
@@ -430,8 +430,7 @@ fn own_f32<E: Element>(
     use blocked::Microkernel;
     let product = match kernel {
         _ if narrow::applies(a, b) => narrow::matmul(a, b, bias, threads),
-        // A row of dot products, computed as the column `bᵀ · aᵀ`: the same buffer.
-        _ if a.rows == 1 && narrow::applies(b.t(), a.t()) => {
+        _ if narrow::applies_transposed(a, b) => {
             narrow::matmul(b.t(), a.t(), bias.map(blocked::Bias::transposed), threads)
         }
         // Fewer columns than one 32-wide tile would be mostly padding there (10 of 32 for a

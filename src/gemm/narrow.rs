@@ -32,6 +32,16 @@ pub(super) fn applies<E>(a: StridedMatrix<'_, E>, b: StridedMatrix<'_, E>) -> bo
         && is_x86_feature_detected!("fma")
 }
 
+/// Whether `a` is a single row whose dot products with the columns of `b` [`matmul`] can take
+/// as the column `bᵀ · aᵀ` (the same values in the same buffer): how a row of more than
+/// [`MAX_COLS`] dot products still goes there.
+pub(super) fn applies_transposed<E: Copy>(
+    a: StridedMatrix<'_, E>,
+    b: StridedMatrix<'_, E>,
+) -> bool {
+    a.rows == 1 && applies(b.t(), a.t())
+}
+
 /// `a · b` (plus `bias`) as a fresh row-major `m × n` buffer, on up to `threads` threads, for
 /// operands that [`applies`] accepts, with `m`, `k` and `n` above 0.
 pub(super) fn matmul(
