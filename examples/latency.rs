@@ -6,11 +6,11 @@
 
 use std::time::Instant;
 
+use duograd::backends::Nalgebra;
+use duograd::backends::NdArray;
 use duograd::nn::{Activation, Mlp, Module};
 use duograd::optim::{Optimizer, Sgd, SgdConfig};
 use duograd::{Backend, Reduction, Tensor};
-use duograd_nalgebra::Nalgebra;
-use duograd_ndarray::NdArray;
 use rand::{rngs::StdRng, SeedableRng};
 
 fn median_step_micros<B: Backend>(steps: usize) -> f64 {

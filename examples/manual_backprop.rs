@@ -14,11 +14,11 @@
 //! MNIST_DIR=data/mnist cargo run --release --example manual_backprop   # a real MNIST batch
 //! ```
 
+use duograd::backends::Nalgebra;
+use duograd::backends::NdArray;
 use duograd::data::{DataLoader, Dataset, Mnist};
 use duograd::nn::{Activation, Init, Linear, Mlp, Module};
 use duograd::{no_grad, Backend, Reduction, Tensor};
-use duograd_nalgebra::Nalgebra;
-use duograd_ndarray::NdArray;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

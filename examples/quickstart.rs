@@ -2,9 +2,9 @@
 //!
 //! `cargo run --release --example quickstart`
 
+use duograd::backends::Nalgebra;
+use duograd::backends::NdArray;
 use duograd::{Backend, Element, Tensor};
-use duograd_nalgebra::Nalgebra;
-use duograd_ndarray::NdArray;
 
 /// A tiny graph, written once for any backend: loss = mean(tanh(x · w + b)²).
 fn loss_and_grads<B: Backend>() -> (f64, Vec<f64>, Vec<f64>) {

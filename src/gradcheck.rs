@@ -81,7 +81,7 @@ fn perturbed<B: Backend>(
 ///
 /// ```
 /// use duograd::{gradcheck, GradcheckOptions, Tensor};
-/// use duograd_ndarray::NdArray;
+/// use duograd::backends::NdArray;
 ///
 /// let x = Tensor::<NdArray<f64>>::from_f64(&[0.3, -1.2, 2.0], &[3]).requires_grad_(true);
 /// gradcheck(|t| t[0].tanh() * &t[0], &[x], GradcheckOptions::default()).unwrap();
@@ -144,7 +144,7 @@ pub fn gradcheck<B: Backend>(
 ///
 /// ```
 /// use duograd::{gradgradcheck, GradcheckOptions, Tensor};
-/// use duograd_ndarray::NdArray;
+/// use duograd::backends::NdArray;
 ///
 /// let x = Tensor::<NdArray<f64>>::from_f64(&[0.3, -1.2], &[2]).requires_grad_(true);
 /// gradgradcheck(|t| t[0].powf(3.0), &[x], GradcheckOptions::default(), 7).unwrap();

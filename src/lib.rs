@@ -3,8 +3,9 @@
 //! Reverse-mode automatic differentiation that runs the same model code on more than one array
 //! backend.
 //!
-//! - [`Backend`]: array storage and primitive kernels, implemented by `duograd-ndarray`
-//!   (`NdArray<E>`) and `duograd-nalgebra` (`Nalgebra<E>`).
+//! - [`Backend`]: array storage and primitive kernels; [`backends`] re-exports the two
+//!   implementations, [`backends::NdArray`] and [`backends::Nalgebra`] (cargo features `ndarray`
+//!   and `nalgebra`, both on by default).
 //! - [`Tensor`]: an N-d array that records the ops applied to it; [`Tensor::backward`] walks the
 //!   graph in reverse topological order and accumulates gradients into leaves, as in PyTorch.
 //! - [`autograd`]: the backward registry (every op's backward, user ops included), grad mode
@@ -12,9 +13,8 @@
 //! - [`gradcheck()`]: finite-difference checking of any function's gradients.
 //!
 //! ```
+//! use duograd::backends::{Nalgebra, NdArray};
 //! use duograd::{Backend, Tensor};
-//! use duograd_nalgebra::Nalgebra;
-//! use duograd_ndarray::NdArray;
 //!
 //! // Model code is written once, generic over the backend...
 //! fn loss<B: Backend>(w: &Tensor<B>, x: &Tensor<B>) -> Tensor<B> {
@@ -34,36 +34,27 @@
 //! }
 //! ```
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
-pub mod argmax;
 pub mod autograd;
-pub mod backend;
-pub mod buffers;
+pub mod backends;
 mod check;
 pub mod data;
-pub mod element;
 pub mod error;
-mod fast_exp;
-mod fast_ln;
-mod fast_tanh;
-pub mod gemm;
 pub mod gradcheck;
-pub mod kernel;
 pub mod nn;
 mod ops;
 pub mod optim;
-pub mod shape;
-mod simd;
 pub mod tensor;
-pub mod threads;
 pub mod train;
 
+pub use duograd_backend::{backend, composed, element, fused, shape};
+
 pub use autograd::{no_grad, Attrs};
-pub use backend::Backend;
-pub use element::Element;
+pub use duograd_backend::{
+    AdamStep, Backend, BinaryOp, CrossEntropyForward, Element, Layout, MomentumStep, ReduceOp,
+    Reduction, UnaryOp,
+};
 pub use error::AutogradError;
 pub use gradcheck::{gradcheck, gradgradcheck, GradcheckError, GradcheckOptions};
-pub use kernel::{BinaryOp, ReduceOp, UnaryOp};
-pub use ops::Reduction;
-pub use shape::Layout;
 pub use tensor::Tensor;

@@ -1,7 +1,6 @@
 //! [`Tensor`]: an N-d array on a backend that records the operations applied to it.
 
 use std::fmt;
-use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
@@ -19,16 +18,20 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 /// Storage shared by a tensor and its detached aliases, with a version counter that every
 /// in-place update bumps (so backward can tell when a saved tensor has changed).
 pub(crate) struct DataCell<B: Backend> {
-    /// Taken out only by `drop`, which hands it to [`Backend::recycle`].
-    pub(crate) storage: ManuallyDrop<RwLock<B::Storage>>,
+    /// `None` only once `drop` has taken it out to hand it to [`Backend::recycle`].
+    pub(crate) storage: RwLock<Option<B::Storage>>,
     pub(crate) version: AtomicU64,
 }
 
 impl<B: Backend> Drop for DataCell<B> {
     fn drop(&mut self) {
-        // SAFETY: `storage` is not used again: this is the cell's drop.
-        let storage = unsafe { ManuallyDrop::take(&mut self.storage) };
-        B::recycle(storage.into_inner().unwrap_or_else(PoisonError::into_inner));
+        let storage = self
+            .storage
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(storage) = storage.take() {
+            B::recycle(storage);
+        }
     }
 }
 
@@ -69,7 +72,7 @@ impl<B: Backend> Drop for Node<B> {
 ///
 /// ```
 /// use duograd::Tensor;
-/// use duograd_ndarray::NdArray;
+/// use duograd::backends::NdArray;
 ///
 /// let x = Tensor::<NdArray<f64>>::from_f64(&[1.0, 2.0, 3.0], &[3]).requires_grad_(true);
 /// let y = (&x * &x).sum();
@@ -109,7 +112,7 @@ impl<B: Backend> Tensor<B> {
 
     fn new_cell(storage: B::Storage) -> Arc<DataCell<B>> {
         Arc::new(DataCell {
-            storage: ManuallyDrop::new(RwLock::new(storage)),
+            storage: RwLock::new(Some(storage)),
             version: AtomicU64::new(0),
         })
     }
@@ -147,8 +150,8 @@ impl<B: Backend> Tensor<B> {
     /// ```
     /// use duograd::Layout;
     /// use duograd::Tensor;
-    /// use duograd_nalgebra::Nalgebra;
-    /// use duograd_ndarray::NdArray;
+    /// use duograd::backends::Nalgebra;
+    /// use duograd::backends::NdArray;
     /// let col_major = vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]; // [[1, 2, 3], [4, 5, 6]]
     /// let a = Tensor::<NdArray<f64>>::from_vec_2d(col_major.clone(), [2, 3], Layout::ColMajor);
     /// let b = Tensor::<Nalgebra<f64>>::from_vec_2d(col_major, [2, 3], Layout::ColMajor);
@@ -301,6 +304,7 @@ impl<B: Backend> Tensor<B> {
             .read()
             .expect("tensor storage lock poisoned")
             .clone()
+            .expect("a live tensor has storage")
     }
 
     /// The elements in row-major order.
@@ -389,7 +393,7 @@ impl<B: Backend> Tensor<B> {
             .storage
             .write()
             .expect("tensor storage lock poisoned");
-        f(&mut guard);
+        f(guard.as_mut().expect("a live tensor has storage"));
         self.node.data.version.fetch_add(1, Ordering::AcqRel);
     }
 

@@ -1,11 +1,12 @@
-//! Large tensor buffers are recycled ([`duograd::buffers`]): on both backends a dropped tensor's
+//! Large tensor buffers are recycled ([`duograd::backends::cpu::buffers`]): on both backends a dropped tensor's
 //! buffer serves the next output of its length, with every value of that output written anew,
 //! and a buffer another tensor still shares is not taken.
 
 #[macro_use]
 mod common;
 
-use duograd::{buffers, Backend, Tensor};
+use duograd::backends::cpu::buffers;
+use duograd::{Backend, Tensor};
 
 /// 2¹⁶ values: 256 KiB of `f32` or 512 KiB of `f64`, above [`buffers::MIN_BYTES`].
 const N: usize = 1 << 16;

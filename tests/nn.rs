@@ -4,13 +4,13 @@
 #[macro_use]
 mod common;
 
+use duograd::backends::Nalgebra;
+use duograd::backends::NdArray;
 use duograd::nn::functional as F;
 use duograd::nn::{
     Activation, Init, Linear, Mlp, Module, Parameter, ReLU, Sequential, Sigmoid, Tanh,
 };
 use duograd::{gradcheck, Backend, GradcheckOptions, Reduction, Tensor};
-use duograd_nalgebra::Nalgebra;
-use duograd_ndarray::NdArray;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 

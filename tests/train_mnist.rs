@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Instant;
 
+use duograd::backends::Nalgebra;
+use duograd::backends::NdArray;
 use duograd::data::{Dataset, DIGITS_ENV_VAR};
 use duograd::nn::{Activation, Init, Module};
 use duograd::train::{
@@ -20,8 +22,6 @@ use duograd::train::{
     Overrides, Preset, RunInfo, Splits, StepPhases, TrainConfig, TrainError, TrainMetrics,
 };
 use duograd::Backend;
-use duograd_nalgebra::Nalgebra;
-use duograd_ndarray::NdArray;
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 

@@ -384,7 +384,7 @@ backend_tests!(
 /// entries in the header and byte-identical tensor data (our header adds `{"format": "pt"}`).
 #[test]
 fn resaving_pytorch_weights_in_f32_reproduces_the_pytorch_file() {
-    let model = torch_mlp_layout::<duograd_ndarray::NdArray<f32>>(14);
+    let model = torch_mlp_layout::<duograd::backends::NdArray<f32>>(14);
     load_safetensors(&model, fixture_file()).unwrap();
     let ours = module_to_safetensors(&model).unwrap();
     let theirs = std::fs::read(fixture_file()).unwrap();
@@ -407,9 +407,9 @@ fn resaving_pytorch_weights_in_f32_reproduces_the_pytorch_file() {
 /// An f64 file loads into an f32 model, rounding each value to nearest.
 #[test]
 fn f64_weights_load_into_an_f32_model_rounded() {
-    let m64 = Mlp::<duograd_ndarray::NdArray<f64>>::new(&[3, 2], Activation::Relu, &mut rng(15));
+    let m64 = Mlp::<duograd::backends::NdArray<f64>>::new(&[3, 2], Activation::Relu, &mut rng(15));
     let bytes = module_to_safetensors(&m64).unwrap();
-    let m32 = Mlp::<duograd_nalgebra::Nalgebra<f32>>::new(&[3, 2], Activation::Relu, &mut rng(16));
+    let m32 = Mlp::<duograd::backends::Nalgebra<f32>>::new(&[3, 2], Activation::Relu, &mut rng(16));
     load_module_from_safetensors(&m32, &bytes).unwrap();
     for (a, b) in m64.parameters().iter().zip(m32.parameters()) {
         let rounded: Vec<f64> = a.to_vec_f64().iter().map(|&v| v as f32 as f64).collect();

@@ -17,8 +17,8 @@ mod training;
 #[macro_export]
 macro_rules! for_both_backends {
     ($f:ident ( $($arg:expr),* )) => {
-        $f::<duograd_ndarray::NdArray<f32>>($($arg),*);
-        $f::<duograd_nalgebra::Nalgebra<f32>>($($arg),*);
+        $f::<duograd::backends::NdArray<f32>>($($arg),*);
+        $f::<duograd::backends::Nalgebra<f32>>($($arg),*);
     };
 }
 

@@ -13,9 +13,9 @@ use duograd::train::{
 /// The array backend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum BackendKind {
-    /// `duograd_ndarray::NdArray`.
+    /// `duograd::backends::NdArray`.
     Ndarray,
-    /// `duograd_nalgebra::Nalgebra`.
+    /// `duograd::backends::Nalgebra`.
     Nalgebra,
 }
 

@@ -16,10 +16,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
+use duograd::backends::Nalgebra;
+use duograd::backends::NdArray;
 use duograd::train::{data_location, load_splits, train, Splits, TrainConfig, TrainMetrics};
 use duograd::Backend;
-use duograd_nalgebra::Nalgebra;
-use duograd_ndarray::NdArray;
 
 use cli::{Args, BackendKind, Precision};
 use report::Reporter;
@@ -37,7 +37,7 @@ fn main() -> ExitCode {
 
 fn main_inner(args: &Args) -> Result<(), String> {
     if let Some(threads) = args.threads {
-        duograd::threads::set_num_threads(threads as usize);
+        duograd::backends::cpu::threads::set_num_threads(threads as usize);
     }
     let config = args.config().map_err(|e| e.to_string())?;
     check_output_dirs(args)?;

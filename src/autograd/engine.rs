@@ -199,7 +199,7 @@ impl<B: Backend> Tensor<B> {
     ///
     /// ```
     /// use duograd::Tensor;
-    /// use duograd_ndarray::NdArray;
+    /// use duograd::backends::NdArray;
     ///
     /// let x = Tensor::<NdArray<f64>>::from_f64(&[2.0], &[1]).requires_grad_(true);
     /// x.powf(3.0).sum().backward_opts(None, true).unwrap();
@@ -232,7 +232,7 @@ impl<B: Backend> Tensor<B> {
 ///
 /// ```
 /// use duograd::{autograd::grad, Tensor};
-/// use duograd_ndarray::NdArray;
+/// use duograd::backends::NdArray;
 ///
 /// let x = Tensor::<NdArray<f64>>::from_f64(&[3.0], &[1]).requires_grad_(true);
 /// let y = (&x * &x).sum();

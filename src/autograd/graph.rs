@@ -53,7 +53,7 @@ impl<B: Backend> Tensor<B> {
     ///
     /// ```
     /// use duograd::Tensor;
-    /// use duograd_ndarray::NdArray;
+    /// use duograd::backends::NdArray;
     /// let x = Tensor::<NdArray<f32>>::ones(&[2]).requires_grad_(true);
     /// let y = (x.exp() * 2.0).sum();
     /// let f = y.grad_fn().unwrap();
@@ -71,7 +71,7 @@ impl<B: Backend> Tensor<B> {
     ///
     /// ```
     /// use duograd::Tensor;
-    /// use duograd_ndarray::NdArray;
+    /// use duograd::backends::NdArray;
     /// let x = Tensor::<NdArray<f32>>::ones(&[2]).requires_grad_(true);
     /// let tree = (x.tanh() + 1.0).sum().graph_tree();
     /// assert!(tree.starts_with("sum [] "));

@@ -156,7 +156,7 @@ pub fn registry<B: Backend>() -> &'static Registry<B> {
 /// ```
 /// use duograd::autograd::{register_op, BackwardArgs};
 /// use duograd::{Backend, Tensor, UnaryOp, Attrs};
-/// use duograd_ndarray::NdArray;
+/// use duograd::backends::NdArray;
 ///
 /// /// softplus(x) = ln(1 + e^x)
 /// fn softplus<B: Backend>(x: &Tensor<B>) -> Tensor<B> {

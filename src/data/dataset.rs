@@ -3,10 +3,9 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use super::features::{ByteMap, Features};
-use super::gather::PendingGather;
 use super::mnist::Mnist;
 use crate::shape::Layout;
+use duograd_cpu::rows::{ByteMap, Features, PendingGather};
 
 /// A labelled data set held in memory: `len` rows of `dim` features (row-major) and one
 /// class label in `0..classes` per row.
@@ -165,7 +164,7 @@ impl Dataset {
     /// `layout` (column-major: value `j` of row `rows[r]` at `j * rows.len() + r`, the order of
     /// a backend that stores matrices by column), as a mini-batch needs them; see
     /// [`DataLoader::layout`](super::DataLoader::layout). Batches of 32K values or more are
-    /// gathered on duograd's worker threads ([`crate::threads`]); the result does not depend
+    /// gathered on duograd's worker threads ([`crate::backends::cpu::threads`]); the result does not depend
     /// on the thread count.
     ///
     /// # Panics

@@ -5,9 +5,9 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use super::dataset::Dataset;
-use super::gather::{PendingGather, PARALLEL_MIN_VALUES};
 use crate::shape::Layout;
 use crate::Element;
+use duograd_cpu::rows::{PendingGather, PARALLEL_MIN_VALUES};
 
 /// One mini-batch: a copy of the selected rows, row-major unless the loader was asked for
 /// another [`DataLoader::layout`].
@@ -78,7 +78,7 @@ impl Batch {
 /// just its own rows.
 ///
 /// While one batch is in use, the next is gathered by duograd's idle worker threads (when more
-/// than one [thread](crate::threads) is allowed and a batch holds at least 2¹⁵ values): in a
+/// than one [thread](duograd_cpu::threads) is allowed and a batch holds at least 2¹⁵ values): in a
 /// training loop the gather then fills the gaps between the matrix products instead of taking
 /// its own time. The batches are the same either way; [`DataLoader::prefetch`] turns it off.
 ///
@@ -268,7 +268,7 @@ impl Iterator for Batches<'_> {
         self.pos += indices.len();
         let following = self.rows_from(self.pos);
         let worth_it = following.len() * self.data.dim() >= PARALLEL_MIN_VALUES;
-        if self.prefetch && worth_it && crate::threads::num_threads() > 1 {
+        if self.prefetch && worth_it && duograd_cpu::threads::num_threads() > 1 {
             let rows = following.to_vec();
             self.next = Some(self.data.gather_in_background(rows, self.layout));
         }

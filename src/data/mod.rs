@@ -36,8 +36,6 @@ mod digits;
 #[cfg(feature = "download")]
 mod download;
 mod error;
-mod features;
-mod gather;
 mod idx;
 mod loader;
 mod mnist;

@@ -6,7 +6,7 @@
 //! ```
 //! use duograd::nn::functional as F;
 //! use duograd::{Reduction, Tensor};
-//! use duograd_ndarray::NdArray;
+//! use duograd::backends::NdArray;
 //!
 //! let logits = Tensor::<NdArray<f64>>::from_f64(&[2.0, 0.5, -1.0, 0.1, 0.2, 3.0], &[2, 3]);
 //! let labels = [0, 2];

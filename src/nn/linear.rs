@@ -25,7 +25,7 @@ pub enum Init {
 /// ```
 /// use duograd::nn::{Linear, Module};
 /// use duograd::Tensor;
-/// use duograd_ndarray::NdArray;
+/// use duograd::backends::NdArray;
 /// use rand::SeedableRng;
 ///
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);

@@ -15,7 +15,7 @@ use crate::tensor::Tensor;
 ///
 /// ```
 /// use duograd::nn::{Activation, Mlp, Module};
-/// use duograd_ndarray::NdArray;
+/// use duograd::backends::NdArray;
 /// use rand::SeedableRng;
 ///
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);

@@ -9,7 +9,7 @@
 //! use duograd::nn::{functional as F, Activation, Mlp, Module};
 //! use duograd::optim::{Optimizer, Sgd, SgdConfig};
 //! use duograd::{Reduction, Tensor};
-//! use duograd_ndarray::NdArray;
+//! use duograd::backends::NdArray;
 //! use rand::SeedableRng;
 //!
 //! type B = NdArray<f32>;

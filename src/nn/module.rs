@@ -19,7 +19,7 @@ use crate::tensor::Tensor;
 /// ```
 /// use duograd::nn::{Linear, Module, ReLU};
 /// use duograd::{Backend, Tensor};
-/// use duograd_ndarray::NdArray;
+/// use duograd::backends::NdArray;
 /// use rand::SeedableRng;
 ///
 /// /// Two linear layers sharing one ReLU instance.
@@ -244,7 +244,7 @@ fn repr<B: Backend>(m: &dyn Module<B>) -> String {
 ///
 /// ```
 /// use duograd::nn::{Activation, Mlp};
-/// use duograd_ndarray::NdArray;
+/// use duograd::backends::NdArray;
 /// use rand::SeedableRng;
 ///
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
@@ -299,7 +299,7 @@ mod tests {
     #[test]
     fn short_type_name_drops_path_and_generics() {
         assert_eq!(
-            short_type_name("duograd::nn::linear::Linear<duograd_ndarray::NdArray<f64>>"),
+            short_type_name("duograd::nn::linear::Linear<duograd::backends::NdArray<f64>>"),
             "Linear"
         );
         assert_eq!(short_type_name("ReLU"), "ReLU");

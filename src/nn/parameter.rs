@@ -16,7 +16,7 @@ use crate::tensor::Tensor;
 /// ```
 /// use duograd::nn::Parameter;
 /// use duograd::Tensor;
-/// use duograd_ndarray::NdArray;
+/// use duograd::backends::NdArray;
 ///
 /// let w = Parameter::new(Tensor::<NdArray<f64>>::from_f64(&[1.0, 2.0], &[2]));
 /// assert!(w.requires_grad() && w.is_leaf());

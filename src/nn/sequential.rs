@@ -11,7 +11,7 @@ use crate::tensor::Tensor;
 /// ```
 /// use duograd::nn::{Linear, Module, ReLU, Sequential};
 /// use duograd::Tensor;
-/// use duograd_ndarray::NdArray;
+/// use duograd::backends::NdArray;
 /// use rand::SeedableRng;
 ///
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);

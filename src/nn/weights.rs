@@ -20,7 +20,7 @@
 //!
 //! ```
 //! use duograd::nn::{load_safetensors, save_safetensors, Activation, Mlp, Module};
-//! use duograd_ndarray::NdArray;
+//! use duograd::backends::NdArray;
 //! use rand::SeedableRng;
 //!
 //! let mut rng = rand::rngs::StdRng::seed_from_u64(0);

@@ -2,9 +2,9 @@
 
 use crate::autograd::{Attrs, BackwardArgs, Registry};
 use crate::backend::Backend;
-use crate::kernel::BinaryOp;
 use crate::shape::broadcast_axes;
 use crate::tensor::Tensor;
+use crate::BinaryOp;
 
 impl<B: Backend> Tensor<B> {
     #[track_caller]

@@ -2,9 +2,9 @@
 
 use crate::autograd::{is_grad_enabled, Attrs, BackwardArgs, Registry};
 use crate::backend::Backend;
-use crate::kernel::{BinaryOp, UnaryOp};
 use crate::tensor::Tensor;
 use crate::Element;
+use crate::{BinaryOp, UnaryOp};
 
 impl<B: Backend> Tensor<B> {
     /// Applies a unary kernel and records it as `op`.

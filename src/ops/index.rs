@@ -59,7 +59,7 @@ impl<B: Backend> Tensor<B> {
     ///
     /// ```
     /// use duograd::Tensor;
-    /// use duograd_ndarray::NdArray;
+    /// use duograd::backends::NdArray;
     /// let x = Tensor::<NdArray<f64>>::from_f64(&[0., 1., 2., 3., 4., 5.], &[2, 3]);
     /// let picked = x.index(&[&[1, 0, 1], &[2, 0, 2]]);
     /// assert_eq!(picked.to_vec(), vec![5.0, 0.0, 5.0]);

@@ -35,7 +35,7 @@ impl<B: Backend> Tensor<B> {
     ///
     /// ```
     /// use duograd::Tensor;
-    /// use duograd_ndarray::NdArray;
+    /// use duograd::backends::NdArray;
     /// let x = Tensor::<NdArray<f32>>::zeros(&[2, 3, 4]);
     /// assert_eq!(x.reshape(&[-1, 4]).shape(), &[6, 4]);
     /// ```

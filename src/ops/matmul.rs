@@ -9,7 +9,7 @@ impl<B: Backend> Tensor<B> {
     ///
     /// ```
     /// use duograd::Tensor;
-    /// use duograd_ndarray::NdArray;
+    /// use duograd::backends::NdArray;
     /// let a = Tensor::<NdArray<f64>>::from_f64(&[1., 2., 3., 4.], &[2, 2]);
     /// let i = Tensor::from_f64(&[1., 0., 0., 1.], &[2, 2]);
     /// assert_eq!(a.matmul(&i).to_vec(), a.to_vec());
@@ -45,7 +45,7 @@ impl<B: Backend> Tensor<B> {
     ///
     /// ```
     /// use duograd::Tensor;
-    /// use duograd_ndarray::NdArray;
+    /// use duograd::backends::NdArray;
     /// let x = Tensor::<NdArray<f64>>::from_f64(&[1., 2., 3., 4.], &[2, 2]);
     /// let w = Tensor::from_f64(&[1., 0., 0., 1., 1., 1.], &[3, 2]); // (out, in)
     /// let b = Tensor::from_f64(&[0.5, 0., -1.], &[3]);

@@ -15,8 +15,6 @@ mod overload;
 mod reduce;
 mod softmax;
 
-pub use loss::Reduction;
-
 use crate::autograd::Registry;
 use crate::backend::Backend;
 #[allow(unused_imports)] // for the doc link above

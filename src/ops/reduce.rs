@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use crate::autograd::{Attrs, BackwardArgs, Registry};
 use crate::backend::Backend;
-use crate::kernel::ReduceOp;
 use crate::shape::reduced_shape;
 use crate::tensor::Tensor;
+use crate::ReduceOp;
 
 impl<B: Backend> Tensor<B> {
     /// Sum over resolved, sorted axes (the internal form of [`Tensor::sum_dims`]).
@@ -40,7 +40,7 @@ impl<B: Backend> Tensor<B> {
     ///
     /// ```
     /// use duograd::Tensor;
-    /// use duograd_ndarray::NdArray;
+    /// use duograd::backends::NdArray;
     /// let x = Tensor::<NdArray<f64>>::from_f64(&[1., 2., 3., 4., 5., 6.], &[2, 3]);
     /// assert_eq!(x.sum_dims(&[-1], false).to_vec(), vec![6.0, 15.0]);
     /// assert_eq!(x.sum_dims(&[0], true).shape(), &[1, 3]);
@@ -129,7 +129,7 @@ impl<B: Backend> Tensor<B> {
     ///
     /// ```
     /// use duograd::Tensor;
-    /// use duograd_ndarray::NdArray;
+    /// use duograd::backends::NdArray;
     /// let x = Tensor::<NdArray<f32>>::from_f64(&[1., 5., 5., 7., 0., 2.], &[2, 3]);
     /// assert_eq!(x.argmax_dim(1, false).to_vec(), vec![1.0, 0.0]);
     /// ```
@@ -183,8 +183,8 @@ fn max_dim_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
 fn max_all_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
     let x = &a.inputs[0];
     let ties = x.eq(&a.output.detach());
-    let count: f64 = ties.to_vec_f64().iter().sum();
-    a.grad * &ties.div_scalar(count)
+    let count = ties.sum();
+    a.grad * &(&ties / &count)
 }
 
 pub(crate) fn register<B: Backend>(r: &Registry<B>) {

@@ -21,7 +21,7 @@ impl<B: Backend> Tensor<B> {
     ///
     /// ```
     /// use duograd::Tensor;
-    /// use duograd_ndarray::NdArray;
+    /// use duograd::backends::NdArray;
     /// let x = Tensor::<NdArray<f64>>::from_f64(&[1e4, 0.0], &[1, 2]);
     /// let y = x.log_softmax(-1).to_vec();
     /// assert_eq!(y[0], 0.0);

@@ -1,14 +1,11 @@
 //! Adam, as `torch.optim.Adam` (L2 weight decay added to the gradient, not AdamW's).
 
-use super::{sign, Optimizer};
+use super::Optimizer;
 use crate::autograd::no_grad;
 use crate::backend::Backend;
 use crate::nn::Parameter;
 use crate::tensor::Tensor;
-use crate::threads::pool;
-use crate::Element;
-
-use std::sync::{Mutex, PoisonError};
+use crate::AdamStep;
 
 /// Settings of [`Adam`], with `torch.optim.Adam`'s defaults; set them builder-style.
 ///
@@ -129,7 +126,7 @@ struct AdamState<B: Backend> {
 /// use duograd::nn::Parameter;
 /// use duograd::optim::{Adam, AdamConfig, Optimizer};
 /// use duograd::Tensor;
-/// use duograd_ndarray::NdArray;
+/// use duograd::backends::NdArray;
 ///
 /// let p = Parameter::new(Tensor::<NdArray<f64>>::from_f64(&[1.0, -3.0], &[2]));
 /// let mut opt = Adam::new(vec![p.clone()], AdamConfig::new(0.1));
@@ -179,7 +176,6 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
             weight_decay: wd,
             maximize,
         } = self.config;
-        let s = sign(maximize);
         for (p, slot) in self.params.iter().zip(&mut self.state) {
             let Some(grad) = p.grad() else { continue };
             let st = slot.get_or_insert_with(|| AdamState {
@@ -188,19 +184,23 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
                 exp_avg_sq: p.zeros_like(),
             });
             st.step += 1;
-            let update = AdamUpdate {
-                sign: s,
-                weight_decay: wd,
-                b1,
-                b2,
+            let step = AdamStep {
+                lr,
+                beta1: b1,
+                beta2: b2,
                 eps,
+                weight_decay: wd,
+                maximize,
                 bias_correction1: 1.0 - b1.powi(st.step),
                 bias_correction2: 1.0 - b2.powi(st.step),
-                lr,
             };
-            if !update.fused(p, &grad, st) {
-                update.composed(p, &grad, st);
-            }
+            let grad = grad.storage();
+            p.update_in_place("adam", |p| {
+                st.exp_avg.update_in_place("adam", |m| {
+                    st.exp_avg_sq
+                        .update_in_place("adam", |v| B::adam_step(p, m, v, &grad, &step));
+                });
+            });
         }
     }
 
@@ -214,177 +214,5 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
 
     fn set_lr(&mut self, lr: f64) {
         self.config.lr = lr;
-    }
-}
-
-/// Values of a parameter from which its update is shared out over threads (fewer are not
-/// worth the hand-off: a few microseconds).
-const PARALLEL_MIN: usize = 1 << 16;
-
-/// Values per share of a parallel update.
-const SHARE: usize = 1 << 14;
-
-/// The per-element constants of [`AdamUpdate::fused`], by value.
-#[derive(Clone, Copy)]
-struct AdamConstants<E> {
-    sign: E,
-    wd: E,
-    b1: E,
-    one_minus_b1: E,
-    b2: E,
-    one_minus_b2: E,
-    inv_sqrt_bc2: E,
-    eps: E,
-    step: E,
-}
-
-impl<E: Element> AdamConstants<E> {
-    /// The update over equal-length slices. The constants are locals and the slices are indexed
-    /// up to a length checked once, so that the loop vectorizes: written with the constants
-    /// behind references and the settings tested per element, it ran one element at a time
-    /// (a third of the `default` preset's training time).
-    ///
-    /// Parameters of [`PARALLEL_MIN`] values or more are updated in shares on duograd's worker
-    /// pool ([`crate::threads`]): each value's update is independent of the others', so the
-    /// result is the same.
-    fn apply<const NEGATE: bool, const DECAY: bool>(
-        self,
-        p: &mut [E],
-        m: &mut [E],
-        v: &mut [E],
-        g: &[E],
-    ) {
-        let n = p.len();
-        assert!(
-            m.len() == n && v.len() == n && g.len() == n,
-            "Adam: a parameter, its gradient and its moments differ in length"
-        );
-        let threads = crate::threads::num_threads();
-        if n < PARALLEL_MIN || threads == 1 {
-            return self.apply_share::<NEGATE, DECAY>((p, m, v, g));
-        }
-        let shares: Vec<_> = p
-            .chunks_mut(SHARE)
-            .zip(m.chunks_mut(SHARE))
-            .zip(v.chunks_mut(SHARE))
-            .zip(g.chunks(SHARE))
-            .map(|(((p, m), v), g)| Mutex::new((p, m, v, g)))
-            .collect();
-        pool::run(shares.len(), threads, &|i| {
-            let mut share = shares[i].lock().unwrap_or_else(PoisonError::into_inner);
-            let (p, m, v, g) = &mut *share;
-            self.apply_share::<NEGATE, DECAY>((p, m, v, g));
-        });
-    }
-
-    /// [`AdamConstants::apply`] on one thread, for a parameter, its two moments and its
-    /// gradient of equal lengths.
-    #[inline]
-    fn apply_share<const NEGATE: bool, const DECAY: bool>(
-        self,
-        (p, m, v, g): (&mut [E], &mut [E], &mut [E], &[E]),
-    ) {
-        let n = p.len();
-        let (p, m, v, g) = (&mut p[..n], &mut m[..n], &mut v[..n], &g[..n]);
-        for i in 0..n {
-            let mut gi = if NEGATE { g[i] * self.sign } else { g[i] };
-            if DECAY {
-                gi += self.wd * p[i];
-            }
-            m[i] = m[i] * self.b1 + self.one_minus_b1 * gi;
-            v[i] = v[i] * self.b2 + self.one_minus_b2 * (gi * gi);
-            let denom = num_traits::Float::sqrt(v[i]) * self.inv_sqrt_bc2 + self.eps;
-            p[i] += self.step * (m[i] / denom);
-        }
-    }
-}
-
-/// One step's constants for one parameter.
-struct AdamUpdate {
-    sign: f64,
-    weight_decay: f64,
-    b1: f64,
-    b2: f64,
-    eps: f64,
-    bias_correction1: f64,
-    bias_correction2: f64,
-    lr: f64,
-}
-
-impl AdamUpdate {
-    /// The whole update in one pass over the four buffers, with no temporaries; `false` (and
-    /// nothing changed) if a buffer is not a plain slice. Same operations, in the same order
-    /// and precision, as [`AdamUpdate::composed`].
-    fn fused<B: Backend>(&self, p: &Tensor<B>, grad: &Tensor<B>, st: &AdamState<B>) -> bool {
-        let e = B::Elem::of;
-        let (b1, one_minus_b1) = (e(self.b1), e(1.0 - self.b1));
-        let (b2, one_minus_b2) = (e(self.b2), e(1.0 - self.b2));
-        let (sign, wd, eps) = (e(self.sign), e(self.weight_decay), e(self.eps));
-        let inv_sqrt_bc2 = e(1.0 / self.bias_correction2.sqrt());
-        let step = e(-self.lr / self.bias_correction1);
-        let (negate, decay) = (self.sign < 0.0, self.weight_decay != 0.0);
-
-        let grad = grad.storage();
-        let Some(g) = B::as_slice(&grad) else {
-            return false;
-        };
-        let mut done = false;
-        p.update_in_place("adam", |p| {
-            st.exp_avg.update_in_place("adam", |m| {
-                st.exp_avg_sq.update_in_place("adam", |v| {
-                    let (Some(p), Some(m), Some(v)) =
-                        (B::as_slice_mut(p), B::as_slice_mut(m), B::as_slice_mut(v))
-                    else {
-                        return;
-                    };
-                    let k = AdamConstants {
-                        sign,
-                        wd,
-                        b1,
-                        one_minus_b1,
-                        b2,
-                        one_minus_b2,
-                        inv_sqrt_bc2,
-                        eps,
-                        step,
-                    };
-                    // One loop per setting, so that no branch is left inside it and it
-                    // vectorizes.
-                    match (negate, decay) {
-                        (false, false) => k.apply::<false, false>(p, m, v, g),
-                        (false, true) => k.apply::<false, true>(p, m, v, g),
-                        (true, false) => k.apply::<true, false>(p, m, v, g),
-                        (true, true) => k.apply::<true, true>(p, m, v, g),
-                    }
-                    done = true;
-                });
-            });
-        });
-        done
-    }
-
-    /// The update from whole-tensor operations (for storage that is not a plain slice).
-    fn composed<B: Backend>(&self, p: &Tensor<B>, grad: &Tensor<B>, st: &AdamState<B>) {
-        let g = if self.sign < 0.0 || self.weight_decay != 0.0 {
-            // A new tensor: the in-place updates copy the data shared with `.grad`.
-            let g = Tensor::from_storage(grad.storage());
-            if self.sign < 0.0 {
-                g.mul_scalar_(-1.0);
-            }
-            if self.weight_decay != 0.0 {
-                g.add_scaled_(self.weight_decay, p);
-            }
-            g
-        } else {
-            grad.clone()
-        };
-        st.exp_avg.mul_scalar_(self.b1);
-        st.exp_avg.add_scaled_(1.0 - self.b1, &g);
-        st.exp_avg_sq.mul_scalar_(self.b2);
-        st.exp_avg_sq.add_scaled_(1.0 - self.b2, &g.square());
-        let denom = st.exp_avg_sq.sqrt();
-        denom.mul_scalar_(1.0 / self.bias_correction2.sqrt());
-        denom.add_scalar_(self.eps);
-        p.add_scaled_(-self.lr / self.bias_correction1, &st.exp_avg.div(&denom));
     }
 }

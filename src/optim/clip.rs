@@ -18,7 +18,7 @@ fn grad_norm<B: Backend>(p: &Parameter<B>) -> Option<f64> {
 /// use duograd::nn::{Linear, Module};
 /// use duograd::optim::grad_norms;
 /// use duograd::Tensor;
-/// use duograd_ndarray::NdArray;
+/// use duograd::backends::NdArray;
 /// use rand::SeedableRng;
 ///
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
@@ -56,7 +56,7 @@ pub fn total_grad_norm<B: Backend>(params: &[Parameter<B>]) -> f64 {
 /// use duograd::nn::Parameter;
 /// use duograd::optim::clip_grad_norm;
 /// use duograd::Tensor;
-/// use duograd_ndarray::NdArray;
+/// use duograd::backends::NdArray;
 ///
 /// let p = Parameter::new(Tensor::<NdArray<f64>>::zeros(&[2]));
 /// p.set_grad(Some(Tensor::from_f64(&[3.0, 4.0], &[2])));

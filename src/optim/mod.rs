@@ -9,7 +9,7 @@
 //! use duograd::nn::{Linear, Module};
 //! use duograd::optim::{Adam, AdamConfig, Optimizer};
 //! use duograd::Tensor;
-//! use duograd_ndarray::NdArray;
+//! use duograd::backends::NdArray;
 //! use rand::SeedableRng;
 //!
 //! let mut rng = rand::rngs::StdRng::seed_from_u64(0);

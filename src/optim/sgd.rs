@@ -6,6 +6,7 @@ use crate::autograd::no_grad;
 use crate::backend::Backend;
 use crate::nn::Parameter;
 use crate::tensor::Tensor;
+use crate::MomentumStep;
 
 /// Settings of [`Sgd`], with `torch.optim.SGD`'s defaults; set them builder-style.
 ///
@@ -126,7 +127,7 @@ impl SgdConfig {
 /// use duograd::nn::Parameter;
 /// use duograd::optim::{Optimizer, Sgd, SgdConfig};
 /// use duograd::Tensor;
-/// use duograd_ndarray::NdArray;
+/// use duograd::backends::NdArray;
 ///
 /// let p = Parameter::new(Tensor::<NdArray<f64>>::from_f64(&[1.0, -1.0], &[2]));
 /// let mut opt = Sgd::new(vec![p.clone()], SgdConfig::new(0.5));
@@ -187,33 +188,31 @@ impl<B: Backend> Optimizer<B> for Sgd<B> {
                 continue;
             }
             if let Some(buf) = slot {
-                let step = MomentumStep::new(&self.config);
-                if step.fused(p, &g, buf) {
-                    continue;
-                }
+                // b ← momentum·b + (1 − dampening)·(s·g + wd·p), then p, in one backend call.
+                let step = MomentumStep {
+                    lr,
+                    momentum,
+                    dampening,
+                    weight_decay: wd,
+                    nesterov,
+                    maximize,
+                };
+                let grad = g.storage();
+                p.update_in_place("sgd", |p| {
+                    buf.update_in_place("sgd", |b| B::sgd_momentum_step(p, b, &grad, &step));
+                });
+                continue;
             }
-            let buf = match slot {
-                Some(buf) => {
-                    // b ← momentum·b + (1 − dampening)·(s·g + wd·p)
-                    buf.mul_scalar_(momentum);
-                    buf.add_scaled_((1.0 - dampening) * s, &g);
-                    if wd != 0.0 {
-                        buf.add_scaled_((1.0 - dampening) * wd, p);
-                    }
-                    buf
-                }
-                None => {
-                    // b ← s·g + wd·p: a new tensor (the in-place updates copy the shared data).
-                    let buf = Tensor::from_storage(g.storage());
-                    if s < 0.0 {
-                        buf.mul_scalar_(-1.0);
-                    }
-                    if wd != 0.0 {
-                        buf.add_scaled_(wd, p);
-                    }
-                    slot.insert(buf)
-                }
-            };
+            // The first step: b ← s·g + wd·p, a new tensor (the in-place updates copy the data
+            // shared with `.grad`).
+            let buf = Tensor::from_storage(g.storage());
+            if s < 0.0 {
+                buf.mul_scalar_(-1.0);
+            }
+            if wd != 0.0 {
+                buf.add_scaled_(wd, p);
+            }
+            let buf = slot.insert(buf);
             if nesterov {
                 // p ← p − lr·(s·g + wd·p + momentum·b), p read before the update.
                 if wd != 0.0 {
@@ -237,99 +236,5 @@ impl<B: Backend> Optimizer<B> for Sgd<B> {
 
     fn set_lr(&mut self, lr: f64) {
         self.config.lr = lr;
-    }
-}
-
-/// One momentum step (after the first) in one pass over the parameter, its gradient and its
-/// buffer: the same operations, in the same order and precision, as the in-place tensor
-/// operations of [`Sgd::step`] (which take four or five passes), so the same values.
-#[derive(Clone, Copy)]
-struct MomentumStep {
-    /// `momentum`, `(1 − dampening)·s`, `(1 − dampening)·wd`.
-    buffer: [f64; 3],
-    /// Nesterov: `1 − lr·wd`, `−lr·s`, `−lr·momentum`; plain: `−lr` first.
-    param: [f64; 3],
-    decay: bool,
-    nesterov: bool,
-}
-
-impl MomentumStep {
-    fn new(c: &SgdConfig) -> Self {
-        let s = sign(c.maximize);
-        MomentumStep {
-            buffer: [
-                c.momentum,
-                (1.0 - c.dampening) * s,
-                (1.0 - c.dampening) * c.weight_decay,
-            ],
-            param: if c.nesterov {
-                [1.0 - c.lr * c.weight_decay, -c.lr * s, -c.lr * c.momentum]
-            } else {
-                [-c.lr, 0.0, 0.0]
-            },
-            decay: c.weight_decay != 0.0,
-            nesterov: c.nesterov,
-        }
-    }
-
-    /// Updates `buf` and then `p`; `false` (and nothing changed) if a buffer is not a plain
-    /// slice.
-    fn fused<B: Backend>(self, p: &Tensor<B>, grad: &Tensor<B>, buf: &Tensor<B>) -> bool {
-        let grad = grad.storage();
-        let Some(g) = B::as_slice(&grad) else {
-            return false;
-        };
-        let mut done = false;
-        p.update_in_place("sgd", |p| {
-            buf.update_in_place("sgd", |b| {
-                let (Some(p), Some(b)) = (B::as_slice_mut(p), B::as_slice_mut(b)) else {
-                    return;
-                };
-                let e = |x: [f64; 3]| x.map(<B::Elem as crate::Element>::of);
-                let (kb, kp) = (e(self.buffer), e(self.param));
-                // One loop per setting, so that no branch is left inside it and it vectorizes.
-                match (self.decay, self.nesterov) {
-                    (false, false) => momentum_loop::<_, false, false>(p, b, g, kb, kp),
-                    (true, false) => momentum_loop::<_, true, false>(p, b, g, kb, kp),
-                    (false, true) => momentum_loop::<_, false, true>(p, b, g, kb, kp),
-                    (true, true) => momentum_loop::<_, true, true>(p, b, g, kb, kp),
-                }
-                done = true;
-            });
-        });
-        done
-    }
-}
-
-/// [`MomentumStep::fused`]'s loop, each line one of [`Sgd::step`]'s tensor operations
-/// (`x + a·y` as `axpy_in_place` computes it, `x·c` as `mul_scalar_`).
-fn momentum_loop<E: crate::Element, const DECAY: bool, const NESTEROV: bool>(
-    p: &mut [E],
-    b: &mut [E],
-    g: &[E],
-    [momentum, a_g, a_p]: [E; 3],
-    [k0, k1, k2]: [E; 3],
-) {
-    let n = p.len();
-    assert!(
-        b.len() == n && g.len() == n,
-        "SGD: a parameter, its gradient and its momentum buffer differ in length"
-    );
-    let (p, b, g) = (&mut p[..n], &mut b[..n], &g[..n]);
-    for i in 0..n {
-        b[i] *= momentum;
-        b[i] += a_g * g[i];
-        if DECAY {
-            b[i] += a_p * p[i];
-        }
-        if NESTEROV {
-            if DECAY {
-                p[i] *= k0;
-            }
-            p[i] += k1 * g[i];
-            p[i] += k2 * b[i];
-        } else {
-            p[i] += k0 * b[i];
-        }
     }
 }

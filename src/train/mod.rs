@@ -9,7 +9,7 @@
 //!
 //! ```no_run
 //! use duograd::train::{data_location, load_splits, train, Preset, TrainConfig};
-//! use duograd_ndarray::NdArray;
+//! use duograd::backends::NdArray;
 //!
 //! let config = TrainConfig::preset(Preset::Arena);
 //! let dir = data_location(config.dataset, None); // MNIST_DIR, else data/mnist

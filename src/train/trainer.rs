@@ -37,7 +37,7 @@ pub struct Trained<B: Backend> {
 /// ```
 /// use duograd::data::Dataset;
 /// use duograd::train::{train, DataSet, Preset, Splits, TrainConfig};
-/// use duograd_ndarray::NdArray;
+/// use duograd::backends::NdArray;
 ///
 /// // Two well separated classes in two dimensions.
 /// let points = |n: usize| {
@@ -238,7 +238,7 @@ fn train_step<B: Backend, M: Module<B> + ?Sized>(
 /// use duograd::data::Dataset;
 /// use duograd::nn::{Activation, Mlp};
 /// use duograd::train::evaluate;
-/// use duograd_ndarray::NdArray;
+/// use duograd::backends::NdArray;
 /// use rand::SeedableRng;
 ///
 /// let data = Dataset::new(vec![0.0; 3 * 4], vec![0, 1, 2], 4, 3);

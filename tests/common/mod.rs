@@ -19,8 +19,8 @@ macro_rules! backend_tests {
         $crate::backend_tests!(f32: $($test),*);
     };
     (f32: $($test:ident),* $(,)?) => {
-        $crate::backend_tests!(@mod ndarray_f32, duograd_ndarray::NdArray<f32>; $($test),*);
-        $crate::backend_tests!(@mod nalgebra_f32, duograd_nalgebra::Nalgebra<f32>; $($test),*);
+        $crate::backend_tests!(@mod ndarray_f32, duograd::backends::NdArray<f32>; $($test),*);
+        $crate::backend_tests!(@mod nalgebra_f32, duograd::backends::Nalgebra<f32>; $($test),*);
     };
     (@mod $module:ident, $backend:ty; $($test:ident),*) => {
         mod $module {
@@ -28,8 +28,8 @@ macro_rules! backend_tests {
         }
     };
     ($($test:ident),* $(,)?) => {
-        $crate::backend_tests!(@mod ndarray_f64, duograd_ndarray::NdArray<f64>; $($test),*);
-        $crate::backend_tests!(@mod nalgebra_f64, duograd_nalgebra::Nalgebra<f64>; $($test),*);
+        $crate::backend_tests!(@mod ndarray_f64, duograd::backends::NdArray<f64>; $($test),*);
+        $crate::backend_tests!(@mod nalgebra_f64, duograd::backends::Nalgebra<f64>; $($test),*);
     };
 }
 

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use duograd::autograd::registry;
-use duograd_nalgebra::Nalgebra;
-use duograd_ndarray::NdArray;
+use duograd::backends::Nalgebra;
+use duograd::backends::NdArray;
 
 use crate::common::cases::{apply, excluded_from_gradcheck, fixture_inputs, ops_fixture};
 use crate::common::ops_in_graph;

@@ -1,9 +1,9 @@
 //! The ndarray and nalgebra backends agree on every fixture case: f64 within 1e-10 relative,
 //! f32 within 1e-5, on several random inputs, contiguous and permuted.
 
+use duograd::backends::Nalgebra;
+use duograd::backends::NdArray;
 use duograd::{Backend, Tensor};
-use duograd_nalgebra::Nalgebra;
-use duograd_ndarray::NdArray;
 use rand::{rngs::StdRng, SeedableRng};
 
 use crate::common::assert_close;

@@ -1,9 +1,9 @@
 //! Property tests over random shapes: broadcasting binary ops, reductions over any axes and
 //! permutations agree across backends (values and gradients) and pass gradcheck.
 
+use duograd::backends::Nalgebra;
+use duograd::backends::NdArray;
 use duograd::{gradcheck, Backend, GradcheckOptions, Tensor};
-use duograd_nalgebra::Nalgebra;
-use duograd_ndarray::NdArray;
 use proptest::prelude::*;
 use rand::{rngs::StdRng, SeedableRng};
 

@@ -2,7 +2,7 @@
 //!
 //! - Same-shape operands share a layout, so the op runs on the column-major buffers directly,
 //!   through duograd's slice kernels ([`UnaryOp::apply_slice`], [`BinaryOp::apply_slices`],
-//!   [`axpy`](duograd::kernel::axpy)): the same arithmetic as nalgebra's `map`, `zip_map` and
+//!   [`axpy`](duograd_cpu::kernel::axpy)): the same arithmetic as nalgebra's `map`, `zip_map` and
 //!   `axpy`, vectorized for the CPU at run time where nalgebra's run on the baseline
 //!   instruction set.
 //! - Broadcasts that keep the matrix structure — each operand being the full `R×C` matrix, a row
@@ -15,9 +15,11 @@
 //! In the broadcasts the op is matched once, outside the loops (`with_binary!`), so every loop
 //! body is a monomorphic closure around `BinaryOp::apply`.
 
-use duograd::kernel::axpy;
-use duograd::shape::broadcast_shapes;
-use duograd::{BinaryOp, Element, UnaryOp};
+use duograd_backend::shape::broadcast_shapes;
+use duograd_backend::{BinaryOp, Element, UnaryOp};
+use duograd_cpu::kernel::axpy;
+#[allow(unused_imports)]
+use duograd_cpu::{BinaryKernel, ReduceKernel, UnaryKernel};
 use nalgebra::DMatrix;
 
 use crate::storage::{broadcast_storage_strides, matrix_dims, storage_order, NaTensor};
@@ -26,7 +28,7 @@ use crate::strided::zip_strided;
 /// Evaluates `$body` with `$f` bound to a closure `Fn(E, E) -> E` computing `$op`, matching on
 /// the op once. Each arm's closure calls `apply` on a value of a *known* variant, so the inlined
 /// `match` inside `apply` folds away: every loop is monomorphic and the arithmetic stays defined
-/// once, in `duograd::kernel`. `E` must name the element type at the call site.
+/// once, in `duograd_cpu::kernel`. `E` must name the element type at the call site.
 macro_rules! with_binary {
     ($op:expr, |$f:ident| $body:expr) => {
         with_binary!(@arms $op, $f, $body;
@@ -177,7 +179,7 @@ fn by_columns<E: Element>(
     cols: usize,
     f: impl Fn(E, E) -> E,
 ) -> Vec<E> {
-    let mut out = duograd::buffers::take(rows * cols);
+    let mut out = duograd_cpu::buffers::take(rows * cols);
     for j in 0..cols {
         match (a.column(j), b.column(j)) {
             (Column::Slice(x), Column::Slice(y)) => {

@@ -13,8 +13,8 @@
 //!   along axis 0 of a matrix one slice of each column.
 //! - `take` and `scatter_add` map each row-major flat index to its column-major offset.
 
-use duograd::shape::numel;
-use duograd::Element;
+use duograd_backend::shape::numel;
+use duograd_backend::Element;
 use nalgebra::DMatrix;
 
 use crate::elementwise::Broadcast;
@@ -73,7 +73,7 @@ pub(crate) fn permute<E: Element>(x: &NaTensor<E>, perm: &[usize]) -> NaTensor<E
 /// Broadcasts `x` to `shape`.
 pub(crate) fn expand<E: Element>(x: &NaTensor<E>, shape: &[usize]) -> NaTensor<E> {
     assert!(
-        duograd::shape::broadcasts_to(x.shape(), shape),
+        duograd_backend::shape::broadcasts_to(x.shape(), shape),
         "expand: {:?} does not broadcast to {shape:?}",
         x.shape()
     );

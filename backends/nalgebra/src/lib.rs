@@ -1,7 +1,7 @@
 //! # duograd-nalgebra
 //!
 //! The [nalgebra](https://nalgebra.org) backend for duograd: [`Nalgebra<E>`] implements
-//! [`duograd::Backend`] for `E = f32` or `f64`, storing every tensor in a real nalgebra
+//! [`duograd_backend::Backend`] for `E = f32` or `f64`, storing every tensor in a real nalgebra
 //! [`DMatrix`](nalgebra::DMatrix) behind an `Arc` ([`NaTensor`]), so clones are cheap and the
 //! storage is `Send + Sync`.
 //!
@@ -39,7 +39,7 @@
 //! | `expand` | — | column fills; strided gather |
 //! | `concat`, `narrow` | — | contiguous block copies |
 //! | `take`, `scatter_add` | — | flat row-major index → column-major offset |
-//! | `matmul` | — | duograd's shared kernel ([`duograd::gemm`]) on the column-major buffer (see below) |
+//! | `matmul` | — | duograd's shared kernel ([`duograd_cpu::gemm`]) on the column-major buffer (see below) |
 //!
 //! Where an nalgebra kernel exists but is not used, it measured several times slower than
 //! ndarray on the same 2-D operation: `transpose` and `from_row_slice` (element-by-element
@@ -59,7 +59,7 @@
 //! ## Example
 //!
 //! ```
-//! use duograd::{Backend, BinaryOp, ReduceOp};
+//! use duograd_backend::{Backend, BinaryOp, ReduceOp};
 //! use duograd_nalgebra::Nalgebra;
 //!
 //! type B = Nalgebra<f64>;
@@ -84,8 +84,12 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use duograd::Layout;
-use duograd::{Backend, BinaryOp, Element, ReduceOp, UnaryOp};
+use duograd_backend::{
+    AdamStep, Backend, BinaryOp, CrossEntropyForward, Element, Layout, MomentumStep, ReduceOp,
+    Reduction, UnaryOp,
+};
+#[allow(unused_imports)]
+use duograd_cpu::{BinaryKernel, ReduceKernel, UnaryKernel};
 
 mod elementwise;
 mod layout;
@@ -100,7 +104,7 @@ pub use storage::{matrix_dims, NaTensor};
 /// [`NaTensor<E>`] storage.
 ///
 /// ```
-/// use duograd::Backend;
+/// use duograd_backend::Backend;
 /// use duograd_nalgebra::Nalgebra;
 /// assert_eq!(Nalgebra::<f32>::name(), "nalgebra");
 /// ```
@@ -165,7 +169,7 @@ impl<E: Element> Backend for Nalgebra<E> {
 
     fn recycle(x: NaTensor<E>) {
         if let Some(buffer) = x.into_buffer() {
-            duograd::buffers::recycle(buffer);
+            duograd_cpu::buffers::recycle(buffer);
         }
     }
 
@@ -186,12 +190,53 @@ impl<E: Element> Backend for Nalgebra<E> {
     }
 
     // Always the column-major buffer of the `rows × cols` matrix a shape maps to.
-    fn as_slice(x: &NaTensor<E>) -> Option<&[E]> {
-        Some(x.matrix().as_slice())
+    fn cross_entropy(
+        logits: &NaTensor<E>,
+        labels: &[usize],
+        reduction: Reduction,
+    ) -> CrossEntropyForward<NaTensor<E>> {
+        duograd_cpu::loss::cross_entropy::<Self>(logits, labels, reduction)
     }
 
-    fn as_slice_mut(x: &mut NaTensor<E>) -> Option<&mut [E]> {
-        Some(x.matrix_mut().as_mut_slice())
+    fn cross_entropy_backward(
+        forward: &CrossEntropyForward<NaTensor<E>>,
+        labels: &[usize],
+        reduction: Reduction,
+        grad: &NaTensor<E>,
+    ) -> NaTensor<E> {
+        duograd_cpu::loss::cross_entropy_backward::<Self>(forward, labels, reduction, grad)
+    }
+
+    // Every tensor of a given shape stores its elements in the same (column-major) order, so
+    // the fused loops may zip the buffers.
+    fn sgd_momentum_step(
+        param: &mut NaTensor<E>,
+        buffer: &mut NaTensor<E>,
+        grad: &NaTensor<E>,
+        step: &MomentumStep,
+    ) {
+        duograd_cpu::optim::sgd_momentum(
+            param.matrix_mut().as_mut_slice(),
+            buffer.matrix_mut().as_mut_slice(),
+            grad.matrix().as_slice(),
+            step,
+        );
+    }
+
+    fn adam_step(
+        param: &mut NaTensor<E>,
+        exp_avg: &mut NaTensor<E>,
+        exp_avg_sq: &mut NaTensor<E>,
+        grad: &NaTensor<E>,
+        step: &AdamStep,
+    ) {
+        duograd_cpu::optim::adam(
+            param.matrix_mut().as_mut_slice(),
+            exp_avg.matrix_mut().as_mut_slice(),
+            exp_avg_sq.matrix_mut().as_mut_slice(),
+            grad.matrix().as_slice(),
+            step,
+        );
     }
 
     fn reduce(x: &NaTensor<E>, axes: &[usize], keepdim: bool, op: ReduceOp) -> NaTensor<E> {

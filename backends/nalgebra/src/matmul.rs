@@ -1,4 +1,4 @@
-//! Matrix product `op(a) · op(b)`, through duograd's shared kernel ([`duograd::gemm`]).
+//! Matrix product `op(a) · op(b)`, through duograd's shared kernel ([`duograd_cpu::gemm`]).
 //!
 //! Each operand is handed over as its column-major buffer with its strides (swapped for a
 //! transposed operand), so no transpose is materialized, and the product is written straight
@@ -8,8 +8,8 @@
 //! exceeds 5, and its small-matrix `gemv` path misreads a strided left operand, which forced
 //! copies; the shared kernel has neither limit and is faster on every MLP shape we measure.
 
-use duograd::gemm::{Layout, StridedMatrix};
-use duograd::Element;
+use duograd_backend::Element;
+use duograd_cpu::gemm::{Layout, StridedMatrix};
 use nalgebra::DMatrix;
 
 use crate::storage::NaTensor;
@@ -43,8 +43,8 @@ pub(crate) fn product<E: Element>(
     let b = strided(b.matrix(), transpose_b);
     let (m, n) = (a.rows(), b.cols());
     let data = match bias {
-        Some(bias) => duograd::gemm::matmul_bias(a, b, bias, Layout::ColMajor),
-        None => duograd::gemm::matmul(a, b, Layout::ColMajor),
+        Some(bias) => duograd_cpu::gemm::matmul_bias(a, b, bias, Layout::ColMajor),
+        None => duograd_cpu::gemm::matmul(a, b, Layout::ColMajor),
     };
     NaTensor::from_matrix(DMatrix::from_vec(m, n, data))
 }

@@ -15,9 +15,11 @@
 //! Max/Min use [`ReduceOp::combine`], so NaN propagates. `argmax` gives ties to the first index
 //! and treats NaN as larger than everything (the first NaN wins).
 
-use duograd::argmax::argmax_lanes;
-use duograd::shape::{numel, reduced_shape, strided_indices, strides};
-use duograd::{Element, ReduceOp};
+use duograd_backend::shape::{numel, reduced_shape, strided_indices, strides};
+use duograd_backend::{Element, ReduceOp};
+use duograd_cpu::argmax::argmax_lanes;
+#[allow(unused_imports)]
+use duograd_cpu::{BinaryKernel, ReduceKernel, UnaryKernel};
 use nalgebra::Dyn;
 
 use crate::layout::reshape;

@@ -14,8 +14,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use duograd::shape::{numel, strides};
-use duograd::Element;
+use duograd_backend::shape::{numel, strides};
+use duograd_backend::Element;
 use nalgebra::{DMatrix, Dyn};
 
 /// A duograd tensor stored in a reference-counted nalgebra [`DMatrix`].
@@ -296,7 +296,7 @@ mod tests {
 
     #[test]
     fn storage_strides_walk_the_buffer_in_order() {
-        use duograd::shape::strided_indices;
+        use duograd_backend::shape::strided_indices;
         // A 2×3×4 tensor is a 6×4 matrix: axis 2 has stride 6, axes 0, 1 the row-major strides
         // of [2, 3].
         assert_eq!(storage_strides(&[2, 3, 4]), vec![3, 1, 6]);

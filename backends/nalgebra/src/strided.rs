@@ -7,11 +7,13 @@
 //! the innermost remaining axis, so the per-element work is a plain loop with a fixed stride
 //! (usually 1 or 0: a slice or a repeated value) and the index arithmetic is per run.
 //!
-//! This is the same walk as duograd's [`strided_indices`](duograd::shape::strided_indices)
+//! This is the same walk as duograd's [`strided_indices`](duograd_backend::shape::strided_indices)
 //! (which the tests use as the reference), without materializing one index per element.
 
-use duograd::shape::numel;
-use duograd::Element;
+use duograd_backend::shape::numel;
+use duograd_backend::Element;
+#[allow(unused_imports)]
+use duograd_cpu::{BinaryKernel, ReduceKernel, UnaryKernel};
 
 use crate::storage::{storage_order, NaTensor};
 
@@ -128,7 +130,7 @@ pub(crate) fn zip_strided<E: Element>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use duograd::shape::strided_indices;
+    use duograd_backend::shape::strided_indices;
 
     fn offsets(dims: &[usize], strides: &[usize], base: usize) -> Vec<usize> {
         let mut v = Vec::new();

@@ -1,6 +1,8 @@
 //! Creation, row-major round trips and elementwise kernels, with hand-computed expectations.
 
-use duograd::{Backend, BinaryOp, UnaryOp};
+use duograd_backend::{Backend, BinaryOp, UnaryOp};
+#[allow(unused_imports)]
+use duograd_cpu::{BinaryKernel, ReduceKernel, UnaryKernel};
 use duograd_nalgebra::{matrix_dims, NaTensor, Nalgebra};
 use nalgebra::DMatrix;
 

@@ -1,6 +1,8 @@
 //! Layout and indexing kernels, with hand-computed expectations.
 
-use duograd::{Backend, BinaryOp};
+use duograd_backend::{Backend, BinaryOp};
+#[allow(unused_imports)]
+use duograd_cpu::{BinaryKernel, ReduceKernel, UnaryKernel};
 use duograd_nalgebra::Nalgebra;
 
 type B = Nalgebra<f64>;

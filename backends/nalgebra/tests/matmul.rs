@@ -1,6 +1,8 @@
 //! Matrix products in all four transpose combinations against a naive triple loop.
 
-use duograd::Backend;
+use duograd_backend::Backend;
+#[allow(unused_imports)]
+use duograd_cpu::{BinaryKernel, ReduceKernel, UnaryKernel};
 use duograd_nalgebra::Nalgebra;
 
 type B = Nalgebra<f64>;

@@ -3,10 +3,12 @@
 //! broadcasts and the N-d fallback, contiguous and interleaved reductions, 2-D and N-d
 //! permutations, and matrices with one row or one column (where storage order is row-major).
 
-use duograd::shape::{
+use duograd_backend::shape::{
     broadcast_shapes, broadcast_source_indices, numel, reduced_shape, strided_indices, strides,
 };
-use duograd::{Backend, BinaryOp, ReduceOp};
+use duograd_backend::{Backend, BinaryOp, ReduceOp};
+#[allow(unused_imports)]
+use duograd_cpu::{BinaryKernel, ReduceKernel, UnaryKernel};
 use duograd_nalgebra::Nalgebra;
 use proptest::prelude::*;
 

@@ -1,6 +1,8 @@
 //! Reductions and argmax, with hand-computed expectations.
 
-use duograd::{Backend, ReduceOp};
+use duograd_backend::{Backend, ReduceOp};
+#[allow(unused_imports)]
+use duograd_cpu::{BinaryKernel, ReduceKernel, UnaryKernel};
 use duograd_nalgebra::Nalgebra;
 
 type B = Nalgebra<f64>;

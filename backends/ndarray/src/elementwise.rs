@@ -9,9 +9,11 @@
 
 use std::mem::MaybeUninit;
 
-use duograd::kernel::{axpy, BinaryOp, UnaryOp};
-use duograd::shape::broadcast_shapes;
-use duograd::Element;
+use duograd_backend::shape::broadcast_shapes;
+use duograd_backend::Element;
+use duograd_cpu::kernel::{axpy, BinaryOp, UnaryOp};
+#[allow(unused_imports)]
+use duograd_cpu::{BinaryKernel, ReduceKernel, UnaryKernel};
 use ndarray::{Array, IxDyn, LinalgScalar};
 
 use crate::{strided, Storage};
@@ -170,7 +172,7 @@ fn same_strides<E>(a: &Storage<E>, b: &Storage<E>) -> bool {
 /// # Safety
 /// `fill` must write every element of the slice it is given.
 unsafe fn written<E: 'static>(len: usize, fill: impl FnOnce(&mut [MaybeUninit<E>])) -> Vec<E> {
-    let mut out = duograd::buffers::take(len);
+    let mut out = duograd_cpu::buffers::take(len);
     fill(&mut out.spare_capacity_mut()[..len]);
     // SAFETY: `fill` wrote all `len` values, as the caller promised.
     unsafe { out.set_len(len) };
@@ -191,7 +193,7 @@ mod tests {
     use crate::layout::{from_vec, full, narrow, permute, to_vec};
 
     fn arange(shape: &[usize]) -> Storage<f64> {
-        let n = duograd::shape::numel(shape);
+        let n = duograd_backend::shape::numel(shape);
         from_vec((0..n).map(|i| i as f64).collect(), shape)
     }
 

@@ -1,7 +1,7 @@
 //! Flat row-major indexing: `take` (gather) and `scatter_add`.
 
-use duograd::shape::numel;
-use duograd::Element;
+use duograd_backend::shape::numel;
+use duograd_backend::Element;
 use ndarray::{ArcArray, IxDyn};
 
 use crate::Storage;

@@ -4,7 +4,7 @@
 //! Whatever can be a view of the same buffer is one (`permute`, `narrow`, `reshape` whenever the
 //! strides allow it); `expand` and `concat` allocate.
 
-use duograd::Element;
+use duograd_backend::Element;
 use ndarray::{ArcArray, Axis, IxDyn, Slice};
 
 use crate::Storage;
@@ -107,7 +107,7 @@ mod tests {
     use super::*;
 
     fn arange(shape: &[usize]) -> Storage<f64> {
-        let n = duograd::shape::numel(shape);
+        let n = duograd_backend::shape::numel(shape);
         from_vec((0..n).map(|i| i as f64).collect(), shape)
     }
 

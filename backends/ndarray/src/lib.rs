@@ -1,13 +1,13 @@
 //! The [ndarray] backend for duograd.
 //!
-//! [`NdArray<E>`] implements [`duograd::Backend`] with
+//! [`NdArray<E>`] implements [`duograd_backend::Backend`] with
 //! [`ArcArray<E, IxDyn>`](ndarray::ArcArray) storage: clones share the buffer, layout changes
 //! (`permute`, `narrow`, most `reshape`s) are views that copy nothing, and the in-place methods
 //! copy a buffer only while it is shared. The scalar arithmetic comes from duograd's
-//! [`kernel`](duograd::kernel) module; this crate only decides how to walk the arrays.
+//! [`kernel`](duograd_cpu::kernel) module; this crate only decides how to walk the arrays.
 //!
 //! ```
-//! use duograd::{Backend, BinaryOp, ReduceOp};
+//! use duograd_backend::{Backend, BinaryOp, ReduceOp};
 //! use duograd_ndarray::NdArray;
 //!
 //! type B = NdArray<f64>;
@@ -25,8 +25,8 @@
 //! assert_eq!(B::to_vec(&gram), vec![14.0, 32.0, 32.0, 77.0]);
 //! ```
 //!
-//! Matrix products go to duograd's shared kernel ([`duograd::gemm`]) on the arrays' own
-//! buffers and strides; large ones use [`duograd::threads::num_threads`] threads
+//! Matrix products go to duograd's shared kernel ([`duograd_cpu::gemm`]) on the arrays' own
+//! buffers and strides; large ones use [`duograd_cpu::threads::num_threads`] threads
 //! (`DUOGRAD_THREADS`).
 #![warn(missing_docs)]
 
@@ -34,8 +34,10 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-use duograd::kernel::{BinaryOp, ReduceOp, UnaryOp};
-use duograd::{Backend, Element};
+use duograd_backend::{
+    composed, AdamStep, Backend, BinaryOp, CrossEntropyForward, Element, MomentumStep, ReduceOp,
+    Reduction, UnaryOp,
+};
 use ndarray::{ArcArray, IxDyn, LinalgScalar};
 
 mod elementwise;
@@ -102,7 +104,7 @@ impl<E: Element + LinalgScalar> Backend for NdArray<E> {
     fn recycle(x: Storage<E>) {
         // Only a buffer no other array shares (a clone or a view of it) is kept.
         if let Ok(owned) = x.try_into_owned_nocopy() {
-            duograd::buffers::recycle(owned.into_raw_vec_and_offset().0);
+            duograd_cpu::buffers::recycle(owned.into_raw_vec_and_offset().0);
         }
     }
 
@@ -120,18 +122,6 @@ impl<E: Element + LinalgScalar> Backend for NdArray<E> {
 
     fn unary_in_place(dst: &mut Storage<E>, op: UnaryOp<E>) {
         elementwise::unary_in_place(dst, op)
-    }
-
-    // Standard (row-major) layout only, so that every `Some` has the same order for a shape.
-    fn as_slice(x: &Storage<E>) -> Option<&[E]> {
-        x.as_slice()
-    }
-
-    fn as_slice_mut(x: &mut Storage<E>) -> Option<&mut [E]> {
-        if !x.is_standard_layout() {
-            return None;
-        }
-        x.as_slice_mut() // makes the buffer unique first
     }
 
     fn reduce(x: &Storage<E>, axes: &[usize], keepdim: bool, op: ReduceOp) -> Storage<E> {
@@ -187,6 +177,66 @@ impl<E: Element + LinalgScalar> Backend for NdArray<E> {
             .map_or_else(|| Cow::Owned(bias.iter().copied().collect()), Cow::Borrowed);
         matmul::product(a, b, Some(&values), transpose_a, transpose_b)
     }
+
+    fn cross_entropy(
+        logits: &Storage<E>,
+        labels: &[usize],
+        reduction: Reduction,
+    ) -> CrossEntropyForward<Storage<E>> {
+        duograd_cpu::loss::cross_entropy::<Self>(logits, labels, reduction)
+    }
+
+    fn cross_entropy_backward(
+        forward: &CrossEntropyForward<Storage<E>>,
+        labels: &[usize],
+        reduction: Reduction,
+        grad: &Storage<E>,
+    ) -> Storage<E> {
+        duograd_cpu::loss::cross_entropy_backward::<Self>(forward, labels, reduction, grad)
+    }
+
+    fn sgd_momentum_step(
+        param: &mut Storage<E>,
+        buffer: &mut Storage<E>,
+        grad: &Storage<E>,
+        step: &MomentumStep,
+    ) {
+        // The fused loop zips the buffers, so all three must list their elements in the same
+        // (standard) order; other layouts take the composed steps.
+        if let (Some(p), Some(b), Some(g)) =
+            (standard_mut(param), standard_mut(buffer), grad.as_slice())
+        {
+            return duograd_cpu::optim::sgd_momentum(p, b, g, step);
+        }
+        composed::sgd_momentum_step::<Self>(param, buffer, grad, step);
+    }
+
+    fn adam_step(
+        param: &mut Storage<E>,
+        exp_avg: &mut Storage<E>,
+        exp_avg_sq: &mut Storage<E>,
+        grad: &Storage<E>,
+        step: &AdamStep,
+    ) {
+        if let (Some(p), Some(m), Some(v), Some(g)) = (
+            standard_mut(param),
+            standard_mut(exp_avg),
+            standard_mut(exp_avg_sq),
+            grad.as_slice(),
+        ) {
+            return duograd_cpu::optim::adam(p, m, v, g, step);
+        }
+        composed::adam_step::<Self>(param, exp_avg, exp_avg_sq, grad, step);
+    }
+}
+
+/// The elements of an array in standard (row-major) layout as one slice, made unique first if
+/// the buffer is shared; `None` for any other layout.
+fn standard_mut<E: Clone>(x: &mut Storage<E>) -> Option<&mut [E]> {
+    if !x.is_standard_layout() {
+        return None;
+    }
+    x.as_slice_mut()
 }
 
 #[cfg(test)]

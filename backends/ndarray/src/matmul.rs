@@ -1,10 +1,10 @@
-//! The 2-D matrix product, through duograd's shared kernel ([`duograd::gemm`]).
+//! The 2-D matrix product, through duograd's shared kernel ([`duograd_cpu::gemm`]).
 //!
 //! Each operand is handed over as its buffer and strides, so transposed (`.t()`), permuted or
 //! narrowed storage is read in place: no transpose is ever materialized.
 
-use duograd::gemm::{Layout, StridedMatrix};
-use duograd::Element;
+use duograd_backend::Element;
+use duograd_cpu::gemm::{Layout, StridedMatrix};
 use ndarray::{Array, ArrayView2, Ix2, IxDyn};
 
 use crate::Storage;
@@ -35,8 +35,8 @@ pub(crate) fn product<E: Element>(
             let b = if transpose_b { b.t() } else { b };
             let (m, n) = (a.rows(), b.cols());
             let data = match bias {
-                Some(bias) => duograd::gemm::matmul_bias(a, b, bias, Layout::RowMajor),
-                None => duograd::gemm::matmul(a, b, Layout::RowMajor),
+                Some(bias) => duograd_cpu::gemm::matmul_bias(a, b, bias, Layout::RowMajor),
+                None => duograd_cpu::gemm::matmul(a, b, Layout::RowMajor),
             };
             (data, [m, n])
         })

@@ -5,10 +5,12 @@
 //! reduced axis is the innermost one and with `fold_axis` otherwise. Views are converted to a
 //! fixed rank first, which makes ndarray's axis and lane iteration much cheaper.
 
-use duograd::argmax::{argmax_lanes, argmax_of};
-use duograd::kernel::{fold_slice, sum_rows, ReduceOp};
-use duograd::shape::reduced_shape;
-use duograd::Element;
+use duograd_backend::shape::reduced_shape;
+use duograd_backend::Element;
+use duograd_cpu::argmax::{argmax_lanes, argmax_of};
+use duograd_cpu::kernel::{fold_slice, sum_rows, ReduceOp};
+#[allow(unused_imports)]
+use duograd_cpu::{BinaryKernel, ReduceKernel, UnaryKernel};
 use ndarray::{ArcArray, Array, ArrayView, ArrayView1, Axis, Dimension, IxDyn, RemoveAxis, Zip};
 
 use crate::rank::{fixed, with_rank};

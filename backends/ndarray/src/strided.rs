@@ -13,8 +13,10 @@
 use std::mem::MaybeUninit;
 use std::ops::Range;
 
-use duograd::kernel::{BinaryOp, UnaryOp};
-use duograd::Element;
+use duograd_backend::Element;
+use duograd_cpu::kernel::{BinaryOp, UnaryOp};
+#[allow(unused_imports)]
+use duograd_cpu::{BinaryKernel, ReduceKernel, UnaryKernel};
 
 use ndarray::{
     s, Array, ArrayView, ArrayView1, ArrayViewMut, Axis, CowArray, Dimension, IxDyn, Zip,

@@ -1,7 +1,9 @@
 //! Property tests of `NdArray` against naive implementations built on duograd's shape helpers.
 
-use duograd::shape::{broadcast_shapes, numel, reduced_shape, strided_indices, strides};
-use duograd::{Backend, BinaryOp, ReduceOp, UnaryOp};
+use duograd_backend::shape::{broadcast_shapes, numel, reduced_shape, strided_indices, strides};
+use duograd_backend::{Backend, BinaryOp, ReduceOp, UnaryOp};
+#[allow(unused_imports)]
+use duograd_cpu::{BinaryKernel, ReduceKernel, UnaryKernel};
 use duograd_ndarray::NdArray;
 use proptest::prelude::*;
 
@@ -133,8 +135,8 @@ proptest! {
         } else {
             (B::from_vec(va.clone(), &sa), B::from_vec(vb.clone(), &sb))
         };
-        let ia = duograd::shape::broadcast_source_indices(&sa, &shape);
-        let ib = duograd::shape::broadcast_source_indices(&sb, &shape);
+        let ia = duograd_backend::shape::broadcast_source_indices(&sa, &shape);
+        let ib = duograd_backend::shape::broadcast_source_indices(&sb, &shape);
         let want: Vec<f64> = ia.iter().zip(&ib).map(|(&i, &j)| op.apply(va[i], vb[j])).collect();
         let c = B::binary(&a, &b, op);
         prop_assert_eq!(B::shape(&c), shape.clone());

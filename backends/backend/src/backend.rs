@@ -2,25 +2,49 @@
 
 use std::fmt::Debug;
 
-use crate::kernel::{BinaryOp, ReduceOp, UnaryOp};
+use crate::fused::{AdamStep, CrossEntropyForward, MomentumStep};
 use crate::shape::Layout;
-use crate::Element;
+use crate::{composed, BinaryOp, Element, ReduceOp, Reduction, UnaryOp};
 
 /// Array storage and kernels. Implemented by `duograd-ndarray` (`NdArray<E>`) and
-/// `duograd-nalgebra` (`Nalgebra<E>`).
+/// `duograd-nalgebra` (`Nalgebra<E>`), re-exported as `duograd::backends::{NdArray, Nalgebra}`.
 ///
-/// The trait is deliberately small: each method is a primitive kernel, and everything else
-/// (softmax, losses, layers) is composed from them in the core crate.
+/// The trait is small: each required method is a primitive kernel, and everything else
+/// (softmax, layers, most losses) is composed from them in `duograd`. A few operations are
+/// *fused* (cross-entropy on logits, the SGD and Adam updates): each has a default
+/// implementation composed from the primitives ([`crate::composed`]), so a new backend runs
+/// everything once the required methods are written, and a backend overrides the fused ones
+/// with faster kernels where it has them.
 ///
 /// # Contract
 /// - Shapes are row-major (C order) N-d shapes, `&[]` being a scalar. Every method that takes or
 ///   returns flat data (`from_vec`, `to_vec`, flat indices) uses row-major order, whatever the
 ///   backend's own layout.
-/// - The core validates shapes, axes and indices before it calls a kernel, so kernels may assume
-///   their documented preconditions; a kernel still panics (never returns garbage) if one is
-///   broken.
+/// - The caller (duograd's `Tensor`) validates shapes, axes and indices before it calls a
+///   kernel, so kernels may assume their documented preconditions; a kernel still panics (never
+///   returns garbage) if one is broken.
 /// - `Storage` is an immutable value that is cheap to clone (a shared handle), except through the
 ///   in-place methods, which may copy first if the buffer is shared.
+/// - NaN and infinities propagate as IEEE arithmetic and PyTorch propagate them (a NaN in a
+///   `Max` reduction gives NaN; `Maximum` with a NaN operand gives NaN).
+///
+/// # Where data lives (for a device backend)
+/// duograd never reads a tensor's elements on the host during training: the forward ops, every
+/// backward, cross-entropy and the optimizer updates go through the methods below, and the
+/// state they keep (the cross-entropy's saved `exps`, optimizer moments and momentum buffers)
+/// is `Storage` too. A backend whose storage lives on a device therefore keeps it there; data
+/// crosses only where it enters or leaves the library:
+/// - [`Backend::from_vec`], [`Backend::from_vec_2d`] (inputs, a batch from the data loader) and
+///   [`Backend::to_vec`] (saving weights, printing, tests);
+/// - [`Backend::argmax`], whose result is a host `Vec<usize>` because its users are host code
+///   (accuracy, predictions) and the backward of `max_dim`, which sends it back as indices;
+/// - index arrays: [`Backend::take`], [`Backend::scatter_add`] and the cross-entropy labels
+///   take `&[usize]` from the host. They are made on the host (a batch's labels, a user's
+///   index lists) and are small beside the data they index (one per row of logits), so a
+///   device backend uploads them per call rather than the trait carrying a device index type.
+///
+/// No method hands out a slice of the storage: a CPU backend that has one uses it inside its
+/// own kernels.
 pub trait Backend: Clone + Copy + Debug + Default + Send + Sync + 'static {
     /// The scalar type stored.
     type Elem: Element;
@@ -69,9 +93,10 @@ pub trait Backend: Clone + Copy + Debug + Default + Send + Sync + 'static {
     /// The elements in row-major order.
     fn to_vec(x: &Self::Storage) -> Vec<Self::Elem>;
 
-    /// Disposes of the storage of a tensor that is being dropped. A backend whose arrays own a
-    /// `Vec` gives it to [`crate::buffers::recycle`] when no other handle shares it, so that
-    /// the next large output of that length reuses it. The default just drops the storage.
+    /// Disposes of the storage of a tensor that is being dropped. A backend that keeps freed
+    /// buffers for reuse (the CPU backends give theirs to `duograd_cpu::buffers::recycle` when
+    /// no other handle shares them, so that the next large output of that length reuses it)
+    /// takes it here. The default just drops the storage.
     fn recycle(x: Self::Storage) {
         drop(x);
     }
@@ -93,23 +118,6 @@ pub trait Backend: Clone + Copy + Debug + Default + Send + Sync + 'static {
 
     /// `dst = op(dst)`, in place (copying first if `dst` is shared).
     fn unary_in_place(dst: &mut Self::Storage, op: UnaryOp<Self::Elem>);
-
-    /// The elements as one slice in the backend's own memory order, or `None` if the array is
-    /// not stored that way (a strided view, say).
-    ///
-    /// Every array of a given shape that returns `Some` lists its elements in the same order, so
-    /// a fused elementwise kernel may zip the slices of several same-shaped arrays (the
-    /// optimizers do). The default is `None`: callers then fall back to the other primitives.
-    fn as_slice(x: &Self::Storage) -> Option<&[Self::Elem]> {
-        let _ = x;
-        None
-    }
-
-    /// As [`Backend::as_slice`], mutably (copying first if the buffer is shared).
-    fn as_slice_mut(x: &mut Self::Storage) -> Option<&mut [Self::Elem]> {
-        let _ = x;
-        None
-    }
 
     // ----- reductions -----
 
@@ -186,5 +194,74 @@ pub trait Backend: Clone + Copy + Debug + Default + Send + Sync + 'static {
             bias,
             BinaryOp::Add,
         )
+    }
+
+    // ----- fused operations (composed defaults in `crate::composed`) -----
+
+    /// Cross-entropy of `logits` `(batch, classes)` against one label per row, as PyTorch's
+    /// `F.cross_entropy`: per row `ln(sum_j exp(x_ij)) − x_i[label_i]`, computed with the row
+    /// maximum subtracted (stable for logits of any size), then reduced by `reduction`.
+    ///
+    /// # Arguments
+    /// - `logits`: 2-D, `(batch, classes)`.
+    /// - `labels`: `batch` class indices, each `< classes` (checked by the caller).
+    ///
+    /// # Returns
+    /// The loss (`[batch]` for [`Reduction::None`], else a scalar) and the `exps` and `sums`
+    /// that [`Backend::cross_entropy_backward`] takes (see [`CrossEntropyForward`]).
+    fn cross_entropy(
+        logits: &Self::Storage,
+        labels: &[usize],
+        reduction: Reduction,
+    ) -> CrossEntropyForward<Self::Storage> {
+        composed::cross_entropy::<Self>(logits, labels, reduction)
+    }
+
+    /// The gradient of [`Backend::cross_entropy`] with respect to the logits:
+    /// `(softmax(x) − one_hot(labels)) · w_i`, where `w_i` is `grad / batch` for
+    /// [`Reduction::Mean`], `grad` for [`Reduction::Sum`] (both scalars) and `grad[i]` for
+    /// [`Reduction::None`].
+    ///
+    /// # Arguments
+    /// - `forward`: what the forward returned (only `exps` and `sums` are read).
+    /// - `grad`: the gradient of the loss, of the loss's shape.
+    ///
+    /// # Returns
+    /// A `(batch, classes)` array.
+    fn cross_entropy_backward(
+        forward: &CrossEntropyForward<Self::Storage>,
+        labels: &[usize],
+        reduction: Reduction,
+        grad: &Self::Storage,
+    ) -> Self::Storage {
+        composed::cross_entropy_backward::<Self>(forward, labels, reduction, grad)
+    }
+
+    /// One SGD-with-momentum step, in place: updates `buffer`, then `param` (see
+    /// [`MomentumStep`] for the formula). Every implementation gives the bits of
+    /// [`composed::sgd_momentum_step`].
+    ///
+    /// Precondition: `param`, `buffer` and `grad` have the same shape.
+    fn sgd_momentum_step(
+        param: &mut Self::Storage,
+        buffer: &mut Self::Storage,
+        grad: &Self::Storage,
+        step: &MomentumStep,
+    ) {
+        composed::sgd_momentum_step::<Self>(param, buffer, grad, step);
+    }
+
+    /// One Adam step, in place: updates both moments, then `param` (see [`AdamStep`] for the
+    /// formula). Every implementation gives the bits of [`composed::adam_step`].
+    ///
+    /// Precondition: all four arrays have the same shape.
+    fn adam_step(
+        param: &mut Self::Storage,
+        exp_avg: &mut Self::Storage,
+        exp_avg_sq: &mut Self::Storage,
+        grad: &Self::Storage,
+        step: &AdamStep,
+    ) {
+        composed::adam_step::<Self>(param, exp_avg, exp_avg_sq, grad, step);
     }
 }

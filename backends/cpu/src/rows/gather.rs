@@ -19,8 +19,9 @@ use std::mem::MaybeUninit;
 use std::ops::Range;
 use std::sync::Arc;
 
-use super::features::Features;
-use crate::shape::Layout;
+use duograd_backend::Layout;
+
+use super::Features;
 use crate::threads::{self, pool};
 
 /// Rows ahead of the one being copied whose memory is requested early: rows come in random
@@ -36,7 +37,7 @@ const SHARE_ROWS: usize = 4 * BLOCK_ROWS;
 
 /// Batches of fewer values are gathered on the calling thread, and not ahead in the background:
 /// handing out shares costs a few microseconds.
-pub(crate) const PARALLEL_MIN_VALUES: usize = 1 << 15;
+pub const PARALLEL_MIN_VALUES: usize = 1 << 15;
 
 /// The batch being written, shared by the threads that gather its rows.
 #[derive(Clone, Copy)]
@@ -52,13 +53,7 @@ impl Features {
     /// out in `layout` (column-major: value `j` of row `rows[r]` at `j * rows.len() + r`).
     ///
     /// Every row must be in range (the caller checks, naming the row).
-    pub(crate) fn gather_rows(
-        &self,
-        rows: &[usize],
-        dim: usize,
-        layout: Layout,
-        out: &mut Vec<f32>,
-    ) {
+    pub fn gather_rows(&self, rows: &[usize], dim: usize, layout: Layout, out: &mut Vec<f32>) {
         self.gather_rows_on(rows, dim, layout, threads::num_threads(), out);
     }
 
@@ -205,7 +200,7 @@ impl Features {
 const BACKGROUND_ROWS: usize = BLOCK_ROWS;
 
 /// A batch being gathered by idle worker threads ([`Features::gather_in_background`]).
-pub(crate) struct PendingGather {
+pub struct PendingGather {
     job: Arc<GatherJob>,
     work: pool::Background,
 }
@@ -234,7 +229,7 @@ impl Features {
     ///
     /// # Panics
     /// If a row lies beyond the stored ones.
-    pub(crate) fn gather_in_background(
+    pub fn gather_in_background(
         self: &Arc<Self>,
         rows: Vec<usize>,
         dim: usize,
@@ -279,7 +274,7 @@ impl PendingGather {
     ///
     /// # Panics
     /// If gathering a part panicked.
-    pub(crate) fn wait(self) -> Vec<f32> {
+    pub fn wait(self) -> Vec<f32> {
         self.work.wait();
         let len = self.job.rows.len() * self.job.dim;
         // SAFETY: every part has finished (`wait` returned) and none can start any more, so
@@ -308,7 +303,7 @@ fn part_rows(part: usize, part_rows: usize, n: usize) -> Range<usize> {
 
 /// `convert(r, row)` for each row `r` of `range` and its output row, compiled for AVX2: the
 /// byte-to-`f32` conversion then runs 8 values at a time instead of 4 (one multiply and one
-/// add each, as [`ByteMap::value`](super::features::ByteMap::value) computes them, so the
+/// add each, as [`ByteMap::value`](super::ByteMap::value) computes them, so the
 /// values are the same to the bit: the tests compare them exactly). One shuffled epoch of
 /// batch-512 MNIST batches, medians of 9 against the baseline build in alternation: row-major
 /// 11.0–14.2 → 10.5–11.2 ms, column-major 20.6–21.6 → 18.0–18.7 ms.
@@ -385,7 +380,7 @@ unsafe fn transpose_into(block: &[f32], rows: usize, dim: usize, out: *mut f32, 
 #[target_feature(enable = "avx2")]
 unsafe fn bytes_to_columns(
     bytes: &[u8],
-    map: super::features::ByteMap,
+    map: super::ByteMap,
     rows: &[usize],
     range: Range<usize>,
     dim: usize,
@@ -477,7 +472,7 @@ fn prefetch_row<T>(data: &[T], row: Option<&usize>, dim: usize) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::features::both_storages as both;
+    use super::super::both_storages as both;
     use super::*;
 
     /// The value `j` of row `rows[r]`, read directly.

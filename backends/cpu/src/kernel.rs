@@ -1,57 +1,115 @@
-//! Scalar definitions of the elementwise kernels, shared by every backend.
+//! The CPU definitions of the elementwise and reduction ops ([`UnaryOp`], [`BinaryOp`],
+//! [`ReduceOp`]): each op's scalar expression written once, and from it the slice loops, each
+//! compiled for the widest SIMD the CPU has.
 //!
-//! A backend maps these over its storage with its own iteration machinery (ndarray's `Zip`,
-//! nalgebra's `map`/`zip_map`); the arithmetic lives here once, so adding an elementwise op never
-//! touches a backend.
+//! A CPU backend maps these over its storage with its own iteration machinery (ndarray's `Zip`,
+//! nalgebra's `map`/`zip_map`) or calls the slice loops on contiguous buffers; the arithmetic
+//! lives here once, so adding an elementwise op never touches a backend.
 
 use std::mem::MaybeUninit;
 
-use crate::simd::with_best_simd;
-use crate::Element;
+use duograd_backend::Element;
 
-/// An elementwise function of one tensor (and possibly a scalar constant).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum UnaryOp<E> {
-    /// `-x`
-    Neg,
-    /// `e^x`
-    Exp,
-    /// natural logarithm
-    Log,
-    /// `√x`
-    Sqrt,
-    /// hyperbolic tangent
-    Tanh,
-    /// `1 / (1 + e^-x)`, computed without overflow for large `|x|`
-    Sigmoid,
-    /// `max(x, 0)`
-    Relu,
-    /// `|x|`
-    Abs,
-    /// `1` where `x > 0`, else `0` (the derivative of relu, with `relu'(0) = 0`)
-    StepPositive,
-    /// `-1`, `0` or `1` by the sign of `x` (`0` at zero, as PyTorch's `sign`)
-    Sign,
-    /// `x + c`
-    AddScalar(E),
-    /// `x * c`
-    MulScalar(E),
-    /// `x / c`
-    DivScalar(E),
-    /// `c - x`
-    RSubScalar(E),
-    /// `c / x`
-    RDivScalar(E),
-    /// `x^p` for a constant exponent `p`
-    Powf(E),
-    /// `max(x, c)`
-    ClampMin(E),
-    /// `max(min(x, hi), lo)`
-    Clamp(E, E),
-    /// `1` where `x > c`, else `0`
-    GtScalar(E),
-    /// `1` where `x == c`, else `0`
-    EqScalar(E),
+/// The op enums, re-exported beside the kernels that compute them.
+pub use duograd_backend::{BinaryOp, ReduceOp, UnaryOp};
+
+use crate::simd::with_best_simd;
+
+/// A [`UnaryOp`] computed on the CPU: one element at a time, or a whole slice in one
+/// vectorized loop.
+pub trait UnaryKernel<E: Element>: Copy {
+    /// Applies the function to one element.
+    fn apply(self, x: E) -> E;
+
+    /// Applies the function to a whole slice.
+    ///
+    /// # Panics
+    /// If `dst` and `src` differ in length.
+    fn apply_slice(self, src: &[E], dst: &mut [E]);
+
+    /// [`apply_slice`](Self::apply_slice) into memory not yet initialized (a fresh output
+    /// buffer need not be zeroed first); every element of `dst` is written.
+    ///
+    /// ```
+    /// use duograd_backend::UnaryOp;
+    /// use duograd_cpu::UnaryKernel;
+    /// let mut out = Vec::with_capacity(3);
+    /// UnaryOp::Relu.apply_slice_uninit(&[-1.0f32, 0.5, 2.0], &mut out.spare_capacity_mut()[..3]);
+    /// // SAFETY: all three values were written.
+    /// unsafe { out.set_len(3) };
+    /// assert_eq!(out, [0.0, 0.5, 2.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `dst` and `src` differ in length.
+    fn apply_slice_uninit(self, src: &[E], dst: &mut [MaybeUninit<E>]);
+
+    /// Applies the function to a slice in place.
+    fn apply_in_place(self, data: &mut [E]);
+
+    /// [`apply_slice`](Self::apply_slice) into a fresh vector (never zeroed first; a recycled
+    /// one where [`crate::buffers`] kept one of this length).
+    ///
+    /// ```
+    /// use duograd_backend::UnaryOp;
+    /// use duograd_cpu::UnaryKernel;
+    /// assert_eq!(UnaryOp::Relu.apply_to_vec(&[-1.0f32, 0.5]), [0.0, 0.5]);
+    /// ```
+    fn apply_to_vec(self, src: &[E]) -> Vec<E> {
+        let mut out = crate::buffers::take(src.len());
+        self.apply_slice_uninit(src, &mut out.spare_capacity_mut()[..src.len()]);
+        // SAFETY: `apply_slice_uninit` wrote every value.
+        unsafe { out.set_len(src.len()) };
+        out
+    }
+}
+
+/// A [`BinaryOp`] computed on the CPU: one pair of elements at a time, or two whole slices in
+/// one vectorized loop (no broadcasting).
+pub trait BinaryKernel: Copy {
+    /// Applies the function to one pair of elements.
+    fn apply<E: Element>(self, a: E, b: E) -> E;
+
+    /// Applies the function to two slices of equal length (no broadcasting).
+    ///
+    /// # Panics
+    /// If the slices' lengths differ.
+    fn apply_slices<E: Element>(self, a: &[E], b: &[E], dst: &mut [E]);
+
+    /// [`apply_slices`](Self::apply_slices) into memory not yet initialized; every element of
+    /// `dst` is written.
+    ///
+    /// # Panics
+    /// If the slices' lengths differ.
+    fn apply_slices_uninit<E: Element>(self, a: &[E], b: &[E], dst: &mut [MaybeUninit<E>]);
+
+    /// [`apply_slices`](Self::apply_slices) into a fresh vector (never zeroed first; a recycled
+    /// one where [`crate::buffers`] kept one of this length).
+    ///
+    /// ```
+    /// use duograd_backend::BinaryOp;
+    /// use duograd_cpu::BinaryKernel;
+    /// assert_eq!(BinaryOp::Mul.apply_to_vec(&[2.0f32, 3.0], &[4.0, 5.0]), [8.0, 15.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// If the slices' lengths differ.
+    fn apply_to_vec<E: Element>(self, a: &[E], b: &[E]) -> Vec<E> {
+        let mut out = crate::buffers::take(a.len());
+        self.apply_slices_uninit(a, b, &mut out.spare_capacity_mut()[..a.len()]);
+        // SAFETY: `apply_slices_uninit` wrote every value (or panicked on unequal lengths).
+        unsafe { out.set_len(a.len()) };
+        out
+    }
+}
+
+/// A [`ReduceOp`] as a fold on the CPU.
+pub trait ReduceKernel: Copy {
+    /// The value a reduction starts from.
+    fn identity<E: Element>(self) -> E;
+
+    /// Folds one more element into an accumulator.
+    fn combine<E: Element>(self, acc: E, x: E) -> E;
 }
 
 /// Defines each unary kernel's scalar expression once, and from it both the per-element
@@ -60,10 +118,9 @@ pub enum UnaryOp<E> {
 /// [`with_best_simd`]).
 macro_rules! unary_kernels {
     ($($pat:pat => |$x:ident| $body:expr),* $(,)?) => {
-        impl<E: Element> UnaryOp<E> {
-            /// Applies the function to one element.
+        impl<E: Element> UnaryKernel<E> for UnaryOp<E> {
             #[inline(always)]
-            pub fn apply(self, x: E) -> E {
+            fn apply(self, x: E) -> E {
                 match self {
                     $($pat => {
                         let $x = x;
@@ -72,27 +129,14 @@ macro_rules! unary_kernels {
                 }
             }
 
-            /// Applies the function to a whole slice; `dst` and `src` must have the same
-            /// length.
-            pub fn apply_slice(self, src: &[E], dst: &mut [E]) {
+            fn apply_slice(self, src: &[E], dst: &mut [E]) {
                 // SAFETY: `MaybeUninit<E>` has `E`'s layout, and the call below only writes
                 // initialized values.
                 let dst = unsafe { &mut *(dst as *mut [E] as *mut [MaybeUninit<E>]) };
                 self.apply_slice_uninit(src, dst);
             }
 
-            /// [`apply_slice`](Self::apply_slice) into memory not yet initialized (a fresh
-            /// output buffer need not be zeroed first); every element of `dst` is written.
-            ///
-            /// ```
-            /// use duograd::UnaryOp;
-            /// let mut out = Vec::with_capacity(3);
-            /// UnaryOp::Relu.apply_slice_uninit(&[-1.0f32, 0.5, 2.0], &mut out.spare_capacity_mut()[..3]);
-            /// // SAFETY: all three values were written.
-            /// unsafe { out.set_len(3) };
-            /// assert_eq!(out, [0.0, 0.5, 2.0]);
-            /// ```
-            pub fn apply_slice_uninit(self, src: &[E], dst: &mut [MaybeUninit<E>]) {
+            fn apply_slice_uninit(self, src: &[E], dst: &mut [MaybeUninit<E>]) {
                 assert_eq!(src.len(), dst.len(), "UnaryOp::apply_slice: lengths differ");
                 match self {
                     $($pat => with_best_simd(#[inline(always)] || {
@@ -103,8 +147,7 @@ macro_rules! unary_kernels {
                 }
             }
 
-            /// Applies the function to a slice in place.
-            pub fn apply_in_place(self, data: &mut [E]) {
+            fn apply_in_place(self, data: &mut [E]) {
                 match self {
                     $($pat => with_best_simd(#[inline(always)] || {
                         for v in data.iter_mut() {
@@ -172,45 +215,12 @@ fn sigmoid<E: Element>(x: E) -> E {
     }
 }
 
-/// An elementwise function of two tensors, with NumPy/PyTorch broadcasting.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum BinaryOp {
-    /// `a + b`
-    Add,
-    /// `a - b`
-    Sub,
-    /// `a * b`
-    Mul,
-    /// `a / b`
-    Div,
-    /// `max(a, b)`
-    Maximum,
-    /// `min(a, b)`
-    Minimum,
-    /// `1` where `a == b`, else `0`
-    Eq,
-    /// `1` where `a > b`, else `0`
-    Gt,
-    /// `1` where `a >= b`, else `0`
-    Ge,
-    /// `1` where `a < b`, else `0`
-    Lt,
-    /// `1` where `a <= b`, else `0`
-    Le,
-    /// `a` where `b > 0`, else `0`: relu's backward for gradient `a` and input `b` in one pass.
-    /// Unlike `a * [b > 0]`, an infinite or NaN gradient where `b ≤ 0` gives 0, as PyTorch's
-    /// `threshold_backward`; at a NaN input it gives 0 as the product does (PyTorch passes the
-    /// gradient there).
-    ReluGrad,
-}
-
 /// Defines each binary kernel's scalar expression once, for `apply` and `apply_slices`.
 macro_rules! binary_kernels {
     ($($pat:pat => |$a:ident, $b:ident| $body:expr),* $(,)?) => {
-        impl BinaryOp {
-            /// Applies the function to one pair of elements.
+        impl BinaryKernel for BinaryOp {
             #[inline(always)]
-            pub fn apply<E: Element>(self, a: E, b: E) -> E {
+            fn apply<E: Element>(self, a: E, b: E) -> E {
                 match self {
                     $($pat => {
                         let ($a, $b) = (a, b);
@@ -219,16 +229,13 @@ macro_rules! binary_kernels {
                 }
             }
 
-            /// Applies the function to two slices of equal length (no broadcasting).
-            pub fn apply_slices<E: Element>(self, a: &[E], b: &[E], dst: &mut [E]) {
+            fn apply_slices<E: Element>(self, a: &[E], b: &[E], dst: &mut [E]) {
                 // SAFETY: as in `UnaryOp::apply_slice`.
                 let dst = unsafe { &mut *(dst as *mut [E] as *mut [MaybeUninit<E>]) };
                 self.apply_slices_uninit(a, b, dst);
             }
 
-            /// [`apply_slices`](Self::apply_slices) into memory not yet initialized; every
-            /// element of `dst` is written.
-            pub fn apply_slices_uninit<E: Element>(
+            fn apply_slices_uninit<E: Element>(
                 self,
                 a: &[E],
                 b: &[E],
@@ -266,49 +273,12 @@ binary_kernels! {
     BinaryOp::ReluGrad => |a, b| if b > E::zero() { a } else { E::zero() },
 }
 
-impl<E: Element> UnaryOp<E> {
-    /// [`apply_slice`](Self::apply_slice) into a fresh vector (never zeroed first; a recycled
-    /// one where [`crate::buffers`] kept one of this length).
-    ///
-    /// ```
-    /// use duograd::UnaryOp;
-    /// assert_eq!(UnaryOp::Relu.apply_to_vec(&[-1.0f32, 0.5]), [0.0, 0.5]);
-    /// ```
-    pub fn apply_to_vec(self, src: &[E]) -> Vec<E> {
-        let mut out = crate::buffers::take(src.len());
-        self.apply_slice_uninit(src, &mut out.spare_capacity_mut()[..src.len()]);
-        // SAFETY: `apply_slice_uninit` wrote every value.
-        unsafe { out.set_len(src.len()) };
-        out
-    }
-}
-
-impl BinaryOp {
-    /// [`apply_slices`](Self::apply_slices) into a fresh vector (never zeroed first; a recycled
-    /// one where [`crate::buffers`] kept one of this length).
-    ///
-    /// ```
-    /// use duograd::BinaryOp;
-    /// assert_eq!(BinaryOp::Mul.apply_to_vec(&[2.0f32, 3.0], &[4.0, 5.0]), [8.0, 15.0]);
-    /// ```
-    ///
-    /// # Panics
-    /// If the slices' lengths differ.
-    pub fn apply_to_vec<E: Element>(self, a: &[E], b: &[E]) -> Vec<E> {
-        let mut out = crate::buffers::take(a.len());
-        self.apply_slices_uninit(a, b, &mut out.spare_capacity_mut()[..a.len()]);
-        // SAFETY: `apply_slices_uninit` wrote every value (or panicked on unequal lengths).
-        unsafe { out.set_len(a.len()) };
-        out
-    }
-}
-
 /// `dst[i] += alpha · src[i]` (the SGD update and gradient accumulation), vectorized for the
 /// CPU; the same bits as the scalar loop, as ndarray's `scaled_add` and nalgebra's `axpy` give.
 ///
 /// ```
 /// let mut w = [1.0f32, 2.0, 3.0];
-/// duograd::kernel::axpy(&mut w, -0.5, &[2.0, 2.0, 2.0]);
+/// duograd_cpu::kernel::axpy(&mut w, -0.5, &[2.0, 2.0, 2.0]);
 /// assert_eq!(w, [0.0, 1.0, 2.0]);
 /// ```
 ///
@@ -332,21 +302,9 @@ pub fn axpy<E: Element>(dst: &mut [E], alpha: E, src: &[E]) {
     );
 }
 
-/// A reduction over a set of axes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ReduceOp {
-    /// Sum of the elements.
-    Sum,
-    /// Largest element (NaN if any element is NaN).
-    Max,
-    /// Smallest element (NaN if any element is NaN).
-    Min,
-}
-
-impl ReduceOp {
-    /// The value a reduction starts from.
+impl ReduceKernel for ReduceOp {
     #[inline(always)]
-    pub fn identity<E: Element>(self) -> E {
+    fn identity<E: Element>(self) -> E {
         match self {
             ReduceOp::Sum => E::zero(),
             ReduceOp::Max => E::neg_infinity(),
@@ -354,9 +312,8 @@ impl ReduceOp {
         }
     }
 
-    /// Folds one more element into an accumulator.
     #[inline(always)]
-    pub fn combine<E: Element>(self, acc: E, x: E) -> E {
+    fn combine<E: Element>(self, acc: E, x: E) -> E {
         match self {
             ReduceOp::Sum => acc + x,
             ReduceOp::Max => BinaryOp::Maximum.apply(x, acc),
@@ -370,7 +327,7 @@ impl ReduceOp {
 /// while breaking its dependency chain: the loop pipelines and vectorizes.
 ///
 /// ```
-/// use duograd::kernel::fold_slice;
+/// use duograd_cpu::kernel::fold_slice;
 /// let s: Vec<f32> = (0..20).map(|i| i as f32).collect();
 /// assert_eq!(fold_slice(&s, f32::NEG_INFINITY, f32::max), 19.0);
 /// ```
@@ -394,7 +351,7 @@ pub fn fold_slice<E: Element>(s: &[E], init: E, f: impl Fn(E, E) -> E) -> E {
 /// took 3.8 → 2.3 µs on one Zen 3 core, a classifier's (512×10) 2.35 → 1.6 µs.
 ///
 /// ```
-/// use duograd::kernel::sum_rows;
+/// use duograd_cpu::kernel::sum_rows;
 /// let mut sums = [0.0f32; 3];
 /// sum_rows(&[1.0, 2.0, 3.0, 10.0, 20.0, 30.0], &mut sums);
 /// assert_eq!(sums, [11.0, 22.0, 33.0]);

@@ -38,10 +38,10 @@
 //! sized once by that crate (physical cores, at most 4, or its `MATMUL_NUM_THREADS` variable),
 //! and `gemm` up to `num_threads` rayon threads.
 
-use crate::Element;
+use duograd_backend::Element;
 
-/// How a product's output is laid out (the same type as [`crate::shape::Layout`]).
-pub use crate::shape::Layout;
+/// How a product's output is laid out.
+pub use duograd_backend::Layout;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
@@ -57,7 +57,7 @@ mod thin;
 /// `data[i * row_stride + j * col_stride]`.
 ///
 /// ```
-/// use duograd::gemm::StridedMatrix;
+/// use duograd_cpu::gemm::StridedMatrix;
 /// let data = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
 /// let a = StridedMatrix::row_major(&data, 2, 3);
 /// assert_eq!(a.get(1, 0), 4.0);
@@ -170,7 +170,7 @@ fn thin_but_long(m: usize, k: usize, n: usize) -> bool {
 /// `a · b` as a fresh `a.rows() × b.cols()` buffer in `layout`.
 ///
 /// ```
-/// use duograd::gemm::{matmul, Layout, StridedMatrix};
+/// use duograd_cpu::gemm::{matmul, Layout, StridedMatrix};
 /// let a = [1.0, 2.0, 3.0, 4.0]; // [[1, 2], [3, 4]]
 /// let b = [5.0, 6.0, 7.0, 8.0]; // [[5, 6], [7, 8]]
 /// let (a, b) = (StridedMatrix::row_major(&a, 2, 2), StridedMatrix::row_major(&b, 2, 2));
@@ -196,7 +196,7 @@ pub fn matmul<E: Element>(
 /// [`matmul`] followed by the addition would round it.
 ///
 /// ```
-/// use duograd::gemm::{matmul_bias, Layout, StridedMatrix};
+/// use duograd_cpu::gemm::{matmul_bias, Layout, StridedMatrix};
 /// let a = [1.0, 2.0, 3.0, 4.0]; // [[1, 2], [3, 4]]
 /// let b = [5.0, 6.0, 7.0, 8.0]; // [[5, 6], [7, 8]]
 /// let (a, b) = (StridedMatrix::row_major(&a, 2, 2), StridedMatrix::row_major(&b, 2, 2));
@@ -766,7 +766,8 @@ mod tests {
                 current = ["avx512::Avx512", "avx2::Avx2"]
                     .iter()
                     .any(|k| {
-                        let name = format!("<<duograd::gemm::{k} as duograd::gemm::blocked::");
+                        let name =
+                            format!("<<duograd_cpu::gemm::{k} as duograd_cpu::gemm::blocked::");
                         line.contains(&(name + "Microkernel>::tile"))
                     })
                     .then_some(line);

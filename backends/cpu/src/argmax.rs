@@ -8,9 +8,11 @@
 //! 2.0 µs row-major on ndarray, 9.2 → 1.5 µs column-major on nalgebra). Long contiguous lanes
 //! are still scanned one at a time: a vectorized max, then the first element equal to it.
 
-use crate::kernel::{fold_slice, ReduceOp};
+use duograd_backend::ReduceOp;
+
+use crate::kernel::{fold_slice, ReduceKernel};
 use crate::simd::with_best_simd;
-use crate::Element;
+use duograd_backend::Element;
 
 /// Lanes compared side by side (a vector of `f32` with AVX2).
 const GROUP: usize = 8;
@@ -29,7 +31,7 @@ fn beats<E: Element>(v: E, best: E) -> bool {
 /// `t` of lane `l` is `data[l * lane_stride + t * step]`.
 ///
 /// ```
-/// use duograd::argmax::argmax_lanes;
+/// use duograd_cpu::argmax::argmax_lanes;
 /// let rows = [1.0, 5.0, 5.0, 7.0, f32::NAN, 2.0]; // row-major 2×3
 /// let mut out = Vec::new();
 /// argmax_lanes(&rows, 2, 3, 3, 1, &mut out); // along each row
@@ -97,7 +99,7 @@ pub fn argmax_lanes<E: Element>(
 /// layout [`argmax_lanes`] can read (and the lanes left over from its groups).
 ///
 /// ```
-/// use duograd::argmax::argmax_of;
+/// use duograd_cpu::argmax::argmax_of;
 /// assert_eq!(argmax_of([3.0, 7.0, 7.0, f64::NAN, 9.0].into_iter()), 3);
 /// ```
 ///

@@ -13,8 +13,8 @@
 //! variable): on a machine with more cores than you want used, set both variables.
 //!
 //! ```
-//! duograd::threads::set_num_threads(1); // e.g. to measure single-core speed
-//! assert_eq!(duograd::threads::num_threads(), 1);
+//! duograd_cpu::threads::set_num_threads(1); // e.g. to measure single-core speed
+//! assert_eq!(duograd_cpu::threads::num_threads(), 1);
 //! ```
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -12,7 +12,7 @@ use num_traits::{Float, FromPrimitive, ToPrimitive};
 /// array crate needs on top of it.
 ///
 /// ```
-/// use duograd::Element;
+/// use duograd_backend::Element;
 /// assert_eq!(<f32 as Element>::NAME, "f32");
 /// assert_eq!(<f64 as Element>::of(0.5), 0.5f64);
 /// ```
@@ -49,7 +49,7 @@ pub trait Element:
     /// `f32` overrides it to return `v` itself.
     ///
     /// ```
-    /// use duograd::Element;
+    /// use duograd_backend::Element;
     /// let v = vec![0.5f32, -1.25];
     /// let ptr = v.as_ptr();
     /// let same = <f32 as Element>::vec_from_f32(v);

@@ -1,15 +1,9 @@
 //! Shape arithmetic shared by the core and the backends: sizes, strides, broadcasting, and the
 //! two layouts of a matrix.
 
-/// How a 2-D array is laid out in its buffer: the layout of a matrix product's output
-/// ([`crate::gemm::matmul`]), of a backend's own matrices ([`crate::Backend::layout_2d`]) and of
-/// the mini-batches a [`crate::data::DataLoader`] gathers.
-///
-/// ```
-/// use duograd::{Backend, Layout};
-/// assert_eq!(duograd_ndarray::NdArray::<f32>::layout_2d(), Layout::RowMajor);
-/// assert_eq!(duograd_nalgebra::Nalgebra::<f32>::layout_2d(), Layout::ColMajor);
-/// ```
+/// How a 2-D array is laid out in its buffer: the layout of a backend's own matrices
+/// ([`crate::Backend::layout_2d`]), of a matrix product's output and of the mini-batches
+/// duograd's data loader gathers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Layout {
     /// Rows one after another (ndarray's standard layout): element `(i, j)` of an `m×n`
@@ -22,8 +16,8 @@ pub enum Layout {
 /// Number of elements of an array of `shape` (1 for a scalar).
 ///
 /// ```
-/// assert_eq!(duograd::shape::numel(&[2, 3, 4]), 24);
-/// assert_eq!(duograd::shape::numel(&[]), 1);
+/// assert_eq!(duograd_backend::shape::numel(&[2, 3, 4]), 24);
+/// assert_eq!(duograd_backend::shape::numel(&[]), 1);
 /// ```
 pub fn numel(shape: &[usize]) -> usize {
     shape.iter().product()
@@ -32,7 +26,7 @@ pub fn numel(shape: &[usize]) -> usize {
 /// Row-major strides, in elements.
 ///
 /// ```
-/// assert_eq!(duograd::shape::strides(&[2, 3, 4]), vec![12, 4, 1]);
+/// assert_eq!(duograd_backend::shape::strides(&[2, 3, 4]), vec![12, 4, 1]);
 /// ```
 pub fn strides(shape: &[usize]) -> Vec<usize> {
     let mut s = vec![1; shape.len()];
@@ -45,7 +39,7 @@ pub fn strides(shape: &[usize]) -> Vec<usize> {
 /// The NumPy/PyTorch broadcast of two shapes, or `None` if they are incompatible.
 ///
 /// ```
-/// use duograd::shape::broadcast_shapes;
+/// use duograd_backend::shape::broadcast_shapes;
 /// assert_eq!(broadcast_shapes(&[3, 1], &[4]), Some(vec![3, 4]));
 /// assert_eq!(broadcast_shapes(&[3], &[4]), None);
 /// ```
@@ -83,7 +77,7 @@ pub fn broadcasts_to(from: &[usize], to: &[usize]) -> bool {
 /// reshaping to `from`) undoes the broadcast.
 ///
 /// ```
-/// assert_eq!(duograd::shape::broadcast_axes(&[3, 1], &[2, 3, 4]), vec![0, 2]);
+/// assert_eq!(duograd_backend::shape::broadcast_axes(&[3, 1], &[2, 3, 4]), vec![0, 2]);
 /// ```
 pub fn broadcast_axes(from: &[usize], to: &[usize]) -> Vec<usize> {
     let lead = to.len() - from.len();
@@ -95,7 +89,7 @@ pub fn broadcast_axes(from: &[usize], to: &[usize]) -> Vec<usize> {
 /// The shape left after reducing `axes` (sorted, distinct), keeping them as 1 when `keepdim`.
 ///
 /// ```
-/// use duograd::shape::reduced_shape;
+/// use duograd_backend::shape::reduced_shape;
 /// assert_eq!(reduced_shape(&[2, 3, 4], &[1], true), vec![2, 1, 4]);
 /// assert_eq!(reduced_shape(&[2, 3, 4], &[0, 2], false), vec![3]);
 /// ```
@@ -116,7 +110,7 @@ pub fn reduced_shape(shape: &[usize], axes: &[usize], keepdim: bool) -> Vec<usiz
 /// without a native broadcast.
 ///
 /// ```
-/// assert_eq!(duograd::shape::broadcast_source_indices(&[2, 1], &[2, 3]), vec![0, 0, 0, 1, 1, 1]);
+/// assert_eq!(duograd_backend::shape::broadcast_source_indices(&[2, 1], &[2, 3]), vec![0, 0, 0, 1, 1, 1]);
 /// ```
 pub fn broadcast_source_indices(from: &[usize], to: &[usize]) -> Vec<usize> {
     let lead = to.len() - from.len();
@@ -139,7 +133,7 @@ pub fn broadcast_source_indices(from: &[usize], to: &[usize]) -> Vec<usize> {
 ///
 /// ```
 /// // The transpose of a row-major 2×3 array.
-/// assert_eq!(duograd::shape::strided_indices(&[3, 2], &[1, 3], 0), vec![0, 3, 1, 4, 2, 5]);
+/// assert_eq!(duograd_backend::shape::strided_indices(&[3, 2], &[1, 3], 0), vec![0, 3, 1, 4, 2, 5]);
 /// ```
 pub fn strided_indices(shape: &[usize], strides: &[usize], offset: usize) -> Vec<usize> {
     let n = numel(shape);

@@ -7,7 +7,7 @@
 
 use std::any::Any;
 
-use crate::element::Element;
+use duograd_backend::Element;
 
 /// `exp` of every element, in place.
 ///

@@ -7,7 +7,7 @@
 //! of a batch-1 SGD step of a 784-64-10 MLP on these shapes.
 
 use super::{Layout, StridedMatrix};
-use crate::Element;
+use duograd_backend::Element;
 
 /// `a · b` laid out as `layout` if one of `m`, `k` and `n` is 1 and the operands are laid out
 /// so that the loop runs along contiguous memory; else `None`.

@@ -16,7 +16,7 @@
 //! freed first.
 //!
 //! ```
-//! use duograd::buffers;
+//! use duograd_cpu::buffers;
 //! let v: Vec<f32> = Vec::with_capacity(1 << 16); // 256 KiB
 //! let address = v.as_ptr();
 //! buffers::recycle(v);
@@ -27,7 +27,7 @@
 use std::any::Any;
 use std::cell::RefCell;
 
-use crate::Element;
+use duograd_backend::Element;
 
 /// The smallest buffer kept, in bytes: glibc's default threshold for serving a request from
 /// fresh pages.

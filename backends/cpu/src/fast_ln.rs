@@ -9,7 +9,7 @@
 
 use std::any::Any;
 
-use crate::element::Element;
+use duograd_backend::Element;
 
 /// `ln` of every element, in place.
 ///

@@ -1,4 +1,7 @@
-//! How a [`Dataset`](super::Dataset) stores its feature values: one `f32` each, or one byte
+//! A data set's feature rows as the data loader keeps them, and the gathering of a mini-batch
+//! from them ([`Features::gather_rows`], [`Features::gather_in_background`]).
+//!
+//! How duograd's `Dataset` stores its feature values: one `f32` each, or one byte
 //! each read through an affine map, the way image data sets such as MNIST arrive.
 //!
 //! Bytes take a quarter of the memory, and, more to the point, a quarter of the memory traffic
@@ -9,32 +12,44 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+mod gather;
+
+pub use gather::{PendingGather, PARALLEL_MIN_VALUES};
+
 /// Feature values, row-major.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Features {
+pub enum Features {
     /// One `f32` per value.
     Floats(Vec<f32>),
     /// One byte per value, standing for `map.value(byte)`.
-    Bytes { bytes: Vec<u8>, map: ByteMap },
+    Bytes {
+        /// The stored bytes, row-major.
+        bytes: Vec<u8>,
+        /// What value each byte stands for.
+        map: ByteMap,
+    },
 }
 
 /// The value a byte stands for: `byte · scale + offset`, computed in `f32` (a multiply and an
 /// add, so that converting a batch vectorizes).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct ByteMap {
-    pub(crate) scale: f32,
-    pub(crate) offset: f32,
+pub struct ByteMap {
+    /// The factor applied to the byte.
+    pub scale: f32,
+    /// The value of byte 0.
+    pub offset: f32,
 }
 
 impl ByteMap {
-    pub(crate) fn value(self, byte: u8) -> f32 {
+    /// The value `byte` stands for.
+    pub fn value(self, byte: u8) -> f32 {
         f32::from(byte) * self.scale + self.offset
     }
 }
 
 impl Features {
     /// Number of values.
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         match self {
             Features::Floats(v) => v.len(),
             Features::Bytes { bytes, .. } => bytes.len(),
@@ -42,7 +57,7 @@ impl Features {
     }
 
     /// The values in `range`: borrowed when stored as `f32`, converted when stored as bytes.
-    pub(crate) fn values(&self, range: Range<usize>) -> Cow<'_, [f32]> {
+    pub fn values(&self, range: Range<usize>) -> Cow<'_, [f32]> {
         match self {
             Features::Floats(v) => Cow::Borrowed(&v[range]),
             Features::Bytes { bytes, map } => {
@@ -52,7 +67,7 @@ impl Features {
     }
 
     /// Splits off the values from `at` on.
-    pub(crate) fn split_off(&mut self, at: usize) -> Features {
+    pub fn split_off(&mut self, at: usize) -> Features {
         match self {
             Features::Floats(v) => Features::Floats(v.split_off(at)),
             Features::Bytes { bytes, map } => Features::Bytes {
@@ -63,7 +78,7 @@ impl Features {
     }
 
     /// The rows `rows`, in that order, stored as these are.
-    pub(crate) fn subset(&self, rows: &[usize], dim: usize) -> Features {
+    pub fn subset(&self, rows: &[usize], dim: usize) -> Features {
         fn pick<T: Copy>(v: &[T], rows: &[usize], dim: usize) -> Vec<T> {
             let mut out = Vec::with_capacity(rows.len() * dim);
             for &row in rows {
@@ -82,7 +97,7 @@ impl Features {
 
     /// Maps every value `x` to `(x − mean) / std`. For bytes only the map changes: the new
     /// scale and offset are composed in `f64` and rounded once.
-    pub(crate) fn standardize(&mut self, mean: f64, std: f64) {
+    pub fn standardize(&mut self, mean: f64, std: f64) {
         match self {
             Features::Floats(v) => {
                 let inv_std = 1.0 / std;
@@ -101,7 +116,7 @@ impl Features {
 
     /// The mean and the population variance of all values (in `f64`, two passes), or `None`
     /// when there are none.
-    pub(crate) fn mean_and_variance(&self) -> Option<(f64, f64)> {
+    pub fn mean_and_variance(&self) -> Option<(f64, f64)> {
         let n = self.len() as f64;
         if n == 0.0 {
             return None;
@@ -126,7 +141,7 @@ impl Features {
     }
 
     /// All values as `f32`.
-    pub(crate) fn into_floats(self) -> Vec<f32> {
+    pub fn into_floats(self) -> Vec<f32> {
         match self {
             Features::Floats(v) => v,
             Features::Bytes { bytes, map } => bytes.iter().map(|&b| map.value(b)).collect(),
