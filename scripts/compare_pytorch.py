@@ -13,6 +13,12 @@ beside it so a faster run cannot hide a worse one.
 Needs `pip install -r scripts/requirements-torch.txt` and `cargo build --release --examples`.
 Writes the table to stdout (Markdown) and, with --json FILE, all raw measurements.
 
+With --baseline DIR it also times the train_mnist and latency programs of another build of duograd
+(DIR/target/release/examples/, e.g. a git worktree of an earlier commit built with
+`cargo build --release --example train_mnist --example latency`) as the systems
+"ndarray@base" and "nalgebra@base", alternating with the others, and adds a table comparing both
+builds' speed-ups over PyTorch measured in this one run.
+
 With --rust-frameworks it also builds benches/frameworks (burn on its Flex and NdArray backends,
 and candle; a separate cargo project, honoring CARGO_TARGET_DIR) and runs each of them in every
 repetition too, alternating with the systems above on the same seeds, and adds a table of them.
@@ -96,9 +102,16 @@ def torch_run(data, hidden, lr, batch, epochs, seed):
     return seconds, acc
 
 
-def duograd_run(backend, flags, data_dir, seed):
+def examples_dir(system, baseline):
+    """The directory of the example programs that `system` ("ndarray" or "ndarray@base") runs."""
+    root = Path(baseline) if system.endswith("@base") else ROOT
+    return root / "target" / "release" / "examples"
+
+
+def duograd_run(system, flags, data_dir, seed, baseline=None):
     """Training seconds, final test accuracy and the run's peak resident memory (MB)."""
-    binary = ROOT / "target" / "release" / "examples" / "train_mnist"
+    binary = examples_dir(system, baseline) / "train_mnist"
+    backend = system.split("@")[0]
     with tempfile.TemporaryDirectory() as tmp:
         metrics_path = Path(tmp) / "metrics.json"
         cmd = [str(binary), "--backend", backend, "--seed", str(seed), "--quiet",
@@ -174,8 +187,8 @@ def torch_latency(steps=4000):
     return statistics.median(per_step)
 
 
-def duograd_latency():
-    binary = ROOT / "target" / "release" / "examples" / "latency"
+def duograd_latency(system="current", baseline=None):
+    binary = examples_dir(system, baseline) / "latency"
     out = subprocess.run([str(binary)], check=True, capture_output=True, text=True).stdout
     return {r["backend"]: r["micros_per_step"] for r in map(json.loads, out.strip().splitlines())}
 
@@ -188,6 +201,8 @@ def main():
     ap.add_argument("--configs", default="arena,wide")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", help="write raw measurements here")
+    ap.add_argument("--baseline", help="also time the example programs built under DIR/target/release "
+                    "(an earlier commit's worktree) and compare both builds in this run")
     ap.add_argument("--rust-frameworks", action="store_true",
                     help="also build and time burn (flex, ndarray) and candle from benches/frameworks")
     args = ap.parse_args()
@@ -201,6 +216,14 @@ def main():
     data_dir = Path(args.data_dir).resolve()
     data = load_mnist(data_dir)
     systems = ["pytorch", "ndarray", "nalgebra"]
+    if args.baseline:
+        for system in ("ndarray@base", "nalgebra@base"):
+            for program in ("train_mnist", "latency"):
+                if not (examples_dir(system, args.baseline) / program).exists():
+                    sys.exit(f"error: {examples_dir(system, args.baseline) / program} not found; "
+                             "build the baseline with `cargo build --release --example train_mnist "
+                             "--example latency` in that checkout")
+        systems += ["ndarray@base", "nalgebra@base"]
     raw = {}
     fw_raw, fw_failed = {}, {}  # config -> framework -> runs / error
     for name in args.configs.split(","):
@@ -211,7 +234,7 @@ def main():
                 if system == "pytorch":
                     r = torch_run(data, hidden, lr, batch, epochs, args.seed + rep) + (None,)
                 else:
-                    r = duograd_run(system, flags, data_dir, args.seed + rep)
+                    r = duograd_run(system, flags, data_dir, args.seed + rep, args.baseline)
                 runs[system].append(r)
                 print(f"  {name} rep {rep + 1} {system}: {r[0]:.3f} s, accuracy {r[1]:.4f}", file=sys.stderr, flush=True)
             for fw in frameworks:  # after the duograd runs, same seed
@@ -231,6 +254,7 @@ def main():
         raw[name] = runs
     lat_torch = [torch_latency() for _ in range(args.reps)]
     lat_duo = [duograd_latency() for _ in range(args.reps)]
+    lat_base = [duograd_latency("base@base", args.baseline) for _ in range(args.reps)] if args.baseline else []
 
     print(f"\nMNIST training time (s, median of {args.reps}, training only), torch {torch.__version__}, "
           f"{args.threads} threads, {cpu_model()}, {os.cpu_count()} CPUs\n")
@@ -260,13 +284,34 @@ def main():
             return f"{r[0]:.2f} / {statistics.median(r):.2f} / {r[-1]:.2f}"
         fastest = {s: min(x[0] for x in runs[s]) for s in systems}
         quiet = " / ".join(f"{fastest['pytorch'] / fastest[s]:.2f}×" for s in ("ndarray", "nalgebra"))
-        spread = " / ".join(f"{max(x[0] for x in runs[s]) / fastest[s]:.2f}" for s in systems)
+        spread = " / ".join(f"{max(x[0] for x in runs[s]) / fastest[s]:.2f}" for s in ("pytorch", "ndarray", "nalgebra"))
         print(f"| {name} | {paired('ndarray')} | {paired('nalgebra')} | {quiet} | {spread} |")
     print()
     lt = statistics.median(lat_torch)
     ln = statistics.median(d["ndarray"] for d in lat_duo)
     la = statistics.median(d["nalgebra"] for d in lat_duo)
     print(f"| latency 784-64-10, batch 1 (µs/step) | {lt:.1f} | {ln:.1f} | {la:.1f} | {lt / ln:.1f}× | {lt / la:.1f}× | | |")
+    if args.baseline:
+        print(f"\nThis build against the baseline {args.baseline} in the same run: speed-up over PyTorch "
+              "(ratio of medians, and the median of the per-repetition ratios)\n")
+        print("| config | backend | this build | baseline | this build / baseline time |")
+        print("|---|---|---|---|---|")
+        for name, runs in raw.items():
+            med_torch = statistics.median(r[0] for r in runs["pytorch"])
+            for backend in ("ndarray", "nalgebra"):
+                cells = []
+                for system in (backend, backend + "@base"):
+                    med = statistics.median(r[0] for r in runs[system])
+                    per_rep = statistics.median(t[0] / d[0] for t, d in zip(runs["pytorch"], runs[system]))
+                    cells.append(f"{med_torch / med:.2f}× ({per_rep:.2f}×)")
+                ratio = (statistics.median(r[0] for r in runs[backend])
+                         / statistics.median(r[0] for r in runs[backend + "@base"]))
+                print(f"| {name} | {backend} | {cells[0]} | {cells[1]} | {ratio:.3f} |")
+        for backend in ("ndarray", "nalgebra"):
+            now = statistics.median(d[backend] for d in lat_duo)
+            base = statistics.median(d[backend] for d in lat_base)
+            print(f"| batch-1 step | {backend} | {lt / now:.1f}× ({now:.1f} µs) | "
+                  f"{lt / base:.1f}× ({base:.1f} µs) | {now / base:.3f} |")
     if args.rust_frameworks:
         print(f"\nOther Rust frameworks on this machine (s, median of {args.reps}, training only; "
               "PyTorch / framework above 1 means the framework is faster than PyTorch, "
@@ -288,7 +333,7 @@ def main():
         if not fw_binary:
             print("| (none: the build failed) | | | | | | |")
     if args.json:
-        out = {"training": raw, "latency": {"pytorch": lat_torch, "duograd": lat_duo}}
+        out = {"training": raw, "latency": {"pytorch": lat_torch, "duograd": lat_duo, "baseline": lat_base}}
         if args.rust_frameworks:
             out["rust_frameworks"] = {"training": fw_raw, "failed": fw_failed}
         Path(args.json).write_text(json.dumps(out, indent=1))

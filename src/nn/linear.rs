@@ -136,7 +136,7 @@ impl<B: Backend> Module<B> for Linear<B> {
             // Fold the leading axes into one batch axis and unfold them afterwards.
             let lead = &x.shape()[..x.rank() - 1];
             let rows = lead.iter().product();
-            let mut out_shape = lead.to_vec();
+            let mut out_shape = Vec::from(lead);
             out_shape.push(out);
             affine(&x.reshape_to(&[rows, inp])).reshape_to(&out_shape)
         }

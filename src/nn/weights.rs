@@ -168,7 +168,7 @@ fn to_raw<B: Backend>(t: &Tensor<B>) -> Raw {
     };
     Raw {
         dtype,
-        shape: t.shape().to_vec(),
+        shape: Vec::from(t.shape()),
         data,
     }
 }
@@ -434,8 +434,8 @@ fn load_into<B: Backend, M: Module<B> + ?Sized>(
             return Err(WeightsError::ShapeMismatch {
                 path: path.to_path_buf(),
                 name: name.clone(),
-                expected: param.shape().to_vec(),
-                found: view.shape().to_vec(),
+                expected: Vec::from(param.shape()),
+                found: Vec::from(view.shape()),
             });
         }
         let values = decode::<B::Elem>(&view).ok_or_else(|| WeightsError::UnsupportedDtype {

@@ -26,7 +26,7 @@ impl<B: Backend> Tensor<B> {
         let out = B::take(&self.storage(), &indices);
         let attrs = Attrs::Indices {
             indices,
-            shape: self.shape().to_vec(),
+            shape: Vec::from(self.shape()),
         };
         Tensor::from_op("take", out, &[self], attrs)
     }
@@ -48,7 +48,7 @@ impl<B: Backend> Tensor<B> {
         let out = B::scatter_add(shape, &indices, &self.storage());
         let attrs = Attrs::Indices {
             indices,
-            shape: shape.to_vec(),
+            shape: Vec::from(shape),
         };
         Tensor::from_op("scatter_add", out, &[self], attrs)
     }
@@ -132,7 +132,7 @@ impl<B: Backend> Tensor<B> {
                     .flat_map(move |&i| (0..inner).map(move |j| (o * n + i) * inner + j))
             })
             .collect();
-        let mut out_shape = shape.to_vec();
+        let mut out_shape = Vec::from(shape);
         out_shape[axis] = indices.len();
         self.take_flat(flat.into()).reshape_to(&out_shape)
     }

@@ -81,7 +81,7 @@ impl<B: Backend> Tensor<B> {
     /// Inserts a size-1 axis at `dim` (`-1` appends).
     #[track_caller]
     pub fn unsqueeze(&self, dim: isize) -> Self {
-        let mut shape = self.shape().to_vec();
+        let mut shape = Vec::from(self.shape());
         let axis = crate::shape::resolve_axis(dim, shape.len() + 1)
             .unwrap_or_else(|| panic!("unsqueeze: dim {dim} out of range for shape {shape:?}"));
         shape.insert(axis, 1);
@@ -94,7 +94,7 @@ impl<B: Backend> Tensor<B> {
     /// If `perm` is not a permutation of the axes.
     #[track_caller]
     pub fn permute(&self, perm: &[usize]) -> Self {
-        let mut sorted = perm.to_vec();
+        let mut sorted = Vec::from(perm);
         sorted.sort_unstable();
         assert!(
             sorted.iter().copied().eq(0..self.rank()),
@@ -108,7 +108,7 @@ impl<B: Backend> Tensor<B> {
             "permute",
             B::permute(&self.storage(), perm),
             &[self],
-            Attrs::Perm(perm.to_vec()),
+            Attrs::Perm(Vec::from(perm)),
         )
     }
 
@@ -263,7 +263,7 @@ fn narrow_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
     };
     let full = a.inputs[0].shape();
     let zeros_of = |n: usize| {
-        let mut s = full.to_vec();
+        let mut s = Vec::from(full);
         s[axis] = n;
         Tensor::zeros(&s)
     };

@@ -20,7 +20,7 @@ impl<B: Backend> Tensor<B> {
             out,
             &[self],
             Attrs::Axes {
-                axes: axes.to_vec(),
+                axes: Vec::from(axes),
                 keepdim,
             },
         )

@@ -1,5 +1,5 @@
 //! Cross-entropy on logits over row-major host buffers: the CPU backends' kernels for
-//! [`Backend::cross_entropy`](duograd_backend::Backend::cross_entropy) and its backward.
+//! [`Backend::cross_entropy`] and its backward.
 
 use duograd_backend::{Backend, CrossEntropyForward, Element, Reduction};
 
@@ -18,7 +18,7 @@ fn rows_mut<E>(x: &mut [E], classes: usize) -> std::slice::ChunksExactMut<'_, E>
 ///
 /// Subtracting the row maximum keeps every `exp` in `[0, 1]`, so logits of ±1e4 neither
 /// overflow nor lose the row. The work is a few flat passes rather than one loop per row, so
-/// that the `exp`s, most of the op's cost, run as one vectorized sweep ([`exp_in_place`]).
+/// that the `exp`s, most of the op's cost, run as one vectorized sweep.
 ///
 /// ```
 /// let (exps, sums, loss) = duograd_cpu::loss::cross_entropy_rows(vec![0.0f64, 0.0], 2, &[1]);
@@ -127,7 +127,7 @@ pub fn cross_entropy_grad_rows<E: Element>(
     x
 }
 
-/// [`Backend::cross_entropy`](duograd_backend::Backend::cross_entropy) for a backend whose
+/// [`Backend::cross_entropy`] for a backend whose
 /// storage is host memory: the logits copied out row-major once, [`cross_entropy_rows`] on the
 /// copy, and the results handed back to the backend.
 pub fn cross_entropy<B: Backend>(
@@ -148,7 +148,7 @@ pub fn cross_entropy<B: Backend>(
     }
 }
 
-/// [`Backend::cross_entropy_backward`](duograd_backend::Backend::cross_entropy_backward) for a
+/// [`Backend::cross_entropy_backward`] for a
 /// backend whose storage is host memory, through [`cross_entropy_grad_rows`] on a row-major
 /// copy of the forward's `exps` (which stay valid for another backward).
 pub fn cross_entropy_backward<B: Backend>(

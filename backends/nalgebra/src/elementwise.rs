@@ -18,8 +18,7 @@
 use duograd_backend::shape::broadcast_shapes;
 use duograd_backend::{BinaryOp, Element, UnaryOp};
 use duograd_cpu::kernel::axpy;
-#[allow(unused_imports)]
-use duograd_cpu::{BinaryKernel, ReduceKernel, UnaryKernel};
+use duograd_cpu::{BinaryKernel, UnaryKernel};
 use nalgebra::DMatrix;
 
 use crate::storage::{broadcast_storage_strides, matrix_dims, storage_order, NaTensor};

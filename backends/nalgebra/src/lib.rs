@@ -88,8 +88,6 @@ use duograd_backend::{
     AdamStep, Backend, BinaryOp, CrossEntropyForward, Element, Layout, MomentumStep, ReduceOp,
     Reduction, UnaryOp,
 };
-#[allow(unused_imports)]
-use duograd_cpu::{BinaryKernel, ReduceKernel, UnaryKernel};
 
 mod elementwise;
 mod layout;

@@ -18,8 +18,7 @@
 use duograd_backend::shape::{numel, reduced_shape, strided_indices, strides};
 use duograd_backend::{Element, ReduceOp};
 use duograd_cpu::argmax::argmax_lanes;
-#[allow(unused_imports)]
-use duograd_cpu::{BinaryKernel, ReduceKernel, UnaryKernel};
+use duograd_cpu::ReduceKernel;
 use nalgebra::Dyn;
 
 use crate::layout::reshape;

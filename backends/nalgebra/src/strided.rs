@@ -12,8 +12,6 @@
 
 use duograd_backend::shape::numel;
 use duograd_backend::Element;
-#[allow(unused_imports)]
-use duograd_cpu::{BinaryKernel, ReduceKernel, UnaryKernel};
 
 use crate::storage::{storage_order, NaTensor};
 

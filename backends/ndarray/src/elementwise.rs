@@ -12,8 +12,7 @@ use std::mem::MaybeUninit;
 use duograd_backend::shape::broadcast_shapes;
 use duograd_backend::Element;
 use duograd_cpu::kernel::{axpy, BinaryOp, UnaryOp};
-#[allow(unused_imports)]
-use duograd_cpu::{BinaryKernel, ReduceKernel, UnaryKernel};
+use duograd_cpu::{BinaryKernel, UnaryKernel};
 use ndarray::{Array, IxDyn, LinalgScalar};
 
 use crate::{strided, Storage};

@@ -9,8 +9,7 @@ use duograd_backend::shape::reduced_shape;
 use duograd_backend::Element;
 use duograd_cpu::argmax::{argmax_lanes, argmax_of};
 use duograd_cpu::kernel::{fold_slice, sum_rows, ReduceOp};
-#[allow(unused_imports)]
-use duograd_cpu::{BinaryKernel, ReduceKernel, UnaryKernel};
+use duograd_cpu::ReduceKernel;
 use ndarray::{ArcArray, Array, ArrayView, ArrayView1, Axis, Dimension, IxDyn, RemoveAxis, Zip};
 
 use crate::rank::{fixed, with_rank};

@@ -15,8 +15,7 @@ use std::ops::Range;
 
 use duograd_backend::Element;
 use duograd_cpu::kernel::{BinaryOp, UnaryOp};
-#[allow(unused_imports)]
-use duograd_cpu::{BinaryKernel, ReduceKernel, UnaryKernel};
+use duograd_cpu::{BinaryKernel, UnaryKernel};
 
 use ndarray::{
     s, Array, ArrayView, ArrayView1, ArrayViewMut, Axis, CowArray, Dimension, IxDyn, Zip,

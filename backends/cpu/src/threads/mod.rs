@@ -1,6 +1,6 @@
 //! How many threads duograd's kernels may use.
 //!
-//! The matrix product ([`crate::gemm`]) and the batch gather of [`crate::data::DataLoader`] run
+//! The matrix product ([`crate::gemm`]) and the batch gather of duograd's data loader run
 //! on several threads. The count is read once from the `DUOGRAD_THREADS` environment variable (a
 //! positive integer), and defaults to the number of CPUs the process may use;
 //! [`set_num_threads`] changes it at run time.
