@@ -1,12 +1,10 @@
 //! Reductions: sum, mean and max over all elements or chosen axes, and argmax.
 
-use std::sync::Arc;
-
-use crate::autograd::{Attrs, BackwardArgs, Registry};
+use crate::autograd::{is_grad_enabled, Attrs, BackwardArgs, Registry};
 use crate::backend::Backend;
 use crate::shape::reduced_shape;
 use crate::tensor::Tensor;
-use crate::ReduceOp;
+use crate::{BinaryOp, ReduceOp};
 
 impl<B: Backend> Tensor<B> {
     /// Sum over resolved, sorted axes (the internal form of [`Tensor::sum_dims`]).
@@ -145,18 +143,6 @@ impl<B: Backend> Tensor<B> {
     }
 }
 
-/// Flat row-major indices, in an array of `shape`, of the positions `along[p]` on `axis` for
-/// each position `p` of the other axes.
-pub(crate) fn flat_indices_along(shape: &[usize], axis: usize, along: &[usize]) -> Vec<usize> {
-    let inner: usize = shape[axis + 1..].iter().product();
-    let n = shape[axis];
-    along
-        .iter()
-        .enumerate()
-        .map(|(p, &i)| ((p / inner) * n + i) * inner + p % inner)
-        .collect()
-}
-
 // d/dx_i Σx = 1: the gradient is broadcast back over the reduced axes.
 fn sum_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
     let Attrs::Axes { axes, .. } = a.attrs else {
@@ -174,9 +160,19 @@ fn max_dim_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
         unreachable!("max_dim records its axis")
     };
     let x = &a.inputs[0];
-    let winners = B::argmax(&x.storage(), axis);
-    let indices: Arc<[usize]> = flat_indices_along(x.shape(), axis, &winners).into();
-    a.grad.flatten().scatter_add_flat(x.shape(), indices)
+    let mask = Tensor::from_storage(B::argmax_mask(&x.storage(), axis));
+    let grad = a.grad.reshape_to(&reduced_shape(x.shape(), &[axis], true));
+    // With `create_graph` the gradient must be differentiable in `grad`: a recorded product
+    // with the (constant) mask. Otherwise one pass that selects `grad` where the mask is set,
+    // so that an infinite gradient gives 0, not NaN, off the argmax (as scattering it does).
+    if is_grad_enabled() && a.grad.requires_grad() {
+        return &grad * &mask;
+    }
+    Tensor::from_storage(B::binary(
+        &grad.storage(),
+        &mask.storage(),
+        BinaryOp::ReluGrad,
+    ))
 }
 
 // d/dx_i max x = [x_i = max] / #ties
@@ -195,14 +191,6 @@ pub(crate) fn register<B: Backend>(r: &Registry<B>) {
 
 #[cfg(test)]
 mod tests {
-    use super::flat_indices_along;
-
-    #[test]
-    fn flat_indices_along_middle_axis() {
-        // shape (2, 3, 2): winners per (outer, inner) position.
-        let idx = flat_indices_along(&[2, 3, 2], 1, &[0, 2, 1, 1]);
-        assert_eq!(idx, vec![0, 5, 8, 9]);
-    }
 
     #[test]
     fn numel_of_reduced() {

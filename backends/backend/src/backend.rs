@@ -37,7 +37,8 @@ use crate::{composed, BinaryOp, Element, ReduceOp, Reduction, UnaryOp};
 /// - [`Backend::from_vec`], [`Backend::from_vec_2d`] (inputs, a batch from the data loader) and
 ///   [`Backend::to_vec`] (saving weights, printing, tests);
 /// - [`Backend::argmax`], whose result is a host `Vec<usize>` because its users are host code
-///   (accuracy, predictions) and the backward of `max_dim`, which sends it back as indices;
+///   (accuracy, predictions); the backward of `max_dim` uses [`Backend::argmax_mask`] instead,
+///   which stays in storage;
 /// - index arrays: [`Backend::take`], [`Backend::scatter_add`] and the cross-entropy labels
 ///   take `&[usize]` from the host. They are made on the host (a batch's labels, a user's
 ///   index lists) and are small beside the data they index (one per row of logits), so a
@@ -131,6 +132,16 @@ pub trait Backend: Clone + Copy + Debug + Default + Send + Sync + 'static {
     /// `axis` of the largest element; ties go to the first. Precondition: `axis < rank` and the
     /// axis has length at least 1.
     fn argmax(x: &Self::Storage, axis: usize) -> Vec<usize>;
+
+    /// An array of `x`'s shape with a one at the position [`Backend::argmax`] picks in each lane
+    /// along `axis` (the first of tied maxima, or the first NaN) and zeros elsewhere: where the
+    /// gradient of `max_dim` goes, without the indices leaving the backend's memory.
+    ///
+    /// Precondition: as for [`Backend::argmax`]. The default ([`composed::argmax_mask`]) reads
+    /// the indices on the host and scatters ones there.
+    fn argmax_mask(x: &Self::Storage, axis: usize) -> Self::Storage {
+        composed::argmax_mask::<Self>(x, axis)
+    }
 
     // ----- layout -----
 

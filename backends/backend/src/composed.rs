@@ -15,6 +15,16 @@ fn label_positions(labels: &[usize], classes: usize) -> Vec<usize> {
         .collect()
 }
 
+/// [`Backend::argmax_mask`] from primitives: the host [`Backend::argmax`], then a
+/// [`Backend::scatter_add`] of ones at those positions.
+pub fn argmax_mask<B: Backend>(x: &B::Storage, axis: usize) -> B::Storage {
+    let shape = B::shape(x);
+    let winners = B::argmax(x, axis);
+    let positions = crate::shape::flat_indices_along(&shape, axis, &winners);
+    let ones = B::full(&[positions.len()], B::Elem::of(1.0));
+    B::scatter_add(&shape, &positions, &ones)
+}
+
 /// [`Backend::cross_entropy`] from primitives: the row maximum, `exp(x − max)`, its row sums,
 /// `lse = ln(sum) + max`, and `lse − x[label]` per row, then reduced.
 pub fn cross_entropy<B: Backend>(

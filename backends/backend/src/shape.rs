@@ -167,6 +167,24 @@ pub fn resolve_axis(axis: isize, rank: usize) -> Option<usize> {
     (0..r).contains(&a).then_some(a as usize)
 }
 
+/// Flat row-major indices, in an array of `shape`, of the positions `along[p]` on `axis` for
+/// each position `p` (row-major) of the other axes: where an argmax along `axis` points.
+///
+/// ```
+/// // shape (2, 3, 2): the chosen index along the middle axis for each (outer, inner) pair.
+/// let idx = duograd_backend::shape::flat_indices_along(&[2, 3, 2], 1, &[0, 2, 1, 1]);
+/// assert_eq!(idx, vec![0, 5, 8, 9]);
+/// ```
+pub fn flat_indices_along(shape: &[usize], axis: usize, along: &[usize]) -> Vec<usize> {
+    let inner: usize = shape[axis + 1..].iter().product();
+    let n = shape[axis];
+    along
+        .iter()
+        .enumerate()
+        .map(|(p, &i)| ((p / inner) * n + i) * inner + p % inner)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
