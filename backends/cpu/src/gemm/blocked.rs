@@ -164,17 +164,21 @@ pub(super) unsafe fn kernel<V: Lanes, const A_ROWS: bool, const R: usize>(p: Pan
         // `b`'s row 8 steps ahead: a row-major `b` read in place comes from memory (the MNIST
         // batch in the weight gradient), two lines per row, a stride the hardware does not
         // fetch ahead in time (`arena`'s training 0.84–0.89× the time on ndarray). A packed
-        // panel is in L1, and this costs it nothing measurable (nalgebra's `arena` 1.00×).
-        _mm_prefetch::<_MM_HINT_T0>(b.add(8 * ldb).cast());
-        _mm_prefetch::<_MM_HINT_T0>(b.add(8 * ldb + 2 * w - 1).cast());
+        // panel is in L1, and this costs it nothing measurable (nalgebra's `arena` 1.00×). On
+        // the last 8 steps the address lies past the panel, maybe past `b`: it is computed with
+        // `wrapping_add`, since a prefetch may name any address but `add` may not leave `b`.
+        _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add(8 * ldb).cast());
+        _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add(8 * ldb + 2 * w - 1).cast());
         let (b0, b1) = (V::load(b), V::load(b.add(w)));
         for (i, row) in acc.iter_mut().enumerate() {
             let ai = V::splat(a.add(i * spacing));
             row[0] = V::mul_add(ai, b0, row[0]);
             row[1] = V::mul_add(ai, b1, row[1]);
         }
-        a = a.add(step);
-        b = b.add(ldb);
+        // Wrapping: after the last step these point one step past the panels, past the end of
+        // `a` or `b` where a panel is read in place from the last rows or columns.
+        a = a.wrapping_add(step);
+        b = b.wrapping_add(ldb);
     }
     // Added last, as a separate addition after the product would be. One store loop per kind
     // of bias: with the `match` inside one loop, LLVM kept `acc` in memory, and in
@@ -234,9 +238,11 @@ pub(super) unsafe fn column_of_tiles<V: Lanes, const R: usize>(
     tile: impl Fn(usize, Panels),
 ) {
     let full = mc / R;
+    // `a` and `c` wrapping: after the last full tile they point one tile further down, which
+    // may lie past the end of `a` and of the output (their rows are `a_step` and `ldc` apart).
     let next = |p: &mut Panels| {
-        p.a = p.a.add(a_step);
-        p.c = p.c.add(R * p.ldc);
+        p.a = p.a.wrapping_add(a_step);
+        p.c = p.c.wrapping_add(R * p.ldc);
         if let TileBias::Rows(values) = p.bias {
             p.bias = TileBias::Rows(values.add(R));
         }
@@ -321,7 +327,7 @@ unsafe impl Sync for Out {}
 /// `threads` threads.
 ///
 /// # Panics
-/// If the CPU cannot run `K`, or `k` is 0 (the caller returns zeros then).
+/// If the CPU cannot run `K`, `k` is 0 (the caller returns zeros then), or the bias is short.
 pub(super) fn matmul<K: Microkernel>(
     a: StridedMatrix<'_, f32>,
     b: StridedMatrix<'_, f32>,
@@ -335,6 +341,14 @@ pub(super) fn matmul<K: Microkernel>(
     );
     assert!(K::MR * K::NR <= MAX_TILE && K::NR % 8 == 0);
     assert!(k > 0, "blocked::matmul: k = 0");
+    // The tiles read the bias through pointers: a short one would be read past its end.
+    assert!(
+        bias.is_none_or(|bias| match bias {
+            Bias::PerColumn(v) => v.len() >= n,
+            Bias::PerRow(v) => v.len() >= m,
+        }),
+        "blocked::matmul: a bias shorter than the product's side"
+    );
     let threads = pool::usable(threads);
     let by_rows = m >= n;
     let (len, step) = if by_rows { (m, K::MR) } else { (n, K::NR) };
