@@ -29,12 +29,18 @@ impl Microkernel for Avx512 {
 
     #[target_feature(enable = "avx512f")]
     unsafe fn tile(mr: usize, p: Panels) {
+        debug_assert!(Self::available() && (1..=Self::MR).contains(&mr));
         tile_for_rows!(__m512, mr, p, 12 11 10 9 8 7 6 5 4 3 2 1)
     }
 
     #[target_feature(enable = "avx512f")]
     unsafe fn tiles(mc: usize, a_step: usize, p: Panels) {
-        column_of_tiles::<__m512, 12>(mc, a_step, p, |mr, p| Self::tile(mr, p))
+        debug_assert!(Self::available());
+        // SAFETY: the column's last, partial tile, as the caller promised for every tile.
+        let last = |mr, p| unsafe { Self::tile(mr, p) };
+        // SAFETY: as the caller promised, and this function is compiled for the kernel's
+        // instruction set.
+        unsafe { column_of_tiles::<__m512, 12>(mc, a_step, p, last) }
     }
 }
 

@@ -46,6 +46,7 @@ struct BatchPtr(*mut f32);
 // SAFETY: the threads gathering one batch write disjoint values (each its own rows), and the
 // batch outlives them (`pool::run` returns only when all shares have finished).
 unsafe impl Send for BatchPtr {}
+// SAFETY: as for `Send`: the threads share the pointer, and each writes only its own rows.
 unsafe impl Sync for BatchPtr {}
 
 impl Features {
@@ -112,6 +113,11 @@ impl Features {
         layout: Layout,
         batch: BatchPtr,
     ) {
+        debug_assert!(range.start <= range.end && range.end <= rows.len());
+        debug_assert!(rows[range.clone()]
+            .iter()
+            .all(|&r| (r + 1) * dim <= self.len()));
+        debug_assert!(!batch.0.is_null() && batch.0.is_aligned());
         match layout {
             Layout::RowMajor => {
                 // SAFETY: rows `range` of a row-major batch are these values, which no other
@@ -317,6 +323,7 @@ unsafe fn for_each_row_avx2<'a>(
     rows_out: impl Iterator<Item = &'a mut [MaybeUninit<f32>]>,
     mut convert: impl FnMut(usize, &'a mut [MaybeUninit<f32>]),
 ) {
+    debug_assert!(std::arch::is_x86_feature_detected!("avx2"));
     for (r, row_out) in range.zip(rows_out) {
         convert(r, row_out);
     }
@@ -388,6 +395,12 @@ unsafe fn bytes_to_columns(
 ) {
     use std::arch::x86_64::*;
     let n = rows.len();
+    debug_assert!(is_x86_feature_detected!("avx2"));
+    debug_assert!(range.start <= range.end && range.end <= n);
+    debug_assert!(rows[range.clone()]
+        .iter()
+        .all(|&r| (r + 1) * dim <= bytes.len()));
+    debug_assert!(!out.is_null() && out.is_aligned());
     let (scale, offset) = (_mm256_set1_ps(map.scale), _mm256_set1_ps(map.offset));
     let cols = dim / 8 * 8;
     let mut r0 = range.start;
@@ -400,7 +413,12 @@ unsafe fn bytes_to_columns(
         for next in rows[(r0 + group).min(range.end)..(r0 + 2 * group).min(range.end)].iter() {
             prefetch_row(bytes, Some(next), dim);
         }
-        let src = |i: usize| bytes.as_ptr().add(rows[r0 + i] * dim);
+        let src = |i: usize| {
+            debug_assert!(i < group);
+            // SAFETY: row `rows[r0 + i]` lies inside `bytes` (the caller's promise; `r0 + i <
+            // r0 + group ≤ range.end`).
+            unsafe { bytes.as_ptr().add(rows[r0 + i] * dim) }
+        };
         for j in (0..cols).step_by(8) {
             for half in (0..group).step_by(8) {
                 let values = std::array::from_fn(|i| {
@@ -441,6 +459,8 @@ unsafe fn bytes_to_columns(
 #[target_feature(enable = "avx")]
 unsafe fn transpose_8x8(src: *const f32, src_stride: usize, dst: *mut f32, dst_stride: usize) {
     use std::arch::x86_64::{_mm256_loadu_ps, _mm256_storeu_ps};
+    debug_assert!(is_x86_feature_detected!("avx"));
+    debug_assert!(src.is_aligned() && dst.is_aligned());
     // SAFETY: as the caller promised.
     unsafe {
         let rows = std::array::from_fn(|i| _mm256_loadu_ps(src.add(i * src_stride)));

@@ -98,7 +98,7 @@ pub(crate) fn run(parts: usize, threads: usize, job: &Job<'_>) {
     };
     spawn_workers(&mut workers, threads);
     let epoch = SHARED.epoch.load(Ordering::SeqCst) + 1;
-    // SAFETY (of the lifetime erasure): a share runs only after a claim of this epoch succeeds,
+    // SAFETY: (the lifetime erasure) a share runs only after a claim of this epoch succeeds,
     // this function returns only once every claimed share has finished, and no claim of this
     // epoch can succeed after all shares are claimed; so `job` outlives every call.
     let erased: *const Job<'static> =
