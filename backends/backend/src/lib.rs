@@ -7,8 +7,8 @@
 //!
 //! Every backend depends on this crate and nothing else of duograd's. Users depend on
 //! `duograd`, which re-exports all of it. With the `conformance` feature the crate also exports
-//! [`conformance`]: one generic suite of tests that any `B: Backend` runs through
-//! [`conformance_tests!`], so a new backend (a third party's too) is checked against the same
+//! `conformance`: one generic suite of tests that any `B: Backend` runs through
+//! `conformance_tests!`, so a new backend (a third party's too) is checked against the same
 //! definitions as the built-in ones.
 #![warn(missing_docs)]
 

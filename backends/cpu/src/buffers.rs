@@ -10,10 +10,10 @@
 //! recently written, so they are likely still in cache.
 //!
 //! Backends give the buffers of dropped tensors back with [`recycle`]
-//! ([`Backend::recycle`](crate::Backend::recycle)); the kernels that make large outputs take
-//! theirs with [`take`]. Only buffers of at least [`MIN_BYTES`] are kept (smaller ones `malloc`
-//! reuses well), at most [`MAX_BUFFERS`] of them and [`MAX_BYTES`] in all per thread, the oldest
-//! freed first.
+//! ([`Backend::recycle`](duograd_backend::Backend::recycle)); the kernels that make large outputs
+//! take theirs with [`take`]. Only buffers of at least [`MIN_BYTES`] are kept (smaller ones
+//! `malloc` reuses well), at most [`MAX_BUFFERS`] of them and [`MAX_BYTES`] in all per thread, the
+//! oldest freed first.
 //!
 //! ```
 //! use duograd_cpu::buffers;
