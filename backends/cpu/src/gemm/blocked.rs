@@ -152,8 +152,8 @@ pub(super) trait Lanes: Copy {
 /// [`Microkernel::tile`] for `R` rows of two vectors `V` each (`NR = 2 · V::WIDTH`): a partial
 /// last panel of rows is computed as it is, neither padded nor copied. Per step along `k` it
 /// loads a row of `b`, broadcasts `R` values of `a` and issues `2R` FMAs. The `k` loop is not
-/// unrolled by hand: unrolled four times, LLVM hoisted the broadcasts of four steps and spilled
-/// them to the stack (1.2–1.4× slower).
+/// unrolled by hand: unrolled, LLVM hoists the broadcasts of several steps and spills them to
+/// the stack.
 ///
 /// # Safety
 /// As for [`Microkernel::tile`]; the caller must be compiled for `V`'s instruction set (this
@@ -195,9 +195,8 @@ pub(super) unsafe fn kernel<V: Lanes, const A_ROWS: bool, const R: usize>(p: Pan
     for _ in 0..kc {
         // `b`'s row 8 steps ahead: a row-major `b` read in place comes from memory (the MNIST
         // batch in the weight gradient), two lines per row, a stride the hardware does not
-        // fetch ahead in time (`arena`'s training 0.84–0.89× the time on ndarray). A packed
-        // panel is in L1, and this costs it nothing measurable (nalgebra's `arena` 1.00×). On
-        // the last 8 steps the address lies past the panel, maybe past `b`: it is computed with
+        // fetch ahead in time. A packed panel is in L1, where the prefetch costs nothing. On the
+        // last 8 steps the address lies past the panel, maybe past `b`: it is computed with
         // `wrapping_add`, since a prefetch may name any address but `add` may not leave `b`.
         // SAFETY: a prefetch never faults or changes memory.
         unsafe {
@@ -221,8 +220,8 @@ pub(super) unsafe fn kernel<V: Lanes, const A_ROWS: bool, const R: usize>(p: Pan
         b = b.wrapping_add(ldb);
     }
     // Added last, as a separate addition after the product would be. One store loop per kind
-    // of bias: with the `match` inside one loop, LLVM kept `acc` in memory, and in
-    // `column_of_tiles` stored every FMA's result to it (the AVX-512 kernel ran at half speed).
+    // of bias: with the `match` inside one loop, LLVM keeps `acc` in memory, and in
+    // `column_of_tiles` stores every FMA's result to it, which costs as much as the FMAs.
     // SAFETY: the tile's `R` rows of `NR` values from `c`, `ldc` apart, lie inside the output,
     // and a column bias holds `NR` values, a row bias `R` (the caller's promise); the CPU has
     // `V`'s instruction set.
@@ -274,8 +273,9 @@ unsafe fn store_rows<V: Lanes, const R: usize>(
 }
 
 /// The body of a [`Microkernel::tiles`]: the full tiles of the column with `R = MR` rows,
-/// inlined into one loop, then the rest with `tile`. Called per tile instead, a product as
-/// short along `k` as 512×10·10×64 spent a quarter of its time between the tiles.
+/// inlined into one loop, then the rest with `tile`. Called per tile instead, a product short
+/// along `k` would spend much of its time between the tiles: the call, the dispatch on the row
+/// count, each tile's operands built anew.
 ///
 /// # Safety
 /// As for [`Microkernel::tiles`]; the caller must be compiled for `V`'s instruction set.
@@ -423,9 +423,8 @@ pub(super) fn matmul<K: Microkernel>(
     let (len, step) = if by_rows { (m, K::MR) } else { (n, K::NR) };
     let tiles = len.div_ceil(step);
     // Every band reads all of the other operand. Where that is packed and small, each thread
-    // packs it once, for all the bands it claims (one copy per band took a tenth of the MNIST
-    // MLP's layer-1 forward). Packed once for all threads it was slower: each band then read
-    // half of it from the other core's cache.
+    // packs it once, for all the bands it claims, rather than each band again. Not once for all
+    // threads: each band would then read half of it from the other core's cache.
     let (other_len, other_width) = if by_rows { (n, K::NR) } else { (m, K::MR) };
     let other_packed = if by_rows {
         !b_read_in_place::<K>(b, m)
@@ -437,9 +436,8 @@ pub(super) fn matmul<K: Microkernel>(
     // started late or runs slower. Where a band packs nothing of its own, they shrink as the
     // work runs out (each a `1 / (2 · threads)` of what is left, but none under 2¹⁸
     // multiply-adds unless two per thread are smaller), so that the last to finish waits
-    // little for the others: the MNIST MLP's layer-1 products took 0.83× and 0.86× the time
-    // alone. Else two per thread (arena's training steps 5% faster than one per thread; four
-    // per thread was 7% slower, each band packing its own `b`).
+    // little for the others. Else two per thread: enough to even out a late start, few enough
+    // that not many bands pack their own `b`.
     let band_packs = other_packed && !whole_fits;
     let min_tiles = (1usize << 18).div_ceil(step * other_len * k);
     let two_per_thread = tiles.div_ceil(2 * threads);
@@ -487,8 +485,7 @@ pub(super) fn matmul<K: Microkernel>(
 /// Whether the full panels of a row-major `b` (`kc × nr` values, rows `ldb` apart) are read in
 /// place: only if their rows spread over enough sets of the L1 cache (assumed 64 sets of 64-byte
 /// lines, 8 ways) to stay there as a packed panel does. Rows 1024 values apart all fall into
-/// the same few sets (a 1024×1024 product ran 1.2× slower read so); 784 apart they spread over
-/// all 64.
+/// the same few sets and evict each other; 784 apart they spread over all 64.
 fn b_fits_in_place(ldb: usize, kc: usize, nr: usize) -> bool {
     const LINE: usize = 16; // f32 values per cache line
     const SETS: usize = 64;
@@ -592,11 +589,10 @@ fn k_block<K: Microkernel>(k: usize) -> usize {
 }
 
 /// Whether `band_product` reads the full panels of `b` in place: where their rows spread over
-/// the L1 cache's sets ([`b_fits_in_place`]), and also where `b` fits in 256 KB (half a Zen 3
-/// core's L2) and at most [`FEW_ROWS`] rows of `a` read it. Each panel is then read from L2 by
-/// a few tiles only, which costs less than copying it: the MNIST MLP's layer-2 weight gradient
-/// (64×512·512×64) took 33.1 → 30.7 µs on two threads, 53.6 → 51.3 µs on one. With 128 rows
-/// or more, packing won (128×256·256×256: 97 µs packed, 104 in place).
+/// the L1 cache's sets ([`b_fits_in_place`]), and also where `b` fits in 256 KB (half of a
+/// 512 KB L2) and at most [`FEW_ROWS`] rows of `a` read it. Each panel is then read from L2 by
+/// a few tiles only, which costs less than copying it; read by more rows, a panel is worth
+/// copying into L1 once.
 fn b_read_in_place<K: Microkernel>(b: StridedMatrix<'_, f32>, m: usize) -> bool {
     b.col_stride == 1
         && (b_fits_in_place(b.row_stride, k_block::<K>(b.rows), K::NR)
@@ -612,9 +608,8 @@ const FEW_ROWS_B_MAX_VALUES: usize = 1 << 16;
 /// Whether a column-major `a` is read in place, a tile's `MR` values of each column side by
 /// side: where the product is at most [`FEW_COLUMNS`] wide (each panel of `a` is then read by
 /// a few panels of `b` only, fewer than pay for copying it) or at most [`FEW_A_ROWS`] tall
-/// (`a` is one or two panels). The MNIST MLP's weight gradients of layers 2 and 3 (64×512·512×64
-/// and 10×512·512×64) took 0.89× and 0.85× the time on one thread, 0.94× and 0.83× on two; at
-/// 784 columns (layer 1) reading in place was 1.08× slower, at 256 (128×256 · 256×256) 1.03×.
+/// (`a` is one or two panels), as in the weight gradients of an MLP's narrow layers. In wider
+/// products each panel of `a` is read often enough that a copy pays for itself.
 fn a_cols_in_place(a: StridedMatrix<'_, f32>, n: usize) -> bool {
     a.row_stride == 1 && (n <= FEW_COLUMNS || a.rows <= FEW_A_ROWS)
 }
@@ -655,17 +650,17 @@ unsafe fn band_product<K: Microkernel>(
     } else {
         rows == (0..a.rows)
     }));
-    // A row-major `a` is read in place, `MR` rows side by side: copying it would cost, in a
-    // product as thin as 512×784·784×64, as much as a tenth of the arithmetic. A column-major
-    // `a` is read in place only in short or narrow products ([`a_cols_in_place`]): elsewhere
-    // its tiles would use a few bytes of each 64-byte line they load, and crowd `b`'s panel
-    // out of L1. Any other `a` is packed.
+    // A row-major `a` is read in place, `MR` rows side by side: copying it would cost a share of
+    // the arithmetic that grows as the product narrows (each value of `a` is used `n` times).
+    // A column-major `a` is read in place only in short or narrow products
+    // ([`a_cols_in_place`]): elsewhere its tiles would use a few bytes of each 64-byte line they
+    // load, and crowd `b`'s panel out of L1. Any other `a` is packed.
     let (rs, cs) = (a.row_stride, a.col_stride);
     let a_in_place = cs == 1;
     let a_cols = !a_in_place && a_cols_in_place(a, b.cols);
     let kc_max = k_block::<K>(k);
-    // Likewise the full panels of a row-major `b`, where the cache allows: copying the 512×784
-    // batch of the MNIST MLP's weight gradient took a tenth of that product's time.
+    // Likewise the full panels of a row-major `b`, where the cache allows: in a weight gradient
+    // `b` is the batch, each of whose values is used only `m` (the layer's width) times.
     let b_in_place = b_read_in_place::<K>(b, a.rows);
     BUFFERS.with_borrow_mut(|bufs| {
         let whole = match once_per_thread {
@@ -810,8 +805,8 @@ unsafe fn band_product<K: Microkernel>(
 
 /// [`Microkernel::tile`] for a tile only `nr ≤ NR` columns wide: a partial one is computed into
 /// a full-width buffer and its first `nr` columns written (or added) to `p.c`, a row at a time
-/// by loops LLVM vectorizes. (With the buffer zeroed first and the bias matched per value, the
-/// copy took a quarter of the `arena` MLP's 10-column output layer, 512×64·64×10.)
+/// by loops LLVM vectorizes. (The buffer is not zeroed, and the bias is matched once per row,
+/// not per value: in a product only a few columns wide every tile goes through here.)
 ///
 /// # Safety
 /// As for [`Microkernel::tile`], except that `p.c` need hold only `mr × nr` values.
@@ -872,7 +867,7 @@ unsafe fn tile_of_width<K: Microkernel>(mr: usize, nr: usize, p: Panels) {
 
 /// Copies `b[pc..pc+kc, jc..jc+nc]` into `dst` as panels of `K::NR` columns, each `kc` rows of
 /// `K::NR` values, the last panel padded with zeros. (Generic over the kernel so that the panel
-/// width is a constant: with a variable one, each row's copy became a call to `memcpy`.)
+/// width is a constant: with a variable one, each row's copy would be a call to `memcpy`.)
 ///
 /// # Safety
 /// The CPU must have AVX2; the block must lie inside `b`, and `dst` hold `kc · nc` rounded up to

@@ -3,11 +3,11 @@
 //! a dot product of two contiguous runs of `k` values, computed 8 lanes at a time, a few rows
 //! and columns at once (up to 8 accumulators).
 //!
-//! The tiled kernel (`blocked.rs`) computes 16 columns per tile, so 10 outputs left 6 of every
-//! 16 multiply-adds to padding. Against it, on a 2-vCPU Zen 3: the `arena` MLP's last layer
-//! (512×64·64×10) 0.83× the time on one thread, 0.74–0.82× on two; the `wide` one's
-//! (128×256·256×10) 0.66× and 0.56–0.62×. Summing the 8 lanes of each dot product is what is
-//! left to pay for: with those sums stored one value at a time, 512×64·64×10 was 1.1× slower.
+//! The tiled kernel (`blocked.rs`) computes 16 columns per tile, so 10 outputs would leave 6 of
+//! every 16 multiply-adds to padding; dot products along `k` waste no padded columns. Summing
+//! the 8 lanes of each dot product is what is left to pay for, so a block's dot products are
+//! summed across lanes together, and where their sums fill a vector (2×4 or 4×2, `k` a
+//! multiple of 8) stored a row at a time rather than one value at a time.
 
 use std::arch::x86_64::*;
 use std::ops::Range;

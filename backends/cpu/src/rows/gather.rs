@@ -25,7 +25,9 @@ use super::Features;
 use crate::threads::{self, pool};
 
 /// Rows ahead of the one being copied whose memory is requested early: rows come in random
-/// order, so the hardware prefetcher cannot guess the next one (2 was best of 1, 2, 4, 8).
+/// order, so the hardware prefetcher cannot guess the next one. Two: far enough ahead that a
+/// row's fetch overlaps the copies before it, near enough that it is still in cache when
+/// copied.
 const PREFETCH_AHEAD: usize = 2;
 
 /// Rows a column-major batch gathers before transposing them: 16 rows of MNIST are 50 KB of
@@ -310,9 +312,7 @@ fn part_rows(part: usize, part_rows: usize, n: usize) -> Range<usize> {
 /// `convert(r, row)` for each row `r` of `range` and its output row, compiled for AVX2: the
 /// byte-to-`f32` conversion then runs 8 values at a time instead of 4 (one multiply and one
 /// add each, as [`ByteMap::value`](super::ByteMap::value) computes them, so the
-/// values are the same to the bit: the tests compare them exactly). One shuffled epoch of
-/// batch-512 MNIST batches, medians of 9 against the baseline build in alternation: row-major
-/// 11.0–14.2 → 10.5–11.2 ms, column-major 20.6–21.6 → 18.0–18.7 ms.
+/// values are the same to the bit: the tests compare them exactly).
 ///
 /// # Safety
 /// The CPU must have AVX2.
@@ -375,10 +375,8 @@ unsafe fn transpose_into(block: &[f32], rows: usize, dim: usize, out: *mut f32, 
 /// Rows `rows[range]` of bytes converted and written straight into the column-major
 /// `rows.len() × dim` batch at `out`, [`BLOCK_ROWS`] at a time: for each 8 columns, two 8×8 blocks
 /// converted in registers and transposed, so that each 64-byte line of a column is written
-/// whole, with no row-major copy in between (that copy, 50 KB per 16 MNIST rows, spilled out of
-/// a 32 KB L1). Rows past the last 8 are written one value at a time. One shuffled epoch of
-/// batch-512 MNIST batches on a 2-vCPU Zen 4, medians of 9, four runs of each build in
-/// alternation: 19.1–21.8 → 12.6–16.5 ms.
+/// whole, with no row-major copy in between (that copy, 50 KB per 16 MNIST rows, would not fit
+/// a 32 KB L1). Rows past the last 8 are written one value at a time.
 ///
 /// # Safety
 /// The CPU must have AVX2; every row of `rows[range]` must lie inside `bytes`, and `out` must
