@@ -88,7 +88,7 @@ pub fn linear<B: Backend>(
 ) -> Tensor<B> {
     match bias {
         // One op with the bias: the kernel adds it as it writes the product, saving a pass over
-        // the output (the `arena` MLP's training on ndarray 0.98× the time of a separate add).
+        // the output.
         Some(b) => x.matmul_bias(weight, b, false, true),
         None => x.matmul_t(weight, false, true),
     }

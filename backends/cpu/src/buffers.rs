@@ -4,16 +4,15 @@
 //! glibc's `malloc` serves a request of 128 KiB or more with fresh pages from the OS and gives
 //! them back on `free`, until the program first frees a block larger than that (then it raises
 //! the limit). A training loop whose activations and gradients are that large but whose batches
-//! were made once (a full-batch loop, or one over pre-built tensors) therefore faulted in every
-//! page of them again at each step: the `arena` MLP's step at batch 512 made 120 page faults and
-//! took 1.5–1.7 ms instead of 1.05–1.1 ms. Buffers recycled here are also the ones most
-//! recently written, so they are likely still in cache.
+//! are made once (a full-batch loop, or one over pre-built tensors) would therefore fault in
+//! (and zero) every page of them again at each step. Buffers recycled here are also the ones
+//! most recently written, so they are likely still in cache.
 //!
 //! Backends give the buffers of dropped tensors back with [`recycle`]
-//! ([`Backend::recycle`](duograd_backend::Backend::recycle)); the kernels that make large outputs take
-//! theirs with [`take`]. Only buffers of at least [`MIN_BYTES`] are kept (smaller ones `malloc`
-//! reuses well), at most [`MAX_BUFFERS`] of them and [`MAX_BYTES`] in all per thread, the oldest
-//! freed first.
+//! ([`Backend::recycle`](duograd_backend::Backend::recycle)); the kernels that make large outputs
+//! take theirs with [`take`]. Only buffers of at least [`MIN_BYTES`] are kept (smaller ones
+//! `malloc` reuses well), at most [`MAX_BUFFERS`] of them and [`MAX_BYTES`] in all per thread, the
+//! oldest freed first.
 //!
 //! ```
 //! use duograd_cpu::buffers;

@@ -1,7 +1,7 @@
 //! `exp` over whole buffers, written so the compiler inlines and vectorizes it.
 //!
-//! A libm `exp` is an opaque call per element (a few nanoseconds each here); in the fused
-//! cross-entropy those calls were most of the op's time. [`exp_in_place`] uses the branch-free
+//! A libm `exp` is an opaque call per element, which neither inlines nor vectorizes; in the fused
+//! cross-entropy such calls would be most of the op's time. [`exp_in_place`] uses the branch-free
 //! ports of FreeBSD's/musl's `exp` below, within one ulp of the correctly rounded result (tested
 //! below), in a loop compiled for the CPU's widest SIMD, picked at run time.
 
@@ -12,10 +12,9 @@ use duograd_backend::Element;
 /// `exp` of every element, in place.
 ///
 /// `f32` and `f64` go through [`exp_f32`] and [`exp_f64`], branch-free functions the compiler
-/// inlines and vectorizes: a libm `exp` is an opaque call per element, and at a few nanoseconds
-/// each those calls were most of the op's time. Both are within one ulp of the correctly rounded
-/// result (see the tests below), so the loss moves only by float rounding. Any other element type
-/// uses its own `exp`.
+/// inlines and vectorizes: a libm `exp` is an opaque call per element, and such calls would be most
+/// of the op's time. Both are within one ulp of the correctly rounded result (see the tests below),
+/// so the loss moves only by float rounding. Any other element type uses its own `exp`.
 #[allow(clippy::ptr_arg)] // a `Vec` rather than a slice: `Any` downcasts only sized types
 pub(crate) fn exp_in_place<E: Element>(v: &mut Vec<E>) {
     if let Some(v) = (v as &mut dyn Any).downcast_mut::<Vec<f32>>() {
@@ -27,9 +26,9 @@ pub(crate) fn exp_in_place<E: Element>(v: &mut Vec<E>) {
     v.iter_mut().for_each(|x| *x = x.exp());
 }
 
-/// `x = f(x)` for every element, with `f` inlined into the loop, compiled for the widest SIMD
-/// this CPU has ([`crate::simd::with_best_simd`]: AVX-512F or AVX2 on x86-64, 4–8× the lanes of
-/// the SSE2 baseline). The arithmetic is the same in every version, so all give identical bits.
+/// `x = f(x)` for every element, with `f` inlined into the loop, compiled for the widest SIMD this
+/// CPU has ([`crate::simd::with_best_simd`]: AVX-512F or AVX2 on x86-64, 4× or 2× the lanes of the
+/// SSE2 baseline). The arithmetic is the same in every version, so all give identical bits.
 #[inline(always)]
 fn map_in_place<T: Copy>(v: &mut [T], f: impl Fn(T) -> T + Copy) {
     crate::simd::with_best_simd(

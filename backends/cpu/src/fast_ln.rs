@@ -1,11 +1,11 @@
 //! `ln` over whole buffers, written so the compiler inlines and vectorizes it (the companion of
 //! [`crate::fast_exp`]).
 //!
-//! The fused cross-entropy takes one `ln` per row, of its sum of exponentials: 512 calls to
-//! libm's `logf` were a fifth of the op's forward (512×10 `f32`). [`ln_in_place`] uses the
-//! branch-free port of FreeBSD's/musl's `logf` below for positive, finite, normal values, within
-//! one ulp of the correctly rounded result (tested below), in a loop compiled for the CPU's widest
-//! SIMD.
+//! The fused cross-entropy takes one `ln` per row, of its sum of exponentials: with few classes
+//! per row, opaque calls to libm's `logf` are a large part of the op's forward. [`ln_in_place`]
+//! uses the branch-free port of FreeBSD's/musl's `logf` below for positive, finite, normal
+//! values, within one ulp of the correctly rounded result (tested below), in a loop compiled for
+//! the CPU's widest SIMD.
 
 use std::any::Any;
 

@@ -347,8 +347,8 @@ pub fn fold_slice<E: Element>(s: &[E], init: E, f: impl Fn(E, E) -> E) -> E {
 /// Adds the rows of the row-major block `rows` (each `sums.len()` long) into `sums`, every
 /// column in row order: the same additions, in the same order, as one row at a time, but
 /// with up to 64 columns' sums held in registers rather than stored back after every row, in a
-/// loop compiled for the CPU's widest SIMD. A batch's bias gradient (512×64 `f32` rows summed)
-/// took 3.8 → 2.3 µs on one Zen 3 core, a classifier's (512×10) 2.35 → 1.6 µs.
+/// loop compiled for the CPU's widest SIMD (a batch's bias gradient: a few hundred rows of a
+/// few dozen columns).
 ///
 /// ```
 /// use duograd_cpu::kernel::sum_rows;

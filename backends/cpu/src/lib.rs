@@ -10,6 +10,8 @@
 //! All of duograd's `unsafe` code lives in this crate; each block says why it is sound, and
 //! every public function is safe.
 #![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod argmax;
 pub mod buffers;

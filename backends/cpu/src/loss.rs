@@ -16,9 +16,9 @@ fn rows_mut<E>(x: &mut [E], classes: usize) -> std::slice::ChunksExactMut<'_, E>
 /// `lse_i = max_i + ln(sum_j exp(x_ij - max_i))` and `loss_i = lse_i - x_i[label_i]`. Returns
 /// the `exp(x_ij - max_i)` (in `x`'s buffer), each row's sum of them, and the per-row losses.
 ///
-/// Subtracting the row maximum keeps every `exp` in `[0, 1]`, so logits of ±1e4 neither
-/// overflow nor lose the row. The work is a few flat passes rather than one loop per row, so
-/// that the `exp`s, most of the op's cost, run as one vectorized sweep.
+/// Subtracting the row maximum keeps every `exp` in `[0, 1]`, so logits of ±1e4 neither overflow
+/// nor lose the row. The work is a few flat passes rather than one loop per row, so that the
+/// `exp`s, most of the op's cost, run as one vectorized sweep (`fast_exp::exp_in_place`).
 ///
 /// ```
 /// let (exps, sums, loss) = duograd_cpu::loss::cross_entropy_rows(vec![0.0f64, 0.0], 2, &[1]);
@@ -127,9 +127,8 @@ pub fn cross_entropy_grad_rows<E: Element>(
     x
 }
 
-/// [`Backend::cross_entropy`] for a backend whose
-/// storage is host memory: the logits copied out row-major once, [`cross_entropy_rows`] on the
-/// copy, and the results handed back to the backend.
+/// [`Backend::cross_entropy`] for a backend whose storage is host memory: the logits copied out
+/// row-major once, [`cross_entropy_rows`] on the copy, and the results handed back to the backend.
 pub fn cross_entropy<B: Backend>(
     logits: &B::Storage,
     labels: &[usize],
@@ -148,9 +147,9 @@ pub fn cross_entropy<B: Backend>(
     }
 }
 
-/// [`Backend::cross_entropy_backward`] for a
-/// backend whose storage is host memory, through [`cross_entropy_grad_rows`] on a row-major
-/// copy of the forward's `exps` (which stay valid for another backward).
+/// [`Backend::cross_entropy_backward`] for a backend whose storage is host memory, through
+/// [`cross_entropy_grad_rows`] on a row-major copy of the forward's `exps` (which stay valid for
+/// another backward).
 pub fn cross_entropy_backward<B: Backend>(
     forward: &CrossEntropyForward<B::Storage>,
     labels: &[usize],

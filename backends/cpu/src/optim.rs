@@ -87,7 +87,7 @@ const PARALLEL_MIN: usize = 1 << 16;
 const SHARE: usize = 1 << 14;
 
 /// One Adam step over a parameter `p`, its moments `m` and `v` and its gradient `g`, in place.
-/// Parameters of 2¹⁶ values or more are updated in shares on the worker pool
+/// Parameters of `PARALLEL_MIN` values or more are updated in shares on the worker pool
 /// ([`crate::threads`]): each value's update is independent of the others', so the result is
 /// the same.
 ///

@@ -3,14 +3,12 @@
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
-/// The transpose of the 8×8 matrix whose rows are `r`: 24 shuffles.
-///
-/// # Safety
-/// The CPU must have AVX.
+/// The transpose of the 8×8 matrix whose rows are `r`: 24 shuffles. (A safe `target_feature`
+/// function: code compiled for AVX calls it without `unsafe`.)
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 #[inline]
-pub(crate) unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+pub(crate) fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
     let t = [
         _mm256_unpacklo_ps(r[0], r[1]),
         _mm256_unpackhi_ps(r[0], r[1]),
@@ -51,10 +49,18 @@ pub(crate) unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
 pub(crate) fn with_best_simd<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
+        /// `f()` compiled for AVX-512F.
+        ///
+        /// # Safety
+        /// The CPU must have AVX-512F.
         #[target_feature(enable = "avx512f")]
         unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
             f()
         }
+        /// `f()` compiled for AVX2.
+        ///
+        /// # Safety
+        /// The CPU must have AVX2.
         #[target_feature(enable = "avx2")]
         unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
             f()

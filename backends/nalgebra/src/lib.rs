@@ -41,16 +41,17 @@
 //! | `take`, `scatter_add` | — | flat row-major index → column-major offset |
 //! | `matmul` | — | duograd's shared kernel ([`duograd_cpu::gemm`]) on the column-major buffer (see below) |
 //!
-//! Where an nalgebra kernel exists but is not used, it measured several times slower than
-//! ndarray on the same 2-D operation: `transpose` and `from_row_slice` (element-by-element
-//! walks; replaced by a 16×16-tiled copy for `from_vec`, `to_vec` and 2-D `permute`), and
-//! `row_sum` / `sum` (sequential folds; replaced by an 8-accumulator sum).
+//! Where an nalgebra kernel exists but is not used, it walks or folds one element at a time,
+//! where the same 2-D operation can use the caches or the SIMD lanes: `transpose` and
+//! `from_row_slice` (element-by-element walks; replaced by a 16×16-tiled copy for `from_vec`,
+//! `to_vec` and 2-D `permute`), and `row_sum` / `sum` (sequential folds; replaced by an
+//! 8-accumulator sum).
 //!
 //! `matmul` hands the column-major buffers to duograd's shared kernel with their strides
 //! (swapped for a transposed operand), so `Aᵀ·B`, `A·Bᵀ` and `Aᵀ·Bᵀ` copy nothing. nalgebra's
 //! `gemm` (matrixmultiply for large products, a per-column `gemv` below 6 rows or columns that
 //! misreads strided left operands) and its `tr_mul` / `gemm_tr` (one dot product per output
-//! element, about 10× slower on large matrices) are not used.
+//! element, with no blocking for the caches) are not used.
 //!
 //! Max/Min reductions and `BinaryOp::Maximum`/`Minimum` propagate NaN; `argmax` gives ties to
 //! the first index and treats NaN as the maximum. In-place methods copy the matrix only if it

@@ -4,9 +4,9 @@
 //! transposed operand), so no transpose is materialized, and the product is written straight
 //! into a column-major `DMatrix`.
 //!
-//! nalgebra's own `gemm` was used before: it reaches `matrixmultiply` only when every side
-//! exceeds 5, and its small-matrix `gemv` path misreads a strided left operand, which forced
-//! copies; the shared kernel has neither limit and is faster on every MLP shape we measure.
+//! nalgebra's own `gemm` is not used: it reaches `matrixmultiply` only when every side exceeds
+//! 5, and its small-matrix `gemv` path misreads a strided left operand, which would force
+//! copies; the shared kernel has neither limit.
 
 use duograd_backend::Element;
 use duograd_cpu::gemm::{Layout, StridedMatrix};

@@ -96,8 +96,8 @@ fn reduce_axis<E: Element, D: Dimension + RemoveAxis>(
 
 /// The sums over the middle axis of a row-major `outer × len × inner` block, each `inner` run of
 /// sums built by adding whole contiguous rows in order (the order `sum_axis` adds them, so the
-/// results are the same); ndarray's `sum_axis` walks such an axis with a `Zip` per row, 3–4× as
-/// slow on the bias gradient of a batch (512 × 64 → 64).
+/// results are the same); ndarray's `sum_axis` walks such an axis with a `Zip` per row, which
+/// is slow on many short rows, such as the bias gradient of a batch (512 × 64 → 64).
 fn sum_middle_axis<E: Element>(values: &[E], outer: usize, len: usize, inner: usize) -> Vec<E> {
     let mut out = vec![E::zero(); outer * inner];
     if inner == 0 || len == 0 {

@@ -26,12 +26,18 @@ impl Microkernel for Avx2 {
 
     #[target_feature(enable = "avx2,fma")]
     unsafe fn tile(mr: usize, p: Panels) {
+        debug_assert!(Self::available() && (1..=Self::MR).contains(&mr));
         tile_for_rows!(__m256, mr, p, 6 5 4 3 2 1)
     }
 
     #[target_feature(enable = "avx2,fma")]
     unsafe fn tiles(mc: usize, a_step: usize, p: Panels) {
-        column_of_tiles::<__m256, 6>(mc, a_step, p, |mr, p| Self::tile(mr, p))
+        debug_assert!(Self::available());
+        // SAFETY: the column's last, partial tile, as the caller promised for every tile.
+        let last = |mr, p| unsafe { Self::tile(mr, p) };
+        // SAFETY: as the caller promised, and this function is compiled for the kernel's
+        // instruction set.
+        unsafe { column_of_tiles::<__m256, 6>(mc, a_step, p, last) }
     }
 }
 

@@ -117,23 +117,43 @@ pub(super) enum TileBias {
 pub(super) trait Lanes: Copy {
     /// Values per vector.
     const WIDTH: usize;
-    /// # Safety (of every method)
-    /// The CPU must have the instruction set, and the pointers must address `WIDTH` values
-    /// (one for `splat`).
+    /// A vector of zeros.
+    ///
+    /// # Safety
+    /// The CPU must have the instruction set.
     unsafe fn zero() -> Self;
+    /// The `WIDTH` values from `p` on (no alignment needed beyond `f32`'s).
+    ///
+    /// # Safety
+    /// The CPU must have the instruction set, and `p` must address `WIDTH` readable values.
     unsafe fn load(p: *const f32) -> Self;
+    /// The value at `p` in every lane.
+    ///
+    /// # Safety
+    /// The CPU must have the instruction set, and `p` must address a readable value.
     unsafe fn splat(p: *const f32) -> Self;
     /// `a · b + c`, fused.
+    ///
+    /// # Safety
+    /// The CPU must have the instruction set.
     unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self;
+    /// `a + b`.
+    ///
+    /// # Safety
+    /// The CPU must have the instruction set.
     unsafe fn add(a: Self, b: Self) -> Self;
+    /// Writes the `WIDTH` values of `v` from `p` on.
+    ///
+    /// # Safety
+    /// The CPU must have the instruction set, and `p` must address `WIDTH` writable values.
     unsafe fn store(p: *mut f32, v: Self);
 }
 
 /// [`Microkernel::tile`] for `R` rows of two vectors `V` each (`NR = 2 · V::WIDTH`): a partial
 /// last panel of rows is computed as it is, neither padded nor copied. Per step along `k` it
 /// loads a row of `b`, broadcasts `R` values of `a` and issues `2R` FMAs. The `k` loop is not
-/// unrolled by hand: unrolled four times, LLVM hoisted the broadcasts of four steps and spilled
-/// them to the stack (1.2–1.4× slower).
+/// unrolled by hand: unrolled, LLVM hoists the broadcasts of several steps and spills them to
+/// the stack.
 ///
 /// # Safety
 /// As for [`Microkernel::tile`]; the caller must be compiled for `V`'s instruction set (this
@@ -153,44 +173,72 @@ pub(super) unsafe fn kernel<V: Lanes, const A_ROWS: bool, const R: usize>(p: Pan
         ..
     } = p;
     let w = V::WIDTH;
-    let mut acc = [[V::zero(); 2]; R];
+    debug_assert!(
+        R >= 1 && R * 2 * w <= MAX_TILE,
+        "kernel: {R} rows of {} values",
+        2 * w
+    );
+    debug_assert!(!a.is_null() && !b.is_null() && !c.is_null());
+    debug_assert!(a.is_aligned() && b.is_aligned() && c.is_aligned());
+    // SAFETY: the CPU has `V`'s instruction set (the caller's promise).
+    let mut acc = [[unsafe { V::zero() }; 2]; R];
     let (step, spacing) = if A_ROWS { (1, lda) } else { (lda, 1) };
     let (mut a, mut b) = (a, b);
     for i in 0..R {
-        _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc).cast());
-        _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc + 2 * w - 1).cast());
+        // SAFETY: a prefetch never faults or changes memory, and row `i < R` of the tile, `NR
+        // = 2 · WIDTH` values from `c + i · ldc`, lies inside the output (the caller's promise).
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc).cast());
+            _mm_prefetch::<_MM_HINT_T0>(c.add(i * ldc + 2 * w - 1).cast());
+        }
     }
     for _ in 0..kc {
         // `b`'s row 8 steps ahead: a row-major `b` read in place comes from memory (the MNIST
         // batch in the weight gradient), two lines per row, a stride the hardware does not
-        // fetch ahead in time (`arena`'s training 0.84–0.89× the time on ndarray). A packed
-        // panel is in L1, and this costs it nothing measurable (nalgebra's `arena` 1.00×).
-        _mm_prefetch::<_MM_HINT_T0>(b.add(8 * ldb).cast());
-        _mm_prefetch::<_MM_HINT_T0>(b.add(8 * ldb + 2 * w - 1).cast());
-        let (b0, b1) = (V::load(b), V::load(b.add(w)));
-        for (i, row) in acc.iter_mut().enumerate() {
-            let ai = V::splat(a.add(i * spacing));
-            row[0] = V::mul_add(ai, b0, row[0]);
-            row[1] = V::mul_add(ai, b1, row[1]);
+        // fetch ahead in time. A packed panel is in L1, where the prefetch costs nothing. On the
+        // last 8 steps the address lies past the panel, maybe past `b`: it is computed with
+        // `wrapping_add`, since a prefetch may name any address but `add` may not leave `b`.
+        // SAFETY: a prefetch never faults or changes memory.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add(8 * ldb).cast());
+            _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add(8 * ldb + 2 * w - 1).cast());
         }
-        a = a.add(step);
-        b = b.add(ldb);
+        // SAFETY: at this step along `k`, `b` addresses the row of `b`'s panel (`NR = 2 ·
+        // WIDTH` values) and `a + i · spacing` the value of row `i < R` of `a`'s panel, inside
+        // the operands (the caller's promise); the CPU has `V`'s instruction set.
+        unsafe {
+            let (b0, b1) = (V::load(b), V::load(b.add(w)));
+            for (i, row) in acc.iter_mut().enumerate() {
+                let ai = V::splat(a.add(i * spacing));
+                row[0] = V::mul_add(ai, b0, row[0]);
+                row[1] = V::mul_add(ai, b1, row[1]);
+            }
+        }
+        // Wrapping: after the last step these point one step past the panels, past the end of
+        // `a` or `b` where a panel is read in place from the last rows or columns.
+        a = a.wrapping_add(step);
+        b = b.wrapping_add(ldb);
     }
     // Added last, as a separate addition after the product would be. One store loop per kind
-    // of bias: with the `match` inside one loop, LLVM kept `acc` in memory, and in
-    // `column_of_tiles` stored every FMA's result to it (the AVX-512 kernel ran at half speed).
-    match bias {
-        TileBias::None => store_rows(&acc, c, ldc, overwrite, |_, left, right| (left, right)),
-        TileBias::Columns(values) => {
-            let (bias_left, bias_right) = (V::load(values), V::load(values.add(w)));
-            store_rows(&acc, c, ldc, overwrite, |_, left, right| {
-                (V::add(left, bias_left), V::add(right, bias_right))
-            })
+    // of bias: with the `match` inside one loop, LLVM keeps `acc` in memory, and in
+    // `column_of_tiles` stores every FMA's result to it, which costs as much as the FMAs.
+    // SAFETY: the tile's `R` rows of `NR` values from `c`, `ldc` apart, lie inside the output,
+    // and a column bias holds `NR` values, a row bias `R` (the caller's promise); the CPU has
+    // `V`'s instruction set.
+    unsafe {
+        match bias {
+            TileBias::None => store_rows(&acc, c, ldc, overwrite, |_, left, right| (left, right)),
+            TileBias::Columns(values) => {
+                let (bias_left, bias_right) = (V::load(values), V::load(values.add(w)));
+                store_rows(&acc, c, ldc, overwrite, |_, left, right| {
+                    (V::add(left, bias_left), V::add(right, bias_right))
+                })
+            }
+            TileBias::Rows(values) => store_rows(&acc, c, ldc, overwrite, |i, left, right| {
+                let value = V::splat(values.add(i));
+                (V::add(left, value), V::add(right, value))
+            }),
         }
-        TileBias::Rows(values) => store_rows(&acc, c, ldc, overwrite, |i, left, right| {
-            let value = V::splat(values.add(i));
-            (V::add(left, value), V::add(right, value))
-        }),
     }
 }
 
@@ -209,20 +257,25 @@ unsafe fn store_rows<V: Lanes, const R: usize>(
 ) {
     let w = V::WIDTH;
     for (i, &[mut left, mut right]) in acc.iter().enumerate() {
-        let c = c.add(i * ldc);
-        if !overwrite {
-            left = V::add(V::load(c), left);
-            right = V::add(V::load(c.add(w)), right);
+        // SAFETY: row `i < R` of the tile, `2 · WIDTH` values from `c + i · ldc`, lies inside
+        // the output, and the CPU has `V`'s instruction set (the caller's promise).
+        unsafe {
+            let c = c.add(i * ldc);
+            if !overwrite {
+                left = V::add(V::load(c), left);
+                right = V::add(V::load(c.add(w)), right);
+            }
+            let (left, right) = bias(i, left, right);
+            V::store(c, left);
+            V::store(c.add(w), right);
         }
-        let (left, right) = bias(i, left, right);
-        V::store(c, left);
-        V::store(c.add(w), right);
     }
 }
 
 /// The body of a [`Microkernel::tiles`]: the full tiles of the column with `R = MR` rows,
-/// inlined into one loop, then the rest with `tile`. Called per tile instead, a product as
-/// short along `k` as 512×10·10×64 spent a quarter of its time between the tiles.
+/// inlined into one loop, then the rest with `tile`. Called per tile instead, a product short
+/// along `k` would spend much of its time between the tiles: the call, the dispatch on the row
+/// count, each tile's operands built anew.
 ///
 /// # Safety
 /// As for [`Microkernel::tiles`]; the caller must be compiled for `V`'s instruction set.
@@ -234,21 +287,28 @@ pub(super) unsafe fn column_of_tiles<V: Lanes, const R: usize>(
     tile: impl Fn(usize, Panels),
 ) {
     let full = mc / R;
+    // `a` and `c` wrapping: after the last full tile they point one tile further down, which
+    // may lie past the end of `a` and of the output (their rows are `a_step` and `ldc` apart).
     let next = |p: &mut Panels| {
-        p.a = p.a.add(a_step);
-        p.c = p.c.add(R * p.ldc);
+        p.a = p.a.wrapping_add(a_step);
+        p.c = p.c.wrapping_add(R * p.ldc);
         if let TileBias::Rows(values) = p.bias {
-            p.bias = TileBias::Rows(values.add(R));
+            // SAFETY: the tile's row bias holds its `R` values, so this is at most one past
+            // them.
+            p.bias = TileBias::Rows(unsafe { values.add(R) });
         }
     };
     if p.a_rows {
         for _ in 0..full {
-            kernel::<V, true, R>(p);
+            // SAFETY: one of the column's `mc / R` full tiles, whose operands and output the
+            // caller promised; the caller has `V`'s instruction set.
+            unsafe { kernel::<V, true, R>(p) };
             next(&mut p);
         }
     } else {
         for _ in 0..full {
-            kernel::<V, false, R>(p);
+            // SAFETY: as above.
+            unsafe { kernel::<V, false, R>(p) };
             next(&mut p);
         }
     }
@@ -262,10 +322,15 @@ pub(super) unsafe fn column_of_tiles<V: Lanes, const R: usize>(
 macro_rules! tile_for_rows {
     ($lanes:ty, $mr:expr, $p:expr, $($r:literal)*) => {
         match $mr {
-            $($r => if $p.a_rows {
-                super::blocked::kernel::<$lanes, true, $r>($p)
-            } else {
-                super::blocked::kernel::<$lanes, false, $r>($p)
+            // SAFETY: `$r` is the tile's row count, and the caller (a `Microkernel::tile`
+            // compiled for `$lanes`' instruction set) promised the CPU has it and that the
+            // panels address what `Panels` says.
+            $($r => unsafe {
+                if $p.a_rows {
+                    super::blocked::kernel::<$lanes, true, $r>($p)
+                } else {
+                    super::blocked::kernel::<$lanes, false, $r>($p)
+                }
             },)*
             mr => unreachable!("tile: {mr} rows"),
         }
@@ -281,27 +346,36 @@ macro_rules! impl_lanes {
             const WIDTH: usize = $width;
             #[inline(always)]
             unsafe fn zero() -> Self {
-                $zero()
+                // SAFETY: the CPU has the instruction set (the caller's promise).
+                unsafe { $zero() }
             }
             #[inline(always)]
             unsafe fn load(p: *const f32) -> Self {
-                $load(p)
+                // SAFETY: the CPU has the instruction set and `p` addresses `WIDTH` values (the
+                // caller's promise); the load needs no alignment.
+                unsafe { $load(p) }
             }
             #[inline(always)]
             unsafe fn splat(p: *const f32) -> Self {
-                $set1(*p)
+                // SAFETY: the CPU has the instruction set and `p` addresses a value (the
+                // caller's promise).
+                unsafe { $set1(*p) }
             }
             #[inline(always)]
             unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
-                $fmadd(a, b, c)
+                // SAFETY: the CPU has the instruction set (the caller's promise).
+                unsafe { $fmadd(a, b, c) }
             }
             #[inline(always)]
             unsafe fn add(a: Self, b: Self) -> Self {
-                $add(a, b)
+                // SAFETY: the CPU has the instruction set (the caller's promise).
+                unsafe { $add(a, b) }
             }
             #[inline(always)]
             unsafe fn store(p: *mut f32, v: Self) {
-                $store(p, v)
+                // SAFETY: the CPU has the instruction set and `p` addresses `WIDTH` writable
+                // values (the caller's promise); the store needs no alignment.
+                unsafe { $store(p, v) }
             }
         }
     };
@@ -315,13 +389,14 @@ pub(super) struct Out(pub(super) *mut f32);
 
 // SAFETY: the bands the threads write are disjoint (see `matmul`, and `narrow::matmul`).
 unsafe impl Send for Out {}
+// SAFETY: as for `Send`: the threads share the pointer, never an element behind it.
 unsafe impl Sync for Out {}
 
 /// `a · b` with kernel `K`, as a fresh row-major `a.rows() × b.cols()` buffer, on up to
 /// `threads` threads.
 ///
 /// # Panics
-/// If the CPU cannot run `K`, or `k` is 0 (the caller returns zeros then).
+/// If the CPU cannot run `K`, `k` is 0 (the caller returns zeros then), or the bias is short.
 pub(super) fn matmul<K: Microkernel>(
     a: StridedMatrix<'_, f32>,
     b: StridedMatrix<'_, f32>,
@@ -335,14 +410,21 @@ pub(super) fn matmul<K: Microkernel>(
     );
     assert!(K::MR * K::NR <= MAX_TILE && K::NR % 8 == 0);
     assert!(k > 0, "blocked::matmul: k = 0");
+    // The tiles read the bias through pointers: a short one would be read past its end.
+    assert!(
+        bias.is_none_or(|bias| match bias {
+            Bias::PerColumn(v) => v.len() >= n,
+            Bias::PerRow(v) => v.len() >= m,
+        }),
+        "blocked::matmul: a bias shorter than the product's side"
+    );
     let threads = pool::usable(threads);
     let by_rows = m >= n;
     let (len, step) = if by_rows { (m, K::MR) } else { (n, K::NR) };
     let tiles = len.div_ceil(step);
     // Every band reads all of the other operand. Where that is packed and small, each thread
-    // packs it once, for all the bands it claims (one copy per band took a tenth of the MNIST
-    // MLP's layer-1 forward). Packed once for all threads it was slower: each band then read
-    // half of it from the other core's cache.
+    // packs it once, for all the bands it claims, rather than each band again. Not once for all
+    // threads: each band would then read half of it from the other core's cache.
     let (other_len, other_width) = if by_rows { (n, K::NR) } else { (m, K::MR) };
     let other_packed = if by_rows {
         !b_read_in_place::<K>(b, m)
@@ -354,9 +436,8 @@ pub(super) fn matmul<K: Microkernel>(
     // started late or runs slower. Where a band packs nothing of its own, they shrink as the
     // work runs out (each a `1 / (2 · threads)` of what is left, but none under 2¹⁸
     // multiply-adds unless two per thread are smaller), so that the last to finish waits
-    // little for the others: the MNIST MLP's layer-1 products took 0.83× and 0.86× the time
-    // alone. Else two per thread (arena's training steps 5% faster than one per thread; four
-    // per thread was 7% slower, each band packing its own `b`).
+    // little for the others. Else two per thread: enough to even out a late start, few enough
+    // that not many bands pack their own `b`.
     let band_packs = other_packed && !whole_fits;
     let min_tiles = (1usize << 18).div_ceil(step * other_len * k);
     let two_per_thread = tiles.div_ceil(2 * threads);
@@ -404,8 +485,7 @@ pub(super) fn matmul<K: Microkernel>(
 /// Whether the full panels of a row-major `b` (`kc × nr` values, rows `ldb` apart) are read in
 /// place: only if their rows spread over enough sets of the L1 cache (assumed 64 sets of 64-byte
 /// lines, 8 ways) to stay there as a packed panel does. Rows 1024 values apart all fall into
-/// the same few sets (a 1024×1024 product ran 1.2× slower read so); 784 apart they spread over
-/// all 64.
+/// the same few sets and evict each other; 784 apart they spread over all 64.
 fn b_fits_in_place(ldb: usize, kc: usize, nr: usize) -> bool {
     const LINE: usize = 16; // f32 values per cache line
     const SETS: usize = 64;
@@ -483,15 +563,21 @@ unsafe fn pack_whole<K: Microkernel>(
     } else {
         (a.rows, K::MR)
     };
+    debug_assert_eq!(a.cols, b.rows);
+    debug_assert!(is_x86_feature_detected!("avx2"));
     let values = len.next_multiple_of(width) * k;
     if buf.len() < values {
         buf.resize(values, 0.0);
     }
     if by_rows {
-        pack_b::<K>(b, 0, k, 0, len, buf);
+        // SAFETY: the CPU has AVX2 (the caller's promise), the block is all of `b`, and `buf`
+        // holds its `k · len` values rounded up to whole panels (resized above).
+        unsafe { pack_b::<K>(b, 0, k, 0, len, buf) };
         Whole::B(buf.as_ptr())
     } else {
-        pack_a::<K>(a, 0, len, 0, k, buf);
+        // SAFETY: the block is all of `a`, and `buf` holds its `len · k` values rounded up to
+        // whole panels (resized above).
+        unsafe { pack_a::<K>(a, 0, len, 0, k, buf) };
         Whole::A(buf.as_ptr())
     }
 }
@@ -503,11 +589,10 @@ fn k_block<K: Microkernel>(k: usize) -> usize {
 }
 
 /// Whether `band_product` reads the full panels of `b` in place: where their rows spread over
-/// the L1 cache's sets ([`b_fits_in_place`]), and also where `b` fits in 256 KB (half a Zen 3
-/// core's L2) and at most [`FEW_ROWS`] rows of `a` read it. Each panel is then read from L2 by
-/// a few tiles only, which costs less than copying it: the MNIST MLP's layer-2 weight gradient
-/// (64×512·512×64) took 33.1 → 30.7 µs on two threads, 53.6 → 51.3 µs on one. With 128 rows
-/// or more, packing won (128×256·256×256: 97 µs packed, 104 in place).
+/// the L1 cache's sets ([`b_fits_in_place`]), and also where `b` fits in 256 KB (half of a
+/// 512 KB L2) and at most [`FEW_ROWS`] rows of `a` read it. Each panel is then read from L2 by
+/// a few tiles only, which costs less than copying it; read by more rows, a panel is worth
+/// copying into L1 once.
 fn b_read_in_place<K: Microkernel>(b: StridedMatrix<'_, f32>, m: usize) -> bool {
     b.col_stride == 1
         && (b_fits_in_place(b.row_stride, k_block::<K>(b.rows), K::NR)
@@ -523,9 +608,8 @@ const FEW_ROWS_B_MAX_VALUES: usize = 1 << 16;
 /// Whether a column-major `a` is read in place, a tile's `MR` values of each column side by
 /// side: where the product is at most [`FEW_COLUMNS`] wide (each panel of `a` is then read by
 /// a few panels of `b` only, fewer than pay for copying it) or at most [`FEW_A_ROWS`] tall
-/// (`a` is one or two panels). The MNIST MLP's weight gradients of layers 2 and 3 (64×512·512×64
-/// and 10×512·512×64) took 0.89× and 0.85× the time on one thread, 0.94× and 0.83× on two; at
-/// 784 columns (layer 1) reading in place was 1.08× slower, at 256 (128×256 · 256×256) 1.03×.
+/// (`a` is one or two panels), as in the weight gradients of an MLP's narrow layers. In wider
+/// products each panel of `a` is read often enough that a copy pays for itself.
 fn a_cols_in_place(a: StridedMatrix<'_, f32>, n: usize) -> bool {
     a.row_stride == 1 && (n <= FEW_COLUMNS || a.rows <= FEW_A_ROWS)
 }
@@ -555,23 +639,35 @@ unsafe fn band_product<K: Microkernel>(
 ) {
     let (mr_max, nr_max) = (K::MR, K::NR);
     let k = a.cols;
-    // A row-major `a` is read in place, `MR` rows side by side: copying it would cost, in a
-    // product as thin as 512×784·784×64, as much as a tenth of the arithmetic. A column-major
-    // `a` is read in place only in short or narrow products ([`a_cols_in_place`]): elsewhere
-    // its tiles would use a few bytes of each 64-byte line they load, and crowd `b`'s panel
-    // out of L1. Any other `a` is packed.
+    debug_assert!(k > 0 && k == b.rows && K::available());
+    debug_assert!(rows.end <= a.rows && cols.end <= b.cols && cols.end <= ldc);
+    debug_assert!(bias.is_none_or(|bias| match bias {
+        Bias::PerColumn(v) => v.len() >= b.cols,
+        Bias::PerRow(v) => v.len() >= a.rows,
+    }));
+    debug_assert!(once_per_thread.is_none_or(|once| if once.by_rows {
+        cols == (0..b.cols)
+    } else {
+        rows == (0..a.rows)
+    }));
+    // A row-major `a` is read in place, `MR` rows side by side: copying it would cost a share of
+    // the arithmetic that grows as the product narrows (each value of `a` is used `n` times).
+    // A column-major `a` is read in place only in short or narrow products
+    // ([`a_cols_in_place`]): elsewhere its tiles would use a few bytes of each 64-byte line they
+    // load, and crowd `b`'s panel out of L1. Any other `a` is packed.
     let (rs, cs) = (a.row_stride, a.col_stride);
     let a_in_place = cs == 1;
     let a_cols = !a_in_place && a_cols_in_place(a, b.cols);
     let kc_max = k_block::<K>(k);
-    // Likewise the full panels of a row-major `b`, where the cache allows: copying the 512×784
-    // batch of the MNIST MLP's weight gradient took a tenth of that product's time.
+    // Likewise the full panels of a row-major `b`, where the cache allows: in a weight gradient
+    // `b` is the batch, each of whose values is used only `m` (the layer's width) times.
     let b_in_place = b_read_in_place::<K>(b, a.rows);
     BUFFERS.with_borrow_mut(|bufs| {
         let whole = match once_per_thread {
             Some(PackOnce { product, by_rows }) => {
                 if bufs.whole_of != product {
-                    pack_whole::<K>(a, b, by_rows, &mut bufs.whole);
+                    // SAFETY: the CPU can run `K`, so it has AVX2 (the caller's promise).
+                    unsafe { pack_whole::<K>(a, b, by_rows, &mut bufs.whole) };
                     bufs.whole_of = product;
                 }
                 if by_rows {
@@ -601,50 +697,75 @@ unsafe fn band_product<K: Microkernel>(
             let in_place_cols = if b_in_place { nc / nr_max * nr_max } else { 0 };
             for pc in (0..k).step_by(kc_max) {
                 let kc = (k - pc).min(kc_max);
-                // SAFETY (of the packing calls and of the pointers below): the blocks lie inside
-                // `a`, `b` and this band of `out`, and the buffers were sized above.
                 if pack_b_blocks && in_place_cols < nc {
-                    pack_b::<K>(b, pc, kc, jc + in_place_cols, nc - in_place_cols, pb);
+                    // SAFETY: the CPU has AVX2 (it can run `K`); rows `pc..pc + kc ≤ k` and
+                    // columns `jc + in_place_cols..jc + nc ≤ cols.end ≤ b.cols` lie inside `b`,
+                    // and `pb` holds `kc_max · pb_len` values (resized above), at least these.
+                    unsafe { pack_b::<K>(b, pc, kc, jc + in_place_cols, nc - in_place_cols, pb) };
                 }
                 for ic in rows.clone().step_by(K::MC) {
                     let mc = (rows.end - ic).min(K::MC);
                     if pack_a_blocks {
-                        pack_a::<K>(a, ic, mc, pc, kc, pa);
+                        // SAFETY: rows `ic..ic + mc ≤ rows.end ≤ a.rows` and columns
+                        // `pc..pc + kc ≤ k` lie inside `a`, and `pa` holds `kc_max · mc_max`
+                        // values (resized above), at least these.
+                        unsafe { pack_a::<K>(a, ic, mc, pc, kc, pa) };
                     }
                     // B's panel (in L1) outside, A's panels (in L2) inside.
                     for jr in (0..nc).step_by(nr_max) {
-                        let (bp, ldb) = if let Whole::B(packed) = whole {
-                            (packed.add((jc + jr) * k + pc * nr_max), nr_max)
-                        } else if jr < in_place_cols {
-                            (
-                                b.data.as_ptr().add(pc * b.row_stride + jc + jr),
-                                b.row_stride,
-                            )
-                        } else {
-                            (pb.as_ptr().add((jr - in_place_cols) * kc), nr_max)
+                        // SAFETY: each is where this panel's `k` block starts, inside its buffer:
+                        // `whole` holds all of `b`'s panels along all of `k`, `b` the full
+                        // panels read in place (row `pc < k`, column `jc + jr < b.cols`), `pb`
+                        // the packed panels of this block.
+                        let (bp, ldb) = unsafe {
+                            if let Whole::B(packed) = whole {
+                                (packed.add((jc + jr) * k + pc * nr_max), nr_max)
+                            } else if jr < in_place_cols {
+                                (
+                                    b.data.as_ptr().add(pc * b.row_stride + jc + jr),
+                                    b.row_stride,
+                                )
+                            } else {
+                                (pb.as_ptr().add((jr - in_place_cols) * kc), nr_max)
+                            }
                         };
                         // The tile from row `ic + ir` of this block and panel: its operands,
                         // and how far `a`'s panel moves from one tile down to the next.
                         let tile_at = |ir: usize| {
-                            let (ap, a_rows, lda, a_step) = if let Whole::A(packed) = whole {
-                                let at = packed.add((ic + ir) * k + pc * mr_max);
-                                (at, false, mr_max, mr_max * k)
-                            } else if a_in_place {
-                                let at = a.data.as_ptr().add((ic + ir) * rs + pc);
-                                (at, true, rs, mr_max * rs)
-                            } else if a_cols {
-                                (a.data.as_ptr().add(ic + ir + pc * cs), false, cs, mr_max)
-                            } else {
-                                (pa.as_ptr().add(ir * kc), false, mr_max, mr_max * kc)
-                            };
-                            let bias = match bias {
-                                _ if pc + kc < k => TileBias::None,
-                                None => TileBias::None,
-                                Some(Bias::PerColumn(v)) => {
-                                    TileBias::Columns(v.as_ptr().add(jc + jr))
+                            debug_assert!(ir < mc);
+                            // SAFETY: as for `bp`, for row `ic + ir < rows.end ≤ a.rows`: `whole`
+                            // holds all of `a`'s panels along all of `k`, `a` itself the rows
+                            // (or columns) read in place, `pa` the packed panels of this block.
+                            let (ap, a_rows, lda, a_step) = unsafe {
+                                if let Whole::A(packed) = whole {
+                                    let at = packed.add((ic + ir) * k + pc * mr_max);
+                                    (at, false, mr_max, mr_max * k)
+                                } else if a_in_place {
+                                    let at = a.data.as_ptr().add((ic + ir) * rs + pc);
+                                    (at, true, rs, mr_max * rs)
+                                } else if a_cols {
+                                    (a.data.as_ptr().add(ic + ir + pc * cs), false, cs, mr_max)
+                                } else {
+                                    (pa.as_ptr().add(ir * kc), false, mr_max, mr_max * kc)
                                 }
-                                Some(Bias::PerRow(v)) => TileBias::Rows(v.as_ptr().add(ic + ir)),
                             };
+                            // SAFETY: a bias has a value per column (`jc + jr < b.cols`) or per
+                            // row (`ic + ir < a.rows`) of the product (asserted above).
+                            let bias = unsafe {
+                                match bias {
+                                    _ if pc + kc < k => TileBias::None,
+                                    None => TileBias::None,
+                                    Some(Bias::PerColumn(v)) => {
+                                        TileBias::Columns(v.as_ptr().add(jc + jr))
+                                    }
+                                    Some(Bias::PerRow(v)) => {
+                                        TileBias::Rows(v.as_ptr().add(ic + ir))
+                                    }
+                                }
+                            };
+                            // SAFETY: value `(ic + ir, jc + jr)` lies inside this band of `out`
+                            // (the caller's promise).
+                            let c = unsafe { out.0.add((ic + ir) * ldc + jc + jr) };
                             let panels = Panels {
                                 kc,
                                 a: ap,
@@ -652,7 +773,7 @@ unsafe fn band_product<K: Microkernel>(
                                 a_rows,
                                 b: bp,
                                 ldb,
-                                c: out.0.add((ic + ir) * ldc + jc + jr),
+                                c,
                                 ldc,
                                 overwrite: pc == 0,
                                 bias,
@@ -663,11 +784,16 @@ unsafe fn band_product<K: Microkernel>(
                         if nr == nr_max {
                             // Full width: the kernel steps down the column itself.
                             let (panels, a_step) = tile_at(0);
-                            K::tiles(mc, a_step, panels);
+                            // SAFETY: the CPU can run `K` (the caller's promise); the column's
+                            // `mc` rows of full-width tiles lie inside the operands' panels and
+                            // this band of `out`, and `a_step` moves `a`'s panel down one tile.
+                            unsafe { K::tiles(mc, a_step, panels) };
                         } else {
                             for ir in (0..mc).step_by(mr_max) {
                                 let mr = (mc - ir).min(mr_max);
-                                tile_of_width::<K>(mr, nr, tile_at(ir).0);
+                                // SAFETY: as above, for the `mr × nr` tile at row `ir`: `b`'s
+                                // panel is zero-padded to `NR` columns, `out` holds `nr`.
+                                unsafe { tile_of_width::<K>(mr, nr, tile_at(ir).0) };
                             }
                         }
                     }
@@ -679,28 +805,35 @@ unsafe fn band_product<K: Microkernel>(
 
 /// [`Microkernel::tile`] for a tile only `nr ≤ NR` columns wide: a partial one is computed into
 /// a full-width buffer and its first `nr` columns written (or added) to `p.c`, a row at a time
-/// by loops LLVM vectorizes. (With the buffer zeroed first and the bias matched per value, the
-/// copy took a quarter of the `arena` MLP's 10-column output layer, 512×64·64×10.)
+/// by loops LLVM vectorizes. (The buffer is not zeroed, and the bias is matched once per row,
+/// not per value: in a product only a few columns wide every tile goes through here.)
 ///
 /// # Safety
 /// As for [`Microkernel::tile`], except that `p.c` need hold only `mr × nr` values.
 unsafe fn tile_of_width<K: Microkernel>(mr: usize, nr: usize, p: Panels) {
+    debug_assert!((1..=K::MR).contains(&mr) && (1..=K::NR).contains(&nr));
+    debug_assert!(K::MR * K::NR <= MAX_TILE);
     if nr == K::NR {
-        return K::tile(mr, p);
+        // SAFETY: a full-width tile: the caller's promise is `tile`'s.
+        return unsafe { K::tile(mr, p) };
     }
     // Not zeroed: the kernel overwrites the `mr × NR` values read below.
     let mut tile = std::mem::MaybeUninit::<[f32; MAX_TILE]>::uninit();
     let tile = tile.as_mut_ptr().cast::<f32>();
-    K::tile(
-        mr,
-        Panels {
-            c: tile,
-            ldc: K::NR,
-            overwrite: true,
-            bias: TileBias::None,
-            ..p
-        },
-    );
+    // SAFETY: the operands are the caller's, and the output is the buffer, which holds `MR ·
+    // NR ≤ MAX_TILE` values.
+    unsafe {
+        K::tile(
+            mr,
+            Panels {
+                c: tile,
+                ldc: K::NR,
+                overwrite: true,
+                bias: TileBias::None,
+                ..p
+            },
+        )
+    };
     for i in 0..mr {
         // SAFETY: row `i` of the buffer was written by the kernel, and row `i` of `p.c` holds
         // `nr` values (the caller's promise); they do not overlap.
@@ -718,13 +851,13 @@ unsafe fn tile_of_width<K: Microkernel>(mr: usize, nr: usize, p: Panels) {
         // Added last, as in the kernel.
         match p.bias {
             TileBias::None => {}
-            // SAFETY: a tile's column bias holds a value for each of its `nr` columns.
-            TileBias::Columns(values) => c
-                .iter_mut()
-                .zip(unsafe { std::slice::from_raw_parts(values, nr) })
-                .for_each(|(c, b)| *c += b),
-            // SAFETY: a tile's row bias holds a value for each of its `mr` rows.
+            TileBias::Columns(values) => {
+                // SAFETY: a tile's column bias holds a value for each of its `nr` columns.
+                let values = unsafe { std::slice::from_raw_parts(values, nr) };
+                c.iter_mut().zip(values).for_each(|(c, b)| *c += b)
+            }
             TileBias::Rows(values) => {
+                // SAFETY: a tile's row bias holds a value for each of its `mr` rows (`i < mr`).
                 let b = unsafe { *values.add(i) };
                 c.iter_mut().for_each(|c| *c += b);
             }
@@ -734,7 +867,7 @@ unsafe fn tile_of_width<K: Microkernel>(mr: usize, nr: usize, p: Panels) {
 
 /// Copies `b[pc..pc+kc, jc..jc+nc]` into `dst` as panels of `K::NR` columns, each `kc` rows of
 /// `K::NR` values, the last panel padded with zeros. (Generic over the kernel so that the panel
-/// width is a constant: with a variable one, each row's copy became a call to `memcpy`.)
+/// width is a constant: with a variable one, each row's copy would be a call to `memcpy`.)
 ///
 /// # Safety
 /// The CPU must have AVX2; the block must lie inside `b`, and `dst` hold `kc · nc` rounded up to
@@ -750,18 +883,31 @@ unsafe fn pack_b<K: Microkernel>(
 ) {
     let nr_max = K::NR;
     let (rs, cs) = (b.row_stride, b.col_stride);
+    debug_assert!(is_x86_feature_detected!("avx2") && nr_max.is_multiple_of(8));
+    debug_assert!(pc + kc <= b.rows && jc + nc <= b.cols);
     debug_assert!(dst.len() >= kc * nc.div_ceil(nr_max) * nr_max);
     for (panel, j0) in (0..nc).step_by(nr_max).enumerate() {
-        let dst = dst.as_mut_ptr().add(panel * kc * nr_max);
+        // SAFETY: panel `panel` of `dst`, `kc · NR` values, lies inside it (the caller's
+        // promise), and value `(pc, jc + j0)` inside `b` (`j0 < nc`).
+        let (dst, src) = unsafe {
+            (
+                dst.as_mut_ptr().add(panel * kc * nr_max),
+                b.data.as_ptr().add(pc * rs + (jc + j0) * cs),
+            )
+        };
         let w = (nc - j0).min(nr_max);
-        let src = b.data.as_ptr().add(pc * rs + (jc + j0) * cs);
         let mut p0 = 0;
         if w == nr_max && cs == 1 {
             // Rows are contiguous: copy them 8 values at a time.
             for p in 0..kc {
-                let (s, d) = (src.add(p * rs), dst.add(p * nr_max));
-                for j in (0..nr_max).step_by(8) {
-                    _mm256_storeu_ps(d.add(j), _mm256_loadu_ps(s.add(j)));
+                // SAFETY: row `pc + p` of `b` holds the panel's `NR` values from column
+                // `jc + j0` on, contiguous (`cs == 1`), and the panel's row `p` of `dst` has
+                // room for them.
+                unsafe {
+                    let (s, d) = (src.add(p * rs), dst.add(p * nr_max));
+                    for j in (0..nr_max).step_by(8) {
+                        _mm256_storeu_ps(d.add(j), _mm256_loadu_ps(s.add(j)));
+                    }
                 }
             }
             p0 = kc;
@@ -769,7 +915,9 @@ unsafe fn pack_b<K: Microkernel>(
             // Columns are contiguous: transpose 8×8 blocks.
             while p0 + 8 <= kc {
                 for j8 in (0..nr_max).step_by(8) {
-                    let col = |j: usize| _mm256_loadu_ps(src.add((j8 + j) * cs + p0));
+                    // SAFETY: column `jc + j0 + j8 + j` of `b` holds rows `pc + p0..pc + p0 + 8
+                    // ≤ pc + kc`, contiguous (`rs == 1`).
+                    let col = |j: usize| unsafe { _mm256_loadu_ps(src.add((j8 + j) * cs + p0)) };
                     let cols = [
                         col(0),
                         col(1),
@@ -782,7 +930,8 @@ unsafe fn pack_b<K: Microkernel>(
                     ];
                     let rows = transpose8(cols);
                     for (q, &row) in rows.iter().enumerate() {
-                        _mm256_storeu_ps(dst.add((p0 + q) * nr_max + j8), row);
+                        // SAFETY: values `j8..j8 + 8 ≤ NR` of the panel's row `p0 + q < kc`.
+                        unsafe { _mm256_storeu_ps(dst.add((p0 + q) * nr_max + j8), row) };
                     }
                 }
                 p0 += 8;
@@ -791,11 +940,15 @@ unsafe fn pack_b<K: Microkernel>(
         // What is left (any strides, an edge panel, or the last rows), one value at a time.
         for p in p0..kc {
             for j in 0..nr_max {
-                *dst.add(p * nr_max + j) = if j < w {
-                    *src.add(p * rs + j * cs)
-                } else {
-                    0.0
-                };
+                // SAFETY: value `j < NR` of the panel's row `p < kc`, and for `j < w`, value
+                // `(pc + p, jc + j0 + j)` of `b`, inside the block.
+                unsafe {
+                    *dst.add(p * nr_max + j) = if j < w {
+                        *src.add(p * rs + j * cs)
+                    } else {
+                        0.0
+                    };
+                }
             }
         }
     }
@@ -816,25 +969,41 @@ unsafe fn pack_a<K: Microkernel>(
 ) {
     let mr_max = K::MR;
     let (rs, cs) = (a.row_stride, a.col_stride);
+    debug_assert!(ic + mc <= a.rows && pc + kc <= a.cols);
     debug_assert!(dst.len() >= kc * mc.div_ceil(mr_max) * mr_max);
     for (panel, i0) in (0..mc).step_by(mr_max).enumerate() {
-        let dst = dst.as_mut_ptr().add(panel * kc * mr_max);
+        // SAFETY: panel `panel` of `dst`, `kc · MR` values, lies inside it (the caller's
+        // promise), and value `(ic + i0, pc)` inside `a` (`i0 < mc`).
+        let (dst, src) = unsafe {
+            (
+                dst.as_mut_ptr().add(panel * kc * mr_max),
+                a.data.as_ptr().add((ic + i0) * rs + pc * cs),
+            )
+        };
         let h = (mc - i0).min(mr_max);
-        let src = a.data.as_ptr().add((ic + i0) * rs + pc * cs);
         if h == mr_max && rs == 1 {
             // Columns are contiguous: `mr_max` values per column.
             for p in 0..kc {
-                std::ptr::copy_nonoverlapping(src.add(p * cs), dst.add(p * mr_max), mr_max);
+                // SAFETY: column `pc + p` of `a` holds the panel's `MR` rows, contiguous
+                // (`rs == 1`), and the panel's column `p` of `dst` has room for them; `dst`
+                // is not `a`.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(src.add(p * cs), dst.add(p * mr_max), mr_max)
+                };
             }
             continue;
         }
         for p in 0..kc {
             for i in 0..mr_max {
-                *dst.add(p * mr_max + i) = if i < h {
-                    *src.add(i * rs + p * cs)
-                } else {
-                    0.0
-                };
+                // SAFETY: value `i < MR` of the panel's column `p < kc`, and for `i < h`, value
+                // `(ic + i0 + i, pc + p)` of `a`, inside the block.
+                unsafe {
+                    *dst.add(p * mr_max + i) = if i < h {
+                        *src.add(i * rs + p * cs)
+                    } else {
+                        0.0
+                    };
+                }
             }
         }
     }

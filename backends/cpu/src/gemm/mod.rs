@@ -410,6 +410,7 @@ fn own_f32<E: Element>(
     let kernel = own_kernel()?;
     // SAFETY: `E` is `f32` (checked just above), so these are the same slices retyped.
     let retype = |m: StridedMatrix<'_, E>| StridedMatrix {
+        // SAFETY: as above.
         data: unsafe { std::slice::from_raw_parts(m.data.as_ptr().cast::<f32>(), m.data.len()) },
         rows: m.rows,
         cols: m.cols,
@@ -443,6 +444,7 @@ fn own_f32<E: Element>(
     };
     // SAFETY: `E` is `f32`, so this is the same allocation, length and capacity retyped.
     let mut product = std::mem::ManuallyDrop::new(product);
+    // SAFETY: as above.
     Some(unsafe {
         Vec::from_raw_parts(
             product.as_mut_ptr().cast::<E>(),

@@ -3,11 +3,11 @@
 //! a dot product of two contiguous runs of `k` values, computed 8 lanes at a time, a few rows
 //! and columns at once (up to 8 accumulators).
 //!
-//! The tiled kernel (`blocked.rs`) computes 16 columns per tile, so 10 outputs left 6 of every
-//! 16 multiply-adds to padding. Against it, on a 2-vCPU Zen 3: the `arena` MLP's last layer
-//! (512×64·64×10) 0.83× the time on one thread, 0.74–0.82× on two; the `wide` one's
-//! (128×256·256×10) 0.66× and 0.56–0.62×. Summing the 8 lanes of each dot product is what is
-//! left to pay for: with those sums stored one value at a time, 512×64·64×10 was 1.1× slower.
+//! The tiled kernel (`blocked.rs`) computes 16 columns per tile, so 10 outputs would leave 6 of
+//! every 16 multiply-adds to padding; dot products along `k` waste no padded columns. Summing
+//! the 8 lanes of each dot product is what is left to pay for, so a block's dot products are
+//! summed across lanes together, and where their sums fill a vector (2×4 or 4×2, `k` a
+//! multiple of 8) stored a row at a time rather than one value at a time.
 
 use std::arch::x86_64::*;
 use std::ops::Range;
@@ -85,6 +85,11 @@ unsafe fn band_product(
     rows: Range<usize>,
 ) {
     let n = b.cols;
+    debug_assert!(applies(a, b) && a.cols == b.rows && rows.end <= a.rows);
+    debug_assert!(bias.is_none_or(|bias| match bias {
+        Bias::PerColumn(v) => v.len() >= n,
+        Bias::PerRow(v) => v.len() >= a.rows,
+    }));
     for i0 in rows.clone().step_by(BLOCK_ROWS) {
         let h = (rows.end - i0).min(BLOCK_ROWS);
         let mut j0 = 0;
@@ -99,11 +104,15 @@ unsafe fn band_product(
             };
             // Up to 8 accumulators, whatever the columns left.
             let cols = (n - j0).min(4);
-            match cols {
-                4 => block.rows::<2, 4>(h),
-                3 => block.rows::<2, 3>(h),
-                2 => block.rows::<4, 2>(h),
-                _ => block.rows::<8, 1>(h),
+            // SAFETY: rows `i0..i0 + h ≤ rows.end` and columns `j0..j0 + cols ≤ n` lie inside
+            // the product, in this band; the CPU has AVX2 and FMA (the caller's promise).
+            unsafe {
+                match cols {
+                    4 => block.rows::<2, 4>(h),
+                    3 => block.rows::<2, 3>(h),
+                    2 => block.rows::<4, 2>(h),
+                    _ => block.rows::<8, 1>(h),
+                }
             }
             j0 += cols;
         }
@@ -128,21 +137,29 @@ impl Block<'_> {
     /// As for [`band_product`]; the rows and columns must lie inside the product.
     #[inline(always)]
     unsafe fn rows<const R: usize, const C: usize>(self, h: usize) {
+        debug_assert!(self.i0 + h <= self.a.rows && self.j0 + C <= self.b.cols);
         let mut i = 0;
         while i + R <= h {
-            Block {
-                i0: self.i0 + i,
-                ..self
-            }
-            .dots::<R, C>();
+            // SAFETY: rows `i0 + i..i0 + i + R ≤ i0 + h`, inside the product as the caller
+            // promised, as are the columns.
+            unsafe {
+                Block {
+                    i0: self.i0 + i,
+                    ..self
+                }
+                .dots::<R, C>()
+            };
             i += R;
         }
         while i < h {
-            Block {
-                i0: self.i0 + i,
-                ..self
-            }
-            .dots::<1, C>();
+            // SAFETY: row `i0 + i < i0 + h`, as above.
+            unsafe {
+                Block {
+                    i0: self.i0 + i,
+                    ..self
+                }
+                .dots::<1, C>()
+            };
             i += 1;
         }
     }
@@ -163,61 +180,97 @@ impl Block<'_> {
             j0,
         } = self;
         let (k, n) = (a.cols, b.cols);
-        let a_row = |i: usize| a.data.as_ptr().add((i0 + i) * a.row_stride);
-        let b_col = |j: usize| b.data.as_ptr().add((j0 + j) * b.col_stride);
-        let mut acc = [[_mm256_setzero_ps(); C]; R];
+        debug_assert!(R * C <= 8 && i0 + R <= a.rows && j0 + C <= n);
+        debug_assert!(k == 1 || (a.col_stride == 1 && b.row_stride == 1));
+        let a_row = |i: usize| {
+            debug_assert!(i < R);
+            // SAFETY: row `i0 + i < a.rows` of `a` (the caller's promise), whose `k` values
+            // follow it contiguously.
+            unsafe { a.data.as_ptr().add((i0 + i) * a.row_stride) }
+        };
+        let b_col = |j: usize| {
+            debug_assert!(j < C);
+            // SAFETY: column `j0 + j < b.cols` of `b` (the caller's promise), whose `k` values
+            // follow it contiguously.
+            unsafe { b.data.as_ptr().add((j0 + j) * b.col_stride) }
+        };
+        // SAFETY: the CPU has AVX (the caller's promise).
+        let mut acc = [[unsafe { _mm256_setzero_ps() }; C]; R];
         let whole = k / 8 * 8;
         for q in (0..whole).step_by(8) {
-            let bq: [__m256; C] = std::array::from_fn(|j| _mm256_loadu_ps(b_col(j).add(q)));
-            for (i, row) in acc.iter_mut().enumerate() {
-                let aq = _mm256_loadu_ps(a_row(i).add(q));
-                for (acc, &bq) in row.iter_mut().zip(&bq) {
-                    *acc = _mm256_fmadd_ps(aq, bq, *acc);
+            // SAFETY: values `q..q + 8 ≤ k` of `R` rows of `a` and `C` columns of `b`; the CPU
+            // has AVX2 and FMA (the caller's promise).
+            unsafe {
+                let bq: [__m256; C] = std::array::from_fn(|j| _mm256_loadu_ps(b_col(j).add(q)));
+                for (i, row) in acc.iter_mut().enumerate() {
+                    let aq = _mm256_loadu_ps(a_row(i).add(q));
+                    for (acc, &bq) in row.iter_mut().zip(&bq) {
+                        *acc = _mm256_fmadd_ps(aq, bq, *acc);
+                    }
                 }
             }
         }
-        let mut flat = [_mm256_setzero_ps(); 8];
+        // SAFETY: the CPU has AVX (the caller's promise).
+        let mut flat = [unsafe { _mm256_setzero_ps() }; 8];
         for (i, row) in acc.iter().enumerate() {
             flat[i * C..][..C].copy_from_slice(row);
         }
-        let lanes = lane_sums(flat);
+        // SAFETY: the CPU has AVX (the caller's promise).
+        let lanes = unsafe { lane_sums(flat) };
         if whole == k && ((R, C) == (2, 4) || (R, C) == (4, 2)) {
             // Lane `i · C + j` is output `(i, j)`: add the bias lane by lane, then store each
             // row's `C` values with one store.
-            let lanes = match bias {
-                None => lanes,
-                Some(Bias::PerColumn(v)) => {
-                    let v: [f32; 8] = std::array::from_fn(|l| v[j0 + l % C]);
-                    _mm256_add_ps(lanes, _mm256_loadu_ps(v.as_ptr()))
-                }
-                Some(Bias::PerRow(v)) => {
-                    let v: [f32; 8] = std::array::from_fn(|l| v[i0 + l / C]);
-                    _mm256_add_ps(lanes, _mm256_loadu_ps(v.as_ptr()))
+            // SAFETY: the CPU has AVX (the caller's promise); each load reads the 8 values of
+            // the array beside it.
+            let lanes = unsafe {
+                match bias {
+                    None => lanes,
+                    Some(Bias::PerColumn(v)) => {
+                        let v: [f32; 8] = std::array::from_fn(|l| v[j0 + l % C]);
+                        _mm256_add_ps(lanes, _mm256_loadu_ps(v.as_ptr()))
+                    }
+                    Some(Bias::PerRow(v)) => {
+                        let v: [f32; 8] = std::array::from_fn(|l| v[i0 + l / C]);
+                        _mm256_add_ps(lanes, _mm256_loadu_ps(v.as_ptr()))
+                    }
                 }
             };
-            let halves = [
-                _mm256_castps256_ps128(lanes),
-                _mm256_extractf128_ps::<1>(lanes),
-            ];
-            let row = |i: usize| out.0.add((i0 + i) * n + j0);
-            if C == 4 {
-                _mm_storeu_ps(row(0), halves[0]);
-                _mm_storeu_ps(row(1), halves[1]);
-            } else {
-                for (h, half) in halves.into_iter().enumerate() {
-                    _mm_storel_pd(row(2 * h).cast(), _mm_castps_pd(half));
-                    _mm_storeh_pd(row(2 * h + 1).cast(), _mm_castps_pd(half));
+            // SAFETY: the CPU has AVX (the caller's promise).
+            let halves = unsafe {
+                [
+                    _mm256_castps256_ps128(lanes),
+                    _mm256_extractf128_ps::<1>(lanes),
+                ]
+            };
+            let row = |i: usize| {
+                debug_assert!(i < R);
+                // SAFETY: row `i0 + i < a.rows` of the output, `n` values wide.
+                unsafe { out.0.add((i0 + i) * n + j0) }
+            };
+            // SAFETY: each store writes the `C` values of one output row from column `j0` on
+            // (`j0 + C ≤ n`), in this band; the CPU has AVX.
+            unsafe {
+                if C == 4 {
+                    _mm_storeu_ps(row(0), halves[0]);
+                    _mm_storeu_ps(row(1), halves[1]);
+                } else {
+                    for (h, half) in halves.into_iter().enumerate() {
+                        _mm_storel_pd(row(2 * h).cast(), _mm_castps_pd(half));
+                        _mm_storeh_pd(row(2 * h + 1).cast(), _mm_castps_pd(half));
+                    }
                 }
             }
             return;
         }
         let mut sums = [0.0f32; 8];
-        _mm256_storeu_ps(sums.as_mut_ptr(), lanes);
+        // SAFETY: `sums` holds 8 values; the CPU has AVX (the caller's promise).
+        unsafe { _mm256_storeu_ps(sums.as_mut_ptr(), lanes) };
         for i in 0..R {
             for j in 0..C {
                 let mut sum = sums[i * C + j];
                 for q in whole..k {
-                    sum += *a_row(i).add(q) * *b_col(j).add(q);
+                    // SAFETY: value `q < k` of row `i < R` of `a` and of column `j < C` of `b`.
+                    sum += unsafe { *a_row(i).add(q) * *b_col(j).add(q) };
                 }
                 // Added last, as a separate addition after the product would be.
                 match bias {
@@ -225,24 +278,32 @@ impl Block<'_> {
                     Some(Bias::PerColumn(v)) => sum += v[j0 + j],
                     Some(Bias::PerRow(v)) => sum += v[i0 + i],
                 }
-                *out.0.add((i0 + i) * n + j0 + j) = sum;
+                // SAFETY: output `(i0 + i, j0 + j)`, inside the product and this band.
+                unsafe { *out.0.add((i0 + i) * n + j0 + j) = sum };
             }
         }
     }
 }
 
 /// The sum of each vector's 8 lanes, vector `v` in lane `v`: three rounds of pairwise sums.
+///
+/// # Safety
+/// The CPU must have AVX (the caller is compiled for it: this is inlined into it).
 #[inline(always)]
 unsafe fn lane_sums(v: [__m256; 8]) -> __m256 {
-    // Each 128-bit half of `hadd(x, y)` is [x0+x1, x2+x3, y0+y1, y2+y3] of that half.
-    let quarter = |x, y| _mm256_hadd_ps(x, y);
-    let low = quarter(quarter(v[0], v[1]), quarter(v[2], v[3]));
-    let high = quarter(quarter(v[4], v[5]), quarter(v[6], v[7]));
-    // Lanes 0..4 of `low` hold vectors 0..4's sums over lanes 0..4, lanes 4..8 over lanes 4..8.
-    _mm256_add_ps(
-        _mm256_permute2f128_ps::<0x20>(low, high),
-        _mm256_permute2f128_ps::<0x31>(low, high),
-    )
+    // SAFETY: the CPU has AVX (the caller's promise).
+    unsafe {
+        // Each 128-bit half of `hadd(x, y)` is [x0+x1, x2+x3, y0+y1, y2+y3] of that half.
+        let quarter = |x, y| _mm256_hadd_ps(x, y);
+        let low = quarter(quarter(v[0], v[1]), quarter(v[2], v[3]));
+        let high = quarter(quarter(v[4], v[5]), quarter(v[6], v[7]));
+        // Lanes 0..4 of `low` hold vectors 0..4's sums over lanes 0..4, lanes 4..8 over lanes
+        // 4..8.
+        _mm256_add_ps(
+            _mm256_permute2f128_ps::<0x20>(low, high),
+            _mm256_permute2f128_ps::<0x31>(low, high),
+        )
+    }
 }
 
 #[cfg(test)]

@@ -25,7 +25,9 @@ use super::Features;
 use crate::threads::{self, pool};
 
 /// Rows ahead of the one being copied whose memory is requested early: rows come in random
-/// order, so the hardware prefetcher cannot guess the next one (2 was best of 1, 2, 4, 8).
+/// order, so the hardware prefetcher cannot guess the next one. Two: far enough ahead that a
+/// row's fetch overlaps the copies before it, near enough that it is still in cache when
+/// copied.
 const PREFETCH_AHEAD: usize = 2;
 
 /// Rows a column-major batch gathers before transposing them: 16 rows of MNIST are 50 KB of
@@ -46,6 +48,7 @@ struct BatchPtr(*mut f32);
 // SAFETY: the threads gathering one batch write disjoint values (each its own rows), and the
 // batch outlives them (`pool::run` returns only when all shares have finished).
 unsafe impl Send for BatchPtr {}
+// SAFETY: as for `Send`: the threads share the pointer, and each writes only its own rows.
 unsafe impl Sync for BatchPtr {}
 
 impl Features {
@@ -112,6 +115,11 @@ impl Features {
         layout: Layout,
         batch: BatchPtr,
     ) {
+        debug_assert!(range.start <= range.end && range.end <= rows.len());
+        debug_assert!(rows[range.clone()]
+            .iter()
+            .all(|&r| (r + 1) * dim <= self.len()));
+        debug_assert!(!batch.0.is_null() && batch.0.is_aligned());
         match layout {
             Layout::RowMajor => {
                 // SAFETY: rows `range` of a row-major batch are these values, which no other
@@ -304,9 +312,7 @@ fn part_rows(part: usize, part_rows: usize, n: usize) -> Range<usize> {
 /// `convert(r, row)` for each row `r` of `range` and its output row, compiled for AVX2: the
 /// byte-to-`f32` conversion then runs 8 values at a time instead of 4 (one multiply and one
 /// add each, as [`ByteMap::value`](super::ByteMap::value) computes them, so the
-/// values are the same to the bit: the tests compare them exactly). One shuffled epoch of
-/// batch-512 MNIST batches, medians of 9 against the baseline build in alternation: row-major
-/// 11.0–14.2 → 10.5–11.2 ms, column-major 20.6–21.6 → 18.0–18.7 ms.
+/// values are the same to the bit: the tests compare them exactly).
 ///
 /// # Safety
 /// The CPU must have AVX2.
@@ -317,6 +323,7 @@ unsafe fn for_each_row_avx2<'a>(
     rows_out: impl Iterator<Item = &'a mut [MaybeUninit<f32>]>,
     mut convert: impl FnMut(usize, &'a mut [MaybeUninit<f32>]),
 ) {
+    debug_assert!(std::arch::is_x86_feature_detected!("avx2"));
     for (r, row_out) in range.zip(rows_out) {
         convert(r, row_out);
     }
@@ -368,10 +375,8 @@ unsafe fn transpose_into(block: &[f32], rows: usize, dim: usize, out: *mut f32, 
 /// Rows `rows[range]` of bytes converted and written straight into the column-major
 /// `rows.len() × dim` batch at `out`, [`BLOCK_ROWS`] at a time: for each 8 columns, two 8×8 blocks
 /// converted in registers and transposed, so that each 64-byte line of a column is written
-/// whole, with no row-major copy in between (that copy, 50 KB per 16 MNIST rows, spilled out of
-/// a 32 KB L1). Rows past the last 8 are written one value at a time. One shuffled epoch of
-/// batch-512 MNIST batches on a 2-vCPU Zen 4, medians of 9, four runs of each build in
-/// alternation: 19.1–21.8 → 12.6–16.5 ms.
+/// whole, with no row-major copy in between (that copy, 50 KB per 16 MNIST rows, would not fit
+/// a 32 KB L1). Rows past the last 8 are written one value at a time.
 ///
 /// # Safety
 /// The CPU must have AVX2; every row of `rows[range]` must lie inside `bytes`, and `out` must
@@ -388,6 +393,12 @@ unsafe fn bytes_to_columns(
 ) {
     use std::arch::x86_64::*;
     let n = rows.len();
+    debug_assert!(is_x86_feature_detected!("avx2"));
+    debug_assert!(range.start <= range.end && range.end <= n);
+    debug_assert!(rows[range.clone()]
+        .iter()
+        .all(|&r| (r + 1) * dim <= bytes.len()));
+    debug_assert!(!out.is_null() && out.is_aligned());
     let (scale, offset) = (_mm256_set1_ps(map.scale), _mm256_set1_ps(map.offset));
     let cols = dim / 8 * 8;
     let mut r0 = range.start;
@@ -400,7 +411,12 @@ unsafe fn bytes_to_columns(
         for next in rows[(r0 + group).min(range.end)..(r0 + 2 * group).min(range.end)].iter() {
             prefetch_row(bytes, Some(next), dim);
         }
-        let src = |i: usize| bytes.as_ptr().add(rows[r0 + i] * dim);
+        let src = |i: usize| {
+            debug_assert!(i < group);
+            // SAFETY: row `rows[r0 + i]` lies inside `bytes` (the caller's promise; `r0 + i <
+            // r0 + group ≤ range.end`).
+            unsafe { bytes.as_ptr().add(rows[r0 + i] * dim) }
+        };
         for j in (0..cols).step_by(8) {
             for half in (0..group).step_by(8) {
                 let values = std::array::from_fn(|i| {
@@ -441,6 +457,8 @@ unsafe fn bytes_to_columns(
 #[target_feature(enable = "avx")]
 unsafe fn transpose_8x8(src: *const f32, src_stride: usize, dst: *mut f32, dst_stride: usize) {
     use std::arch::x86_64::{_mm256_loadu_ps, _mm256_storeu_ps};
+    debug_assert!(is_x86_feature_detected!("avx"));
+    debug_assert!(src.is_aligned() && dst.is_aligned());
     // SAFETY: as the caller promised.
     unsafe {
         let rows = std::array::from_fn(|i| _mm256_loadu_ps(src.add(i * src_stride)));

@@ -5,9 +5,8 @@
 //! each read through an affine map, the way image data sets such as MNIST arrive.
 //!
 //! Bytes take a quarter of the memory, and, more to the point, a quarter of the memory traffic
-//! when a mini-batch gathers rows in random order (`gather.rs`): on the machine of BENCHMARKS.md
-//! gathering an epoch of shuffled MNIST batches took ~30 ms from `f32` rows and ~12 ms from bytes
-//! (with prefetching), against a training epoch of ~170 ms.
+//! when a mini-batch gathers rows in random order (`gather.rs`), which is bound by that traffic
+//! and its latency, not by the conversion.
 
 use std::borrow::Cow;
 use std::ops::Range;

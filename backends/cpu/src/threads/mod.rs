@@ -1,9 +1,9 @@
 //! How many threads duograd's kernels may use.
 //!
-//! The matrix product ([`crate::gemm`]) and the batch gather of duograd's data loader run
-//! on several threads. The count is read once from the `DUOGRAD_THREADS` environment variable (a
-//! positive integer), and defaults to the number of CPUs the process may use;
-//! [`set_num_threads`] changes it at run time.
+//! The matrix product ([`crate::gemm`]) and the batch gather of duograd's `DataLoader`
+//! ([`crate::rows`]) run on several threads. The count is read once from the `DUOGRAD_THREADS`
+//! environment variable (a positive integer), and defaults to the number of CPUs the process may
+//! use; [`set_num_threads`] changes it at run time.
 //!
 //! 1 keeps all this work on the calling thread. Above 1, batches of 32K values or more are
 //! gathered on duograd's own worker pool (the calling thread plus workers started on first use),

@@ -2,10 +2,11 @@
 //! thread works too, shares go to whichever thread is free, and idle workers poll briefly before
 //! sleeping.
 //!
-//! In a training loop products of 0.1–0.5 ms alternate with single-threaded kernels, so what
-//! matters is the latency of handing out a share: a worker that is still spinning picks it up in
-//! well under a microsecond, while waking a sleeping thread costs tens of microseconds. A rayon
-//! pool (the `gemm` crate's) also left the calling thread blocked; here it works.
+//! In a training loop short products alternate with single-threaded kernels, so what matters is
+//! the latency of handing out a share: a worker that is still spinning picks it up at once,
+//! while a sleeping thread must first be woken by the OS scheduler, which takes far longer. In a
+//! rayon pool (the `gemm` crate's) the calling thread also blocks while the workers run; here it
+//! works.
 //!
 //! Between jobs the workers can also do a [`background`] job in small parts (the data loader
 //! gathers the next batch so): a worker looks for a posted job before each part, so a product
@@ -98,7 +99,7 @@ pub(crate) fn run(parts: usize, threads: usize, job: &Job<'_>) {
     };
     spawn_workers(&mut workers, threads);
     let epoch = SHARED.epoch.load(Ordering::SeqCst) + 1;
-    // SAFETY (of the lifetime erasure): a share runs only after a claim of this epoch succeeds,
+    // SAFETY: (the lifetime erasure) a share runs only after a claim of this epoch succeeds,
     // this function returns only once every claimed share has finished, and no claim of this
     // epoch can succeed after all shares are claimed; so `job` outlives every call.
     let erased: *const Job<'static> =
