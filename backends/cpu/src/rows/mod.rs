@@ -56,6 +56,11 @@ impl Features {
         }
     }
 
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The values in `range`: borrowed when stored as `f32`, converted when stored as bytes.
     pub fn values(&self, range: Range<usize>) -> Cow<'_, [f32]> {
         match self {
