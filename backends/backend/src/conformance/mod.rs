@@ -1,17 +1,48 @@
 //! The conformance suite: one generic function per behaviour of [`Backend`](crate::Backend),
 //! checked against definitions computed independently in `f64`. Any backend runs all of it
-//! with [`conformance_tests!`](crate::conformance_tests).
+//! with [`conformance_tests!`](crate::conformance_tests), one `#[test]` per function.
+//!
+//! # Running it on a backend
+//!
+//! A backend crate (a third party's too) adds this crate with the `conformance` feature to its
+//! dev-dependencies:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! duograd-backend = { version = "0.1", features = ["conformance"] }
+//! ```
+//!
+//! and invokes the macro once per element type in an integration test, say
+//! `tests/conformance.rs`:
 //!
 //! ```ignore
-//! // tests/conformance.rs of a backend crate, with duograd-backend's `conformance` feature on
-//! // in its [dev-dependencies]:
-//! duograd_backend::conformance_tests!(my_backend_f32, MyBackend<f32>);
-//! duograd_backend::conformance_tests!(my_backend_f64, MyBackend<f64>);
+//! duograd_backend::conformance_tests!(f32, MyBackend<f32>);
+//! duograd_backend::conformance_tests!(f64, MyBackend<f64>);
 //! ```
+//!
+//! Each invocation expands to a module (`f32`, `f64`) of tests named after the functions
+//! below, so `cargo test f64::matmul` runs one family on one type. A function can also be
+//! called directly (`duograd_backend::conformance::matmul_large::<MyBackend<f32>>()`); it
+//! panics, naming the backend, the element type, the op and the shape, at the first value
+//! that differs from the definition.
+//!
+//! Single IEEE operations (and layout, indexing, comparisons, selections) must match exactly;
+//! everything else within a relative tolerance of 1e-5 for `f32` and 1e-12 for `f64`, scaled
+//! by the magnitude of the terms a result sums (so cancellation is not mistaken for error).
+//! The data is deterministic (a small generator in the suite), so a failure reproduces.
 
+mod binary;
 mod creation;
+mod in_place;
+mod reference;
+mod support;
+mod unary;
+mod views;
 
+pub use binary::*;
 pub use creation::*;
+pub use in_place::*;
+pub use unary::*;
 
 /// Expands to a module `$name` with one `#[test]` per function of the suite, run on backend
 /// `$backend`.
@@ -23,6 +54,20 @@ macro_rules! conformance_tests {
             use super::*;
             $crate::conformance_tests!(@tests $backend;
                 from_vec_to_vec_round_trip,
+                full_fills_every_element,
+                recycle_leaves_other_handles_intact,
+                unary_matches_definition,
+                unary_every_length_up_to_70,
+                unary_on_views,
+                unary_special_values,
+                binary_same_shape_matches_definition,
+                binary_broadcasting,
+                binary_broadcasting_on_views,
+                binary_special_values,
+                axpy_in_place_matches_definition,
+                unary_in_place_matches_definition,
+                in_place_updates_leave_other_handles_alone,
+                in_place_updates_accumulate,
             );
         }
     };

@@ -1,0 +1,194 @@
+//! Naive reference implementations in `f64` on row-major flat vectors: the definitions the
+//! suite checks backends against, written out from the docs of [`crate::ops`] and
+//! [`crate::Backend`]. Nothing here calls a backend, `duograd-cpu` or [`crate::shape`], so a
+//! bug shared by the backends' helpers cannot hide in the expectations too.
+
+use crate::{BinaryOp, UnaryOp};
+
+use super::support::numel;
+
+/// The multi-index of row-major flat index `flat` in `shape`.
+pub(crate) fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
+    let mut index = vec![0; shape.len()];
+    for axis in (0..shape.len()).rev() {
+        index[axis] = flat % shape[axis];
+        flat /= shape[axis];
+    }
+    index
+}
+
+/// The row-major flat index of `index` in `shape`.
+pub(crate) fn ravel(index: &[usize], shape: &[usize]) -> usize {
+    index
+        .iter()
+        .zip(shape)
+        .fold(0, |flat, (&i, &d)| flat * d + i)
+}
+
+/// The NumPy broadcast of two shapes: aligned at the last axis, missing leading axes count as
+/// 1, and an axis of 1 stretches to the other's length.
+pub(crate) fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+    let rank = a.len().max(b.len());
+    let dim = |s: &[usize], i: usize| {
+        if i < rank - s.len() {
+            1
+        } else {
+            s[i - (rank - s.len())]
+        }
+    };
+    (0..rank)
+        .map(|i| match (dim(a, i), dim(b, i)) {
+            (x, y) if x == y => Some(x),
+            (1, y) => Some(y),
+            (x, 1) => Some(x),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The flat index in an array of shape `from` of the element broadcasting puts at multi-index
+/// `out` of the (higher- or equal-rank) output.
+pub(crate) fn source_index(out: &[usize], from: &[usize]) -> usize {
+    let lead = out.len() - from.len();
+    let index: Vec<usize> = from
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| if d == 1 { 0 } else { out[lead + i] })
+        .collect();
+    ravel(&index, from)
+}
+
+/// `data` of shape `from` broadcast to shape `to`.
+pub(crate) fn expand(data: &[f64], from: &[usize], to: &[usize]) -> Vec<f64> {
+    (0..numel(to))
+        .map(|f| data[source_index(&unravel(f, to), from)])
+        .collect()
+}
+
+/// The output axis `i` is input axis `perm[i]`.
+pub(crate) fn permute(data: &[f64], shape: &[usize], perm: &[usize]) -> Vec<f64> {
+    let out_shape: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
+    (0..numel(&out_shape))
+        .map(|f| {
+            let out = unravel(f, &out_shape);
+            let mut index = vec![0; shape.len()];
+            for (i, &p) in perm.iter().enumerate() {
+                index[p] = out[i];
+            }
+            data[ravel(&index, shape)]
+        })
+        .collect()
+}
+
+/// The inverse of a permutation.
+pub(crate) fn inverse(perm: &[usize]) -> Vec<usize> {
+    let mut inv = vec![0; perm.len()];
+    for (i, &p) in perm.iter().enumerate() {
+        inv[p] = i;
+    }
+    inv
+}
+
+/// [`UnaryOp`]'s definitions, one element at a time. `Relu` and the clamps propagate NaN as
+/// `max` does for [`BinaryOp::Maximum`].
+pub(crate) fn unary(op: UnaryOp<f64>, x: f64) -> f64 {
+    let indicator = |b: bool| if b { 1.0 } else { 0.0 };
+    match op {
+        UnaryOp::Neg => -x,
+        UnaryOp::Exp => x.exp(),
+        UnaryOp::Log => x.ln(),
+        UnaryOp::Sqrt => x.sqrt(),
+        UnaryOp::Tanh => x.tanh(),
+        UnaryOp::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+        UnaryOp::Relu => maximum(x, 0.0),
+        UnaryOp::Abs => x.abs(),
+        UnaryOp::StepPositive => indicator(x > 0.0),
+        UnaryOp::Sign => indicator(x > 0.0) - indicator(x < 0.0),
+        UnaryOp::AddScalar(c) => x + c,
+        UnaryOp::MulScalar(c) => x * c,
+        UnaryOp::DivScalar(c) => x / c,
+        UnaryOp::RSubScalar(c) => c - x,
+        UnaryOp::RDivScalar(c) => c / x,
+        UnaryOp::Powf(p) => x.powf(p),
+        UnaryOp::ClampMin(c) => maximum(x, c),
+        UnaryOp::Clamp(lo, hi) => maximum(minimum(x, hi), lo),
+        UnaryOp::GtScalar(c) => indicator(x > c),
+        UnaryOp::EqScalar(c) => indicator(x == c),
+    }
+}
+
+/// Whether the op is one IEEE operation (or none), so that a backend's result must be the
+/// exact value rounded once: compared bit for bit rather than within a tolerance.
+pub(crate) fn unary_is_exact(op: UnaryOp<f64>) -> bool {
+    !matches!(
+        op,
+        UnaryOp::Exp | UnaryOp::Log | UnaryOp::Tanh | UnaryOp::Sigmoid | UnaryOp::Powf(_)
+    )
+}
+
+/// `max(a, b)`, NaN if either is NaN.
+fn maximum(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
+}
+
+/// `min(a, b)`, NaN if either is NaN.
+fn minimum(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.min(b)
+    }
+}
+
+/// [`BinaryOp`]'s definitions, one pair at a time. Every one is a single IEEE operation or a
+/// selection, so backends must match it exactly.
+pub(crate) fn binary(op: BinaryOp, a: f64, b: f64) -> f64 {
+    let indicator = |c: bool| if c { 1.0 } else { 0.0 };
+    match op {
+        BinaryOp::Add => a + b,
+        BinaryOp::Sub => a - b,
+        BinaryOp::Mul => a * b,
+        BinaryOp::Div => a / b,
+        BinaryOp::Maximum => maximum(a, b),
+        BinaryOp::Minimum => minimum(a, b),
+        BinaryOp::Eq => indicator(a == b),
+        BinaryOp::Gt => indicator(a > b),
+        BinaryOp::Ge => indicator(a >= b),
+        BinaryOp::Lt => indicator(a < b),
+        BinaryOp::Le => indicator(a <= b),
+        BinaryOp::ReluGrad => {
+            if b > 0.0 {
+                a
+            } else {
+                0.0
+            }
+        }
+    }
+}
+
+/// `op` applied with broadcasting: the values and the output shape (`None` if the shapes do
+/// not broadcast).
+pub(crate) fn broadcast_binary(
+    op: BinaryOp,
+    a: &[f64],
+    a_shape: &[usize],
+    b: &[f64],
+    b_shape: &[usize],
+) -> Option<(Vec<f64>, Vec<usize>)> {
+    let shape = broadcast_shape(a_shape, b_shape)?;
+    let values = (0..numel(&shape))
+        .map(|f| {
+            let index = unravel(f, &shape);
+            binary(
+                op,
+                a[source_index(&index, a_shape)],
+                b[source_index(&index, b_shape)],
+            )
+        })
+        .collect();
+    Some((values, shape))
+}
