@@ -34,6 +34,9 @@
 mod binary;
 mod creation;
 mod in_place;
+mod indexing;
+mod layout;
+mod reduce;
 mod reference;
 mod support;
 mod unary;
@@ -42,6 +45,9 @@ mod views;
 pub use binary::*;
 pub use creation::*;
 pub use in_place::*;
+pub use indexing::*;
+pub use layout::*;
+pub use reduce::*;
 pub use unary::*;
 
 /// Expands to a module `$name` with one `#[test]` per function of the suite, run on backend
@@ -68,6 +74,23 @@ macro_rules! conformance_tests {
                 unary_in_place_matches_definition,
                 in_place_updates_leave_other_handles_alone,
                 in_place_updates_accumulate,
+                reduce_every_axis_subset_rank_3,
+                reduce_every_axis_subset_rank_4,
+                reduce_long_lanes_and_low_ranks,
+                reduce_empty_and_size_one_axes,
+                reduce_propagates_nan_and_inf,
+                argmax_first_of_ties,
+                argmax_nan_is_the_maximum,
+                reshape_keeps_row_major_order,
+                permute_every_permutation,
+                expand_broadcasts,
+                concat_along_every_axis,
+                narrow_every_axis,
+                from_vec_2d_reads_both_layouts,
+                layout_ops_compose,
+                take_gathers_by_row_major_index,
+                scatter_add_accumulates,
+                take_and_scatter_add_are_adjoint,
             );
         }
     };

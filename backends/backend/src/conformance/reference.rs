@@ -3,7 +3,7 @@
 //! [`crate::Backend`]. Nothing here calls a backend, `duograd-cpu` or [`crate::shape`], so a
 //! bug shared by the backends' helpers cannot hide in the expectations too.
 
-use crate::{BinaryOp, UnaryOp};
+use crate::{BinaryOp, ReduceOp, UnaryOp};
 
 use super::support::numel;
 
@@ -87,6 +87,116 @@ pub(crate) fn inverse(perm: &[usize]) -> Vec<usize> {
         inv[p] = i;
     }
     inv
+}
+
+/// The elements `start..start + len` along `axis`.
+pub(crate) fn narrow(
+    data: &[f64],
+    shape: &[usize],
+    axis: usize,
+    start: usize,
+    len: usize,
+) -> Vec<f64> {
+    let mut out_shape = shape.to_vec();
+    out_shape[axis] = len;
+    (0..numel(&out_shape))
+        .map(|f| {
+            let mut index = unravel(f, &out_shape);
+            index[axis] += start;
+            data[ravel(&index, shape)]
+        })
+        .collect()
+}
+
+/// Parts (data and shape) joined along `axis`.
+pub(crate) fn concat(parts: &[(Vec<f64>, Vec<usize>)], axis: usize) -> (Vec<f64>, Vec<usize>) {
+    let mut shape = parts[0].1.clone();
+    shape[axis] = parts.iter().map(|(_, s)| s[axis]).sum();
+    let data = (0..numel(&shape))
+        .map(|f| {
+            let mut index = unravel(f, &shape);
+            for (data, s) in parts {
+                if index[axis] < s[axis] {
+                    return data[ravel(&index, s)];
+                }
+                index[axis] -= s[axis];
+            }
+            unreachable!("index within the joined axis")
+        })
+        .collect();
+    (data, shape)
+}
+
+/// The shape after reducing `axes`: kept as 1 with `keepdim`, removed otherwise; no axes leave
+/// the shape as it is.
+pub(crate) fn reduced_shape(shape: &[usize], axes: &[usize], keepdim: bool) -> Vec<usize> {
+    (0..shape.len())
+        .filter_map(|i| match (axes.contains(&i), keepdim) {
+            (false, _) => Some(shape[i]),
+            (true, true) => Some(1),
+            (true, false) => None,
+        })
+        .collect()
+}
+
+/// `op` over `axes`, in the row-major order of the reduced shape (the same with or without
+/// `keepdim`), with each result's scale: the sum of the absolute values of its terms.
+/// Sum starts from 0; Max and Min are NaN if any element is NaN.
+pub(crate) fn reduce(
+    data: &[f64],
+    shape: &[usize],
+    axes: &[usize],
+    op: ReduceOp,
+) -> (Vec<f64>, Vec<f64>) {
+    let kept = reduced_shape(shape, axes, true);
+    let n = numel(&kept);
+    let mut values: Vec<Vec<f64>> = vec![Vec::new(); n];
+    for (f, &x) in data.iter().enumerate() {
+        let mut index = unravel(f, shape);
+        for &a in axes {
+            index[a] = 0;
+        }
+        values[ravel(&index, &kept)].push(x);
+    }
+    values
+        .iter()
+        .map(|v| {
+            let scale: f64 = v.iter().map(|x| x.abs()).sum();
+            let r = match op {
+                ReduceOp::Sum => v.iter().sum(),
+                _ if v.iter().any(|x| x.is_nan()) => f64::NAN,
+                ReduceOp::Max => v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                ReduceOp::Min => v.iter().copied().fold(f64::INFINITY, f64::min),
+            };
+            (r, scale)
+        })
+        .unzip()
+}
+
+/// For each position of the other axes (row-major), the index along `axis` of the first
+/// largest element, a NaN counting as larger than anything (the first NaN wins).
+pub(crate) fn argmax(data: &[f64], shape: &[usize], axis: usize) -> Vec<usize> {
+    let mut rest = shape.to_vec();
+    rest[axis] = 1;
+    (0..numel(&rest))
+        .map(|f| {
+            let mut index = unravel(f, &rest);
+            let mut best = 0;
+            let mut best_value = f64::NEG_INFINITY;
+            for i in 0..shape[axis] {
+                index[axis] = i;
+                let v = data[ravel(&index, shape)];
+                if v.is_nan() {
+                    return i;
+                }
+                if i == 0 || v > best_value {
+                    best = i;
+                    best_value = v;
+                }
+            }
+            best
+        })
+        .collect()
 }
 
 /// [`UnaryOp`]'s definitions, one element at a time. `Relu` and the clamps propagate NaN as
@@ -191,4 +301,27 @@ pub(crate) fn broadcast_binary(
         })
         .collect();
     Some((values, shape))
+}
+
+/// Every permutation of `0..n`, in lexicographic order.
+pub(crate) fn permutations(n: usize) -> Vec<Vec<usize>> {
+    if n == 0 {
+        return vec![Vec::new()];
+    }
+    let mut out = Vec::new();
+    for first in 0..n {
+        for rest in permutations(n - 1) {
+            let mut p = vec![first];
+            p.extend(rest.into_iter().map(|r| if r >= first { r + 1 } else { r }));
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Every subset of `0..n` as a sorted list, the empty one first.
+pub(crate) fn subsets(n: usize) -> Vec<Vec<usize>> {
+    (0..1usize << n)
+        .map(|mask| (0..n).filter(|&i| mask >> i & 1 == 1).collect())
+        .collect()
 }

@@ -49,6 +49,12 @@ pub(crate) fn values<E: Element>(n: usize, seed: u64) -> Vec<f64> {
     (0..n).map(|_| round::<E>(g.uniform(-2.0, 2.0))).collect()
 }
 
+/// `n` small integers in `-3..=3`: many ties, exact in any arithmetic the suite does.
+pub(crate) fn ties(n: usize, seed: u64) -> Vec<f64> {
+    let mut g = Lcg::new(seed);
+    (0..n).map(|_| g.below(7) as f64 - 3.0).collect()
+}
+
 /// The special values the suite mixes into data.
 pub(crate) const SPECIALS: [f64; 6] = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, -0.0, 1.0];
 
