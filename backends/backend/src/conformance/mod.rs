@@ -26,6 +26,22 @@
 //! panics, naming the backend, the element type, the op and the shape, at the first value
 //! that differs from the definition.
 //!
+//! # What it checks
+//!
+//! - Every method of the trait, each op enum variant against its documented definition
+//!   ([`crate::ops`]), the fused operations against their composed defaults
+//!   ([`crate::composed`], bit for bit for the optimizer steps).
+//! - Inputs made in every way a layout op can make them (offset, transposed, axis-swapped,
+//!   padded so that no axis is contiguous, expanded), fed to every op family, since backends
+//!   keep fast paths for contiguous data and separate strided ones.
+//! - Broadcasting of scalars, prepended axes and size-1 axes on either side; every subset of
+//!   the axes of rank-3 and rank-4 reductions with and without `keepdim`; empty and size-1
+//!   axes; lengths that are not multiples of 8 and rows long enough for every vector loop;
+//!   matrix products in all four transpose combinations from 1×1 to 128×128×128, thin and with
+//!   a side of 1.
+//! - NaN and ±∞ as the contract says (IEEE arithmetic, NaN-propagating `Max`/`Min`/`Maximum`/
+//!   `Minimum`), copy-on-write of the in-place methods, and panics on broken preconditions.
+//!
 //! Single IEEE operations (and layout, indexing, comparisons, selections) must match exactly;
 //! everything else within a relative tolerance of 1e-5 for `f32` and 1e-12 for `f64`, scaled
 //! by the magnitude of the terms a result sums (so cancellation is not mistaken for error).
@@ -36,6 +52,10 @@ mod creation;
 mod in_place;
 mod indexing;
 mod layout;
+mod loss;
+mod matmul;
+mod optim;
+mod preconditions;
 mod reduce;
 mod reference;
 mod support;
@@ -47,6 +67,10 @@ pub use creation::*;
 pub use in_place::*;
 pub use indexing::*;
 pub use layout::*;
+pub use loss::*;
+pub use matmul::*;
+pub use optim::*;
+pub use preconditions::*;
 pub use reduce::*;
 pub use unary::*;
 
@@ -91,6 +115,19 @@ macro_rules! conformance_tests {
                 take_gathers_by_row_major_index,
                 scatter_add_accumulates,
                 take_and_scatter_add_are_adjoint,
+                matmul_small_every_transpose,
+                matmul_vectors_and_thin,
+                matmul_large,
+                matmul_empty,
+                matmul_propagates_nan_and_inf,
+                matmul_bias_adds_bias_to_every_row,
+                cross_entropy_matches_definition,
+                cross_entropy_is_stable_for_large_logits,
+                cross_entropy_nan_logit_gives_nan_loss,
+                sgd_momentum_step_matches_definition,
+                adam_step_matches_definition,
+                optimizer_steps_leave_other_handles_alone,
+                broken_preconditions_panic,
             );
         }
     };

@@ -199,6 +199,49 @@ pub(crate) fn argmax(data: &[f64], shape: &[usize], axis: usize) -> Vec<usize> {
         .collect()
 }
 
+/// `op(a) · op(b)` for row-major `a` of `a_shape` and `b` of `b_shape`, `op` transposing when
+/// its flag is set: the values, each one's scale (`Σ_p |a_ip·b_pj|`), and the shape.
+pub(crate) fn matmul(
+    a: &[f64],
+    a_shape: [usize; 2],
+    b: &[f64],
+    b_shape: [usize; 2],
+    transpose_a: bool,
+    transpose_b: bool,
+) -> (Vec<f64>, Vec<f64>, [usize; 2]) {
+    let at = |i: usize, p: usize| {
+        if transpose_a {
+            a[p * a_shape[1] + i]
+        } else {
+            a[i * a_shape[1] + p]
+        }
+    };
+    let bt = |p: usize, j: usize| {
+        if transpose_b {
+            b[j * b_shape[1] + p]
+        } else {
+            b[p * b_shape[1] + j]
+        }
+    };
+    let (m, k) = if transpose_a {
+        (a_shape[1], a_shape[0])
+    } else {
+        (a_shape[0], a_shape[1])
+    };
+    let n = if transpose_b { b_shape[0] } else { b_shape[1] };
+    let mut values = vec![0.0; m * n];
+    let mut scales = vec![0.0; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            for p in 0..k {
+                values[i * n + j] += at(i, p) * bt(p, j);
+                scales[i * n + j] += (at(i, p) * bt(p, j)).abs();
+            }
+        }
+    }
+    (values, scales, [m, n])
+}
+
 /// [`UnaryOp`]'s definitions, one element at a time. `Relu` and the clamps propagate NaN as
 /// `max` does for [`BinaryOp::Maximum`].
 pub(crate) fn unary(op: UnaryOp<f64>, x: f64) -> f64 {

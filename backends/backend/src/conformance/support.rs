@@ -197,3 +197,31 @@ pub(crate) fn check_values<B: Backend>(
         );
     }
 }
+
+/// Asserts bit-for-bit equality of two arrays of the same backend (NaN matching NaN).
+#[track_caller]
+pub(crate) fn assert_same_bits<B: Backend>(
+    got: &B::Storage,
+    want: &B::Storage,
+    what: impl Display,
+) {
+    assert_eq!(
+        B::shape(got),
+        B::shape(want),
+        "{}: shape of {what}",
+        who::<B>()
+    );
+    let (g, w) = (read::<B>(got), read::<B>(want));
+    let bad = g
+        .iter()
+        .zip(&w)
+        .position(|(a, b)| a.to_bits() != b.to_bits() && !(a.is_nan() && b.is_nan()));
+    if let Some(i) = bad {
+        panic!(
+            "{}: {what}: not bit for bit: at flat index {i} got {:e}, want {:e}",
+            who::<B>(),
+            g[i],
+            w[i]
+        );
+    }
+}
