@@ -168,7 +168,8 @@ unary_kernels! {
     UnaryOp::Sqrt => |x| x.sqrt(),
     UnaryOp::Tanh => |x| tanh(x),
     UnaryOp::Sigmoid => |x| sigmoid(x),
-    UnaryOp::Relu => |x| if x > E::zero() { x } else { E::zero() },
+    // `max(x, 0)`: NaN propagates, as in `BinaryOp::Maximum` and PyTorch.
+    UnaryOp::Relu => |x| if x > E::zero() || x.is_nan() { x } else { E::zero() },
     UnaryOp::Abs => |x| x.abs(),
     UnaryOp::StepPositive => |x| indicator(x > E::zero()),
     UnaryOp::Sign => |x| indicator::<E>(x > E::zero()) - indicator::<E>(x < E::zero()),
