@@ -188,9 +188,24 @@ fn check_argmax<B: Backend>(
         "{}: {what} argmax of {shape:?} along axis {axis}",
         who::<B>()
     );
+    // The mask has a one where the argmax points: element `i` sits at index `(i / inner) % n`
+    // along `axis`, in the lane `(i / (n · inner)) · inner + i % inner`.
+    let (n, inner) = (shape[axis], numel(&shape[axis + 1..]));
+    let mask: Vec<f64> = (0..numel(shape))
+        .map(|i| {
+            let lane = (i / (n * inner)) * inner + i % inner;
+            f64::from(u8::from((i / inner) % n == want[lane]))
+        })
+        .collect();
+    assert_exact::<B>(
+        &B::argmax_mask(x, axis),
+        shape,
+        &mask,
+        &format!("{what} argmax_mask of {shape:?} along axis {axis}"),
+    );
 }
 
-/// `argmax` along every axis of ranks 1 to 4, on every kind of view, gives the index of the
+/// `argmax` (and `argmax_mask`, its ones at the same positions) along every axis of ranks 1 to 4, on every kind of view, gives the index of the
 /// first largest element (ties are frequent in the data), for each position of the other axes
 /// in row-major order; lanes up to 1025 long.
 pub fn argmax_first_of_ties<B: Backend>() {
