@@ -36,11 +36,7 @@ pub struct MomentumStep {
 impl MomentumStep {
     /// `s`: `−1` when maximizing, else `1`.
     pub fn sign(&self) -> f64 {
-        if self.maximize {
-            -1.0
-        } else {
-            1.0
-        }
+        sign(self.maximize)
     }
 }
 
@@ -79,11 +75,7 @@ pub struct AdamStep {
 impl AdamStep {
     /// `s`: `−1` when maximizing, else `1`.
     pub fn sign(&self) -> f64 {
-        if self.maximize {
-            -1.0
-        } else {
-            1.0
-        }
+        sign(self.maximize)
     }
 }
 
@@ -99,4 +91,13 @@ pub struct CrossEntropyForward<S> {
     pub exps: S,
     /// Each row's sum of `exps` (shape `[batch]`), so that `softmax(x)_ij = exps_ij / sums_i`.
     pub sums: S,
+}
+
+/// `−1` when maximizing, else `1`.
+fn sign(maximize: bool) -> f64 {
+    if maximize {
+        -1.0
+    } else {
+        1.0
+    }
 }
