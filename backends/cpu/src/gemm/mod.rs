@@ -48,6 +48,8 @@ mod dispatch;
 mod fallback;
 #[cfg(target_arch = "x86_64")]
 mod narrow;
+#[cfg(test)]
+mod route_tests;
 mod thin;
 
 /// A read-only `rows × cols` matrix inside a slice: element `(i, j)` is
