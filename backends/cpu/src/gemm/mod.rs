@@ -1,47 +1,42 @@
 //! The matrix product both backends call, reading each operand in place through its strides.
 //!
-//! Four kernels, chosen by element type and shape (measured on the MLP shapes duograd trains;
-//! see BENCHMARKS.md):
-//! - products with a side of 1 (a batch of one sample: a row times a matrix, an outer product,
-//!   a matrix times a column) whose loop can run along contiguous memory, in any type and on
-//!   any thread count, take one vectorized pass (`thin.rs`): a batch-1 SGD step of a 784-64-10
-//!   MLP 45 → 35 µs against the `gemm` crate below; in `f32`, with AVX2 and FMA, those that
-//!   are a row or a column of dot products (`thin_dot_products`) go to `narrow.rs` instead;
-//! - `f32` products whose every side is at least [`PACKED_MIN_SIDE`] (or thin ones with enough
-//!   work, see `thin_but_long`), on any number of threads, when the CPU has AVX2 and FMA, go to
-//!   duograd's own kernel (`blocked.rs`): BLIS-style blocking around a 12×32 AVX-512
-//!   microkernel (`avx512.rs`, 24 `zmm` accumulators) or, on CPUs without AVX-512, with
-//!   [`NO_AVX512_ENV_VAR`] set, or for products narrower than 32 columns, a 6×16 AVX2 one
-//!   (`avx2.rs`, 12 `ymm` accumulators), on duograd's worker pool ([`crate::threads`]) where
-//!   the calling thread works too and idle workers poll briefly before sleeping. On the
-//!   784-64-64-10 MLP at batch 512 the AVX2 kernel took 11–19% off the training time of
-//!   `matrixmultiply` (on a 2-vCPU Zen 3; its products ran 1.1–1.7× as fast), and the AVX-512
-//!   one runs that MLP's large products 1.3–1.5× as fast again on a 2-vCPU Xeon. On one thread
-//!   it runs them about twice as fast as `gemm` (512×784·784×64: 634 → 338 µs). Of those, the
-//!   ones fewer than 16 columns wide with `a` row-major and `b` column-major (a classifier's
-//!   `x · Wᵀ`) are dot products along `k` instead (`narrow.rs`), with no padded columns;
-//! - the same products in `f64`, or on other CPUs, go to [`matrixmultiply`] with its threading:
-//!   its pool also runs one half of the work on the calling thread, which in a training loop
-//!   (short products between other kernels) beat `gemm`'s rayon pool by 12–15% end to end;
-//! - everything else (thin or small products, and `f64` ones when
-//!   [`crate::threads::num_threads`] is 1) goes to the [`gemm`](https://docs.rs/gemm) crate,
-//!   which skips packing for thin operands.
+//! [`route`] chooses the kernel of a product from its shape, the operands' strides, the output
+//! layout, the element type, the thread count and the CPU's kernels: a pure function, whose
+//! [`Route`]s document when each is taken and why; [`threads_for`] how many threads it gets.
+//! [`matmul`] and [`matmul_bias`] run the route it chooses for this machine
+//! ([`chosen_route`]), [`matmul_with_route`] any route the CPU can run. The kernels:
+//! - `thin.rs`: products with a side of 1 (a batch of one sample), one vectorized pass, in any
+//!   element type ([`Route::Thin`]);
+//! - `narrow.rs`: `f32` products at most 15 columns wide whose every output is a dot product
+//!   of contiguous runs (a classifier's `x · Wᵀ`), with AVX2 and FMA ([`Route::Narrow`],
+//!   [`Route::NarrowTransposed`]);
+//! - `blocked.rs`: every other `f32` product, with AVX2 and FMA: duograd's BLIS-style product
+//!   around a 12×32 AVX-512 microkernel (`avx512.rs`) or a 6×16 AVX2 one (`avx2.rs`)
+//!   ([`Route::Blocked`]);
+//! - `fallback.rs`: everything else (`f64` products, `f32` ones on CPUs without AVX2 and FMA
+//!   or other architectures) through `matrixmultiply`, one single-threaded call per band
+//!   ([`Route::Fallback`], [`Route::FallbackBands`]).
+//!
+//! The measurements behind these choices are in BENCHMARKS.md.
 //!
 //! ndarray's and nalgebra's own products both go to `matrixmultiply` with none of this
 //! dispatch (nalgebra only above 5×5, and through a copying `gemv` below), so sharing the
 //! kernel is also what makes the two backends equally fast. A transposed operand is the same
 //! buffer with its strides swapped ([`StridedMatrix::t`]): no transpose is ever copied.
 //!
-//! Threads: `DUOGRAD_THREADS=1` (or [`crate::threads::set_num_threads`]`(1)`) keeps every
-//! product on the calling thread. Above 1, duograd's kernel uses `num_threads` threads, at most
-//! one per CPU (the caller and workers started on first use), `matrixmultiply` its own pool,
-//! sized once by that crate (physical cores, at most 4, or its `MATMUL_NUM_THREADS` variable),
-//! and `gemm` up to `num_threads` rayon threads.
+//! Threads: every route that uses more than the calling thread runs on duograd's worker pool
+//! ([`crate::threads`]), the calling thread working too; no other thread pool is started.
+//! `DUOGRAD_THREADS=1` (or [`crate::threads::set_num_threads`]`(1)`) keeps every product on
+//! the calling thread; above 1, products use up to that many threads, at most one per CPU.
 
 use duograd_backend::Element;
 
 /// How a product's output is laid out.
 pub use duograd_backend::Layout;
+
+pub use dispatch::{
+    route, threads_for, CpuFeatures, ElemKind, Kernel, Route, Strides, PACKED_MIN_SIDE,
+};
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
@@ -49,8 +44,12 @@ mod avx2;
 mod avx512;
 #[cfg(target_arch = "x86_64")]
 mod blocked;
+mod dispatch;
+mod fallback;
 #[cfg(target_arch = "x86_64")]
 mod narrow;
+#[cfg(test)]
+mod route_tests;
 mod thin;
 
 /// A read-only `rows × cols` matrix inside a slice: element `(i, j)` is
@@ -148,26 +147,28 @@ impl<'a, E: Copy> StridedMatrix<'a, E> {
     }
 }
 
-/// The smallest side (`m`, `n` and `k`) for which a product goes to a packed kernel (duograd's
-/// for `f32`, on any thread count; else `matrixmultiply`'s, threaded) rather than `gemm`.
-pub const PACKED_MIN_SIDE: usize = 32;
+impl<E> StridedMatrix<'_, E> {
+    /// The strides, as [`route`] reads them.
+    pub fn strides(&self) -> Strides {
+        Strides {
+            row: self.row_stride,
+            col: self.col_stride,
+        }
+    }
 
-/// Whether an `m×k · k×n` product with one thin side still has enough work for duograd's
-/// `f32` kernel:
-/// - a classifier's 10 outputs, say: at least 8 rows and columns, `k` at least
-///   [`PACKED_MIN_SIDE`] and 2¹⁸ multiply-adds. Measured on 2 threads: 512×64·64×10 and
-///   10×512·512×64 (the `arena` MLP's last layer) 18 → 10 µs and 13 → 10 µs against `gemm`;
-///   less work (64×64·64×10: 3.4 → 3.7 µs) is not faster;
-/// - or the gradient flowing back through such a layer: `k` from 8, an output of at least
-///   32×32 and 2¹⁴ values. On a 2-vCPU Xeon 512×10·10×64 went 20.5 → 6.6 µs and
-///   128×10·10×256 20.9 → 14.6 µs (`gemm` with rayon wakes its threads for them).
-#[cfg(target_arch = "x86_64")]
-fn thin_but_long(m: usize, k: usize, n: usize) -> bool {
-    (m.min(n) >= 8 && k >= PACKED_MIN_SIDE && m * n * k >= 1 << 18)
-        || (k >= 8 && m.min(n) >= PACKED_MIN_SIDE && m * n >= 1 << 14)
+    /// The shape and strides.
+    fn form(&self) -> dispatch::Form {
+        dispatch::Form::new(self.rows, self.cols, self.strides())
+    }
 }
 
-/// `a · b` as a fresh `a.rows() × b.cols()` buffer in `layout`.
+/// The environment variable that, set to anything but `0`, keeps products off the AVX-512
+/// kernel (to compare the kernels, or to reproduce an AVX2 machine's results bit for bit): see
+/// [`CpuFeatures::current`].
+pub const NO_AVX512_ENV_VAR: &str = "DUOGRAD_NO_AVX512";
+
+/// `a · b` as a fresh `a.rows() × b.cols()` buffer in `layout`, on the route [`chosen_route`]
+/// gives.
 ///
 /// ```
 /// use duograd_cpu::gemm::{matmul, Layout, StridedMatrix};
@@ -190,10 +191,10 @@ pub fn matmul<E: Element>(
 }
 
 /// `a · b + bias`, `bias[j]` added to every element of column `j` (a linear layer's `x·Wᵀ + b`),
-/// as a fresh `a.rows() × b.cols()` buffer in `layout`. duograd's own `f32` kernel adds the
-/// bias as it stores each finished tile, so the output is written once; the other kernels add
-/// it in a second pass. Either way each element is `(a·b)[i, j] + bias[j]`, rounded as
-/// [`matmul`] followed by the addition would round it.
+/// as a fresh `a.rows() × b.cols()` buffer in `layout`. [`Route::Narrow`] and
+/// [`Route::Blocked`] add the bias as they store each output, so the output is written once;
+/// the other routes add it in a second pass. Either way each element is `(a·b)[i, j] + bias[j]`,
+/// rounded as [`matmul`] followed by the addition would round it.
 ///
 /// ```
 /// use duograd_cpu::gemm::{matmul_bias, Layout, StridedMatrix};
@@ -214,15 +215,169 @@ pub fn matmul_bias<E: Element>(
     bias: &[E],
     layout: Layout,
 ) -> Vec<E> {
-    assert_eq!(
-        bias.len(),
-        b.cols,
-        "matmul_bias: {} bias values for a {}x{} product",
-        bias.len(),
-        a.rows,
-        b.cols
-    );
+    check_bias(a, b, Some(bias));
     product(a, b, Some(bias), layout)
+}
+
+/// The route [`matmul`] takes for `a · b` laid out as `layout`: [`route`] for this CPU
+/// ([`CpuFeatures::current`]) and [`crate::threads::num_threads`].
+///
+/// # Panics
+/// If `E` is neither `f32` nor `f64`.
+pub fn chosen_route<E: Element>(
+    a: StridedMatrix<'_, E>,
+    b: StridedMatrix<'_, E>,
+    layout: Layout,
+) -> Route {
+    route(
+        (a.rows, a.cols, b.cols),
+        a.strides(),
+        b.strides(),
+        layout,
+        elem_kind::<E>(),
+        crate::threads::num_threads(),
+        CpuFeatures::current(),
+    )
+}
+
+/// `a · b` (plus `bias` along the columns, if given) as a fresh `a.rows() × b.cols()` buffer
+/// in `layout`, computed by `route` on up to `threads` threads ([`Route::Thin`] and
+/// [`Route::Fallback`] use the calling thread only). For tests and measurements: [`matmul`]
+/// and [`matmul_bias`] take the route [`chosen_route`] gives, on [`threads_for`] threads. An
+/// empty product (a side of 0) is zeros plus the bias on every route but [`Route::Empty`],
+/// which takes nothing else.
+///
+/// ```
+/// use duograd_cpu::gemm::{matmul_with_route, Layout, Route, StridedMatrix};
+/// let a = [1.0f64, 2.0, 3.0, 4.0]; // [[1, 2], [3, 4]]
+/// let a = StridedMatrix::row_major(&a, 2, 2);
+/// let product = matmul_with_route(a, a, None, Layout::RowMajor, Route::Fallback, 1);
+/// assert_eq!(product, [7.0, 10.0, 15.0, 22.0]);
+/// ```
+///
+/// # Panics
+/// If the inner sizes differ or `bias` has the wrong length, or if `route` cannot run here:
+/// [`Route::Narrow`], [`Route::NarrowTransposed`] and [`Route::Blocked`] on anything but `f32`
+/// or on a CPU without their instructions ([`CpuFeatures::detect`]), a route given operands
+/// it cannot read (such as [`Route::Thin`] without a side of 1), or an element type other
+/// than `f32` and `f64` off [`Route::Thin`]. The message names the route and the reason.
+pub fn matmul_with_route<E: Element>(
+    a: StridedMatrix<'_, E>,
+    b: StridedMatrix<'_, E>,
+    bias: Option<&[E]>,
+    layout: Layout,
+    route: Route,
+    threads: usize,
+) -> Vec<E> {
+    check_bias(a, b, bias);
+    check_inner_sizes(a, b);
+    check_route::<E>(a, b, layout, route);
+    run(a, b, bias, layout, route, threads.max(1))
+}
+
+/// Panics unless `bias`, if given, holds one value per column of `a · b`.
+fn check_bias<E>(a: StridedMatrix<'_, E>, b: StridedMatrix<'_, E>, bias: Option<&[E]>) {
+    if let Some(bias) = bias {
+        assert_eq!(
+            bias.len(),
+            b.cols,
+            "matmul_bias: {} bias values for a {}x{} product",
+            bias.len(),
+            a.rows,
+            b.cols
+        );
+    }
+}
+
+/// Panics unless `a · b` is defined.
+fn check_inner_sizes<E>(a: StridedMatrix<'_, E>, b: StridedMatrix<'_, E>) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert_eq!(
+        k, b.rows,
+        "matmul: inner sizes differ ({m}x{k} times {}x{n})",
+        b.rows
+    );
+}
+
+/// `E`'s [`ElemKind`].
+///
+/// # Panics
+/// If `E` is neither `f32` nor `f64`.
+fn elem_kind<E: Element>() -> ElemKind {
+    ElemKind::of::<E>().unwrap_or_else(|| {
+        panic!(
+            "duograd_cpu::gemm: no matrix product for {} (f32 and f64 only)",
+            E::NAME
+        )
+    })
+}
+
+/// Panics, naming `route` and the reason, if it cannot compute `a · b` laid out as `layout` in
+/// `E` on this CPU.
+fn check_route<E: Element>(
+    a: StridedMatrix<'_, E>,
+    b: StridedMatrix<'_, E>,
+    layout: Layout,
+    route: Route,
+) {
+    if let Some(why) = why_not(a, b, layout, route) {
+        let (m, k, n) = (a.rows, a.cols, b.cols);
+        panic!("matmul_with_route: {route:?} cannot compute this {m}x{k}x{n} product: {why}");
+    }
+}
+
+/// Why `route` cannot compute `a · b` laid out as `layout` in `E` on this CPU, if it cannot.
+fn why_not<E: Element>(
+    a: StridedMatrix<'_, E>,
+    b: StridedMatrix<'_, E>,
+    layout: Layout,
+    route: Route,
+) -> Option<String> {
+    let empty = a.rows == 0 || a.cols == 0 || b.cols == 0;
+    let f32_only = || {
+        (ElemKind::of::<E>() != Some(ElemKind::F32))
+            .then(|| format!("it computes f32 products only, not {}", E::NAME))
+    };
+    let needs = |kernel| {
+        (!cfg!(target_arch = "x86_64") || !CpuFeatures::detect().runs(kernel)).then(|| {
+            match kernel {
+                Kernel::Avx512 => "this CPU lacks AVX-512F, AVX2 or FMA",
+                Kernel::Avx2 => "this CPU lacks AVX2 or FMA",
+            }
+            .to_string()
+        })
+    };
+    match route {
+        Route::Empty => (!empty).then(|| "it is not empty".to_string()),
+        _ if empty => None,
+        Route::Thin => {
+            let (a, b) = as_row_major(a.form(), b.form(), layout);
+            thin::plan(a, b).is_none().then(|| {
+                "it needs a side of 1 and operands read along contiguous memory".to_string()
+            })
+        }
+        Route::Narrow | Route::NarrowTransposed => {
+            f32_only().or_else(|| needs(Kernel::Avx2)).or_else(|| {
+                #[cfg(target_arch = "x86_64")]
+                let fits = {
+                    let (a, b) = as_row_major(a, b, layout);
+                    match route {
+                        Route::Narrow => narrow::applies(a, b),
+                        _ => narrow::applies_transposed(a, b),
+                    }
+                };
+                #[cfg(not(target_arch = "x86_64"))]
+                let fits = false;
+                let why = "it needs at most 15 columns (or one row), a's rows and b's columns \
+                           contiguous";
+                (!fits).then(|| why.to_string())
+            })
+        }
+        Route::Blocked(kernel) => f32_only().or_else(|| needs(kernel)),
+        Route::Fallback | Route::FallbackBands => ElemKind::of::<E>()
+            .is_none()
+            .then(|| format!("it computes f32 and f64 products only, not {}", E::NAME)),
+    }
 }
 
 /// [`matmul`], plus `bias` along the columns where given (its length checked by the caller).
@@ -232,77 +387,50 @@ fn product<E: Element>(
     bias: Option<&[E]>,
     layout: Layout,
 ) -> Vec<E> {
-    let (m, k, n) = (a.rows, a.cols, b.cols);
-    assert_eq!(
-        k, b.rows,
-        "matmul: inner sizes differ ({m}x{k} times {}x{n})",
-        b.rows
+    check_inner_sizes(a, b);
+    let shape = (a.rows, a.cols, b.cols);
+    let threads = crate::threads::num_threads();
+    let route = route(
+        shape,
+        a.strides(),
+        b.strides(),
+        layout,
+        elem_kind::<E>(),
+        threads,
+        CpuFeatures::current(),
     );
+    let threads = threads_for(route, shape, threads);
+    run(a, b, bias, layout, route, threads)
+}
+
+/// `a · b` (plus `bias`) laid out as `layout` by `route`, which [`check_route`] accepts (or
+/// [`route`] chose), on up to `threads` threads.
+fn run<E: Element>(
+    a: StridedMatrix<'_, E>,
+    b: StridedMatrix<'_, E>,
+    bias: Option<&[E]>,
+    layout: Layout,
+    route: Route,
+    threads: usize,
+) -> Vec<E> {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
     if m == 0 || n == 0 || k == 0 {
         // An empty sum is 0.
         return with_bias(vec![E::zero(); m * n], bias, m, layout);
     }
-    if m.min(n).min(k) == 1 {
-        #[cfg(target_arch = "x86_64")]
-        if thin_dot_products(a, b, layout) {
-            if let Some(product) = own_f32(a, b, bias, layout, 1) {
-                return product;
-            }
+    match route {
+        Route::Empty => unreachable!("Route::Empty for a {m}x{k}x{n} product"),
+        Route::Thin => {
+            let product = thin::matmul(a, b, layout)
+                .unwrap_or_else(|| unreachable!("Route::Thin for a {m}x{k}x{n} product"));
+            with_bias(product, bias, m, layout)
         }
-        if let Some(product) = thin::matmul(a, b, layout) {
-            return with_bias(product, bias, m, layout);
+        Route::Narrow | Route::NarrowTransposed | Route::Blocked(_) => {
+            own_f32(a, b, bias, layout, route, threads)
         }
+        Route::Fallback => with_bias(fallback::matmul(a, b, layout, 1), bias, m, layout),
+        Route::FallbackBands => with_bias(fallback::matmul(a, b, layout, threads), bias, m, layout),
     }
-    let threads = crate::threads::num_threads();
-    let packed = m.min(n).min(k) >= PACKED_MIN_SIDE;
-    #[cfg(target_arch = "x86_64")]
-    if packed || thin_but_long(m, k, n) {
-        if let Some(product) = own_f32(a, b, bias, layout, threads) {
-            return product;
-        }
-    }
-    // Zeroed although `gemm` overwrites it (`read_dst = false`): its edge tiles still copy the
-    // destination out before ignoring it, and reading uninitialized floats is undefined.
-    let mut out = crate::buffers::take_zeroed(m * n);
-    let (out_row_stride, out_col_stride) = match layout {
-        Layout::RowMajor => (n as isize, 1),
-        Layout::ColMajor => (1, m as isize),
-    };
-    if packed && threads > 1 && packed_threaded(a, b, &mut out, (out_row_stride, out_col_stride)) {
-        return with_bias(out, bias, m, layout);
-    }
-    let parallelism = if threads > 1 {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
-    // SAFETY: `StridedMatrix::new` checked that every element of `a` and `b` lies inside its
-    // slice, and `out` holds exactly the `m * n` elements the strides above address. `gemm`
-    // only reads `a` and `b` and only writes `out`.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            out.as_mut_ptr(),
-            out_col_stride,
-            out_row_stride,
-            false,
-            a.data.as_ptr(),
-            a.col_stride as isize,
-            a.row_stride as isize,
-            b.data.as_ptr(),
-            b.col_stride as isize,
-            b.row_stride as isize,
-            E::zero(),
-            E::one(),
-            false,
-            false,
-            false,
-            parallelism,
-        );
-    }
-    with_bias(out, bias, m, layout)
 }
 
 /// `product` (`m` rows, laid out as `layout`) with `bias[j]` added to each element of column
@@ -336,79 +464,45 @@ fn with_bias<E: Element>(
     product
 }
 
-/// Which of duograd's own `f32` kernels a product runs on.
-#[cfg(target_arch = "x86_64")]
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum OwnKernel {
-    Avx512,
-    Avx2,
-}
-
-/// The environment variable that, set to anything but `0`, keeps products off the AVX-512
-/// kernel (to compare the kernels, or to reproduce an AVX2 machine's results bit for bit).
-pub const NO_AVX512_ENV_VAR: &str = "DUOGRAD_NO_AVX512";
-
-/// The kernel this CPU runs, decided once: AVX-512 where the CPU has it (and AVX2 with FMA, and
-/// [`NO_AVX512_ENV_VAR`] is not set), else AVX2 with FMA; `None` without those.
-#[cfg(target_arch = "x86_64")]
-fn own_kernel() -> Option<OwnKernel> {
-    use blocked::Microkernel;
-    static KERNEL: std::sync::OnceLock<Option<OwnKernel>> = std::sync::OnceLock::new();
-    *KERNEL.get_or_init(|| {
-        let no_avx512 = std::env::var_os(NO_AVX512_ENV_VAR).is_some_and(|v| v != "0");
-        let avx2 = avx2::Avx2::available();
-        if avx512::Avx512::available() && avx2 && !no_avx512 {
-            Some(OwnKernel::Avx512)
-        } else {
-            avx2.then_some(OwnKernel::Avx2)
-        }
-    })
-}
-
-/// Whether the thin product `a · b` laid out as `layout` is a row or a column of dot products
-/// along contiguous memory, at least 8 long, which [`narrow`]'s kernel computes 8 at a time
-/// with FMAs into 8-lane sums (a row as the column `bᵀ · aᵀ`). `thin`'s generic dot products,
-/// which sum each one's 32 lanes one at a time, took 4.1 µs for ndarray's batch-1
-/// `x · Wᵀ` (1×784 · 784×64, `W`'s rows contiguous) and 10.6 µs for nalgebra's `g · W`
-/// (1×64 · 64×784) on a Zen 4.
-#[cfg(target_arch = "x86_64")]
-fn thin_dot_products<E: Copy>(
-    a: StridedMatrix<'_, E>,
-    b: StridedMatrix<'_, E>,
-    layout: Layout,
-) -> bool {
-    let (a, b) = as_row_major(a, b, layout);
-    a.cols >= 8 && (narrow::applies(a, b) || narrow::applies_transposed(a, b))
-}
-
 /// The operands of the row-major product that is `a · b` laid out as `layout`: a column-major
 /// `a·b` is the row-major `bᵀ·aᵀ`.
-fn as_row_major<'a, E: Copy>(
-    a: StridedMatrix<'a, E>,
-    b: StridedMatrix<'a, E>,
-    layout: Layout,
-) -> (StridedMatrix<'a, E>, StridedMatrix<'a, E>) {
+fn as_row_major<T: Transposable>(a: T, b: T, layout: Layout) -> (T, T) {
     match layout {
         Layout::RowMajor => (a, b),
         Layout::ColMajor => (b.t(), a.t()),
     }
 }
 
-/// `a · b` through duograd's own kernel ([`own_kernel`]), laid out as `layout`; `None` if `E`
-/// is not `f32` or the CPU lacks AVX2 or FMA.
+/// A matrix or its description, which [`as_row_major`] transposes.
+trait Transposable: Copy {
+    fn t(self) -> Self;
+}
+
+impl<E: Copy> Transposable for StridedMatrix<'_, E> {
+    fn t(self) -> Self {
+        StridedMatrix::t(self)
+    }
+}
+
+impl Transposable for dispatch::Form {
+    fn t(self) -> Self {
+        dispatch::Form::t(self)
+    }
+}
+
+/// `a · b` by [`Route::Narrow`], [`Route::NarrowTransposed`] or [`Route::Blocked`], laid out as
+/// `layout`; `E` is `f32` and the CPU runs the route ([`check_route`]).
 #[cfg(target_arch = "x86_64")]
 fn own_f32<E: Element>(
     a: StridedMatrix<'_, E>,
     b: StridedMatrix<'_, E>,
     bias: Option<&[E]>,
     layout: Layout,
+    route: Route,
     threads: usize,
-) -> Option<Vec<E>> {
-    if std::any::TypeId::of::<E>() != std::any::TypeId::of::<f32>() {
-        return None;
-    }
-    let kernel = own_kernel()?;
-    // SAFETY: `E` is `f32` (checked just above), so these are the same slices retyped.
+) -> Vec<E> {
+    assert_eq!(ElemKind::of::<E>(), Some(ElemKind::F32));
+    // SAFETY: `E` is `f32` (asserted just above), so these are the same slices retyped.
     let retype = |m: StridedMatrix<'_, E>| StridedMatrix {
         // SAFETY: as above.
         data: unsafe { std::slice::from_raw_parts(m.data.as_ptr().cast::<f32>(), m.data.len()) },
@@ -428,77 +522,38 @@ fn own_f32<E: Element>(
             Layout::ColMajor => blocked::Bias::PerRow(v),
         }
     });
-    use blocked::Microkernel;
-    let product = match kernel {
-        _ if narrow::applies(a, b) => narrow::matmul(a, b, bias, threads),
-        _ if narrow::applies_transposed(a, b) => {
+    let product = match route {
+        Route::Narrow => narrow::matmul(a, b, bias, threads),
+        Route::NarrowTransposed => {
             narrow::matmul(b.t(), a.t(), bias.map(blocked::Bias::transposed), threads)
         }
-        // Fewer columns than one 32-wide tile would be mostly padding there (10 of 32 for a
-        // classifier's outputs): the AVX2 kernel's 16-wide tiles waste less.
-        OwnKernel::Avx512 if b.cols < avx512::Avx512::NR => {
-            blocked::matmul::<avx2::Avx2>(a, b, bias, threads)
-        }
-        OwnKernel::Avx512 => blocked::matmul::<avx512::Avx512>(a, b, bias, threads),
-        OwnKernel::Avx2 => blocked::matmul::<avx2::Avx2>(a, b, bias, threads),
+        Route::Blocked(Kernel::Avx512) => blocked::matmul::<avx512::Avx512>(a, b, bias, threads),
+        Route::Blocked(Kernel::Avx2) => blocked::matmul::<avx2::Avx2>(a, b, bias, threads),
+        _ => unreachable!("own_f32: {route:?}"),
     };
     // SAFETY: `E` is `f32`, so this is the same allocation, length and capacity retyped.
     let mut product = std::mem::ManuallyDrop::new(product);
     // SAFETY: as above.
-    Some(unsafe {
+    unsafe {
         Vec::from_raw_parts(
             product.as_mut_ptr().cast::<E>(),
             product.len(),
             product.capacity(),
         )
-    })
+    }
 }
 
-/// `out = a · b` through `matrixmultiply` (`out` has strides `out_strides`); `false` and nothing
-/// written for an element type it does not handle.
-fn packed_threaded<E: Element>(
-    a: StridedMatrix<'_, E>,
-    b: StridedMatrix<'_, E>,
-    out: &mut [E],
-    (out_row_stride, out_col_stride): (isize, isize),
-) -> bool {
-    use std::any::TypeId;
-    let (m, k, n) = (a.rows, a.cols, b.cols);
-    let (rsa, csa) = (a.row_stride as isize, a.col_stride as isize);
-    let (rsb, csb) = (b.row_stride as isize, b.col_stride as isize);
-    // The same call for both types; only the function differs.
-    macro_rules! product {
-        ($gemm:path) => {
-            $gemm(
-                m,
-                k,
-                n,
-                1.0,
-                a.data.as_ptr().cast(),
-                rsa,
-                csa,
-                b.data.as_ptr().cast(),
-                rsb,
-                csb,
-                0.0,
-                out.as_mut_ptr().cast(),
-                out_row_stride,
-                out_col_stride,
-            )
-        };
-    }
-    // SAFETY: as in `matmul`: every element the strides address lies inside its slice, `out`
-    // holds the m·n outputs, and the casts are to the type `E` was just checked to be.
-    unsafe {
-        if TypeId::of::<E>() == TypeId::of::<f32>() {
-            product!(matrixmultiply::sgemm);
-        } else if TypeId::of::<E>() == TypeId::of::<f64>() {
-            product!(matrixmultiply::dgemm);
-        } else {
-            return false;
-        }
-    }
-    true
+/// duograd's own kernels are x86-64 only; [`check_route`] refuses their routes elsewhere.
+#[cfg(not(target_arch = "x86_64"))]
+fn own_f32<E: Element>(
+    _: StridedMatrix<'_, E>,
+    _: StridedMatrix<'_, E>,
+    _: Option<&[E]>,
+    _: Layout,
+    route: Route,
+    _: usize,
+) -> Vec<E> {
+    unreachable!("{route:?} on a CPU other than x86-64")
 }
 
 #[cfg(test)]
@@ -540,7 +595,7 @@ mod tests {
                 (5, 3, 4),
                 (40, 33, 50),
                 (70, 64, 33),
-                // Thin but long: to duograd's kernel (`thin_but_long`).
+                // Thin but long: to duograd's kernel (`own_kernel_pays`).
                 (512, 64, 10),
                 (10, 512, 64),
                 (512, 10, 64),
@@ -794,7 +849,7 @@ mod tests {
     }
 
     /// The batch-1 products of a linear layer in `f32` on both backends' layouts (rows or
-    /// columns of dot products, `thin_dot_products`), with and without a bias, against `f64`.
+    /// columns of dot products, `Route::Narrow` and `Route::NarrowTransposed`), with and without a bias, against `f64`.
     #[test]
     fn batch_one_f32_products_match_f64() {
         let (k, n) = (784, 64);

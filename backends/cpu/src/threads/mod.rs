@@ -6,11 +6,9 @@
 //! use; [`set_num_threads`] changes it at run time.
 //!
 //! 1 keeps all this work on the calling thread. Above 1, batches of 32K values or more are
-//! gathered on duograd's own worker pool (the calling thread plus workers started on first use),
-//! thin products use up to that many rayon threads, and large `f32` ones (on CPUs with AVX2 and
-//! FMA) that many threads of duograd's pool; but large `f64` ones go to `matrixmultiply`, whose
-//! pool that crate sizes once by itself (physical cores, at most 4, or its `MATMUL_NUM_THREADS`
-//! variable): on a machine with more cores than you want used, set both variables.
+//! gathered, and large matrix products computed ([`crate::gemm::threads_for`]), on duograd's
+//! own worker pool: the calling thread plus workers started on first use, at most one thread
+//! per CPU. These are the only threads duograd starts.
 //!
 //! ```
 //! duograd_cpu::threads::set_num_threads(1); // e.g. to measure single-core speed
