@@ -197,7 +197,7 @@ mod tests {
 
     #[test]
     fn large_product_matches_the_triple_loop() {
-        // Big enough for matrixmultiply to block and (with `threading`) split the work.
+        // Big enough for the blocked kernel's packing and for bands on several threads.
         let (m, k, n) = (150, 130, 170);
         let (av, bv) = (values(m * k, 3), values(k * n, 4));
         let c = matmul(

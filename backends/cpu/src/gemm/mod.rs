@@ -780,9 +780,9 @@ mod tests {
     /// The microkernels as compiled keep their tiles in registers: in `tile` and `tiles` of
     /// either kernel no FMA's result is stored to the stack right after it (read off this test
     /// binary's disassembly; stores after other instructions, such as a tile's operands copied
-    /// for a call, are allowed). In the fourteenth session LLVM stored every AVX-512 FMA's result
-    /// to the stack, which halved that kernel's speed and went unseen on the AVX2-only machines
-    /// timed then; this catches it on any x86-64 Linux machine, whatever its instruction set.
+    /// for a call, are allowed). Such stores halve a kernel's speed, and a machine without
+    /// AVX-512 never times that kernel; this catches them on any x86-64 Linux machine, whatever
+    /// its instruction set.
     /// Skipped in debug builds (nothing is kept in registers there) and without `objdump`.
     #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
     #[test]

@@ -86,8 +86,7 @@ fn row_times<E: Element>(a: StridedMatrix<'_, E>, b: StridedMatrix<'_, E>) -> Op
             #[inline(always)]
             || {
                 // A block of columns at a time, its sums kept in registers down all `k` rows:
-                // summed into `out` instead, every row waited on the stores of the last
-                // (1×784 · 784×64, nalgebra's batch-1 forward: 9.7 → 3.1 µs on a Zen 4).
+                // summed into `out` instead, every row would wait on the stores of the last.
                 let mut blocks = out.chunks_exact_mut(COLUMN_BLOCK);
                 for (block, sums) in blocks.by_ref().enumerate() {
                     let start = block * COLUMN_BLOCK;

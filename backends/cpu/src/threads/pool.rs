@@ -4,9 +4,8 @@
 //!
 //! In a training loop short products alternate with single-threaded kernels, so what matters is
 //! the latency of handing out a share: a worker that is still spinning picks it up at once,
-//! while a sleeping thread must first be woken by the OS scheduler, which takes far longer. In a
-//! rayon pool (the `gemm` crate's) the calling thread also blocks while the workers run; here it
-//! works.
+//! while a sleeping thread must first be woken by the OS scheduler, which takes far longer. The
+//! calling thread does not wait idle while the workers run: it takes shares too.
 //!
 //! Between jobs the workers can also do a [`background`] job in small parts (the data loader
 //! gathers the next batch so): a worker looks for a posted job before each part, so a product
