@@ -29,10 +29,10 @@ use crate::{composed, BinaryOp, Element, ReduceOp, Reduction, UnaryOp};
 ///   `Max` reduction gives NaN; `Maximum` with a NaN operand gives NaN).
 ///
 /// # Where data lives (for a device backend)
-/// duograd never reads a tensor's elements on the host during training: the forward ops, every
-/// backward, cross-entropy and the optimizer updates go through the methods below, and the
-/// state they keep (the cross-entropy's saved `exps`, optimizer moments and momentum buffers)
-/// is `Storage` too. A backend whose storage lives on a device therefore keeps it there; data
+/// The forward ops, every backward, cross-entropy and the optimizer updates go through the
+/// methods below, and the state they keep (the cross-entropy's saved `exps`, optimizer moments
+/// and momentum buffers) is `Storage` too: duograd reads no tensor's elements on the host to
+/// compute a step. A backend whose storage lives on a device therefore keeps it there; data
 /// crosses only where it enters or leaves the library:
 /// - [`Backend::from_vec`], [`Backend::from_vec_2d`] (inputs, a batch from the data loader) and
 ///   [`Backend::to_vec`] (saving weights, printing, tests);
@@ -42,7 +42,9 @@ use crate::{composed, BinaryOp, Element, ReduceOp, Reduction, UnaryOp};
 /// - index arrays: [`Backend::take`], [`Backend::scatter_add`] and the cross-entropy labels
 ///   take `&[usize]` from the host. They are made on the host (a batch's labels, a user's
 ///   index lists) and are small beside the data they index (one per row of logits), so a
-///   device backend uploads them per call rather than the trait carrying a device index type.
+///   device backend uploads them per call rather than the trait carrying a device index type;
+/// - scalars the API hands to its caller: the loss a training loop reports (`Tensor::item`),
+///   `clip_grad_norm`'s total norm.
 ///
 /// No method hands out a slice of the storage: a CPU backend that has one uses it inside its
 /// own kernels.
