@@ -89,6 +89,8 @@ use duograd_backend::{
     AdamStep, Backend, BinaryOp, CrossEntropyForward, Element, Layout, MomentumStep, ReduceOp,
     Reduction, UnaryOp,
 };
+use duograd_cpu::loss::{self, Logits};
+use nalgebra::DMatrix;
 
 mod elementwise;
 mod layout;
@@ -189,12 +191,30 @@ impl<E: Element> Backend for Nalgebra<E> {
     }
 
     // Always the column-major buffer of the `rows × cols` matrix a shape maps to.
+    // The logits' matrix is `batch × classes`, column-major: the kernels work on that buffer as
+    // it is, and the `exps` and the gradient come back in it, with no transpose.
     fn cross_entropy(
         logits: &NaTensor<E>,
         labels: &[usize],
         reduction: Reduction,
     ) -> CrossEntropyForward<NaTensor<E>> {
-        duograd_cpu::loss::cross_entropy::<Self>(logits, labels, reduction)
+        let (batch, classes) = (labels.len(), logits.shape()[1]);
+        let shape = Logits {
+            batch,
+            classes,
+            layout: Layout::ColMajor,
+        };
+        let buffer = logits.matrix().as_slice().to_vec();
+        let (exps, sums, loss) = loss::cross_entropy_rows(buffer, shape, labels);
+        CrossEntropyForward {
+            // One row each: the same order in both layouts.
+            loss: NaTensor::from_row_major(
+                loss::reduce_losses(loss, reduction),
+                &loss::loss_shape(reduction, batch),
+            ),
+            exps: NaTensor::from_matrix(DMatrix::from_vec(batch, classes, exps)),
+            sums: NaTensor::from_row_major(sums, &[batch]),
+        }
     }
 
     fn cross_entropy_backward(
@@ -203,7 +223,23 @@ impl<E: Element> Backend for Nalgebra<E> {
         reduction: Reduction,
         grad: &NaTensor<E>,
     ) -> NaTensor<E> {
-        duograd_cpu::loss::cross_entropy_backward::<Self>(forward, labels, reduction, grad)
+        let (batch, classes) = (labels.len(), forward.exps.shape()[1]);
+        let shape = Logits {
+            batch,
+            classes,
+            layout: Layout::ColMajor,
+        };
+        // A copy of the `exps`: they stay valid for another backward. `sums` and `grad` are
+        // vectors or scalars, whose buffers are in row-major order.
+        let grad = loss::cross_entropy_grad_rows(
+            forward.exps.matrix().as_slice().to_vec(),
+            shape,
+            forward.sums.matrix().as_slice(),
+            labels,
+            reduction,
+            grad.matrix().as_slice(),
+        );
+        NaTensor::from_matrix(DMatrix::from_vec(batch, classes, grad))
     }
 
     // Every tensor of a given shape stores its elements in the same (column-major) order, so

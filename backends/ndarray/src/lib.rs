@@ -35,9 +35,10 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use duograd_backend::{
-    composed, AdamStep, Backend, BinaryOp, CrossEntropyForward, Element, MomentumStep, ReduceOp,
-    Reduction, UnaryOp,
+    composed, AdamStep, Backend, BinaryOp, CrossEntropyForward, Element, Layout, MomentumStep,
+    ReduceOp, Reduction, UnaryOp,
 };
+use duograd_cpu::loss::{self, Logits};
 use ndarray::{ArcArray, IxDyn, LinalgScalar};
 
 mod elementwise;
@@ -183,7 +184,21 @@ impl<E: Element + LinalgScalar> Backend for NdArray<E> {
         labels: &[usize],
         reduction: Reduction,
     ) -> CrossEntropyForward<Storage<E>> {
-        duograd_cpu::loss::cross_entropy::<Self>(logits, labels, reduction)
+        let (batch, classes) = (labels.len(), logits.shape()[1]);
+        let shape = Logits {
+            batch,
+            classes,
+            layout: Layout::RowMajor,
+        };
+        let (exps, sums, loss) = loss::cross_entropy_rows(layout::to_vec(logits), shape, labels);
+        CrossEntropyForward {
+            loss: layout::from_vec(
+                loss::reduce_losses(loss, reduction),
+                &loss::loss_shape(reduction, batch),
+            ),
+            exps: layout::from_vec(exps, &[batch, classes]),
+            sums: layout::from_vec(sums, &[batch]),
+        }
     }
 
     fn cross_entropy_backward(
@@ -192,7 +207,22 @@ impl<E: Element + LinalgScalar> Backend for NdArray<E> {
         reduction: Reduction,
         grad: &Storage<E>,
     ) -> Storage<E> {
-        duograd_cpu::loss::cross_entropy_backward::<Self>(forward, labels, reduction, grad)
+        let (batch, classes) = (labels.len(), forward.exps.shape()[1]);
+        let shape = Logits {
+            batch,
+            classes,
+            layout: Layout::RowMajor,
+        };
+        // A copy of the `exps`: they stay valid for another backward.
+        let grad = loss::cross_entropy_grad_rows(
+            layout::to_vec(&forward.exps),
+            shape,
+            &values(&forward.sums),
+            labels,
+            reduction,
+            &values(grad),
+        );
+        layout::from_vec(grad, &[batch, classes])
     }
 
     fn sgd_momentum_step(
@@ -228,6 +258,12 @@ impl<E: Element + LinalgScalar> Backend for NdArray<E> {
         }
         composed::adam_step::<Self>(param, exp_avg, exp_avg_sq, grad, step);
     }
+}
+
+/// The elements in row-major order: borrowed when the array is stored that way, else copied.
+fn values<E: Element>(x: &Storage<E>) -> Cow<'_, [E]> {
+    x.as_slice()
+        .map_or_else(|| Cow::Owned(layout::to_vec(x)), Cow::Borrowed)
 }
 
 /// The elements of an array in standard (row-major) layout as one slice, made unique first if
