@@ -2,7 +2,7 @@
 //!
 //! The [nalgebra](https://nalgebra.org) backend for duograd: [`Nalgebra<E>`] implements
 //! [`duograd_backend::Backend`] for `E = f32` or `f64`, storing every tensor in a real nalgebra
-//! [`DMatrix`](nalgebra::DMatrix) behind an `Arc` ([`NaTensor`]), so clones are cheap and the
+//! [`DMatrix`] behind an `Arc` ([`NaTensor`]), so clones are cheap and the
 //! storage is `Send + Sync`.
 //!
 //! ## Layout
