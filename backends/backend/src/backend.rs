@@ -127,12 +127,14 @@ pub trait Backend: Clone + Copy + Debug + Default + Send + Sync + 'static {
     /// Reduces over `axes` (sorted, distinct, each `< rank`).
     ///
     /// Returns the reduced shape with the reduced axes kept as size 1 when `keepdim`, removed
-    /// otherwise. Reducing over no axes returns the input unchanged.
+    /// otherwise. Reducing over no axes returns the input unchanged; reducing over an empty axis
+    /// gives the operation's identity (0 for `Sum`, −∞ for `Max`, +∞ for `Min`).
     fn reduce(x: &Self::Storage, axes: &[usize], keepdim: bool, op: ReduceOp) -> Self::Storage;
 
     /// For each position of the shape with `axis` removed (row-major order), the index along
-    /// `axis` of the largest element; ties go to the first. Precondition: `axis < rank` and the
-    /// axis has length at least 1.
+    /// `axis` of the largest element; ties go to the first, and NaN counts as larger than every
+    /// number (the first NaN wins), as in PyTorch. Precondition: `axis < rank` and the axis has
+    /// length at least 1.
     fn argmax(x: &Self::Storage, axis: usize) -> Vec<usize>;
 
     /// An array of `x`'s shape with a one at the position [`Backend::argmax`] picks in each lane
