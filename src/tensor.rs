@@ -303,8 +303,9 @@ impl<B: Backend> Tensor<B> {
             .storage
             .read()
             .expect("tensor storage lock poisoned")
-            .clone()
+            .as_ref()
             .expect("a live tensor has storage")
+            .clone()
     }
 
     /// The elements in row-major order.

@@ -19,6 +19,7 @@ pub enum Layout {
 /// assert_eq!(duograd_backend::shape::numel(&[2, 3, 4]), 24);
 /// assert_eq!(duograd_backend::shape::numel(&[]), 1);
 /// ```
+#[inline]
 pub fn numel(shape: &[usize]) -> usize {
     shape.iter().product()
 }
@@ -28,6 +29,7 @@ pub fn numel(shape: &[usize]) -> usize {
 /// ```
 /// assert_eq!(duograd_backend::shape::strides(&[2, 3, 4]), vec![12, 4, 1]);
 /// ```
+#[inline]
 pub fn strides(shape: &[usize]) -> Vec<usize> {
     let mut s = vec![1; shape.len()];
     for i in (0..shape.len().saturating_sub(1)).rev() {
@@ -43,6 +45,7 @@ pub fn strides(shape: &[usize]) -> Vec<usize> {
 /// assert_eq!(broadcast_shapes(&[3, 1], &[4]), Some(vec![3, 4]));
 /// assert_eq!(broadcast_shapes(&[3], &[4]), None);
 /// ```
+#[inline]
 pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
@@ -68,6 +71,7 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
 }
 
 /// Whether `from` broadcasts to exactly `to`.
+#[inline]
 pub fn broadcasts_to(from: &[usize], to: &[usize]) -> bool {
     from.len() <= to.len() && broadcast_shapes(from, to).as_deref() == Some(to)
 }
@@ -79,6 +83,7 @@ pub fn broadcasts_to(from: &[usize], to: &[usize]) -> bool {
 /// ```
 /// assert_eq!(duograd_backend::shape::broadcast_axes(&[3, 1], &[2, 3, 4]), vec![0, 2]);
 /// ```
+#[inline]
 pub fn broadcast_axes(from: &[usize], to: &[usize]) -> Vec<usize> {
     let lead = to.len() - from.len();
     (0..to.len())
@@ -93,6 +98,7 @@ pub fn broadcast_axes(from: &[usize], to: &[usize]) -> Vec<usize> {
 /// assert_eq!(reduced_shape(&[2, 3, 4], &[1], true), vec![2, 1, 4]);
 /// assert_eq!(reduced_shape(&[2, 3, 4], &[0, 2], false), vec![3]);
 /// ```
+#[inline]
 pub fn reduced_shape(shape: &[usize], axes: &[usize], keepdim: bool) -> Vec<usize> {
     shape
         .iter()
@@ -161,6 +167,7 @@ pub fn strided_indices(shape: &[usize], strides: &[usize], offset: usize) -> Vec
 }
 
 /// Resolves a possibly negative axis (`-1` is the last) against `rank`, or `None` if out of range.
+#[inline]
 pub fn resolve_axis(axis: isize, rank: usize) -> Option<usize> {
     let r = rank as isize;
     let a = if axis < 0 { axis + r } else { axis };

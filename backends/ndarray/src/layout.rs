@@ -5,16 +5,26 @@
 //! strides allow it); `expand` and `concat` allocate.
 
 use duograd_backend::Element;
-use ndarray::{ArcArray, Axis, IxDyn, Slice};
+use ndarray::{ArcArray, Array1, Array2, Axis, IxDyn, Slice};
 
 use crate::Storage;
 
 /// Builds an array from row-major data.
 pub(crate) fn from_vec<E: Element>(data: Vec<E>, shape: &[usize]) -> Storage<E> {
     let len = data.len();
-    ArcArray::from_shape_vec(IxDyn(shape), data).unwrap_or_else(|_| {
-        panic!("from_vec: {len} elements do not fill shape {shape:?}");
-    })
+    // Vectors and matrices, most of what is built, skip the general N-d shape checks.
+    match *shape {
+        [n] if n == len => Array1::from_vec(data).into_dyn().into_shared(),
+        [rows, cols] if rows.checked_mul(cols) == Some(len) => {
+            Array2::from_shape_vec((rows, cols), data)
+                .expect("rows × cols elements")
+                .into_dyn()
+                .into_shared()
+        }
+        _ => ArcArray::from_shape_vec(IxDyn(shape), data).unwrap_or_else(|_| {
+            panic!("from_vec: {len} elements do not fill shape {shape:?}");
+        }),
+    }
 }
 
 /// An array filled with `value`.
