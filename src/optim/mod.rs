@@ -61,12 +61,3 @@ pub trait Optimizer<B: Backend> {
         }
     }
 }
-
-/// `-1` when maximizing, else `1`: the sign applied to gradients.
-fn sign(maximize: bool) -> f64 {
-    if maximize {
-        -1.0
-    } else {
-        1.0
-    }
-}

@@ -1,7 +1,7 @@
 //! Stochastic gradient descent with momentum, dampening, weight decay and Nesterov momentum,
 //! as `torch.optim.SGD`.
 
-use super::{sign, Optimizer};
+use super::Optimizer;
 use crate::autograd::no_grad;
 use crate::backend::Backend;
 use crate::nn::Parameter;
@@ -176,7 +176,15 @@ impl<B: Backend> Optimizer<B> for Sgd<B> {
             nesterov,
             maximize,
         } = self.config;
-        let s = sign(maximize);
+        let step = MomentumStep {
+            lr,
+            momentum,
+            dampening,
+            weight_decay: wd,
+            nesterov,
+            maximize,
+        };
+        let s = step.sign();
         for (p, slot) in self.params.iter().zip(&mut self.momentum_buffers) {
             let Some(g) = p.grad() else { continue };
             if momentum == 0.0 {
@@ -189,14 +197,6 @@ impl<B: Backend> Optimizer<B> for Sgd<B> {
             }
             if let Some(buf) = slot {
                 // b ← momentum·b + (1 − dampening)·(s·g + wd·p), then p, in one backend call.
-                let step = MomentumStep {
-                    lr,
-                    momentum,
-                    dampening,
-                    weight_decay: wd,
-                    nesterov,
-                    maximize,
-                };
                 let grad = g.storage();
                 p.update_in_place("sgd", |p| {
                     buf.update_in_place("sgd", |b| B::sgd_momentum_step(p, b, &grad, &step));

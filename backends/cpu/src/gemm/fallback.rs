@@ -111,43 +111,34 @@ unsafe fn product_into(
     debug_assert!(!a.is_null() && !b.is_null() && !c.is_null());
     let (rsa, csa, rsb, csb) = (rsa as isize, csa as isize, rsb as isize, csb as isize);
     let (rsc, csc) = (rsc as isize, csc as isize);
-    // SAFETY: the caller guarantees the pointers address `elem`s, readable (`a`, `b`) or
-    // writable by this call alone (`c`) wherever the shapes and strides reach; with β = 0
-    // `matrixmultiply` writes every element of `c` without reading it.
-    unsafe {
-        match elem {
-            ElemKind::F32 => matrixmultiply::sgemm(
-                m,
-                k,
-                n,
-                1.0,
-                a.cast(),
-                rsa,
-                csa,
-                b.cast(),
-                rsb,
-                csb,
-                0.0,
-                c.cast(),
-                rsc,
-                csc,
-            ),
-            ElemKind::F64 => matrixmultiply::dgemm(
-                m,
-                k,
-                n,
-                1.0,
-                a.cast(),
-                rsa,
-                csa,
-                b.cast(),
-                rsb,
-                csb,
-                0.0,
-                c.cast(),
-                rsc,
-                csc,
-            ),
-        }
+    // The same call for both types; only the function differs.
+    macro_rules! product {
+        ($gemm:path) => {
+            // SAFETY: the caller guarantees the pointers address `elem`s, readable (`a`, `b`)
+            // or writable by this call alone (`c`) wherever the shapes and strides reach; with
+            // β = 0 `matrixmultiply` writes every element of `c` without reading it.
+            unsafe {
+                $gemm(
+                    m,
+                    k,
+                    n,
+                    1.0,
+                    a.cast(),
+                    rsa,
+                    csa,
+                    b.cast(),
+                    rsb,
+                    csb,
+                    0.0,
+                    c.cast(),
+                    rsc,
+                    csc,
+                )
+            }
+        };
+    }
+    match elem {
+        ElemKind::F32 => product!(matrixmultiply::sgemm),
+        ElemKind::F64 => product!(matrixmultiply::dgemm),
     }
 }
