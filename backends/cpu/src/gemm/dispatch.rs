@@ -190,8 +190,8 @@ impl CpuFeatures {
 /// ([`Route::FallbackBands`]).
 pub const PACKED_MIN_SIDE: usize = 32;
 
-/// The widest row-major product [`Route::Narrow`] takes (`narrow.rs`'s `MAX_COLS`).
-const NARROW_MAX_COLS: usize = 15;
+/// The widest row-major product [`Route::Narrow`] takes: one column less than the AVX2 tile.
+pub(super) const NARROW_MAX_COLS: usize = 15;
 
 /// [`Kernel::Avx512`]'s tile width: narrower products take [`Kernel::Avx2`].
 const AVX512_TILE_COLS: usize = 32;

@@ -13,28 +13,24 @@ use std::arch::x86_64::*;
 use std::ops::Range;
 
 use super::blocked::{Bias, Out};
+use super::dispatch::narrow_fits;
 use super::StridedMatrix;
 use crate::threads::pool;
-
-/// The widest product computed here: one column less than the AVX2 tile.
-const MAX_COLS: usize = 15;
 
 /// Rows per block: each column group runs over them while they are in L1.
 const BLOCK_ROWS: usize = 8;
 
-/// Whether [`matmul`] takes the row-major product `a · b`: `b` at most [`MAX_COLS`] wide, `a`'s
+/// Whether [`matmul`] takes the row-major product `a · b`: `b` at most `NARROW_MAX_COLS` wide, `a`'s
 /// rows and `b`'s columns contiguous, and the CPU with AVX2 and FMA.
 pub(super) fn applies<E>(a: StridedMatrix<'_, E>, b: StridedMatrix<'_, E>) -> bool {
-    b.cols <= MAX_COLS
-        && (a.col_stride == 1 || a.cols == 1)
-        && (b.row_stride == 1 || b.rows == 1)
+    narrow_fits(a.form(), b.form())
         && is_x86_feature_detected!("avx2")
         && is_x86_feature_detected!("fma")
 }
 
 /// Whether `a` is a single row whose dot products with the columns of `b` [`matmul`] can take
 /// as the column `bᵀ · aᵀ` (the same values in the same buffer): how a row of more than
-/// [`MAX_COLS`] dot products still goes there.
+/// `NARROW_MAX_COLS` dot products still goes there.
 pub(super) fn applies_transposed<E: Copy>(
     a: StridedMatrix<'_, E>,
     b: StridedMatrix<'_, E>,
@@ -308,9 +304,10 @@ unsafe fn lane_sums(v: [__m256; 8]) -> __m256 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::dispatch::NARROW_MAX_COLS as MAX_COLS;
     use super::*;
 
-    /// Every width up to [`MAX_COLS`], `k` with and without a partial last 8, rows around the
+    /// Every width up to `NARROW_MAX_COLS`, `k` with and without a partial last 8, rows around the
     /// blocks, with and without a bias, on 1 to 3 threads, against an `f64` triple loop.
     #[test]
     fn matches_the_triple_loop() {
