@@ -7,6 +7,7 @@
 use criterion::{criterion_group, criterion_main};
 
 mod autograd;
+mod conv;
 mod elementwise;
 mod index;
 mod matmul;
@@ -29,6 +30,7 @@ criterion_group!(
     reduce::bench,
     index::bench,
     autograd::bench,
+    conv::bench,
     training::bench
 );
 criterion_main!(benches);

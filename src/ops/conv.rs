@@ -1,7 +1,10 @@
-//! 2-D convolution, built on the patch matrix: `im2col` and its adjoint `col2im` are the two
-//! recorded ops (each the other's gradient), and a convolution is one matrix product of the
-//! weight with the patch matrix, so both backends run it on their matrix kernels and every
-//! order of derivative comes from ops that already have one.
+//! 2-D convolution and the patch matrix it is built on.
+//!
+//! A convolution is three recorded ops, the forward and its gradients with respect to the input
+//! and to the weight (each backend method; the CPU backends run them on their matrix kernels);
+//! each one's gradients are the others, so every order of derivative is defined. `unfold` and
+//! `fold` (PyTorch's names for the patch matrix and its adjoint) are the recorded ops `im2col`
+//! and `col2im`, each the other's gradient.
 
 use crate::autograd::{Attrs, BackwardArgs, Registry};
 use crate::backend::Backend;
@@ -208,17 +211,34 @@ impl<B: Backend> Tensor<B> {
         }
     }
 
-    /// One group's convolution: `weight [O, C·kH·kW] · patches [C·kH·kW, N·outH·outW]`, whose
-    /// `[O, N, outH, outW]` result is reordered to `[N, O, outH, outW]`.
+    /// One group's convolution, a recorded op (see [`Backend::conv2d`]).
     fn conv2d_one_group(&self, weight: &Tensor<B>, window: &Window2d) -> Self {
-        let o = weight.shape()[0];
-        let [oh, ow] = window.output_size();
-        let n = window.input[0];
-        let patches = self.im2col(window);
-        let product = weight
-            .reshape_to(&[o, window.patch_len()])
-            .matmul_t(&patches, false, false);
-        product.reshape_to(&[o, n, oh, ow]).permute(&[1, 0, 2, 3])
+        let out = B::conv2d(&self.storage(), &weight.storage(), window);
+        Tensor::from_op("conv2d", out, &[self, weight], Attrs::Window(*window))
+    }
+
+    /// The gradient of a convolution with respect to its input, for this output gradient (a
+    /// recorded op: see [`Backend::conv2d_backward_input`]).
+    fn conv2d_backward_input(&self, weight: &Tensor<B>, window: &Window2d) -> Self {
+        let out = B::conv2d_backward_input(&self.storage(), &weight.storage(), window);
+        Tensor::from_op(
+            "conv2d_backward_input",
+            out,
+            &[self, weight],
+            Attrs::Window(*window),
+        )
+    }
+
+    /// The gradient of a convolution with respect to its weight, for this output gradient and
+    /// the input `x` (a recorded op: see [`Backend::conv2d_backward_weight`]).
+    fn conv2d_backward_weight(&self, x: &Tensor<B>, window: &Window2d) -> Self {
+        let out = B::conv2d_backward_weight(&self.storage(), &x.storage(), window);
+        Tensor::from_op(
+            "conv2d_backward_weight",
+            out,
+            &[self, x],
+            Attrs::Window(*window),
+        )
     }
 
     /// The sliding patches of this `[N, C, H, W]` input, as PyTorch's `F.unfold`: shape
@@ -315,7 +335,7 @@ impl<B: Backend> Tensor<B> {
 fn window_of(attrs: &Attrs) -> &Window2d {
     match attrs {
         Attrs::Window(w) => w,
-        _ => unreachable!("im2col and col2im record their window"),
+        _ => unreachable!("the convolution ops record their window"),
     }
 }
 
@@ -331,7 +351,49 @@ fn col2im_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
     a.grad.im2col(window_of(a.attrs))
 }
 
+// The three convolution ops are bilinear and each one's gradients are the other two (or
+// itself), so every order of derivative stays among them:
+// y = conv(x, w):                 dx = bwd_input(G, w),  dw = bwd_weight(G, x)
+// dx = bwd_input(g, w):           dg = conv(G, w),       dw = bwd_weight(g, G)
+// dw = bwd_weight(g, x):          dg = conv(x, G),       dx = bwd_input(g, G)
+// where G is the gradient arriving at the op's output.
+
+fn conv2d_backward_x<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    a.grad
+        .conv2d_backward_input(&a.inputs[1], window_of(a.attrs))
+}
+
+fn conv2d_backward_w<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    a.grad
+        .conv2d_backward_weight(&a.inputs[0], window_of(a.attrs))
+}
+
+fn backward_input_backward_g<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    a.grad.conv2d_one_group(&a.inputs[1], window_of(a.attrs))
+}
+
+fn backward_input_backward_w<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    a.inputs[0].conv2d_backward_weight(a.grad, window_of(a.attrs))
+}
+
+fn backward_weight_backward_g<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    a.inputs[1].conv2d_one_group(a.grad, window_of(a.attrs))
+}
+
+fn backward_weight_backward_x<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    a.inputs[0].conv2d_backward_input(a.grad, window_of(a.attrs))
+}
+
 pub(crate) fn register<B: Backend>(r: &Registry<B>) {
     r.register_all("im2col", &[im2col_backward]);
     r.register_all("col2im", &[col2im_backward]);
+    r.register_all("conv2d", &[conv2d_backward_x, conv2d_backward_w]);
+    r.register_all(
+        "conv2d_backward_input",
+        &[backward_input_backward_g, backward_input_backward_w],
+    );
+    r.register_all(
+        "conv2d_backward_weight",
+        &[backward_weight_backward_g, backward_weight_backward_x],
+    );
 }

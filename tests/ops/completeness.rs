@@ -1,11 +1,15 @@
 //! No op lands unproven: every registered op appears in the graphs of the cases that the
-//! gradcheck, cross-backend and PyTorch suites run.
+//! gradcheck, cross-backend and PyTorch suites run, either in a case's forward graph or in the
+//! graph of its gradients (an op that only gradients use, such as a convolution's gradient with
+//! respect to its input, has its values checked by the case's gradients and its own gradient by
+//! the second-order checks).
 
 use std::collections::BTreeSet;
 
-use duograd::autograd::registry;
+use duograd::autograd::{grad, registry};
 use duograd::backends::Nalgebra;
 use duograd::backends::NdArray;
+use duograd::Tensor;
 
 use crate::common::cases::{apply, excluded_from_gradcheck, fixture_inputs, ops_fixture};
 use crate::common::ops_in_graph;
@@ -13,10 +17,23 @@ use crate::common::ops_in_graph;
 type B = NdArray<f64>;
 
 fn covered(cases: &[&crate::common::cases::OpCase]) -> BTreeSet<&'static str> {
-    cases
-        .iter()
-        .flat_map(|c| ops_in_graph(&apply(&c.name, &fixture_inputs::<B>(c), &c.indices)))
-        .collect()
+    let mut ops = BTreeSet::new();
+    for c in cases {
+        let inputs = fixture_inputs::<B>(c);
+        let out = apply(&c.name, &inputs, &c.indices);
+        ops.extend(ops_in_graph(&out));
+        let leaves: Vec<&Tensor<B>> = inputs.iter().filter(|t| t.requires_grad()).collect();
+        if leaves.is_empty() {
+            continue;
+        }
+        let weighted = (&out * &c.grad_output.to_tensor::<B>()).sum();
+        let grads = grad(&weighted, &leaves, true)
+            .unwrap_or_else(|e| panic!("{}: gradients with create_graph: {e}", c.name));
+        for g in &grads {
+            ops.extend(ops_in_graph(g));
+        }
+    }
+    ops
 }
 
 #[test]

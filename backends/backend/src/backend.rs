@@ -235,6 +235,44 @@ pub trait Backend: Clone + Copy + Debug + Default + Send + Sync + 'static {
         composed::col2im::<Self>(cols, window)
     }
 
+    /// 2-D convolution (cross-correlation, as PyTorch's `F.conv2d` without groups or bias): the
+    /// `[N, C, H, W]` input `x` with `weight` `[O, C, kH, kW]` under `window`, giving
+    /// `[N, O, outH, outW]` whose element `(n, o, oy, ox)` is the sum over `c, i, j` of
+    /// `weight[o, c, i, j] · x[n, c, oy·sH + i·dH − pH, ox·sW + j·dW − pW]` (0 in the padding).
+    ///
+    /// Precondition: `x` has shape `window.input`, `weight` has `window`'s channels and kernel,
+    /// and the window fits.
+    fn conv2d(x: &Self::Storage, weight: &Self::Storage, window: &Window2d) -> Self::Storage {
+        composed::conv2d::<Self>(x, weight, window)
+    }
+
+    /// The gradient of [`Backend::conv2d`] with respect to its input, for the output gradient
+    /// `grad` (`[N, O, outH, outW]`): `[N, C, H, W]`, each input position receiving
+    /// `weight[o, c, i, j] · grad[n, o, oy, ox]` from every output whose tap `(i, j)` read it
+    /// (a transposed convolution).
+    ///
+    /// Precondition: as for `conv2d`, `grad` having the output's shape.
+    fn conv2d_backward_input(
+        grad: &Self::Storage,
+        weight: &Self::Storage,
+        window: &Window2d,
+    ) -> Self::Storage {
+        composed::conv2d_backward_input::<Self>(grad, weight, window)
+    }
+
+    /// The gradient of [`Backend::conv2d`] with respect to its weight, for the output gradient
+    /// `grad` and the input `x`: `[O, C, kH, kW]`, element `(o, c, i, j)` the sum over
+    /// `n, oy, ox` of `grad[n, o, oy, ox] · x[n, c, oy·sH + i·dH − pH, ox·sW + j·dW − pW]`.
+    ///
+    /// Precondition: as for `conv2d`, `grad` having the output's shape.
+    fn conv2d_backward_weight(
+        grad: &Self::Storage,
+        x: &Self::Storage,
+        window: &Window2d,
+    ) -> Self::Storage {
+        composed::conv2d_backward_weight::<Self>(grad, x, window)
+    }
+
     /// Max pooling as PyTorch's `F.max_pool2d`: the `[N, C, outH, outW]` maxima of each window
     /// of `x` (the padding never wins; scanning each window in row-major order, a value replaces
     /// the maximum so far only if it is larger or NaN, so ties go to the first and a NaN

@@ -246,3 +246,54 @@ pub fn max_pool2d<B: Backend>(x: &B::Storage, window: &Window2d) -> (B::Storage,
     }
     (B::from_vec(values, &window.pooled_shape()), indices)
 }
+
+/// The output gradient `grad` `[N, O, outH, outW]` as the `[O, N·outH·outW]` matrix whose
+/// columns line up with the patch matrix's.
+fn grad_matrix<B: Backend>(grad: &B::Storage, window: &Window2d) -> B::Storage {
+    let o = B::shape(grad)[1];
+    B::reshape(&B::permute(grad, &[1, 0, 2, 3]), &[o, window.positions()])
+}
+
+/// [`Backend::conv2d`] from primitives: the weight `[O, C·kH·kW]` times the patch matrix
+/// ([`Backend::im2col`]), reordered from `[O, N, outH, outW]` to `[N, O, outH, outW]`.
+pub fn conv2d<B: Backend>(x: &B::Storage, weight: &B::Storage, window: &Window2d) -> B::Storage {
+    let o = B::shape(weight)[0];
+    let [oh, ow] = window.output_size();
+    let w = B::reshape(weight, &[o, window.patch_len()]);
+    let product = B::matmul(&w, &B::im2col(x, window), false, false);
+    B::permute(
+        &B::reshape(&product, &[o, window.input[0], oh, ow]),
+        &[1, 0, 2, 3],
+    )
+}
+
+/// [`Backend::conv2d_backward_input`] from primitives: the transposed weight times the output
+/// gradient, summed back into the input by [`Backend::col2im`].
+pub fn conv2d_backward_input<B: Backend>(
+    grad: &B::Storage,
+    weight: &B::Storage,
+    window: &Window2d,
+) -> B::Storage {
+    let o = B::shape(weight)[0];
+    let w = B::reshape(weight, &[o, window.patch_len()]);
+    let cols = B::matmul(&w, &grad_matrix::<B>(grad, window), true, false);
+    B::col2im(&cols, window)
+}
+
+/// [`Backend::conv2d_backward_weight`] from primitives: the output gradient times the
+/// transposed patch matrix.
+pub fn conv2d_backward_weight<B: Backend>(
+    grad: &B::Storage,
+    x: &B::Storage,
+    window: &Window2d,
+) -> B::Storage {
+    let o = B::shape(grad)[1];
+    let product = B::matmul(
+        &grad_matrix::<B>(grad, window),
+        &B::im2col(x, window),
+        false,
+        true,
+    );
+    let [_, c, _, _] = window.input;
+    B::reshape(&product, &[o, c, window.kernel[0], window.kernel[1]])
+}

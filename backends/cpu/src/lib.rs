@@ -15,6 +15,7 @@
 
 pub mod argmax;
 pub mod buffers;
+pub mod conv;
 mod fast_exp;
 mod fast_ln;
 mod fast_tanh;

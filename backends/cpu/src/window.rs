@@ -133,7 +133,7 @@ fn tap(window: &Window2d, row: usize) -> (usize, usize, usize) {
 
 /// Writes row `row` of the patch matrix (one tap of every window, over the whole batch) into
 /// `out` (zeroed, `N·outH·outW` long).
-fn tap_row<E: Element>(x: &[E], s: Strides4, w: &Window2d, row: usize, out: &mut [E]) {
+pub(crate) fn tap_row<E: Element>(x: &[E], s: Strides4, w: &Window2d, row: usize, out: &mut [E]) {
     let [n_count, _, h, wd] = w.input;
     let [oh, ow] = w.output_size();
     let (c, i, j) = tap(w, row);
@@ -217,7 +217,7 @@ pub fn col2im<E: Element>(cols: &[E], layout: Layout, window: &Window2d, out: St
 }
 
 /// [`col2im`] for the samples `samples`, whose first one starts at offset 0 of `image`.
-fn add_patches<E: Element>(
+pub(crate) fn add_patches<E: Element>(
     cols: &[E],
     layout: Layout,
     w: &Window2d,

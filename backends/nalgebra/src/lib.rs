@@ -203,6 +203,22 @@ impl<E: Element> Backend for Nalgebra<E> {
         window::col2im(cols, w)
     }
 
+    fn conv2d(x: &NaTensor<E>, weight: &NaTensor<E>, w: &Window2d) -> NaTensor<E> {
+        window::conv2d(x, weight, w)
+    }
+
+    fn conv2d_backward_input(
+        grad: &NaTensor<E>,
+        weight: &NaTensor<E>,
+        w: &Window2d,
+    ) -> NaTensor<E> {
+        window::conv2d_backward_input(grad, weight, w)
+    }
+
+    fn conv2d_backward_weight(grad: &NaTensor<E>, x: &NaTensor<E>, w: &Window2d) -> NaTensor<E> {
+        window::conv2d_backward_weight(grad, x, w)
+    }
+
     fn max_pool2d(x: &NaTensor<E>, w: &Window2d) -> (NaTensor<E>, Vec<usize>) {
         window::max_pool2d(x, w)
     }

@@ -3,6 +3,7 @@
 
 use duograd_backend::window::Window2d;
 use duograd_backend::{Element, Layout};
+use duograd_cpu::conv;
 use duograd_cpu::window::{self, Strides4};
 
 use crate::NaTensor;
@@ -38,4 +39,59 @@ pub(crate) fn max_pool2d<E: Element>(x: &NaTensor<E>, w: &Window2d) -> (NaTensor
         storage_strides(pooled),
     );
     (NaTensor::from_storage(values, &pooled), indices)
+}
+
+/// The `[N, C, H, W]` (or `[O, C, kH, kW]`) shape of a 4-D tensor.
+fn dims4<E: Element>(x: &NaTensor<E>) -> [usize; 4] {
+    let s = x.shape();
+    [s[0], s[1], s[2], s[3]]
+}
+
+// The kernels read the column-major buffers through their strides and write row-major
+// results, which `from_row_major` lays out as matrices.
+
+pub(crate) fn conv2d<E: Element>(
+    x: &NaTensor<E>,
+    weight: &NaTensor<E>,
+    w: &Window2d,
+) -> NaTensor<E> {
+    let o = weight.shape()[0];
+    let y = conv::conv2d(
+        x.storage(),
+        storage_strides(w.input),
+        &weight.to_row_major(),
+        o,
+        w,
+    );
+    let [oh, ow] = w.output_size();
+    NaTensor::from_row_major(y, &[w.input[0], o, oh, ow])
+}
+
+pub(crate) fn conv2d_backward_input<E: Element>(
+    grad: &NaTensor<E>,
+    weight: &NaTensor<E>,
+    w: &Window2d,
+) -> NaTensor<E> {
+    let o = weight.shape()[0];
+    let gs = storage_strides(dims4(grad));
+    let dx = conv::conv2d_backward_input(grad.storage(), gs, &weight.to_row_major(), o, w);
+    NaTensor::from_row_major(dx, &w.input)
+}
+
+pub(crate) fn conv2d_backward_weight<E: Element>(
+    grad: &NaTensor<E>,
+    x: &NaTensor<E>,
+    w: &Window2d,
+) -> NaTensor<E> {
+    let o = grad.shape()[1];
+    let gs = storage_strides(dims4(grad));
+    let dw = conv::conv2d_backward_weight(
+        grad.storage(),
+        gs,
+        x.storage(),
+        storage_strides(w.input),
+        o,
+        w,
+    );
+    NaTensor::from_row_major(dw, &[o, w.input[1], w.kernel[0], w.kernel[1]])
 }

@@ -189,6 +189,18 @@ impl<E: Element + LinalgScalar> Backend for NdArray<E> {
         window::col2im(cols, w)
     }
 
+    fn conv2d(x: &Storage<E>, weight: &Storage<E>, w: &Window2d) -> Storage<E> {
+        window::conv2d(x, weight, w)
+    }
+
+    fn conv2d_backward_input(grad: &Storage<E>, weight: &Storage<E>, w: &Window2d) -> Storage<E> {
+        window::conv2d_backward_input(grad, weight, w)
+    }
+
+    fn conv2d_backward_weight(grad: &Storage<E>, x: &Storage<E>, w: &Window2d) -> Storage<E> {
+        window::conv2d_backward_weight(grad, x, w)
+    }
+
     fn max_pool2d(x: &Storage<E>, w: &Window2d) -> (Storage<E>, Vec<usize>) {
         window::max_pool2d(x, w)
     }

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use duograd_backend::window::Window2d;
 use duograd_backend::{Element, Layout};
+use duograd_cpu::conv;
 use duograd_cpu::window::{self, Strides4};
 
 use crate::{layout, Storage};
@@ -40,4 +41,41 @@ pub(crate) fn max_pool2d<E: Element>(x: &Storage<E>, w: &Window2d) -> (Storage<E
         Strides4::row_major(pooled),
     );
     (layout::from_vec(values, &pooled), indices)
+}
+
+/// The `[N, C, H, W]` (or `[O, C, kH, kW]`) shape of a 4-D array.
+fn dims4<E: Element>(x: &Storage<E>) -> [usize; 4] {
+    let s = x.shape();
+    [s[0], s[1], s[2], s[3]]
+}
+
+pub(crate) fn conv2d<E: Element>(x: &Storage<E>, weight: &Storage<E>, w: &Window2d) -> Storage<E> {
+    let (data, wt) = (row_major(x), row_major(weight));
+    let o = weight.shape()[0];
+    let y = conv::conv2d(&data, Strides4::row_major(w.input), &wt, o, w);
+    let [oh, ow] = w.output_size();
+    layout::from_vec(y, &[w.input[0], o, oh, ow])
+}
+
+pub(crate) fn conv2d_backward_input<E: Element>(
+    grad: &Storage<E>,
+    weight: &Storage<E>,
+    w: &Window2d,
+) -> Storage<E> {
+    let (g, wt) = (row_major(grad), row_major(weight));
+    let gs = Strides4::row_major(dims4(grad));
+    let dx = conv::conv2d_backward_input(&g, gs, &wt, weight.shape()[0], w);
+    layout::from_vec(dx, &w.input)
+}
+
+pub(crate) fn conv2d_backward_weight<E: Element>(
+    grad: &Storage<E>,
+    x: &Storage<E>,
+    w: &Window2d,
+) -> Storage<E> {
+    let (g, data) = (row_major(grad), row_major(x));
+    let o = grad.shape()[1];
+    let gs = Strides4::row_major(dims4(grad));
+    let dw = conv::conv2d_backward_weight(&g, gs, &data, Strides4::row_major(w.input), o, w);
+    layout::from_vec(dw, &[o, w.input[1], w.kernel[0], w.kernel[1]])
 }

@@ -132,6 +132,7 @@ macro_rules! conformance_tests {
                 im2col_matches_definition,
                 col2im_matches_definition,
                 max_pool2d_matches_definition,
+                conv2d_and_gradients_match_definition,
                 broken_preconditions_panic,
             );
         }

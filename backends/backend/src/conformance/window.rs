@@ -220,3 +220,190 @@ pub fn max_pool2d_matches_definition<B: Backend>() {
         }
     }
 }
+
+/// A convolution's sizes for the conformance checks: its window and output channels.
+fn convolutions() -> Vec<(Window2d, usize)> {
+    vec![
+        (Window2d::new([2, 3, 5, 6], [3, 3]), 4),
+        (
+            Window2d::new([1, 2, 7, 6], [3, 3])
+                .stride([2, 2])
+                .padding([1, 1]),
+            3,
+        ),
+        (
+            Window2d::new([2, 1, 7, 6], [3, 3])
+                .dilation([2, 2])
+                .padding([2, 2]),
+            2,
+        ),
+        (
+            Window2d::new([3, 4, 7, 6], [2, 3])
+                .stride([2, 1])
+                .padding([1, 0]),
+            5,
+        ),
+        (Window2d::new([2, 3, 4, 4], [1, 1]), 6),
+        // Large enough for a kernel to split the batch among threads.
+        (Window2d::new([16, 8, 12, 12], [3, 3]).padding([1, 1]), 16),
+    ]
+}
+
+/// `(value, scale)` of each output of the convolution, by its definition: the sum of
+/// `w · x` over the taps, and the sum of their magnitudes.
+fn conv_reference(x: &[f64], w: &[f64], o: usize, win: &Window2d) -> (Vec<f64>, Vec<f64>) {
+    let [n, c, h, wd] = win.input;
+    let [kh, kw] = win.kernel;
+    let [oh, ow] = win.output_size();
+    let (mut out, mut scale) = (Vec::new(), Vec::new());
+    for ni in 0..n {
+        for oi in 0..o {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let (mut s, mut m) = (0.0, 0.0);
+                    for ci in 0..c {
+                        for i in 0..kh {
+                            for j in 0..kw {
+                                if let Some((y, xx)) = source(win, oy, ox, i, j) {
+                                    let t = w[((oi * c + ci) * kh + i) * kw + j]
+                                        * x[((ni * c + ci) * h + y) * wd + xx];
+                                    (s, m) = (s + t, m + t.abs());
+                                }
+                            }
+                        }
+                    }
+                    out.push(s);
+                    scale.push(m);
+                }
+            }
+        }
+    }
+    (out, scale)
+}
+
+/// `conv2d` and its two gradients against the definitions, on every view of the operands, and
+/// the composed defaults too. The gradients are checked through the adjoint identities
+/// `<conv(x, w), g> = <x, dx(g, w)> = <w, dw(g, x)>` element by element: `dx` against the sum of
+/// `w · g` over the outputs that read each input, `dw` against the sum of `g · x`.
+pub fn conv2d_and_gradients_match_definition<B: Backend>() {
+    for (seed, (win, o)) in convolutions().into_iter().enumerate() {
+        let [n, c, h, wd] = win.input;
+        let [kh, kw] = win.kernel;
+        let [oh, ow] = win.output_size();
+        let wshape = [o, c, kh, kw];
+        let gshape = [n, o, oh, ow];
+        let x = mixed::<B::Elem>(numel(&win.input), 9000 + seed as u64)
+            .into_iter()
+            .map(|v| if v.is_finite() { v } else { 0.5 })
+            .collect::<Vec<_>>();
+        let w = mixed::<B::Elem>(numel(&wshape), 9100 + seed as u64)
+            .into_iter()
+            .map(|v| if v.is_finite() { v } else { -0.5 })
+            .collect::<Vec<_>>();
+        let g = mixed::<B::Elem>(numel(&gshape), 9200 + seed as u64)
+            .into_iter()
+            .map(|v| if v.is_finite() { v } else { 0.25 })
+            .collect::<Vec<_>>();
+        let (want, scale) = conv_reference(&x, &w, o, &win);
+        // dx[n, c, y, x] = Σ over (o, oy, ox, i, j) reading it of w · g; dw likewise.
+        let (mut dx, mut dx_scale) = (vec![0.0; x.len()], vec![0.0; x.len()]);
+        let (mut dw, mut dw_scale) = (vec![0.0; w.len()], vec![0.0; w.len()]);
+        for ni in 0..n {
+            for oi in 0..o {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let gv = g[((ni * o + oi) * oh + oy) * ow + ox];
+                        for ci in 0..c {
+                            for i in 0..kh {
+                                for j in 0..kw {
+                                    if let Some((y, xx)) = source(&win, oy, ox, i, j) {
+                                        let xi = ((ni * c + ci) * h + y) * wd + xx;
+                                        let wi = ((oi * c + ci) * kh + i) * kw + j;
+                                        dx[xi] += w[wi] * gv;
+                                        dx_scale[xi] += (w[wi] * gv).abs();
+                                        dw[wi] += x[xi] * gv;
+                                        dw_scale[wi] += (x[xi] * gv).abs();
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let what = |op: &str, kind: &dyn std::fmt::Display| {
+            format!("{op} of {kind} operands, {win:?}, {o} outputs")
+        };
+        for (vx, vw) in views::<B>(&x, &win.input)
+            .iter()
+            .zip(views::<B>(&w, &wshape).iter().cycle())
+        {
+            if vx.data != x || vw.data != w {
+                continue; // an expanded view holds other data
+            }
+            let y = B::conv2d(&vx.x, &vw.x, &win);
+            super::support::assert_close::<B>(
+                &y,
+                &gshape,
+                &want,
+                Some(&scale),
+                what("conv2d", &vx.kind),
+            );
+            let y = composed::conv2d::<B>(&vx.x, &vw.x, &win);
+            super::support::assert_close::<B>(
+                &y,
+                &gshape,
+                &want,
+                Some(&scale),
+                what("composed conv2d", &vx.kind),
+            );
+            let dw_got = B::conv2d_backward_weight(&store::<B>(&g, &gshape), &vx.x, &win);
+            super::support::assert_close::<B>(
+                &dw_got,
+                &wshape,
+                &dw,
+                Some(&dw_scale),
+                what("conv2d_backward_weight", &vx.kind),
+            );
+        }
+        for vg in views::<B>(&g, &gshape) {
+            if vg.data != g {
+                continue;
+            }
+            let wt = store::<B>(&w, &wshape);
+            let dx_got = B::conv2d_backward_input(&vg.x, &wt, &win);
+            super::support::assert_close::<B>(
+                &dx_got,
+                &win.input,
+                &dx,
+                Some(&dx_scale),
+                what("conv2d_backward_input", &vg.kind),
+            );
+            let dx_got = composed::conv2d_backward_input::<B>(&vg.x, &wt, &win);
+            super::support::assert_close::<B>(
+                &dx_got,
+                &win.input,
+                &dx,
+                Some(&dx_scale),
+                what("composed conv2d_backward_input", &vg.kind),
+            );
+            let xs = store::<B>(&x, &win.input);
+            let dw_got = B::conv2d_backward_weight(&vg.x, &xs, &win);
+            super::support::assert_close::<B>(
+                &dw_got,
+                &wshape,
+                &dw,
+                Some(&dw_scale),
+                what("conv2d_backward_weight", &vg.kind),
+            );
+            let dw_got = composed::conv2d_backward_weight::<B>(&vg.x, &xs, &win);
+            super::support::assert_close::<B>(
+                &dw_got,
+                &wshape,
+                &dw,
+                Some(&dw_scale),
+                what("composed conv2d_backward_weight", &vg.kind),
+            );
+        }
+    }
+}

@@ -219,6 +219,39 @@ pub fn matmul_bias<E: Element>(
     product(a, b, Some(bias), layout)
 }
 
+/// [`matmul`] on at most `threads` threads (the route chosen for that many): for a kernel that
+/// runs many small products at once, each on one thread of its own.
+///
+/// # Panics
+/// As [`matmul`].
+pub fn matmul_with_threads<E: Element>(
+    a: StridedMatrix<'_, E>,
+    b: StridedMatrix<'_, E>,
+    layout: Layout,
+    threads: usize,
+) -> Vec<E> {
+    check_inner_sizes(a, b);
+    let shape = (a.rows, a.cols, b.cols);
+    let threads = threads.max(1);
+    let route = route(
+        shape,
+        a.strides(),
+        b.strides(),
+        layout,
+        elem_kind::<E>(),
+        threads,
+        CpuFeatures::current(),
+    );
+    run(
+        a,
+        b,
+        None,
+        layout,
+        route,
+        threads_for(route, shape, threads),
+    )
+}
+
 /// The route [`matmul`] takes for `a · b` laid out as `layout`: [`route`] for this CPU
 /// ([`CpuFeatures::current`]) and [`crate::threads::num_threads`].
 ///

@@ -1,0 +1,389 @@
+//! 2-D convolution, its gradient with respect to the input and to the weight, one sample at a
+//! time: each sample's patch matrix (`[C·kH·kW, outH·outW]`, small enough to stay in cache) is
+//! built, multiplied by the weight with duograd's matrix kernel, and dropped. The samples are
+//! shared among the worker pool's threads, each product running on one thread.
+//!
+//! Compared with one product over the whole batch's patch matrix, this writes the output
+//! straight in `[N, O, outH, outW]` order (no transpose of the result, nor of its gradient) and
+//! never holds the batch's patch matrix, which for a 3×3 kernel is nine times the input.
+//!
+//! Inputs are read through [`Strides4`], so a backend passes its own buffer whatever its layout;
+//! outputs are row-major.
+
+use std::borrow::Cow;
+use std::sync::{Mutex, PoisonError};
+
+use duograd_backend::window::Window2d;
+use duograd_backend::{Element, Layout};
+
+use crate::gemm::{matmul_with_threads, StridedMatrix};
+use crate::threads::{self, pool};
+use crate::window::{add_patches, tap_row, Strides4};
+
+/// A convolution's sizes: the window over one group's input, and the output channels.
+#[derive(Clone, Copy, Debug)]
+struct Geometry {
+    /// The window over the whole `[N, C, H, W]` input.
+    batch: Window2d,
+    /// The same window over one sample (`N = 1`).
+    #[allow(dead_code)]
+    sample: Window2d,
+    /// Output channels.
+    out_channels: usize,
+    /// Taps per window, `C·kH·kW`.
+    taps: usize,
+    /// Window positions per sample, `outH·outW`.
+    positions: usize,
+}
+
+impl Geometry {
+    fn new(window: &Window2d, out_channels: usize) -> Self {
+        let [_, c, h, w] = window.input;
+        let sample = Window2d {
+            input: [1, c, h, w],
+            ..*window
+        };
+        let [oh, ow] = window.output_size();
+        Geometry {
+            batch: *window,
+            sample,
+            out_channels,
+            taps: window.patch_len(),
+            positions: oh * ow,
+        }
+    }
+
+    fn input_len(&self) -> usize {
+        let [_, c, h, w] = self.batch.input;
+        c * h * w
+    }
+
+    fn output_len(&self) -> usize {
+        self.out_channels * self.positions
+    }
+}
+
+/// How many samples one product takes: enough that it is at least [`MIN_PRODUCT_COLS`] wide
+/// (a narrow product runs far below the kernel's peak), at least one.
+fn group_size(g: &Geometry) -> usize {
+    MIN_PRODUCT_COLS.div_ceil(g.positions.max(1)).max(1)
+}
+
+/// The width below which a product is made of several samples' patch matrices side by side.
+const MIN_PRODUCT_COLS: usize = 256;
+
+/// Samples `first..first + count` of a strided `[N, C, H, W]` (or `[N, O, outH, outW]`) array as
+/// one row-major slice: borrowed when the array is row-major, else gathered.
+fn samples<'a, E: Element>(
+    x: &'a [E],
+    s: Strides4,
+    shape: [usize; 4],
+    first: usize,
+    count: usize,
+) -> Cow<'a, [E]> {
+    let len = shape[1] * shape[2] * shape[3];
+    if s == Strides4::row_major(shape) {
+        return Cow::Borrowed(&x[first * len..][..count * len]);
+    }
+    let [_, c, h, w] = shape;
+    let [sn, sc, sy, sx] = s.0;
+    let mut out = Vec::with_capacity(count * len);
+    for n in first..first + count {
+        for ci in 0..c {
+            for y in 0..h {
+                let base = n * sn + ci * sc + y * sy;
+                out.extend((0..w).map(|xx| x[base + xx * sx]));
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The window over `count` samples.
+fn over(g: &Geometry, count: usize) -> Window2d {
+    let [_, c, h, w] = g.batch.input;
+    Window2d {
+        input: [count, c, h, w],
+        ..g.batch
+    }
+}
+
+/// The patch matrix `[C·kH·kW, count·outH·outW]` (row-major) of `count` row-major samples, into
+/// `cols`.
+fn patches<E: Element>(x: &[E], g: &Geometry, count: usize, cols: &mut Vec<E>) {
+    let window = over(g, count);
+    let width = count * g.positions;
+    cols.clear();
+    cols.resize(g.taps * width, E::zero());
+    let strides = Strides4::row_major(window.input);
+    for (row, out) in cols.chunks_mut(width.max(1)).enumerate() {
+        tap_row(x, strides, &window, row, out);
+    }
+}
+
+/// `[count, O, L]` (row-major, per sample) reordered to `[O, count·L]`, and back.
+fn samples_to_channels<E: Element>(x: &[E], o: usize, l: usize, count: usize, out: &mut Vec<E>) {
+    out.clear();
+    out.resize(o * count * l, E::zero());
+    for s in 0..count {
+        for c in 0..o {
+            out[(c * count + s) * l..][..l].copy_from_slice(&x[(s * o + c) * l..][..l]);
+        }
+    }
+}
+
+fn channels_to_samples<E: Element>(x: &[E], o: usize, l: usize, count: usize, out: &mut [E]) {
+    for s in 0..count {
+        for c in 0..o {
+            out[(s * o + c) * l..][..l].copy_from_slice(&x[(c * count + s) * l..][..l]);
+        }
+    }
+}
+
+/// Runs `job(first sample, output chunk)` over shares of the samples, each share writing its
+/// samples' `per_sample` output elements, on the worker pool when there is enough work.
+fn for_each_share<E: Element>(
+    out: &mut [E],
+    samples: usize,
+    per_sample: usize,
+    work_per_sample: usize,
+    job: impl Fn(usize, &mut [E]) + Sync,
+) {
+    let threads = threads::num_threads();
+    // Below ~2 MFLOP in all, handing shares to the pool costs more than it saves.
+    if threads == 1 || samples < 2 || samples * work_per_sample < 1 << 21 || per_sample == 0 {
+        return job(0, out);
+    }
+    let per_share = samples.div_ceil(threads);
+    let shares: Vec<Mutex<&mut [E]>> = out
+        .chunks_mut(per_share * per_sample)
+        .map(Mutex::new)
+        .collect();
+    pool::run(shares.len(), threads, &|i| {
+        let mut chunk = shares[i].lock().unwrap_or_else(PoisonError::into_inner);
+        job(i * per_share, &mut chunk);
+    });
+}
+
+/// The groups of at most `size` samples that cover `first..first + count`.
+fn groups(first: usize, count: usize, size: usize) -> impl Iterator<Item = (usize, usize)> {
+    (first..first + count)
+        .step_by(size)
+        .map(move |a| (a, size.min(first + count - a)))
+}
+
+/// The convolution of `x` (`[N, C, H, W]` through `xs`) with `weight` (`[O, C·kH·kW]`,
+/// row-major) under `window`: the row-major `[N, O, outH, outW]` result, where output `(n, o,
+/// oy, ox)` is the sum over the window's taps of weight times input (padding reading 0).
+///
+/// # Panics
+/// If `x` is too short for its strides or `weight` is not `O·C·kH·kW` long.
+pub fn conv2d<E: Element>(
+    x: &[E],
+    xs: Strides4,
+    weight: &[E],
+    out_channels: usize,
+    window: &Window2d,
+) -> Vec<E> {
+    let g = Geometry::new(window, out_channels);
+    assert_eq!(
+        weight.len(),
+        out_channels * g.taps,
+        "conv2d: weight of {} elements for [{out_channels}, {}]",
+        weight.len(),
+        g.taps
+    );
+    let n = window.input[0];
+    let mut out = crate::buffers::take::<E>(n * g.output_len());
+    out.resize(n * g.output_len(), E::zero());
+    let w = StridedMatrix::row_major(weight, out_channels, g.taps);
+    let work = 2 * g.output_len() * g.taps;
+    for_each_share(&mut out, n, g.output_len(), work, |first, chunk| {
+        let count = chunk.len() / g.output_len().max(1);
+        let mut cols = Vec::new();
+        for (a, m) in groups(first, count, group_size(&g)) {
+            patches(&samples(x, xs, window.input, a, m), &g, m, &mut cols);
+            let cols = StridedMatrix::row_major(&cols, g.taps, m * g.positions);
+            let product = matmul_with_threads(w, cols, Layout::RowMajor, 1);
+            let dst = &mut chunk[(a - first) * g.output_len()..][..m * g.output_len()];
+            channels_to_samples(&product, out_channels, g.positions, m, dst);
+        }
+    });
+    out
+}
+
+/// The gradient of [`conv2d`] with respect to its input: `grad` (`[N, O, outH, outW]` through
+/// `gs`) through the transposed weight, each sample's `[C·kH·kW, outH·outW]` result added back
+/// to the input positions it reads (col2im). Row-major `[N, C, H, W]`.
+///
+/// # Panics
+/// If `grad` is too short for its strides or `weight` is not `O·C·kH·kW` long.
+pub fn conv2d_backward_input<E: Element>(
+    grad: &[E],
+    gs: Strides4,
+    weight: &[E],
+    out_channels: usize,
+    window: &Window2d,
+) -> Vec<E> {
+    let g = Geometry::new(window, out_channels);
+    assert_eq!(
+        weight.len(),
+        out_channels * g.taps,
+        "conv2d_backward_input: weight of {} elements for [{out_channels}, {}]",
+        weight.len(),
+        g.taps
+    );
+    let n = window.input[0];
+    let [oh, ow] = window.output_size();
+    let grad_shape = [n, out_channels, oh, ow];
+    let mut out = crate::buffers::take::<E>(n * g.input_len());
+    out.resize(n * g.input_len(), E::zero());
+    let w_t = StridedMatrix::row_major(weight, out_channels, g.taps).t();
+    let work = 2 * g.output_len() * g.taps;
+    for_each_share(&mut out, n, g.input_len(), work, |first, chunk| {
+        let count = chunk.len() / g.input_len().max(1);
+        let mut grads = Vec::new();
+        for (a, m) in groups(first, count, group_size(&g)) {
+            let gn = samples(grad, gs, grad_shape, a, m);
+            samples_to_channels(&gn, out_channels, g.positions, m, &mut grads);
+            let grads = StridedMatrix::row_major(&grads, out_channels, m * g.positions);
+            let cols = matmul_with_threads(w_t, grads, Layout::RowMajor, 1);
+            let window = over(&g, m);
+            let dx = &mut chunk[(a - first) * g.input_len()..][..m * g.input_len()];
+            let strides = Strides4::row_major(window.input);
+            add_patches(&cols, Layout::RowMajor, &window, 0..m, dx, strides);
+        }
+    });
+    out
+}
+
+/// The gradient of [`conv2d`] with respect to its weight: the sum over samples of `grad`'s
+/// `[O, outH·outW]` times the transposed patch matrix. Row-major `[O, C·kH·kW]`.
+///
+/// # Panics
+/// If `grad` or `x` is too short for its strides.
+pub fn conv2d_backward_weight<E: Element>(
+    grad: &[E],
+    gs: Strides4,
+    x: &[E],
+    xs: Strides4,
+    out_channels: usize,
+    window: &Window2d,
+) -> Vec<E> {
+    let g = Geometry::new(window, out_channels);
+    let n = window.input[0];
+    let [oh, ow] = window.output_size();
+    let grad_shape = [n, out_channels, oh, ow];
+    let len = out_channels * g.taps;
+    // One partial sum per share of the samples, added in share order: the result depends on the
+    // thread count only through that split.
+    let threads = threads::num_threads();
+    let parallel = threads > 1 && n >= 2 && n * 2 * g.output_len() * g.taps >= 1 << 21;
+    let shares = if parallel { threads.min(n) } else { 1 };
+    let per_share = n.div_ceil(shares);
+    let partials: Vec<Mutex<Vec<E>>> = (0..shares).map(|_| Mutex::new(Vec::new())).collect();
+    let job = |i: usize| {
+        let mut sum = vec![E::zero(); len];
+        let (mut cols, mut grads) = (Vec::new(), Vec::new());
+        let (first, end) = (i * per_share, ((i + 1) * per_share).min(n));
+        for (a, m) in groups(first, end.saturating_sub(first), group_size(&g)) {
+            patches(&samples(x, xs, window.input, a, m), &g, m, &mut cols);
+            let gn = samples(grad, gs, grad_shape, a, m);
+            samples_to_channels(&gn, out_channels, g.positions, m, &mut grads);
+            let width = m * g.positions;
+            let product = matmul_with_threads(
+                StridedMatrix::row_major(&grads, out_channels, width),
+                StridedMatrix::row_major(&cols, g.taps, width).t(),
+                Layout::RowMajor,
+                1,
+            );
+            for (acc, p) in sum.iter_mut().zip(&product) {
+                *acc += *p;
+            }
+        }
+        *partials[i].lock().unwrap_or_else(PoisonError::into_inner) = sum;
+    };
+    if shares > 1 {
+        pool::run(shares, threads, &job);
+    } else {
+        job(0);
+    }
+    let mut partials = partials
+        .into_iter()
+        .map(|m| m.into_inner().unwrap_or_else(PoisonError::into_inner));
+    let mut total = partials.next().unwrap_or_else(|| vec![E::zero(); len]);
+    for part in partials {
+        for (acc, p) in total.iter_mut().zip(&part) {
+            *acc += *p;
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition, in f64.
+    fn naive(x: &[f64], w: &[f64], o: usize, win: &Window2d) -> Vec<f64> {
+        let [n, c, h, wd] = win.input;
+        let [kh, kw] = win.kernel;
+        let [oh, ow] = win.output_size();
+        let mut out = vec![0.0; n * o * oh * ow];
+        for ni in 0..n {
+            for oi in 0..o {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut s = 0.0;
+                        for ci in 0..c {
+                            for i in 0..kh {
+                                for j in 0..kw {
+                                    let y = (oy * win.stride[0] + i * win.dilation[0]) as isize
+                                        - win.padding[0] as isize;
+                                    let xx = (ox * win.stride[1] + j * win.dilation[1]) as isize
+                                        - win.padding[1] as isize;
+                                    if y >= 0 && xx >= 0 && (y as usize) < h && (xx as usize) < wd {
+                                        s += x[((ni * c + ci) * h + y as usize) * wd + xx as usize]
+                                            * w[((oi * c + ci) * kh + i) * kw + j];
+                                    }
+                                }
+                            }
+                        }
+                        out[((ni * o + oi) * oh + oy) * ow + ox] = s;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn forward_and_both_gradients_match_the_definition() {
+        let win = Window2d::new([3, 2, 6, 5], [3, 2])
+            .stride([2, 1])
+            .padding([1, 1])
+            .dilation([1, 2]);
+        let o = 4;
+        let x: Vec<f64> = (0..3 * 2 * 6 * 5)
+            .map(|i| ((i * 7) % 11) as f64 - 5.0)
+            .collect();
+        let w: Vec<f64> = (0..o * win.patch_len())
+            .map(|i| ((i * 5) % 7) as f64 - 3.0)
+            .collect();
+        let xs = Strides4::row_major(win.input);
+        assert_eq!(conv2d(&x, xs, &w, o, &win), naive(&x, &w, o, &win));
+        // <conv(x, w), g> is bilinear: its gradients are the adjoints.
+        let [oh, ow] = win.output_size();
+        let gshape = [3, o, oh, ow];
+        let gr: Vec<f64> = (0..gshape.iter().product::<usize>())
+            .map(|i| ((i * 3) % 5) as f64 - 2.0)
+            .collect();
+        let gs = Strides4::row_major(gshape);
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
+        let y = naive(&x, &w, o, &win);
+        let dx = conv2d_backward_input(&gr, gs, &w, o, &win);
+        assert_eq!(dot(&dx, &x), dot(&y, &gr));
+        let dw = conv2d_backward_weight(&gr, gs, &x, xs, o, &win);
+        assert_eq!(dot(&dw, &w), dot(&y, &gr));
+    }
+}
