@@ -32,9 +32,39 @@ pub struct Dataset {
     labels: Vec<usize>,
     dim: usize,
     classes: usize,
+    /// The shape of one sample (`[dim]` unless set with [`Dataset::with_item_shape`]).
+    item_shape: Vec<usize>,
 }
 
 impl Dataset {
+    /// The same data set with samples of shape `shape` (e.g. `[1, 28, 28]` for MNIST's
+    /// one-channel images), whose elements are each row's `dim` values in row-major order;
+    /// batches then report it ([`Batch::item_shape`](crate::data::Batch)), so that a model can
+    /// take `[N, C, H, W]` images instead of flat rows.
+    ///
+    /// ```
+    /// use duograd::data::Dataset;
+    /// let ds = Dataset::new(vec![0.0; 8], vec![0, 1], 4, 2).with_item_shape(&[1, 2, 2]);
+    /// assert_eq!(ds.item_shape(), &[1, 2, 2]);
+    /// ```
+    ///
+    /// # Panics
+    /// If the shape does not hold `dim` elements.
+    pub fn with_item_shape(mut self, shape: &[usize]) -> Self {
+        assert!(
+            shape.iter().product::<usize>() == self.dim,
+            "Dataset::with_item_shape: shape {shape:?} does not hold the {} values of a sample",
+            self.dim
+        );
+        self.item_shape = shape.to_vec();
+        self
+    }
+
+    /// The shape of one sample: `[dim]` for flat rows, `[C, H, W]` for images.
+    pub fn item_shape(&self) -> &[usize] {
+        &self.item_shape
+    }
+
     /// Builds a data set from row-major `inputs` (`labels.len() × dim` values) and `labels`.
     ///
     /// # Panics
@@ -99,6 +129,7 @@ impl Dataset {
             labels,
             dim,
             classes,
+            item_shape: vec![dim],
         }
     }
 
@@ -127,6 +158,7 @@ impl Dataset {
             Mnist::IMAGE_SIZE,
             Mnist::CLASSES,
         )
+        .with_item_shape(&[1, Mnist::ROWS, Mnist::COLS])
     }
 
     /// Number of rows (samples).
@@ -244,6 +276,7 @@ impl Dataset {
             labels: rest_labels,
             dim: self.dim,
             classes: self.classes,
+            item_shape: self.item_shape.clone(),
         };
         (self, rest)
     }
@@ -260,6 +293,7 @@ impl Dataset {
             labels,
             dim: self.dim,
             classes: self.classes,
+            item_shape: self.item_shape.clone(),
         }
     }
 

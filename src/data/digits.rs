@@ -82,7 +82,7 @@ pub fn load_digits(path: impl AsRef<Path>) -> Result<Dataset, DataError> {
         }
         labels.push(parse_label(path, line_no, fields[DIGITS_DIM])?);
     }
-    Ok(Dataset::new(inputs, labels, DIGITS_DIM, DIGITS_CLASSES))
+    Ok(Dataset::new(inputs, labels, DIGITS_DIM, DIGITS_CLASSES).with_item_shape(&[1, 8, 8]))
 }
 
 /// Parses a label field: an integer (`"7"`, or `"7.0"` as some exporters write it) in `0..10`.

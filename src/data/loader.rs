@@ -21,6 +21,9 @@ pub struct Batch {
     pub labels: Vec<usize>,
     /// `[rows in this batch, features per row]`.
     pub shape: [usize; 2],
+    /// The shape of one row's features as the data set gives it (`[features]`, or `[C, H, W]`
+    /// for images: see [`Dataset::with_item_shape`]).
+    pub item_shape: Vec<usize>,
     /// The data set rows this batch was copied from, in batch order.
     pub indices: Vec<usize>,
 }
@@ -29,6 +32,15 @@ impl Batch {
     /// Rows in the batch.
     pub fn len(&self) -> usize {
         self.shape[0]
+    }
+
+    /// The batch's shape with each row in its data set's item shape: `[rows, C, H, W]` for
+    /// images, `[rows, features]` for flat rows. The values are the row-major `inputs` when the
+    /// batch is row-major.
+    pub fn item_batch_shape(&self) -> Vec<usize> {
+        std::iter::once(self.shape[0])
+            .chain(self.item_shape.iter().copied())
+            .collect()
     }
 
     /// Whether the batch has no rows (never the case for batches a [`DataLoader`] yields).
@@ -279,6 +291,7 @@ impl Iterator for Batches<'_> {
             layout: self.layout,
             labels,
             shape: [indices.len(), self.data.dim()],
+            item_shape: self.data.item_shape().to_vec(),
             indices,
         })
     }
