@@ -1,5 +1,6 @@
-//! Neural-network building blocks: [`Parameter`], the [`Module`] trait, layers ([`Linear`],
-//! activations, [`Sequential`], [`Mlp`]), loss [`functional`]s, and safetensors [`weights`].
+//! Neural-network building blocks: [`Parameter`] and [`Buffer`], the [`Module`] trait, layers
+//! ([`Linear`], activations, [`Sequential`], [`Mlp`]), loss [`functional`]s, and safetensors
+//! [`weights`].
 //!
 //! Models are written once, generic over the [`Backend`](crate::Backend), and their parameter
 //! names follow PyTorch (`0.weight`, `linear1.bias`), so weights move between duograd and
@@ -31,6 +32,7 @@
 //! ```
 
 mod activation;
+mod buffer;
 pub mod functional;
 mod linear;
 mod mlp;
@@ -40,6 +42,7 @@ mod sequential;
 pub mod weights;
 
 pub use activation::{Activation, ReLU, Sigmoid, Tanh};
+pub use buffer::{Buffer, Counter};
 pub use linear::{Init, Linear};
 pub use mlp::Mlp;
 pub use module::Module;
