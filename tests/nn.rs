@@ -491,9 +491,9 @@ fn display_reads_like_pytorch_with_parameter_counts<B: Backend>() {
     assert_eq!(
         seq.to_string(),
         "Sequential(\n  \
-           (0): Linear(in_features=784, out_features=64, bias=true)  # 50,240 parameters\n  \
+           (0): Linear(in_features=784, out_features=64, bias=True)  # 50,240 parameters\n  \
            (1): ReLU()\n  \
-           (2): Linear(in_features=64, out_features=10, bias=false)  # 640 parameters\n\
+           (2): Linear(in_features=64, out_features=10, bias=False)  # 640 parameters\n\
          )\n\
          Total parameters: 50,880"
     );
@@ -502,12 +502,12 @@ fn display_reads_like_pytorch_with_parameter_counts<B: Backend>() {
     assert_eq!(
         dynamic.to_string(),
         "SharedRelu(\n  \
-           (linear1): Linear(in_features=5, out_features=6, bias=true)  # 36 parameters\n  \
+           (linear1): Linear(in_features=5, out_features=6, bias=True)  # 36 parameters\n  \
            (relu): ReLU()\n  \
-           (linear2): Linear(in_features=6, out_features=4, bias=true)  # 28 parameters\n  \
+           (linear2): Linear(in_features=6, out_features=4, bias=True)  # 28 parameters\n  \
            (head): Sequential(\n    \
              (0): Tanh()\n    \
-             (1): Linear(in_features=4, out_features=3, bias=true)  # 15 parameters\n  \
+             (1): Linear(in_features=4, out_features=3, bias=True)  # 15 parameters\n  \
            )\n\
          )\n\
          Total parameters: 79"

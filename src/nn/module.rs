@@ -193,7 +193,7 @@ pub trait Module<B: Backend> {
     }
 
     /// The settings shown between the parentheses of the repr
-    /// (`"in_features=4, out_features=3, bias=true"`); empty by default.
+    /// (`"in_features=4, out_features=3, bias=True"`); empty by default.
     fn extra_repr(&self) -> String {
         String::new()
     }
@@ -310,9 +310,9 @@ fn repr<B: Backend>(m: &dyn Module<B>) -> String {
 /// assert_eq!(
 ///     mlp.to_string(),
 ///     "Mlp(
-///   (0): Linear(in_features=784, out_features=64, bias=true)  # 50,240 parameters
+///   (0): Linear(in_features=784, out_features=64, bias=True)  # 50,240 parameters
 ///   (1): ReLU()
-///   (2): Linear(in_features=64, out_features=10, bias=true)  # 650 parameters
+///   (2): Linear(in_features=64, out_features=10, bias=True)  # 650 parameters
 /// )
 /// Total parameters: 50,890"
 /// );
