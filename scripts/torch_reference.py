@@ -20,9 +20,10 @@ CI never runs this script and never needs PyTorch: the Rust tests only read the
 committed fixture files. Re-run it only when adding or changing a case, and commit
 the regenerated files together with the script.
 
-Everything is deterministic: fixed seeds, CPU only, one thread, float64 (float32
-only for the safetensors model). Numbers are written with Python's shortest
-round-trip float repr, so no precision is lost.
+Everything is deterministic: fixed seeds, CPU only, one thread, torch's AVX2 kernels
+(ATEN_CPU_CAPABILITY=avx2, also on AVX-512 machines), float64 (float32 only for the
+safetensors model). Numbers are written with Python's shortest round-trip float repr,
+so no precision is lost.
 
 Tensor format used in every JSON file: {"shape": [d0, d1, ...], "data": [row-major
 values]}; a 0-d tensor has shape [] and a one-element data list.
@@ -40,8 +41,13 @@ import json
 import os
 import sys
 
-import torch
-import torch.nn.functional as F
+# The same kernels on every machine: torch picks its vectorized CPU kernels by the CPU's
+# instruction set, and softmax/log_softmax differ in the last bit between its AVX2 and
+# AVX-512 versions. Set before torch loads; export ATEN_CPU_CAPABILITY to override.
+os.environ.setdefault("ATEN_CPU_CAPABILITY", "avx2")
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 DTYPE = torch.float64
 SEED = 20240607
