@@ -22,7 +22,7 @@ the regenerated files together with the script.
 
 Everything is deterministic: fixed seeds, CPU only, one thread, torch's AVX2 kernels
 (ATEN_CPU_CAPABILITY=avx2, also on AVX-512 machines), float64 (float32 only for the
-safetensors model). Numbers are written with Python's shortest round-trip float repr,
+safetensors models). Numbers are written with Python's shortest round-trip float repr,
 so no precision is lost.
 
 Tensor format used in every JSON file: {"shape": [d0, d1, ...], "data": [row-major
@@ -361,6 +361,184 @@ def build_op_cases():
     case("addmm_at", "torch.addmm(b(5), a(4,3).t(), c(4,5)) = a.t() @ c + b -> (3,5)",
          lambda a, c, b: torch.addmm(b, a.t(), c), [randn(4, 3), randn(4, 5), randn(5)])
 
+    # ---- convolutional networks (after every case above, whose random inputs stay the same) --
+    build_conv_cases()
+
+
+def first_max_pool_grad(x, grad_output, kernel, stride, padding):
+    """The gradient of F.max_pool2d by its definition, one window at a time: each window sends
+    its output's gradient to its first maximal element in row-major order (padding is never
+    picked: it counts as -inf)."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n_, c_, h, w = x.shape
+    oh, ow = grad_output.shape[2:]
+    grad = torch.zeros_like(x)
+    for n in range(n_):
+        for c in range(c_):
+            for i in range(oh):
+                for j in range(ow):
+                    best = None
+                    for a in range(kh):
+                        for b in range(kw):
+                            r, q = i * sh - ph + a, j * sw - pw + b
+                            inside = 0 <= r < h and 0 <= q < w
+                            if inside and (best is None or x[n, c, r, q] > x[n, c][best]):
+                                best = (r, q)
+                    grad[n, c][best] += grad_output[n, c, i, j]
+    return grad
+
+
+def tied_windows(x, kernel, stride, padding):
+    """How many max-pool windows hold their maximum more than once."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    xp = F.pad(x, (pw, pw, ph, ph), value=float("-inf"))
+    win = xp.unfold(2, kh, sh).unfold(3, kw, sw).flatten(-2)
+    return int(((win == win.max(-1, keepdim=True).values).sum(-1) > 1).sum())
+
+
+def max_pool_tie_case(name, x, kernel, stride, padding):
+    c = case(name, f"F.max_pool2d(x{tuple(x.shape)}, kernel_size={kernel}, stride={stride}, "
+             f"padding={padding}); x holds small integers, so many windows have tied maxima: "
+             "torch sends each window's gradient to its FIRST maximal element in row-major "
+             "order (never to padding, which counts as -inf), and overlapping windows add up",
+             lambda x: F.max_pool2d(x, kernel, stride, padding), [x])
+    assert tied_windows(inp(c, 0), kernel, stride, padding) >= 4, name
+    want = first_max_pool_grad(inp(c, 0), go(c), kernel, stride, padding)
+    assert torch.allclose(g(c, 0), want, rtol=0, atol=1e-15), name
+    return c
+
+
+_LENET_LABELS = [3, 1, 4]
+
+
+def lenet_like(x, w1, b1, w2, b2):
+    h = F.max_pool2d(F.relu(F.conv2d(x, w1, b1, padding=1)), 2)
+    logits = F.linear(torch.flatten(h, 1, -1), w2, b2)
+    return F.cross_entropy(logits, torch.tensor(_LENET_LABELS))
+
+
+def build_conv_cases():
+    """Cases of the convolutional-network ops: conv2d, pooling, N-d matmul, flatten/squeeze,
+    batch_norm, and a small LeNet-like composite. They draw from the global generator after
+    every earlier case, so adding them left those cases' inputs unchanged."""
+    # ---- conv2d ---------------------------------------------------------------------------
+    case("conv2d", "F.conv2d(x(2,3,7,6), w(4,3,3,3), b(4)) -> (2,4,5,4)",
+         lambda x, w, b: F.conv2d(x, w, b), [randn(2, 3, 7, 6), randn(4, 3, 3, 3), randn(4)])
+    case("conv2d_stride2_pad1", "F.conv2d(x(2,3,7,6), w(4,3,3,3), b(4), stride=2, padding=1) "
+         "-> (2,4,4,3); the last input column is in no window",
+         lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1),
+         [randn(2, 3, 7, 6), randn(4, 3, 3, 3), randn(4)])
+    case("conv2d_dilation2_pad2_nobias", "F.conv2d(x(2,3,7,6), w(4,3,3,3), None, dilation=2, "
+         "padding=2) -> (2,4,7,6)",
+         lambda x, w: F.conv2d(x, w, None, dilation=2, padding=2),
+         [randn(2, 3, 7, 6), randn(4, 3, 3, 3)])
+    case("conv2d_groups2_stride21_pad10", "F.conv2d(x(2,4,7,6), w(6,2,3,3), b(6), stride=(2,1), "
+         "padding=(1,0), groups=2) -> (2,6,4,4)",
+         lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=(1, 0), groups=2),
+         [randn(2, 4, 7, 6), randn(6, 2, 3, 3), randn(6)])
+    case("conv2d_kernel2x3", "F.conv2d(x(2,3,6,7), w(4,3,2,3), b(4)) -> (2,4,5,5)",
+         lambda x, w, b: F.conv2d(x, w, b), [randn(2, 3, 6, 7), randn(4, 3, 2, 3), randn(4)])
+    case("conv2d_1x1", "F.conv2d(x(2,3,5,4), w(5,3,1,1), b(5)) -> (2,5,5,4)",
+         lambda x, w, b: F.conv2d(x, w, b), [randn(2, 3, 5, 4), randn(5, 3, 1, 1), randn(5)])
+    case("conv2d_one_channel_pad2", "F.conv2d(x(1,1,6,6), w(2,1,5,5), b(2), padding=2) -> "
+         "(1,2,6,6) (LeNet's first layer in small)",
+         lambda x, w, b: F.conv2d(x, w, b, padding=2),
+         [randn(1, 1, 6, 6), randn(2, 1, 5, 5), randn(2)])
+    case("conv2d_stride3_kernel2", "F.conv2d(x(1,2,8,8), w(3,2,2,2), b(3), stride=3) -> "
+         "(1,3,3,3); the stride exceeds the kernel, so rows and columns 2 and 5 (and 7) are in "
+         "no window and get a zero gradient",
+         lambda x, w, b: F.conv2d(x, w, b, stride=3),
+         [randn(1, 2, 8, 8), randn(3, 2, 2, 2), randn(3)])
+    case("conv2d_depthwise", "F.conv2d(x(2,3,5,5), w(3,1,3,3), b(3), padding=1, groups=3) -> "
+         "(2,3,5,5) (one filter per channel)",
+         lambda x, w, b: F.conv2d(x, w, b, padding=1, groups=3),
+         [randn(2, 3, 5, 5), randn(3, 1, 3, 3), randn(3)])
+
+    # ---- pooling ----------------------------------------------------------------------------
+    case("max_pool2d", "F.max_pool2d(x(2,3,6,8), 2) (stride 2) -> (2,3,3,4)",
+         lambda x: F.max_pool2d(x, 2), [randn(2, 3, 6, 8)])
+    case("max_pool2d_k3_s2_p1", "F.max_pool2d(x(2,2,7,6), 3, stride=2, padding=1) -> (2,2,4,3); "
+         "overlapping windows; every x < 0, so padding read as 0 instead of -inf would win",
+         lambda x: F.max_pool2d(x, 3, stride=2, padding=1), [-rand_pos(2, 2, 7, 6)])
+    xt = torch.randint(0, 3, (2, 2, 4, 6)).to(DTYPE)
+    xt[0, 0, 0:2, 0:2] = 2.0  # a window of four equal values
+    max_pool_tie_case("max_pool2d_ties", xt, (2, 2), (2, 2), (0, 0))
+    max_pool_tie_case("max_pool2d_ties_overlapping", torch.randint(0, 3, (1, 2, 5, 5)).to(DTYPE),
+                      (3, 3), (2, 2), (1, 1))
+    case("max_pool2d_kernel2x3", "F.max_pool2d(x(2,2,5,8), (2,3), stride=(1,2)) -> (2,2,4,3)",
+         lambda x: F.max_pool2d(x, (2, 3), stride=(1, 2)), [randn(2, 2, 5, 8)])
+    case("avg_pool2d", "F.avg_pool2d(x(2,3,6,8), 2) (stride 2) -> (2,3,3,4)",
+         lambda x: F.avg_pool2d(x, 2), [randn(2, 3, 6, 8)])
+    case("avg_pool2d_k3_s2_p1", "F.avg_pool2d(x(2,2,7,6), 3, stride=2, padding=1) -> (2,2,4,3); "
+         "count_include_pad=True (the default): every window divides by 9",
+         lambda x: F.avg_pool2d(x, 3, stride=2, padding=1), [randn(2, 2, 7, 6)])
+    case("adaptive_avg_pool2d_1x1", "F.adaptive_avg_pool2d(x(2,3,5,4), (1,1)) -> (2,3,1,1)",
+         lambda x: F.adaptive_avg_pool2d(x, (1, 1)), [randn(2, 3, 5, 4)])
+    case("adaptive_avg_pool2d_3x2", "F.adaptive_avg_pool2d(x(2,2,7,5), (3,2)) -> (2,2,3,2); "
+         "window i spans [floor(i*in/out), ceil((i+1)*in/out)): rows [0,3),[2,5),[4,7), "
+         "columns [0,3),[2,5) (overlapping)",
+         lambda x: F.adaptive_avg_pool2d(x, (3, 2)), [randn(2, 2, 7, 5)])
+
+    # ---- N-d matmul -------------------------------------------------------------------------
+    case("matmul_batched", "torch.matmul(a(2,3,4), b(2,4,5)) -> (2,3,5)",
+         torch.matmul, [randn(2, 3, 4), randn(2, 4, 5)])
+    case("matmul_batched_by_2d", "torch.matmul(a(2,3,4), b(4,5)) -> (2,3,5)",
+         torch.matmul, [randn(2, 3, 4), randn(4, 5)])
+    case("matmul_2d_by_batched", "torch.matmul(a(3,4), b(2,4,5)) -> (2,3,5)",
+         torch.matmul, [randn(3, 4), randn(2, 4, 5)])
+    case("matmul_broadcast_batch", "torch.matmul(a(2,1,3,4), b(3,4,5)) -> (2,3,3,5); batch "
+         "dims broadcast", torch.matmul, [randn(2, 1, 3, 4), randn(3, 4, 5)])
+
+    # ---- flatten / squeeze / unsqueeze ------------------------------------------------------
+    case("flatten_from_1", "torch.flatten(x(2,3,4,5), 1, -1) -> (2,60)",
+         lambda x: torch.flatten(x, 1, -1), [randn(2, 3, 4, 5)])
+    case("flatten_0_1", "torch.flatten(x(2,3,4,5), 0, 1) -> (6,4,5)",
+         lambda x: torch.flatten(x, 0, 1), [randn(2, 3, 4, 5)])
+    case("squeeze", "x(3,1,4).squeeze(1) -> (3,4)", lambda x: x.squeeze(1), [randn(3, 1, 4)])
+    case("squeeze_negative_dim", "x(2,3,1).squeeze(-1) -> (2,3)", lambda x: x.squeeze(-1),
+         [randn(2, 3, 1)])
+    case("squeeze_not_size_one", "x(3,2,4).squeeze(1) -> (3,2,4): dim 1 has size 2, so x is "
+         "returned unchanged", lambda x: x.squeeze(1), [randn(3, 2, 4)])
+    case("unsqueeze", "x(3,4).unsqueeze(1) -> (3,1,4)", lambda x: x.unsqueeze(1), [randn(3, 4)])
+    case("unsqueeze_negative_dim", "x(3,4).unsqueeze(-1) -> (3,4,1)",
+         lambda x: x.unsqueeze(-1), [randn(3, 4)])
+
+    # ---- batch_norm -------------------------------------------------------------------------
+    case("batch_norm_train_4d", "F.batch_norm(x(4,3,3,2), None, None, w(3), b(3), "
+         "training=True, eps=1e-5): batch statistics over N, H, W (biased variance)",
+         lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True, eps=1e-5),
+         [randn(4, 3, 3, 2), randn(3), randn(3)])
+    case("batch_norm_train_3d", "F.batch_norm(x(4,3,5), None, None, w(3), b(3), training=True, "
+         "eps=1e-5): statistics over N and L",
+         lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True, eps=1e-5),
+         [randn(4, 3, 5), randn(3), randn(3)])
+    case("batch_norm_train_2d", "F.batch_norm(x(5,4), None, None, w(4), b(4), training=True, "
+         "eps=1e-5): statistics over N",
+         lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True, eps=1e-5),
+         [randn(5, 4), randn(4), randn(4)])
+    case("batch_norm_train_no_affine", "F.batch_norm(x(6,3), None, None, None, None, "
+         "training=True, eps=1e-5) (no weight, no bias)",
+         lambda x: F.batch_norm(x, None, None, None, None, training=True, eps=1e-5),
+         [randn(6, 3)])
+    case("batch_norm_train_running_stats", "F.batch_norm(x(4,3,2,2), running_mean(3), "
+         "running_var(3), w(3), b(3), training=True, momentum=0.1, eps=1e-5): the running "
+         "statistics (no grad; updated in place, here on copies, so the inputs stored are the "
+         "values before) do not change the output, which uses the batch statistics",
+         lambda x, rm, rv, w, b: F.batch_norm(x, rm.clone(), rv.clone(), w, b, training=True,
+                                              momentum=0.1, eps=1e-5),
+         [randn(4, 3, 2, 2), Const(randn(3)), Const(rand_pos(3)), randn(3), randn(3)])
+    case("batch_norm_eval", "F.batch_norm(x(3,4,2,2), running_mean(4), running_var(4), w(4), "
+         "b(4), training=False, eps=1e-5): normalized with the running statistics (no grad)",
+         lambda x, rm, rv, w, b: F.batch_norm(x, rm, rv, w, b, training=False, eps=1e-5),
+         [randn(3, 4, 2, 2), Const(randn(4)), Const(rand_pos(4)), randn(4), randn(4)])
+
+    # ---- composite --------------------------------------------------------------------------
+    case("lenet_like", "F.cross_entropy(F.linear(torch.flatten(F.max_pool2d(F.relu(F.conv2d("
+         "x, w1, b1, padding=1)), 2), 1, -1), w2, b2), labels); inputs x(3,1,8,8), w1(3,1,3,3), "
+         "b1(3), w2(5,48), b2(5); grad_output = 1.0", lenet_like,
+         [randn(3, 1, 8, 8), randn(3, 1, 3, 3) * 0.5, randn(3) * 0.1, randn(5, 48) * 0.2,
+          randn(5) * 0.1], grad_output=torch.tensor(1.0, dtype=DTYPE), labels=_LENET_LABELS)
+
 
 _MLP = {}
 
@@ -428,6 +606,38 @@ def build_second_order():
         "computed with torch.autograd.grad(create_graph=True)",
         lambda w1, b1, w2, b2: mlp_ce(m["x"], w1, b1, w2, b2), names, params, vs,
         x=tj(m["x"]), labels=m["labels"])
+    out.append(c)
+
+    # Convolutional cases (after the ones above, whose draws from gen stay the same).
+    shapes = [(2, 2, 6, 5), (3, 2, 3, 3), (3,)]
+    params = [torch.randn(s, dtype=DTYPE, generator=gen) * k
+              for s, k in zip(shapes, [1, 0.5, 0.1])]
+    vs = [torch.randn(s, dtype=DTYPE, generator=gen) for s in shapes]
+    c, _, _, _ = hvp_case(
+        "conv_tanh_hvp",
+        "loss = torch.tanh(F.conv2d(x, w, b, stride=2, padding=1)).pow(2).sum() with x(2,2,6,5), "
+        "w(3,2,3,3), b(3) all parameters (param_names order); hvp = d/dtheta (grad(theta) . v)",
+        lambda x, w, b: torch.tanh(F.conv2d(x, w, b, stride=2, padding=1)).pow(2).sum(),
+        ["x", "w", "b"], params, vs)
+    out.append(c)
+
+    x = torch.randn(2, 1, 6, 6, dtype=DTYPE, generator=gen)
+    labels = [2, 0]
+    shapes = [(2, 1, 3, 3), (2,), (3, 18), (3,)]
+    params = [torch.randn(s, dtype=DTYPE, generator=gen) * k
+              for s, k in zip(shapes, [0.5, 0.1, 0.3, 0.1])]
+    vs = [torch.randn(s, dtype=DTYPE, generator=gen) for s in shapes]
+
+    def conv_pool_ce(w, b, w2, b2):
+        h = F.max_pool2d(F.conv2d(x, w, b, padding=1), 2)
+        return F.cross_entropy(F.linear(torch.flatten(h, 1, -1), w2, b2), torch.tensor(labels))
+
+    c, _, _, _ = hvp_case(
+        "conv_pool_ce_hvp", "loss = F.cross_entropy(F.linear(torch.flatten(F.max_pool2d("
+        "F.conv2d(x, w, b, padding=1), 2), 1, -1), w2, b2), labels) with x(2,1,6,6) fixed and "
+        "parameters w(2,1,3,3), b(2), w2(3,18), b2(3) (param_names order); hvp = "
+        "d/dtheta (grad(theta) . v)",
+        conv_pool_ce, ["w", "b", "w2", "b2"], params, vs, x=tj(x), labels=labels)
     out.append(c)
     return out
 
