@@ -9,6 +9,13 @@ Generates the committed fixtures the Rust tests compare against:
                                         clip_grad_norm_ case (float64)
   tests/fixtures/torch_mlp.safetensors  state_dict of a tiny float32 nn.Sequential
   tests/fixtures/torch_mlp.json         an input batch and that model's output
+  tests/fixtures/torch_lenet.safetensors,
+  tests/fixtures/torch_cnn.safetensors  state_dicts of the lenet and cnn presets' networks
+                                        (float32; the cnn's BatchNorm statistics trained)
+  tests/fixtures/torch_lenet.json,
+  tests/fixtures/torch_cnn.json         an input batch [4,1,28,28] and the eval-mode output;
+                                        for the cnn also every buffer after one train-mode
+                                        forward (dropout off)
 
 How to run (from the repository root):
 
@@ -776,6 +783,137 @@ def build_torch_mlp(out_dir):
 
 
 # ---------------------------------------------------------------------------
+# torch_lenet / torch_cnn: the convolutional models of the training presets
+# ---------------------------------------------------------------------------
+
+nn = torch.nn
+
+
+def lenet():
+    """LeNet-5 as the `lenet` preset builds it (input [N,1,28,28])."""
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+
+
+def cnn():
+    """The `cnn` preset's network (input [N,1,28,28])."""
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(64, 128, 3, padding=1), nn.BatchNorm2d(128), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Dropout(0.25), nn.Linear(1152, 128), nn.BatchNorm1d(128), nn.ReLU(),
+        nn.Dropout(0.25), nn.Linear(128, 10))
+
+
+DTYPE_NAMES = {torch.float32: "F32", torch.int64: "I64"}
+
+
+def image_batch(n):
+    """[n,1,28,28] float32 values that are multiples of 1/64 (exact, and short in JSON)."""
+    return torch.round(torch.randn(n, 1, 28, 28) * 64) / 64
+
+
+def save_state_dict(model, path):
+    from safetensors.torch import save_file
+
+    sd = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    save_file(sd, path)
+    return {k: {"shape": list(v.shape), "dtype": DTYPE_NAMES[v.dtype]} for k, v in sd.items()}
+
+
+def build_torch_lenet(out_dir):
+    torch.manual_seed(SEED + 4)
+    model = lenet()
+    x = image_batch(4)
+    model.eval()
+    with torch.no_grad():
+        y = model(x)
+    state = save_state_dict(model, os.path.join(out_dir, "torch_lenet.safetensors"))
+    return {
+        "torch_version": torch.__version__,
+        "dtype": "float32",
+        "model": "nn.Sequential(nn.Conv2d(1,6,5,padding=2), nn.ReLU(), nn.MaxPool2d(2), "
+                 "nn.Conv2d(6,16,5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), "
+                 "nn.Linear(400,120), nn.ReLU(), nn.Linear(120,84), nn.ReLU(), "
+                 "nn.Linear(84,10)) with PyTorch's default initialization; weights in "
+                 "torch_lenet.safetensors (safetensors.torch.save_file(model.state_dict())); "
+                 "x (multiples of 1/64) drawn right after building the model; output = "
+                 "model(x) in eval mode",
+        "state_dict": state,
+        "x": tj(x),
+        "output": tj(y),
+    }
+
+
+WARMUP_FORWARDS = 10
+
+
+def build_torch_cnn(out_dir):
+    torch.manual_seed(SEED + 5)
+    model = cnn()
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    with torch.no_grad():
+        # Affine parameters and running statistics away from their initial 1s and 0s, so that
+        # a loader that skipped any of them would change the output.
+        for m in norms:
+            m.weight.uniform_(0.5, 1.5)
+            m.bias.normal_(0.0, 0.2)
+        model.train()
+        for _ in range(WARMUP_FORWARDS):
+            model(image_batch(8) * 0.8 + 0.3)
+    state = save_state_dict(model, os.path.join(out_dir, "torch_cnn.safetensors"))
+    x = image_batch(4)
+    model.eval()
+    with torch.no_grad():
+        y = model(x)
+
+    # One train-mode forward from the saved state, dropout switched off (its draws cannot be
+    # reproduced outside PyTorch, and the second BatchNorm1d's statistics depend on them).
+    trained = copy.deepcopy(model)
+    trained.train()
+    for m in trained.modules():
+        if isinstance(m, nn.Dropout):
+            m.eval()
+    with torch.no_grad():
+        y_train = trained(x)
+    buffers = {}
+    for name, b in trained.named_buffers():
+        buffers[name] = int(b) if b.dtype == torch.int64 else tj(b)
+    tracked = [v for k, v in buffers.items() if k.endswith("num_batches_tracked")]
+    assert tracked == [WARMUP_FORWARDS + 1] * 4, tracked
+    return {
+        "torch_version": torch.__version__,
+        "dtype": "float32 (num_batches_tracked int64, as in every PyTorch state_dict)",
+        "model": "nn.Sequential(nn.Conv2d(1,32,3,padding=1), nn.BatchNorm2d(32), nn.ReLU(), "
+                 "nn.MaxPool2d(2), nn.Conv2d(32,64,3,padding=1), nn.BatchNorm2d(64), nn.ReLU(), "
+                 "nn.MaxPool2d(2), nn.Conv2d(64,128,3,padding=1), nn.BatchNorm2d(128), "
+                 "nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.25), "
+                 "nn.Linear(1152,128), nn.BatchNorm1d(128), nn.ReLU(), nn.Dropout(0.25), "
+                 "nn.Linear(128,10)); default initialization, then every BatchNorm's weight "
+                 "drawn from U(0.5,1.5) and bias from N(0,0.2), then ten train-mode "
+                 "forwards on random batches (so running_mean/running_var are not 0/1 and "
+                 "num_batches_tracked is 10); weights in torch_cnn.safetensors "
+                 "(safetensors.torch.save_file(model.state_dict())); x (multiples of 1/64) "
+                 "drawn after saving; output = model(x) in eval mode",
+        "state_dict": state,
+        "x": tj(x),
+        "output": tj(y),
+        "train_forward": {
+            "description": "from the saved state, one forward of x in train mode with the "
+                           "Dropout layers in eval mode (identity), BatchNorm momentum 0.1 "
+                           "and eps 1e-5 (the defaults): output, and every buffer after it "
+                           "(running statistics updated with the unbiased batch variance, "
+                           "num_batches_tracked 10 -> 11)",
+            "output": tj(y_train),
+            "buffers": buffers,
+        },
+    }
+
+
+# ---------------------------------------------------------------------------
 # writing
 # ---------------------------------------------------------------------------
 
@@ -821,8 +959,12 @@ def main():
     write_json(os.path.join(out_dir, "ops.json"), ops)
     write_json(os.path.join(out_dir, "optim.json"), build_optim())
     write_json(os.path.join(out_dir, "torch_mlp.json"), build_torch_mlp(out_dir))
+    write_json(os.path.join(out_dir, "torch_lenet.json"), build_torch_lenet(out_dir))
+    write_json(os.path.join(out_dir, "torch_cnn.json"), build_torch_cnn(out_dir))
 
-    for f in ["ops.json", "optim.json", "torch_mlp.json", "torch_mlp.safetensors"]:
+    for f in ["ops.json", "optim.json", "torch_mlp.json", "torch_mlp.safetensors",
+              "torch_lenet.json", "torch_lenet.safetensors", "torch_cnn.json",
+              "torch_cnn.safetensors"]:
         p = os.path.join(out_dir, f)
         print(f"wrote {p} ({os.path.getsize(p)} bytes)")
     print(f"{len(CASES)} op cases, {len(ops['second_order'])} second-order cases, "
