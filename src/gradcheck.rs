@@ -164,7 +164,7 @@ pub fn gradgradcheck<B: Backend>(
         let targets: Vec<&Tensor<B>> = xs.iter().filter(|t| t.requires_grad()).collect();
         let grads = grad(&(&f(xs) * &v).sum(), &targets, true)
             .unwrap_or_else(|e| panic!("gradgradcheck: first-order backward failed: {e}"));
-        let flat: Vec<Tensor<B>> = grads.iter().map(Tensor::flatten).collect();
+        let flat: Vec<Tensor<B>> = grads.iter().map(|g| g.flatten(0, -1)).collect();
         Tensor::cat(&flat.iter().collect::<Vec<_>>(), 0)
     };
     gradcheck(first_order, inputs, opts)

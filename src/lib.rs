@@ -47,7 +47,7 @@ pub mod optim;
 pub mod tensor;
 pub mod train;
 
-pub use duograd_backend::{backend, composed, element, fused, shape};
+pub use duograd_backend::{backend, composed, element, fused, shape, window};
 
 pub use autograd::{no_grad, Attrs};
 pub use duograd_backend::{
@@ -56,4 +56,6 @@ pub use duograd_backend::{
 };
 pub use error::AutogradError;
 pub use gradcheck::{gradcheck, gradgradcheck, GradcheckError, GradcheckOptions};
+pub use ops::conv::Conv2dOptions;
+pub use ops::pool::Pool2dOptions;
 pub use tensor::Tensor;

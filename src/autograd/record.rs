@@ -59,6 +59,8 @@ pub enum Attrs {
         /// The right operand is used transposed.
         transpose_b: bool,
     },
+    /// The sliding window of a convolution's patch matrix (`im2col`, `col2im`).
+    Window(duograd_backend::window::Window2d),
     /// Anything else, for user-defined ops.
     Custom(Arc<dyn Any + Send + Sync>),
 }
@@ -80,6 +82,11 @@ impl fmt::Debug for Attrs {
                 transpose_a,
                 transpose_b,
             } => write!(f, "transpose_a={transpose_a} transpose_b={transpose_b}"),
+            Attrs::Window(w) => write!(
+                f,
+                "kernel={:?} stride={:?} padding={:?} dilation={:?}",
+                w.kernel, w.stride, w.padding, w.dilation
+            ),
             Attrs::Custom(_) => write!(f, "custom"),
         }
     }

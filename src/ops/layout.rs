@@ -73,9 +73,61 @@ impl<B: Backend> Tensor<B> {
         self.reshape_to(&out)
     }
 
-    /// Flattens to one dimension.
-    pub fn flatten(&self) -> Self {
-        self.reshape_to(&[self.numel()])
+    /// Merges axes `start_dim..=end_dim` into one, as `torch.flatten` (negative dims count from
+    /// the end; `flatten(0, -1)` makes a 1-D tensor, and a 0-D tensor becomes `[1]`).
+    ///
+    /// ```
+    /// use duograd::Tensor;
+    /// use duograd::backends::NdArray;
+    /// let x = Tensor::<NdArray<f32>>::zeros(&[2, 3, 4, 5]);
+    /// assert_eq!(x.flatten(1, -1).shape(), &[2, 60]);
+    /// assert_eq!(x.flatten(0, 1).shape(), &[6, 4, 5]);
+    /// assert_eq!(x.flatten(0, -1).shape(), &[120]);
+    /// ```
+    ///
+    /// # Panics
+    /// If a dim is out of range or `start_dim` comes after `end_dim`.
+    #[track_caller]
+    pub fn flatten(&self, start_dim: isize, end_dim: isize) -> Self {
+        if self.rank() == 0 {
+            return self.reshape_to(&[1]);
+        }
+        let start = crate::check::axis("flatten", start_dim, self.shape());
+        let end = crate::check::axis("flatten", end_dim, self.shape());
+        assert!(
+            start <= end,
+            "flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {:?}",
+            self.shape()
+        );
+        let shape = self.shape();
+        let mut out = shape[..start].to_vec();
+        out.push(shape[start..=end].iter().product());
+        out.extend(&shape[end + 1..]);
+        self.reshape_to(&out)
+    }
+
+    /// Removes axis `dim` if its size is 1, as `torch.squeeze(x, dim)`; a tensor whose axis
+    /// `dim` is larger is returned unchanged.
+    ///
+    /// ```
+    /// use duograd::Tensor;
+    /// use duograd::backends::NdArray;
+    /// let x = Tensor::<NdArray<f32>>::zeros(&[2, 1, 3]);
+    /// assert_eq!(x.squeeze(1).shape(), &[2, 3]);
+    /// assert_eq!(x.squeeze(-1).shape(), &[2, 1, 3]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `dim` is out of range.
+    #[track_caller]
+    pub fn squeeze(&self, dim: isize) -> Self {
+        let axis = crate::check::axis("squeeze", dim, self.shape());
+        if self.shape()[axis] != 1 {
+            return self.clone();
+        }
+        let mut shape = Vec::from(self.shape());
+        shape.remove(axis);
+        self.reshape_to(&shape)
     }
 
     /// Inserts a size-1 axis at `dim` (`-1` appends).

@@ -2,10 +2,16 @@
 
 use crate::autograd::{Attrs, BackwardArgs, Registry};
 use crate::backend::Backend;
+use crate::shape::numel;
 use crate::tensor::Tensor;
 
 impl<B: Backend> Tensor<B> {
-    /// The 2-D matrix product `self · other`.
+    /// The matrix product with PyTorch's `torch.matmul` semantics: 2-D · 2-D is the matrix
+    /// product; a 1-D operand is a row (on the left) or a column (on the right) vector whose
+    /// axis is removed from the result (1-D · 1-D is the dot product); with more dimensions the
+    /// last two are the matrices and the leading (batch) ones broadcast, so `[b, n, k] · [b, k,
+    /// m]` is `[b, n, m]` and `[b, n, k] · [k, m]` multiplies every matrix of the batch by the
+    /// same one.
     ///
     /// ```
     /// use duograd::Tensor;
@@ -13,13 +19,82 @@ impl<B: Backend> Tensor<B> {
     /// let a = Tensor::<NdArray<f64>>::from_f64(&[1., 2., 3., 4.], &[2, 2]);
     /// let i = Tensor::from_f64(&[1., 0., 0., 1.], &[2, 2]);
     /// assert_eq!(a.matmul(&i).to_vec(), a.to_vec());
+    ///
+    /// let batch = Tensor::<NdArray<f64>>::ones(&[3, 2, 4]);
+    /// let w = Tensor::ones(&[4, 5]);
+    /// assert_eq!(batch.matmul(&w).shape(), &[3, 2, 5]);
+    /// let v = Tensor::<NdArray<f64>>::ones(&[4]);
+    /// assert_eq!(batch.matmul(&v).shape(), &[3, 2]);
     /// ```
     ///
     /// # Panics
-    /// If either operand is not 2-D or the inner sizes differ.
+    /// If an operand is 0-D, the inner sizes differ, or the batch axes do not broadcast.
     #[track_caller]
     pub fn matmul(&self, other: &Tensor<B>) -> Self {
-        self.matmul_t(other, false, false)
+        if self.rank() == 2 && other.rank() == 2 {
+            return self.matmul_t(other, false, false);
+        }
+        let (ra, rb) = (self.rank(), other.rank());
+        assert!(
+            ra >= 1 && rb >= 1,
+            "matmul: both operands need at least one dimension, got shapes {:?} and {:?}",
+            self.shape(),
+            other.shape()
+        );
+        let a = if ra == 1 {
+            self.unsqueeze(0)
+        } else {
+            self.clone()
+        };
+        let b = if rb == 1 {
+            other.unsqueeze(-1)
+        } else {
+            other.clone()
+        };
+        let (sa, sb) = (a.shape().to_vec(), b.shape().to_vec());
+        let ([n, k], [k2, m]) = (
+            [sa[sa.len() - 2], sa[sa.len() - 1]],
+            [sb[sb.len() - 2], sb[sb.len() - 1]],
+        );
+        assert!(
+            k == k2,
+            "matmul: inner sizes differ: {:?} · {:?} ({k} against {k2})",
+            self.shape(),
+            other.shape()
+        );
+        let (batch_a, batch_b) = (&sa[..sa.len() - 2], &sb[..sb.len() - 2]);
+        let batch = crate::check::broadcast("matmul", batch_a, batch_b);
+        let out_shape: Vec<usize> = batch.iter().copied().chain([n, m]).collect();
+        let out = if batch_b.is_empty() {
+            // [..., n, k] · [k, m]: one product of all the rows stacked.
+            a.reshape_to(&[numel(batch_a) * n, k])
+                .matmul_t(&b, false, false)
+                .reshape_to(&out_shape)
+        } else {
+            let count = numel(&batch);
+            let with = |dims: [usize; 2]| batch.iter().copied().chain(dims).collect::<Vec<_>>();
+            let a3 = a.expand(&with([n, k])).reshape_to(&[count, n, k]);
+            let b3 = b.expand(&with([k, m])).reshape_to(&[count, k, m]);
+            let products: Vec<Tensor<B>> = (0..count)
+                .map(|i| {
+                    let ai = a3.narrow(0, i, 1).reshape_to(&[n, k]);
+                    ai.matmul_t(&b3.narrow(0, i, 1).reshape_to(&[k, m]), false, false)
+                })
+                .collect();
+            match count {
+                0 => Tensor::zeros(&out_shape),
+                _ => Tensor::stack(&products.iter().collect::<Vec<_>>(), 0).reshape_to(&out_shape),
+            }
+        };
+        // Drop the axes that stood in for 1-D operands.
+        let mut shape = out_shape;
+        if rb == 1 {
+            shape.pop();
+        }
+        if ra == 1 {
+            shape.remove(shape.len() - if rb == 1 { 1 } else { 2 });
+        }
+        out.reshape_to(&shape)
     }
 
     /// `op(self) · op(other)` where `op` transposes the operand whose flag is set, without

@@ -6,12 +6,16 @@
 //! Composite ops (softmax, mean, index_select, …) need no backward of their own.
 
 mod binary;
+pub(crate) mod conv;
+mod dropout;
 mod elementwise;
 mod index;
 mod layout;
 mod loss;
 mod matmul;
+mod norm;
 mod overload;
+pub(crate) mod pool;
 mod reduce;
 mod softmax;
 
@@ -29,4 +33,6 @@ pub(crate) fn register_builtins<B: Backend>(r: &Registry<B>) {
     index::register(r);
     matmul::register(r);
     loss::register(r);
+    conv::register(r);
+    pool::register(r);
 }

@@ -4,6 +4,7 @@ use std::fmt::Debug;
 
 use crate::fused::{AdamStep, CrossEntropyForward, MomentumStep};
 use crate::shape::Layout;
+use crate::window::Window2d;
 use crate::{composed, BinaryOp, Element, ReduceOp, Reduction, UnaryOp};
 
 /// Array storage and kernels. Implemented by `duograd-ndarray` (`NdArray<E>`) and
@@ -209,6 +210,41 @@ pub trait Backend: Clone + Copy + Debug + Default + Send + Sync + 'static {
             bias,
             BinaryOp::Add,
         )
+    }
+
+    // ----- sliding windows (composed defaults in `crate::composed`) -----
+
+    /// The patch matrix of a convolution ("im2col"): for the `[N, C, H, W]` input `x` and
+    /// `window`, the 2-D `[C·kH·kW, N·outH·outW]` array whose entry `(row, col)`, with
+    /// `row = (c·kH + i)·kW + j` and `col = (n·outH + oy)·outW + ox`, is
+    /// `x[n, c, oy·sH + i·dH − pH, ox·sW + j·dW − pW]`, or 0 where that lies in the padding.
+    /// A convolution is then one matrix product with the `[O, C·kH·kW]` weight.
+    ///
+    /// Precondition: `x` has shape `window.input` and the window fits
+    /// ([`Window2d::check`]).
+    fn im2col(x: &Self::Storage, window: &Window2d) -> Self::Storage {
+        composed::im2col::<Self>(x, window)
+    }
+
+    /// The adjoint of [`Backend::im2col`] ("col2im"): the `[N, C, H, W]` array in which every
+    /// entry of the patch matrix `cols` is added to the input position it was read from (entries
+    /// from the padding are dropped). It is the gradient of `im2col`, and `im2col` is its.
+    ///
+    /// Precondition: `cols` is `[C·kH·kW, N·outH·outW]` for `window`, which fits.
+    fn col2im(cols: &Self::Storage, window: &Window2d) -> Self::Storage {
+        composed::col2im::<Self>(cols, window)
+    }
+
+    /// Max pooling as PyTorch's `F.max_pool2d`: the `[N, C, outH, outW]` maxima of each window
+    /// of `x` (the padding never wins; scanning each window in row-major order, a value replaces
+    /// the maximum so far only if it is larger or NaN, so ties go to the first and a NaN
+    /// propagates), and for each output, in row-major order, the row-major flat index into `x`
+    /// of the element it took (host memory, like every index array of this trait).
+    ///
+    /// Precondition: `x` has shape `window.input`, the window fits, and no window lies
+    /// entirely in the padding (padding at most half the kernel, as PyTorch requires).
+    fn max_pool2d(x: &Self::Storage, window: &Window2d) -> (Self::Storage, Vec<usize>) {
+        composed::max_pool2d::<Self>(x, window)
     }
 
     // ----- fused operations (composed defaults in `crate::composed`) -----

@@ -3,7 +3,10 @@
 //! faster kernel overrides the trait method and may still call these for the inputs its kernel
 //! does not take (a strided view, say).
 
+use num_traits::Float;
+
 use crate::fused::{AdamStep, CrossEntropyForward, MomentumStep};
+use crate::window::Window2d;
 use crate::{Backend, BinaryOp, Element, ReduceOp, Reduction, UnaryOp};
 
 /// The flat row-major index of each row's label in a `(labels.len(), classes)` matrix.
@@ -144,4 +147,102 @@ pub fn adam_step<B: Backend>(
         e(-step.lr / step.bias_correction1),
         &B::binary(exp_avg, &denom, BinaryOp::Div),
     );
+}
+
+/// The row-major flat index, in the input padded by `window.padding` on every side, of each
+/// entry of the patch matrix (rows `(c, i, j)`, columns `(n, oy, ox)`, row-major).
+fn patch_indices(window: &Window2d) -> Vec<usize> {
+    let [n, c, h, w] = window.input;
+    let [kh, kw] = window.kernel;
+    let [oh, ow] = window.output_size();
+    let (hp, wp) = (h + 2 * window.padding[0], w + 2 * window.padding[1]);
+    let mut indices = Vec::with_capacity(window.patch_len() * window.positions());
+    for ci in 0..c {
+        for i in 0..kh {
+            for j in 0..kw {
+                for ni in 0..n {
+                    for oy in 0..oh {
+                        let y = oy * window.stride[0] + i * window.dilation[0];
+                        for ox in 0..ow {
+                            let x = ox * window.stride[1] + j * window.dilation[1];
+                            indices.push(((ni * c + ci) * hp + y) * wp + x);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    indices
+}
+
+/// `x` with `padding` elements of `value` before and after each of its two last axes.
+fn pad_spatial<B: Backend>(x: &B::Storage, padding: [usize; 2], value: B::Elem) -> B::Storage {
+    let mut padded = x.clone();
+    for (axis, pad) in [(2, padding[0]), (3, padding[1])] {
+        if pad > 0 {
+            let mut shape = B::shape(&padded);
+            shape[axis] = pad;
+            let fill = B::full(&shape, value);
+            padded = B::concat(&[fill.clone(), padded, fill], axis);
+        }
+    }
+    padded
+}
+
+/// [`Backend::im2col`] from primitives: the input padded with zeros ([`Backend::concat`]), then
+/// one [`Backend::take`] of every patch entry.
+pub fn im2col<B: Backend>(x: &B::Storage, window: &Window2d) -> B::Storage {
+    let padded = pad_spatial::<B>(x, window.padding, B::Elem::of(0.0));
+    let taken = B::take(&padded, &patch_indices(window));
+    B::reshape(&taken, &[window.patch_len(), window.positions()])
+}
+
+/// [`Backend::col2im`] from primitives: a [`Backend::scatter_add`] of every patch entry into the
+/// padded input, then the padding cut off with [`Backend::narrow`].
+pub fn col2im<B: Backend>(cols: &B::Storage, window: &Window2d) -> B::Storage {
+    let [n, c, h, w] = window.input;
+    let padded_shape = [n, c, h + 2 * window.padding[0], w + 2 * window.padding[1]];
+    let flat = B::reshape(cols, &[window.patch_len() * window.positions()]);
+    let padded = B::scatter_add(&padded_shape, &patch_indices(window), &flat);
+    let rows = B::narrow(&padded, 2, window.padding[0], h);
+    B::narrow(&rows, 3, window.padding[1], w)
+}
+
+/// [`Backend::max_pool2d`] as a loop over the host copy of `x` ([`Backend::to_vec`]): the
+/// reference the kernels are checked against. A device backend overrides it.
+pub fn max_pool2d<B: Backend>(x: &B::Storage, window: &Window2d) -> (B::Storage, Vec<usize>) {
+    let data = B::to_vec(x);
+    let [n, c, h, w] = window.input;
+    let [kh, kw] = window.kernel;
+    let [oh, ow] = window.output_size();
+    let mut values = Vec::with_capacity(n * c * oh * ow);
+    let mut indices = Vec::with_capacity(n * c * oh * ow);
+    for plane in 0..n * c {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let mut best = B::Elem::neg_infinity();
+                let mut best_at = None;
+                for i in 0..kh {
+                    let y = (oy * window.stride[0] + i * window.dilation[0])
+                        .wrapping_sub(window.padding[0]);
+                    for j in 0..kw {
+                        let xx = (ox * window.stride[1] + j * window.dilation[1])
+                            .wrapping_sub(window.padding[1]);
+                        if y >= h || xx >= w {
+                            continue; // padding: a negative coordinate wraps to a large one
+                        }
+                        let at = (plane * h + y) * w + xx;
+                        let v = data[at];
+                        best_at = best_at.or(Some(at));
+                        if v > best || v.is_nan() {
+                            (best, best_at) = (v, Some(at));
+                        }
+                    }
+                }
+                values.push(best);
+                indices.push(best_at.expect("a window with an input element"));
+            }
+        }
+    }
+    (B::from_vec(values, &window.pooled_shape()), indices)
 }

@@ -20,6 +20,7 @@ pub mod element;
 pub mod fused;
 pub mod ops;
 pub mod shape;
+pub mod window;
 
 pub use backend::Backend;
 pub use element::Element;

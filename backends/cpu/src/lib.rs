@@ -25,5 +25,6 @@ pub mod optim;
 pub mod rows;
 mod simd;
 pub mod threads;
+pub mod window;
 
 pub use kernel::{BinaryKernel, ReduceKernel, UnaryKernel};

@@ -85,6 +85,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use duograd_backend::window::Window2d;
 use duograd_backend::{
     AdamStep, Backend, BinaryOp, CrossEntropyForward, Element, Layout, MomentumStep, ReduceOp,
     Reduction, UnaryOp,
@@ -98,6 +99,7 @@ mod matmul;
 mod reduce;
 mod storage;
 mod strided;
+mod window;
 
 pub use storage::{matrix_dims, NaTensor};
 
@@ -193,6 +195,18 @@ impl<E: Element> Backend for Nalgebra<E> {
     // Always the column-major buffer of the `rows × cols` matrix a shape maps to.
     // The logits' matrix is `batch × classes`, column-major: the kernels work on that buffer as
     // it is, and the `exps` and the gradient come back in it, with no transpose.
+    fn im2col(x: &NaTensor<E>, w: &Window2d) -> NaTensor<E> {
+        window::im2col(x, w)
+    }
+
+    fn col2im(cols: &NaTensor<E>, w: &Window2d) -> NaTensor<E> {
+        window::col2im(cols, w)
+    }
+
+    fn max_pool2d(x: &NaTensor<E>, w: &Window2d) -> (NaTensor<E>, Vec<usize>) {
+        window::max_pool2d(x, w)
+    }
+
     fn cross_entropy(
         logits: &NaTensor<E>,
         labels: &[usize],

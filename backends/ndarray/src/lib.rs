@@ -34,6 +34,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
+use duograd_backend::window::Window2d;
 use duograd_backend::{
     composed, AdamStep, Backend, BinaryOp, CrossEntropyForward, Element, Layout, MomentumStep,
     ReduceOp, Reduction, UnaryOp,
@@ -48,6 +49,7 @@ mod matmul;
 mod rank;
 mod reduce;
 mod strided;
+mod window;
 
 /// The storage of [`NdArray<E>`]: a reference-counted, dynamically ranked ndarray.
 pub type Storage<E> = ArcArray<E, IxDyn>;
@@ -177,6 +179,18 @@ impl<E: Element + LinalgScalar> Backend for NdArray<E> {
             .as_slice()
             .map_or_else(|| Cow::Owned(bias.iter().copied().collect()), Cow::Borrowed);
         matmul::product(a, b, Some(&values), transpose_a, transpose_b)
+    }
+
+    fn im2col(x: &Storage<E>, w: &Window2d) -> Storage<E> {
+        window::im2col(x, w)
+    }
+
+    fn col2im(cols: &Storage<E>, w: &Window2d) -> Storage<E> {
+        window::col2im(cols, w)
+    }
+
+    fn max_pool2d(x: &Storage<E>, w: &Window2d) -> (Storage<E>, Vec<usize>) {
+        window::max_pool2d(x, w)
     }
 
     fn cross_entropy(

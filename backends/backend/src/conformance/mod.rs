@@ -61,6 +61,7 @@ mod reference;
 mod support;
 mod unary;
 mod views;
+mod window;
 
 pub use binary::*;
 pub use creation::*;
@@ -73,6 +74,7 @@ pub use optim::*;
 pub use preconditions::*;
 pub use reduce::*;
 pub use unary::*;
+pub use window::*;
 
 /// Expands to a module `$name` with one `#[test]` per function of the suite, run on backend
 /// `$backend`.
@@ -127,6 +129,9 @@ macro_rules! conformance_tests {
                 sgd_momentum_step_matches_definition,
                 adam_step_matches_definition,
                 optimizer_steps_leave_other_handles_alone,
+                im2col_matches_definition,
+                col2im_matches_definition,
+                max_pool2d_matches_definition,
                 broken_preconditions_panic,
             );
         }

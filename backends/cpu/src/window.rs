@@ -1,0 +1,436 @@
+//! Sliding-window kernels over `[N, C, H, W]` inputs: the patch matrix of a convolution
+//! ([`im2col`]) and its adjoint ([`col2im`]), and max pooling ([`max_pool2d`]).
+//!
+//! Inputs are read through element strides, so a backend passes its own buffer whatever its
+//! layout (ndarray's row-major arrays, nalgebra's column-major matrices). The patch matrix is
+//! written in either [`Layout`]: row-major `[C·kH·kW, N·outH·outW]` (one row per tap, so each
+//! row is a run of contiguous writes) or column-major (one patch per column), which is what a
+//! column-major backend stores for that shape.
+
+use std::ops::Range;
+use std::sync::{Mutex, PoisonError};
+
+use duograd_backend::window::Window2d;
+use duograd_backend::{Element, Layout};
+
+use crate::threads::{self, pool};
+
+/// Below this many output elements a kernel runs on the calling thread.
+const PARALLEL_MIN: usize = 1 << 15;
+
+/// Where element `(n, c, y, x)` of an `[N, C, H, W]` array lies in a buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Strides4(pub [usize; 4]);
+
+impl Strides4 {
+    /// The strides of a row-major (contiguous) array of `shape`.
+    pub fn row_major(shape: [usize; 4]) -> Self {
+        let [_, c, h, w] = shape;
+        Strides4([c * h * w, h * w, w, 1])
+    }
+
+    #[inline]
+    fn at(&self, n: usize, c: usize, y: usize, x: usize) -> usize {
+        let [sn, sc, sy, sx] = self.0;
+        n * sn + c * sc + y * sy + x * sx
+    }
+
+    /// One past the largest offset of an array of `shape` (0 when it is empty).
+    fn extent(&self, shape: [usize; 4]) -> usize {
+        if shape.contains(&0) {
+            return 0;
+        }
+        self.at(shape[0] - 1, shape[1] - 1, shape[2] - 1, shape[3] - 1) + 1
+    }
+}
+
+/// The output positions `o` (of `0..out`) whose tap at `offset` lands inside `0..size`, for
+/// input coordinate `o·stride + offset − padding`.
+#[inline]
+fn valid_range(
+    out: usize,
+    stride: usize,
+    offset: usize,
+    padding: usize,
+    size: usize,
+) -> Range<usize> {
+    // o·stride + offset ≥ padding  ⇔  o ≥ ceil((padding − offset) / stride)
+    let lo = padding.saturating_sub(offset).div_ceil(stride);
+    // o·stride + offset < size + padding  ⇔  o < ceil((size + padding − offset) / stride)
+    let hi = (size + padding).saturating_sub(offset).div_ceil(stride);
+    lo.min(out)..hi.min(out).max(lo.min(out))
+}
+
+/// Runs `job` over `parts` shares of `out` (chunks of `chunk` elements), on the worker pool when
+/// the output is large.
+fn for_each_chunk<E: Element>(out: &mut [E], chunk: usize, job: impl Fn(usize, &mut [E]) + Sync) {
+    let threads = threads::num_threads();
+    if out.len() < PARALLEL_MIN || threads == 1 || chunk == 0 || out.len() <= chunk {
+        for (i, part) in out.chunks_mut(chunk.max(1)).enumerate() {
+            job(i, part);
+        }
+        return;
+    }
+    let shares: Vec<Mutex<&mut [E]>> = out.chunks_mut(chunk).map(Mutex::new).collect();
+    pool::run(shares.len(), threads, &|i| {
+        let mut share = shares[i].lock().unwrap_or_else(PoisonError::into_inner);
+        job(i, &mut share);
+    });
+}
+
+/// How many units of `unit` elements make one share of a parallel kernel: about `2 · threads`
+/// shares in all, so that an uneven split still keeps every thread busy.
+fn units_per_share(units: usize) -> usize {
+    units.div_ceil(2 * threads::num_threads()).max(1)
+}
+
+/// The patch matrix of `x` under `window`: entry `(row, col)` with `row = (c·kH + i)·kW + j`
+/// and `col = (n·outH + oy)·outW + ox` is `x[n, c, oy·sH + i·dH − pH, ox·sW + j·dW − pW]`, or 0
+/// where that falls in the padding. The matrix is `[C·kH·kW, N·outH·outW]`, written in `layout`.
+///
+/// # Panics
+/// If `x` is too short for `strides` and the window's input shape.
+pub fn im2col<E: Element>(x: &[E], strides: Strides4, window: &Window2d, layout: Layout) -> Vec<E> {
+    assert!(
+        strides.extent(window.input) <= x.len(),
+        "im2col: a buffer of {} elements does not hold {:?} with strides {:?}",
+        x.len(),
+        window.input,
+        strides.0
+    );
+    let (rows, cols) = (window.patch_len(), window.positions());
+    let mut out = crate::buffers::take::<E>(rows * cols);
+    out.resize(rows * cols, E::zero());
+    match layout {
+        Layout::RowMajor => {
+            let per_share = units_per_share(rows);
+            for_each_chunk(&mut out, per_share * cols, |share, part| {
+                let first = share * per_share;
+                for (k, row) in part.chunks_mut(cols).enumerate() {
+                    tap_row(x, strides, window, first + k, row);
+                }
+            });
+        }
+        Layout::ColMajor => {
+            let per_share = units_per_share(cols);
+            for_each_chunk(&mut out, per_share * rows, |share, part| {
+                let first = share * per_share;
+                for (k, patch) in part.chunks_mut(rows).enumerate() {
+                    patch_column(x, strides, window, first + k, patch);
+                }
+            });
+        }
+    }
+    out
+}
+
+/// Splits a patch-matrix row into its channel and kernel offsets `(c, i, j)`.
+#[inline]
+fn tap(window: &Window2d, row: usize) -> (usize, usize, usize) {
+    let [kh, kw] = window.kernel;
+    (row / (kh * kw), row / kw % kh, row % kw)
+}
+
+/// Writes row `row` of the patch matrix (one tap of every window, over the whole batch) into
+/// `out` (zeroed, `N·outH·outW` long).
+fn tap_row<E: Element>(x: &[E], s: Strides4, w: &Window2d, row: usize, out: &mut [E]) {
+    let [n_count, _, h, wd] = w.input;
+    let [oh, ow] = w.output_size();
+    let (c, i, j) = tap(w, row);
+    let (oi, oj) = (i * w.dilation[0], j * w.dilation[1]);
+    let ys = valid_range(oh, w.stride[0], oi, w.padding[0], h);
+    let xs = valid_range(ow, w.stride[1], oj, w.padding[1], wd);
+    for n in 0..n_count {
+        for oy in ys.clone() {
+            let y = oy * w.stride[0] + oi - w.padding[0];
+            let line = &mut out[(n * oh + oy) * ow..][..ow];
+            let base = s.at(n, c, y, 0);
+            let x0 = xs.start * w.stride[1] + oj - w.padding[1];
+            if w.stride[1] == 1 && s.0[3] == 1 {
+                let len = xs.len();
+                line[xs.clone()].copy_from_slice(&x[base + x0..][..len]);
+            } else {
+                for (k, ox) in xs.clone().enumerate() {
+                    line[ox] = x[base + (x0 + k * w.stride[1]) * s.0[3]];
+                }
+            }
+        }
+    }
+}
+
+/// Writes column `col` of the patch matrix (the whole window at one position) into `out`
+/// (zeroed, `C·kH·kW` long).
+fn patch_column<E: Element>(x: &[E], s: Strides4, w: &Window2d, col: usize, out: &mut [E]) {
+    let [_, channels, h, wd] = w.input;
+    let [oh, ow] = w.output_size();
+    let [kh, kw] = w.kernel;
+    let (n, oy, ox) = (col / (oh * ow), col / ow % oh, col % ow);
+    for c in 0..channels {
+        for i in 0..kh {
+            let y = (oy * w.stride[0] + i * w.dilation[0]).wrapping_sub(w.padding[0]);
+            if y >= h {
+                continue; // padding (a negative coordinate wraps to a large one)
+            }
+            for j in 0..kw {
+                let xx = (ox * w.stride[1] + j * w.dilation[1]).wrapping_sub(w.padding[1]);
+                if xx < wd {
+                    out[(c * kh + i) * kw + j] = x[s.at(n, c, y, xx)];
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of [`im2col`]: every entry of the patch matrix `cols` (in `layout`) added back
+/// into the input position it was read from. Returns a buffer holding an `[N, C, H, W]` array
+/// with strides `out` (which must address every position of a buffer of `N·C·H·W` elements
+/// exactly once: a permutation of row-major order).
+///
+/// # Panics
+/// If `cols` does not have `C·kH·kW · N·outH·outW` elements.
+pub fn col2im<E: Element>(cols: &[E], layout: Layout, window: &Window2d, out: Strides4) -> Vec<E> {
+    let (rows, positions) = (window.patch_len(), window.positions());
+    assert_eq!(
+        cols.len(),
+        rows * positions,
+        "col2im: {} elements for a {rows}×{positions} patch matrix",
+        cols.len()
+    );
+    let [n_count, c, h, w] = window.input;
+    let len = n_count * c * h * w;
+    debug_assert!(out.extent(window.input) <= len);
+    let mut image = crate::buffers::take::<E>(len);
+    image.resize(len, E::zero());
+    let sample = c * h * w;
+    if out.0[0] == sample && sample > 0 {
+        // Samples are contiguous blocks: one share per group of samples.
+        let per_share = units_per_share(n_count);
+        for_each_chunk(&mut image, per_share * sample, |share, part| {
+            let first = share * per_share;
+            let samples = first..first + part.len() / sample;
+            add_patches(cols, layout, window, samples, part, out);
+        });
+    } else {
+        add_patches(cols, layout, window, 0..n_count, &mut image, out);
+    }
+    image
+}
+
+/// [`col2im`] for the samples `samples`, whose first one starts at offset 0 of `image`.
+fn add_patches<E: Element>(
+    cols: &[E],
+    layout: Layout,
+    w: &Window2d,
+    samples: Range<usize>,
+    image: &mut [E],
+    s: Strides4,
+) {
+    let [_, channels, h, wd] = w.input;
+    let [oh, ow] = w.output_size();
+    let (rows, positions) = (w.patch_len(), w.positions());
+    let at = |row: usize, col: usize| match layout {
+        Layout::RowMajor => row * positions + col,
+        Layout::ColMajor => col * rows + row,
+    };
+    let first = samples.start;
+    for n in samples {
+        for row in 0..rows {
+            let (c, i, j) = tap(w, row);
+            debug_assert!(c < channels);
+            let (oi, oj) = (i * w.dilation[0], j * w.dilation[1]);
+            let ys = valid_range(oh, w.stride[0], oi, w.padding[0], h);
+            let xs = valid_range(ow, w.stride[1], oj, w.padding[1], wd);
+            for oy in ys {
+                let y = oy * w.stride[0] + oi - w.padding[0];
+                let col0 = (n * oh + oy) * ow;
+                for ox in xs.clone() {
+                    let x = ox * w.stride[1] + oj - w.padding[1];
+                    image[s.at(n - first, c, y, x)] += cols[at(row, col0 + ox)];
+                }
+            }
+        }
+    }
+}
+
+/// Max pooling of `x` (read through `strides`) under `window`, as PyTorch's CPU kernel: each
+/// output is the largest value of its window, scanned in row-major order, where a later value
+/// wins only if it is larger or NaN (so ties go to the first, and a NaN propagates); padding
+/// never wins. Returns the values, an `[N, C, outH, outW]` array written with strides `out`
+/// (a permutation of row-major order, as for [`col2im`]), and for each output in row-major
+/// order the row-major flat index into `x`'s shape of the element it took.
+///
+/// # Panics
+/// If `x` is too short for `strides` and the window's input shape.
+pub fn max_pool2d<E: Element>(
+    x: &[E],
+    strides: Strides4,
+    window: &Window2d,
+    out: Strides4,
+) -> (Vec<E>, Vec<usize>) {
+    assert!(
+        strides.extent(window.input) <= x.len(),
+        "max_pool2d: a buffer of {} elements does not hold {:?} with strides {:?}",
+        x.len(),
+        window.input,
+        strides.0
+    );
+    let pooled = window.pooled_shape();
+    let len: usize = pooled.iter().product();
+    debug_assert!(out.extent(pooled) <= len);
+    let mut values = crate::buffers::take::<E>(len);
+    values.resize(len, E::zero());
+    let mut indices = vec![0usize; len];
+    let plane = pooled[2] * pooled[3];
+    if plane == 0 {
+        return (values, indices);
+    }
+    // The indices are one row-major plane per (n, c); values too when `out` is row-major.
+    let row_major = out == Strides4::row_major(pooled);
+    let planes = pooled[0] * pooled[1];
+    let per_share = units_per_share(planes);
+    let shares: Vec<Mutex<(&mut [usize], usize)>> = indices
+        .chunks_mut(per_share * plane)
+        .enumerate()
+        .map(|(i, part)| Mutex::new((part, i * per_share)))
+        .collect();
+    let run = |share: &mut (&mut [usize], usize), values: &mut dyn FnMut(usize, E)| {
+        let (part, first) = share;
+        for (k, idx) in part.chunks_mut(plane).enumerate() {
+            let p = *first + k;
+            let (n, c) = (p / pooled[1], p % pooled[1]);
+            pool_plane(x, strides, window, n, c, idx, &mut |o, v| {
+                values(p * plane + o, v)
+            });
+        }
+    };
+    if row_major && len >= PARALLEL_MIN && threads::num_threads() > 1 {
+        let value_shares: Vec<Mutex<&mut [E]>> = values
+            .chunks_mut(per_share * plane)
+            .map(Mutex::new)
+            .collect();
+        pool::run(shares.len(), threads::num_threads(), &|i| {
+            let mut share = shares[i].lock().unwrap_or_else(PoisonError::into_inner);
+            let mut dst = value_shares[i]
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let base = i * per_share * plane;
+            run(&mut share, &mut |o, v| dst[o - base] = v);
+        });
+    } else {
+        for share in &shares {
+            let mut share = share.lock().unwrap_or_else(PoisonError::into_inner);
+            run(&mut share, &mut |o, v| {
+                let (oy, ox) = (o % plane / pooled[3], o % pooled[3]);
+                let p = o / plane;
+                values[out.at(p / pooled[1], p % pooled[1], oy, ox)] = v;
+            });
+        }
+    }
+    drop(shares);
+    (values, indices)
+}
+
+/// Pools plane `(n, c)`: writes each output's flat input index into `indices` (row-major over
+/// the plane) and hands `(offset in the plane, value)` to `write`.
+fn pool_plane<E: Element>(
+    x: &[E],
+    s: Strides4,
+    w: &Window2d,
+    n: usize,
+    c: usize,
+    indices: &mut [usize],
+    write: &mut dyn FnMut(usize, E),
+) {
+    let [_, channels, h, wd] = w.input;
+    let [oh, ow] = w.output_size();
+    let [kh, kw] = w.kernel;
+    let plane_base = (n * channels + c) * h * wd;
+    for oy in 0..oh {
+        for ox in 0..ow {
+            // PyTorch starts from -inf at the first in-bounds tap.
+            let mut best = E::neg_infinity();
+            let mut best_at = usize::MAX;
+            for i in 0..kh {
+                let y = (oy * w.stride[0] + i * w.dilation[0]).wrapping_sub(w.padding[0]);
+                if y >= h {
+                    continue; // padding (a negative coordinate wraps to a large one)
+                }
+                for j in 0..kw {
+                    let xx = (ox * w.stride[1] + j * w.dilation[1]).wrapping_sub(w.padding[1]);
+                    if xx >= wd {
+                        continue;
+                    }
+                    let v = x[s.at(n, c, y, xx)];
+                    let flat = y * wd + xx;
+                    if best_at == usize::MAX {
+                        best_at = flat;
+                    }
+                    if v > best || v.is_nan() {
+                        best = v;
+                        best_at = flat;
+                    }
+                }
+            }
+            debug_assert!(best_at != usize::MAX, "a window entirely in the padding");
+            let o = oy * ow + ox;
+            indices[o] = plane_base + best_at;
+            write(o, best);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_range_keeps_taps_inside_the_input() {
+        // 5 outputs, stride 1, padding 2, tap offset 0: input coordinate o − 2 must be in 0..5.
+        assert_eq!(valid_range(5, 1, 0, 2, 5), 2..5);
+        // Tap offset 4 (the last of a 5-wide kernel): o + 2 in 0..5.
+        assert_eq!(valid_range(5, 1, 4, 2, 5), 0..3);
+        // Stride 2, padding 1, offset 0: 2o − 1 in 0..6 for o in 1..3 (o = 3 gives 5).
+        assert_eq!(valid_range(4, 2, 0, 1, 6), 1..4);
+        // A tap that never lands inside gives an empty range.
+        assert!(valid_range(2, 1, 9, 0, 3).is_empty());
+    }
+
+    #[test]
+    fn im2col_layouts_hold_the_same_matrix_and_col2im_is_its_adjoint() {
+        let window = Window2d::new([2, 2, 4, 5], [2, 3])
+            .stride([2, 1])
+            .padding([1, 1]);
+        let x: Vec<f64> = (0..80).map(|v| v as f64).collect();
+        let s = Strides4::row_major(window.input);
+        let rm = im2col(&x, s, &window, Layout::RowMajor);
+        let cm = im2col(&x, s, &window, Layout::ColMajor);
+        let (rows, cols) = (window.patch_len(), window.positions());
+        for r in 0..rows {
+            for c in 0..cols {
+                assert_eq!(rm[r * cols + c], cm[c * rows + r]);
+            }
+        }
+        // <im2col(x), y> = <x, col2im(y)> for any y.
+        let y: Vec<f64> = (0..rows * cols).map(|v| (v % 7) as f64 - 3.0).collect();
+        let lhs: f64 = rm.iter().zip(&y).map(|(a, b)| a * b).sum();
+        let back = col2im(&y, Layout::RowMajor, &window, s);
+        let rhs: f64 = x.iter().zip(&back).map(|(a, b)| a * b).sum();
+        assert_eq!(lhs, rhs);
+    }
+
+    #[test]
+    fn max_pool_ties_go_to_the_first_and_nan_propagates() {
+        let window = Window2d::new([1, 1, 2, 4], [2, 2]).stride([2, 2]);
+        let x = [1.0, 3.0, f64::NAN, 0.0, 3.0, 2.0, 5.0, 5.0];
+        let (v, i) = max_pool2d(
+            &x,
+            Strides4::row_major(window.input),
+            &window,
+            Strides4::row_major(window.pooled_shape()),
+        );
+        assert_eq!(v[0], 3.0);
+        assert_eq!(i[0], 1);
+        assert!(v[1].is_nan());
+        assert_eq!(i[1], 2);
+    }
+}
