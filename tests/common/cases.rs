@@ -182,9 +182,7 @@ pub fn apply<B: Backend>(name: &str, x: &[Tensor<B>], idx: &Indices) -> Tensor<B
         "max_pool2d_k3_s2_p1" | "max_pool2d_ties_overlapping" => {
             x[0].max_pool2d(Pool2dOptions::new(3).stride(2).padding(1))
         }
-        "max_pool2d_kernel2x3" => {
-            x[0].max_pool2d(Pool2dOptions::new(2).kernel_hw([2, 3]).stride_hw([1, 2]))
-        }
+        "max_pool2d_kernel2x3" => x[0].max_pool2d(Pool2dOptions::new_hw([2, 3]).stride_hw([1, 2])),
         "avg_pool2d" => x[0].avg_pool2d(Pool2dOptions::new(2)),
         "avg_pool2d_k3_s2_p1" => x[0].avg_pool2d(Pool2dOptions::new(3).stride(2).padding(1)),
         "adaptive_avg_pool2d_1x1" => x[0].adaptive_avg_pool2d([1, 1]),
