@@ -546,6 +546,18 @@ def build_conv_cases():
          [randn(3, 1, 8, 8), randn(3, 1, 3, 3) * 0.5, randn(3) * 0.1, randn(5, 48) * 0.2,
           randn(5) * 0.1], grad_output=torch.tensor(1.0, dtype=DTYPE), labels=_LENET_LABELS)
 
+    # ---- unfold / fold (the patch matrices conv2d is built on) -------------------------------
+    case("unfold", "F.unfold(x(2,3,5,6), (2,3), dilation=(1,2), padding=1, stride=(2,1)) -> "
+         "(2,18,12): columns are window positions, rows channel-major then kernel row, column",
+         lambda x: F.unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=(2, 1)),
+         [randn(2, 3, 5, 6)])
+    case("fold", "F.fold(p(2,12,12), output_size=(4,5), kernel_size=(2,2)) -> (2,3,4,5); "
+         "overlapping patches add up",
+         lambda p: F.fold(p, (4, 5), (2, 2)), [randn(2, 12, 12)])
+    case("fold_stride2_pad1", "F.fold(p(2,18,6), output_size=(5,4), kernel_size=3, padding=1, "
+         "stride=2) -> (2,2,5,4); entries that fall in the padding are dropped",
+         lambda p: F.fold(p, (5, 4), 3, padding=1, stride=2), [randn(2, 18, 6)])
+
 
 _MLP = {}
 

@@ -226,6 +226,15 @@ pub fn apply<B: Backend>(name: &str, x: &[Tensor<B>], idx: &Indices) -> Tensor<B
                 .max_pool2d(Pool2dOptions::new(2));
             linear(&h.flatten(1, -1), &x[3], &x[4]).cross_entropy(labels, Reduction::Mean)
         }
+        "unfold" => x[0].unfold(
+            [2, 3],
+            Conv2dOptions::new()
+                .dilation_hw([1, 2])
+                .padding(1)
+                .stride_hw([2, 1]),
+        ),
+        "fold" => x[0].fold([4, 5], [2, 2], Conv2dOptions::new()),
+        "fold_stride2_pad1" => x[0].fold([5, 4], [3, 3], Conv2dOptions::new().padding(1).stride(2)),
         other => panic!(
             "no duograd expression for fixture case '{other}': add it to tests/common/cases.rs"
         ),
