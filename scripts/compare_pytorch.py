@@ -9,9 +9,16 @@ repetitions, which use seeds seed, seed+1, ...) and duograd's peak resident memo
 beside it so a faster run cannot hide a worse one.
 
     python3 scripts/compare_pytorch.py --data-dir ../shared/data/mnist [--reps 3] [--threads 2]
+        [--configs arena,wide,lenet,cnn] [--epochs N] [--batch-size N] [--pytorch-only]
 
 Needs `pip install -r scripts/requirements-torch.txt` and `cargo build --release --examples`.
 Writes the table to stdout (Markdown) and, with --json FILE, all raw measurements.
+
+Each config is one of duograd's presets: an MLP (arena, wide: SGD, constant learning rate) or
+a convolutional network (lenet, cnn: Adam with the cosine schedule stepped every batch, as
+duograd's LrSchedule::Cosine does), the images reshaped to [N, 1, 28, 28] for the latter.
+--epochs and --batch-size override every config's (on both sides) for quick runs;
+--pytorch-only times PyTorch alone (no cargo build, no duograd runs, no latency).
 
 With --baseline DIR it also times the train_mnist and latency programs of another build of duograd
 (DIR/target/release/examples/, e.g. a git worktree of an earlier commit built with
@@ -26,12 +33,14 @@ repetition too, alternating with the systems above on the same seeds, and adds a
 import argparse
 import gzip
 import json
+import math
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -41,11 +50,29 @@ import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parent.parent
 
+
+@dataclass(frozen=True)
+class Config:
+    """One duograd preset and its PyTorch twin."""
+
+    model: str  # "mlp", "lenet" or "cnn"
+    optimizer: str  # "sgd" (no momentum) or "adam" (PyTorch's defaults)
+    lr: float
+    batch: int
+    epochs: int
+    flags: tuple  # duograd's train_mnist arguments
+    hidden: tuple = ()  # the MLP's hidden sizes
+    schedule: str = "constant"  # or "cosine": annealed to 0, updated at every batch
+
+
 CONFIGS = {
-    # name: (hidden sizes, lr, batch size, epochs, duograd flags)
-    "arena": ([64, 64], 0.01, 512, 5, ["--preset", "arena"]),
-    "wide": ([256, 256], 0.05, 128, 3, ["--preset", "wide"]),
+    "arena": Config("mlp", "sgd", 0.01, 512, 5, ("--preset", "arena"), hidden=(64, 64)),
+    "wide": Config("mlp", "sgd", 0.05, 128, 3, ("--preset", "wide"), hidden=(256, 256)),
+    "lenet": Config("lenet", "adam", 1e-3, 64, 10, ("--preset", "lenet"), schedule="cosine"),
+    "cnn": Config("cnn", "adam", 1e-3, 128, 5, ("--preset", "cnn"), schedule="cosine"),
 }
+# The configs benches/frameworks implements too.
+FRAMEWORK_CONFIGS = {"arena", "wide"}
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -74,32 +101,71 @@ def load_mnist(data_dir: Path):
     return norm(x_train), torch.from_numpy(y_train), norm(x_test), torch.from_numpy(y_test)
 
 
-def torch_run(data, hidden, lr, batch, epochs, seed):
+def build_model(config):
+    """The config's network, as duograd's preset builds it (PyTorch's default initialization)."""
+    if config.model == "mlp":
+        sizes = [784, *config.hidden, 10]
+        layers = []
+        for i in range(len(sizes) - 1):
+            layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+            if i + 2 < len(sizes):
+                layers.append(nn.ReLU())
+        return nn.Sequential(*layers)
+    if config.model == "lenet":
+        return nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+    if config.model == "cnn":
+        return nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(64, 128, 3, padding=1), nn.BatchNorm2d(128), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Dropout(0.25), nn.Linear(1152, 128), nn.BatchNorm1d(128), nn.ReLU(),
+            nn.Dropout(0.25), nn.Linear(128, 10))
+    raise ValueError(f"unknown model {config.model!r}")
+
+
+def cosine_lr(base, step, total):
+    """duograd's LrSchedule::Cosine: the learning rate of step `step` (from 0) of `total`."""
+    return base if total == 0 else 0.5 * base * (1.0 + math.cos(math.pi * step / total))
+
+
+def torch_run(data, config, seed):
     x_train, y_train, x_test, y_test = data
+    if config.model != "mlp":  # the convolutional networks take images
+        x_train, x_test = x_train.view(-1, 1, 28, 28), x_test.view(-1, 1, 28, 28)
     torch.manual_seed(seed)
-    sizes = [784] + hidden + [10]
-    layers = []
-    for i in range(len(sizes) - 1):
-        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
-        if i + 2 < len(sizes):
-            layers.append(nn.ReLU())
-    model = nn.Sequential(*layers)
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
-    n = x_train.shape[0]
+    model = build_model(config)
+    if config.optimizer == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=config.lr)
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    n, batch = x_train.shape[0], config.batch
+    total_steps = -(-n // batch) * config.epochs
+    step = 0
     gen = torch.Generator().manual_seed(seed)
+    model.train()
     start = time.perf_counter()
-    for _ in range(epochs):
+    for _ in range(config.epochs):
         order = torch.randperm(n, generator=gen)
         for i in range(0, n, batch):
+            if config.schedule == "cosine":
+                for group in opt.param_groups:
+                    group["lr"] = cosine_lr(config.lr, step, total_steps)
+            step += 1
             idx = order[i:i + batch]
             opt.zero_grad()
             loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
             loss.backward()
             opt.step()
     seconds = time.perf_counter() - start
-    with torch.no_grad():
-        acc = (model(x_test).argmax(1) == y_test).float().mean().item()
-    return seconds, acc
+    model.eval()
+    with torch.no_grad():  # in batches of 1000, as duograd evaluates
+        correct = sum((model(x_test[i:i + 1000]).argmax(1) == y_test[i:i + 1000]).sum().item()
+                      for i in range(0, x_test.shape[0], 1000))
+    return seconds, correct / x_test.shape[0]
 
 
 def examples_dir(system, baseline):
@@ -193,12 +259,41 @@ def duograd_latency(system="current", baseline=None):
     return {r["backend"]: r["micros_per_step"] for r in map(json.loads, out.strip().splitlines())}
 
 
+def pytorch_only(configs, data, args):
+    """Times PyTorch alone and prints its seconds (per epoch too) and accuracy per config."""
+    raw = {}
+    for name, config in configs.items():
+        raw[name] = []
+        for rep in range(args.reps):
+            r = torch_run(data, config, args.seed + rep)
+            raw[name].append(r)
+            print(f"  {name} rep {rep + 1} pytorch: {r[0]:.3f} s, accuracy {r[1]:.4f}",
+                  file=sys.stderr, flush=True)
+    print(f"\nPyTorch MNIST training time (s, median of {args.reps}, training only), torch "
+          f"{torch.__version__}, {args.threads} threads, {cpu_model()}, {os.cpu_count()} CPUs\n")
+    print("| config | epochs | batch | seconds | seconds per epoch | accuracy |")
+    print("|---|---|---|---|---|---|")
+    for name, runs in raw.items():
+        config = configs[name]
+        med = statistics.median(r[0] for r in runs)
+        acc = statistics.median(r[1] for r in runs)
+        print(f"| {name} | {config.epochs} | {config.batch} | {med:.3f} | "
+              f"{med / config.epochs:.3f} | {acc:.4f} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"training": {"pytorch": raw}}, indent=1))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", default=os.environ.get("MNIST_DIR", "data/mnist"))
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--configs", default="arena,wide")
+    ap.add_argument("--configs", default="arena,wide",
+                    help=f"comma-separated, from {', '.join(CONFIGS)}")
+    ap.add_argument("--epochs", type=int, help="train every config this many epochs")
+    ap.add_argument("--batch-size", type=int, help="train every config with this batch size")
+    ap.add_argument("--pytorch-only", action="store_true",
+                    help="time PyTorch alone: no cargo build, no duograd runs, no latency")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", help="write raw measurements here")
     ap.add_argument("--baseline", help="also time the example programs built under DIR/target/release "
@@ -206,15 +301,38 @@ def main():
     ap.add_argument("--rust-frameworks", action="store_true",
                     help="also build and time burn (flex, ndarray) and candle from benches/frameworks")
     args = ap.parse_args()
+    names = args.configs.split(",")
+    for name in names:
+        if name not in CONFIGS:
+            sys.exit(f"error: unknown config {name!r}; choose from {', '.join(CONFIGS)}")
+    if args.pytorch_only and (args.baseline or args.rust_frameworks):
+        sys.exit("error: --pytorch-only runs PyTorch alone (no --baseline, no --rust-frameworks)")
+    configs, overrides = {}, []
+    for name in names:
+        config = CONFIGS[name]
+        if args.epochs is not None:
+            config = replace(config, epochs=args.epochs)
+        if args.batch_size is not None:
+            config = replace(config, batch=args.batch_size)
+        configs[name] = config
+    if args.epochs is not None:
+        overrides += ["--epochs", str(args.epochs)]
+    if args.batch_size is not None:
+        overrides += ["--batch-size", str(args.batch_size)]
 
     torch.set_num_threads(args.threads)
+    data_dir = Path(args.data_dir).resolve()
+    data = load_mnist(data_dir)
+    if args.pytorch_only:
+        return pytorch_only(configs, data, args)
     os.environ["DUOGRAD_THREADS"] = str(args.threads)
     subprocess.run(["cargo", "build", "--release", "--example", "train_mnist", "--example", "latency"],
                    cwd=ROOT, check=True)
     fw_binary = build_frameworks() if args.rust_frameworks else None
-    frameworks = list(FRAMEWORKS) if fw_binary else []
-    data_dir = Path(args.data_dir).resolve()
-    data = load_mnist(data_dir)
+    if fw_binary and overrides:
+        print("note: the other Rust frameworks train their own epochs and batch size; they are left "
+              "out of runs with --epochs or --batch-size", file=sys.stderr, flush=True)
+    frameworks = list(FRAMEWORKS) if fw_binary and not overrides else []
     systems = ["pytorch", "ndarray", "nalgebra"]
     if args.baseline:
         for system in ("ndarray@base", "nalgebra@base"):
@@ -226,18 +344,18 @@ def main():
         systems += ["ndarray@base", "nalgebra@base"]
     raw = {}
     fw_raw, fw_failed = {}, {}  # config -> framework -> runs / error
-    for name in args.configs.split(","):
-        hidden, lr, batch, epochs, flags = CONFIGS[name]
+    for name, config in configs.items():
+        flags = list(config.flags) + overrides
         runs = {s: [] for s in systems}
         for rep in range(args.reps):
             for system in systems:  # alternate, so drift in machine load hits all systems alike
                 if system == "pytorch":
-                    r = torch_run(data, hidden, lr, batch, epochs, args.seed + rep) + (None,)
+                    r = torch_run(data, config, args.seed + rep) + (None,)
                 else:
                     r = duograd_run(system, flags, data_dir, args.seed + rep, args.baseline)
                 runs[system].append(r)
                 print(f"  {name} rep {rep + 1} {system}: {r[0]:.3f} s, accuracy {r[1]:.4f}", file=sys.stderr, flush=True)
-            for fw in frameworks:  # after the duograd runs, same seed
+            for fw in (frameworks if name in FRAMEWORK_CONFIGS else []):  # after duograd, same seed
                 if fw in fw_failed.get(name, {}):
                     continue
                 try:

@@ -9,6 +9,13 @@ Generates the committed fixtures the Rust tests compare against:
                                         clip_grad_norm_ case (float64)
   tests/fixtures/torch_mlp.safetensors  state_dict of a tiny float32 nn.Sequential
   tests/fixtures/torch_mlp.json         an input batch and that model's output
+  tests/fixtures/torch_lenet.safetensors,
+  tests/fixtures/torch_cnn.safetensors  state_dicts of the lenet and cnn presets' networks
+                                        (float32; the cnn's BatchNorm statistics trained)
+  tests/fixtures/torch_lenet.json,
+  tests/fixtures/torch_cnn.json         an input batch [4,1,28,28] and the eval-mode output;
+                                        for the cnn also every buffer after one train-mode
+                                        forward (dropout off)
 
 How to run (from the repository root):
 
@@ -20,9 +27,10 @@ CI never runs this script and never needs PyTorch: the Rust tests only read the
 committed fixture files. Re-run it only when adding or changing a case, and commit
 the regenerated files together with the script.
 
-Everything is deterministic: fixed seeds, CPU only, one thread, float64 (float32
-only for the safetensors model). Numbers are written with Python's shortest
-round-trip float repr, so no precision is lost.
+Everything is deterministic: fixed seeds, CPU only, one thread, torch's AVX2 kernels
+(ATEN_CPU_CAPABILITY=avx2, also on AVX-512 machines), float64 (float32 only for the
+safetensors models). Numbers are written with Python's shortest round-trip float repr,
+so no precision is lost.
 
 Tensor format used in every JSON file: {"shape": [d0, d1, ...], "data": [row-major
 values]}; a 0-d tensor has shape [] and a one-element data list.
@@ -40,8 +48,13 @@ import json
 import os
 import sys
 
-import torch
-import torch.nn.functional as F
+# The same kernels on every machine: torch picks its vectorized CPU kernels by the CPU's
+# instruction set, and softmax/log_softmax differ in the last bit between its AVX2 and
+# AVX-512 versions. Set before torch loads; export ATEN_CPU_CAPABILITY to override.
+os.environ.setdefault("ATEN_CPU_CAPABILITY", "avx2")
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 DTYPE = torch.float64
 SEED = 20240607
@@ -355,6 +368,196 @@ def build_op_cases():
     case("addmm_at", "torch.addmm(b(5), a(4,3).t(), c(4,5)) = a.t() @ c + b -> (3,5)",
          lambda a, c, b: torch.addmm(b, a.t(), c), [randn(4, 3), randn(4, 5), randn(5)])
 
+    # ---- convolutional networks (after every case above, whose random inputs stay the same) --
+    build_conv_cases()
+
+
+def first_max_pool_grad(x, grad_output, kernel, stride, padding):
+    """The gradient of F.max_pool2d by its definition, one window at a time: each window sends
+    its output's gradient to its first maximal element in row-major order (padding is never
+    picked: it counts as -inf)."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    n_, c_, h, w = x.shape
+    oh, ow = grad_output.shape[2:]
+    grad = torch.zeros_like(x)
+    for n in range(n_):
+        for c in range(c_):
+            for i in range(oh):
+                for j in range(ow):
+                    best = None
+                    for a in range(kh):
+                        for b in range(kw):
+                            r, q = i * sh - ph + a, j * sw - pw + b
+                            inside = 0 <= r < h and 0 <= q < w
+                            if inside and (best is None or x[n, c, r, q] > x[n, c][best]):
+                                best = (r, q)
+                    grad[n, c][best] += grad_output[n, c, i, j]
+    return grad
+
+
+def tied_windows(x, kernel, stride, padding):
+    """How many max-pool windows hold their maximum more than once."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    xp = F.pad(x, (pw, pw, ph, ph), value=float("-inf"))
+    win = xp.unfold(2, kh, sh).unfold(3, kw, sw).flatten(-2)
+    return int(((win == win.max(-1, keepdim=True).values).sum(-1) > 1).sum())
+
+
+def max_pool_tie_case(name, x, kernel, stride, padding):
+    c = case(name, f"F.max_pool2d(x{tuple(x.shape)}, kernel_size={kernel}, stride={stride}, "
+             f"padding={padding}); x holds small integers, so many windows have tied maxima: "
+             "torch sends each window's gradient to its FIRST maximal element in row-major "
+             "order (never to padding, which counts as -inf), and overlapping windows add up",
+             lambda x: F.max_pool2d(x, kernel, stride, padding), [x])
+    assert tied_windows(inp(c, 0), kernel, stride, padding) >= 4, name
+    want = first_max_pool_grad(inp(c, 0), go(c), kernel, stride, padding)
+    assert torch.allclose(g(c, 0), want, rtol=0, atol=1e-15), name
+    return c
+
+
+_LENET_LABELS = [3, 1, 4]
+
+
+def lenet_like(x, w1, b1, w2, b2):
+    h = F.max_pool2d(F.relu(F.conv2d(x, w1, b1, padding=1)), 2)
+    logits = F.linear(torch.flatten(h, 1, -1), w2, b2)
+    return F.cross_entropy(logits, torch.tensor(_LENET_LABELS))
+
+
+def build_conv_cases():
+    """Cases of the convolutional-network ops: conv2d, pooling, N-d matmul, flatten/squeeze,
+    batch_norm, and a small LeNet-like composite. They draw from the global generator after
+    every earlier case, so adding them left those cases' inputs unchanged."""
+    # ---- conv2d ---------------------------------------------------------------------------
+    case("conv2d", "F.conv2d(x(2,3,7,6), w(4,3,3,3), b(4)) -> (2,4,5,4)",
+         lambda x, w, b: F.conv2d(x, w, b), [randn(2, 3, 7, 6), randn(4, 3, 3, 3), randn(4)])
+    case("conv2d_stride2_pad1", "F.conv2d(x(2,3,7,6), w(4,3,3,3), b(4), stride=2, padding=1) "
+         "-> (2,4,4,3); the last input column is in no window",
+         lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1),
+         [randn(2, 3, 7, 6), randn(4, 3, 3, 3), randn(4)])
+    case("conv2d_dilation2_pad2_nobias", "F.conv2d(x(2,3,7,6), w(4,3,3,3), None, dilation=2, "
+         "padding=2) -> (2,4,7,6)",
+         lambda x, w: F.conv2d(x, w, None, dilation=2, padding=2),
+         [randn(2, 3, 7, 6), randn(4, 3, 3, 3)])
+    case("conv2d_groups2_stride21_pad10", "F.conv2d(x(2,4,7,6), w(6,2,3,3), b(6), stride=(2,1), "
+         "padding=(1,0), groups=2) -> (2,6,4,4)",
+         lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=(1, 0), groups=2),
+         [randn(2, 4, 7, 6), randn(6, 2, 3, 3), randn(6)])
+    case("conv2d_kernel2x3", "F.conv2d(x(2,3,6,7), w(4,3,2,3), b(4)) -> (2,4,5,5)",
+         lambda x, w, b: F.conv2d(x, w, b), [randn(2, 3, 6, 7), randn(4, 3, 2, 3), randn(4)])
+    case("conv2d_1x1", "F.conv2d(x(2,3,5,4), w(5,3,1,1), b(5)) -> (2,5,5,4)",
+         lambda x, w, b: F.conv2d(x, w, b), [randn(2, 3, 5, 4), randn(5, 3, 1, 1), randn(5)])
+    case("conv2d_one_channel_pad2", "F.conv2d(x(1,1,6,6), w(2,1,5,5), b(2), padding=2) -> "
+         "(1,2,6,6) (LeNet's first layer in small)",
+         lambda x, w, b: F.conv2d(x, w, b, padding=2),
+         [randn(1, 1, 6, 6), randn(2, 1, 5, 5), randn(2)])
+    case("conv2d_stride3_kernel2", "F.conv2d(x(1,2,8,8), w(3,2,2,2), b(3), stride=3) -> "
+         "(1,3,3,3); the stride exceeds the kernel, so rows and columns 2 and 5 (and 7) are in "
+         "no window and get a zero gradient",
+         lambda x, w, b: F.conv2d(x, w, b, stride=3),
+         [randn(1, 2, 8, 8), randn(3, 2, 2, 2), randn(3)])
+    case("conv2d_depthwise", "F.conv2d(x(2,3,5,5), w(3,1,3,3), b(3), padding=1, groups=3) -> "
+         "(2,3,5,5) (one filter per channel)",
+         lambda x, w, b: F.conv2d(x, w, b, padding=1, groups=3),
+         [randn(2, 3, 5, 5), randn(3, 1, 3, 3), randn(3)])
+
+    # ---- pooling ----------------------------------------------------------------------------
+    case("max_pool2d", "F.max_pool2d(x(2,3,6,8), 2) (stride 2) -> (2,3,3,4)",
+         lambda x: F.max_pool2d(x, 2), [randn(2, 3, 6, 8)])
+    case("max_pool2d_k3_s2_p1", "F.max_pool2d(x(2,2,7,6), 3, stride=2, padding=1) -> (2,2,4,3); "
+         "overlapping windows; every x < 0, so padding read as 0 instead of -inf would win",
+         lambda x: F.max_pool2d(x, 3, stride=2, padding=1), [-rand_pos(2, 2, 7, 6)])
+    xt = torch.randint(0, 3, (2, 2, 4, 6)).to(DTYPE)
+    xt[0, 0, 0:2, 0:2] = 2.0  # a window of four equal values
+    max_pool_tie_case("max_pool2d_ties", xt, (2, 2), (2, 2), (0, 0))
+    max_pool_tie_case("max_pool2d_ties_overlapping", torch.randint(0, 3, (1, 2, 5, 5)).to(DTYPE),
+                      (3, 3), (2, 2), (1, 1))
+    case("max_pool2d_kernel2x3", "F.max_pool2d(x(2,2,5,8), (2,3), stride=(1,2)) -> (2,2,4,3)",
+         lambda x: F.max_pool2d(x, (2, 3), stride=(1, 2)), [randn(2, 2, 5, 8)])
+    case("avg_pool2d", "F.avg_pool2d(x(2,3,6,8), 2) (stride 2) -> (2,3,3,4)",
+         lambda x: F.avg_pool2d(x, 2), [randn(2, 3, 6, 8)])
+    case("avg_pool2d_k3_s2_p1", "F.avg_pool2d(x(2,2,7,6), 3, stride=2, padding=1) -> (2,2,4,3); "
+         "count_include_pad=True (the default): every window divides by 9",
+         lambda x: F.avg_pool2d(x, 3, stride=2, padding=1), [randn(2, 2, 7, 6)])
+    case("adaptive_avg_pool2d_1x1", "F.adaptive_avg_pool2d(x(2,3,5,4), (1,1)) -> (2,3,1,1)",
+         lambda x: F.adaptive_avg_pool2d(x, (1, 1)), [randn(2, 3, 5, 4)])
+    case("adaptive_avg_pool2d_3x2", "F.adaptive_avg_pool2d(x(2,2,7,5), (3,2)) -> (2,2,3,2); "
+         "window i spans [floor(i*in/out), ceil((i+1)*in/out)): rows [0,3),[2,5),[4,7), "
+         "columns [0,3),[2,5) (overlapping)",
+         lambda x: F.adaptive_avg_pool2d(x, (3, 2)), [randn(2, 2, 7, 5)])
+
+    # ---- N-d matmul -------------------------------------------------------------------------
+    case("matmul_batched", "torch.matmul(a(2,3,4), b(2,4,5)) -> (2,3,5)",
+         torch.matmul, [randn(2, 3, 4), randn(2, 4, 5)])
+    case("matmul_batched_by_2d", "torch.matmul(a(2,3,4), b(4,5)) -> (2,3,5)",
+         torch.matmul, [randn(2, 3, 4), randn(4, 5)])
+    case("matmul_2d_by_batched", "torch.matmul(a(3,4), b(2,4,5)) -> (2,3,5)",
+         torch.matmul, [randn(3, 4), randn(2, 4, 5)])
+    case("matmul_broadcast_batch", "torch.matmul(a(2,1,3,4), b(3,4,5)) -> (2,3,3,5); batch "
+         "dims broadcast", torch.matmul, [randn(2, 1, 3, 4), randn(3, 4, 5)])
+
+    # ---- flatten / squeeze / unsqueeze ------------------------------------------------------
+    case("flatten_from_1", "torch.flatten(x(2,3,4,5), 1, -1) -> (2,60)",
+         lambda x: torch.flatten(x, 1, -1), [randn(2, 3, 4, 5)])
+    case("flatten_0_1", "torch.flatten(x(2,3,4,5), 0, 1) -> (6,4,5)",
+         lambda x: torch.flatten(x, 0, 1), [randn(2, 3, 4, 5)])
+    case("squeeze", "x(3,1,4).squeeze(1) -> (3,4)", lambda x: x.squeeze(1), [randn(3, 1, 4)])
+    case("squeeze_negative_dim", "x(2,3,1).squeeze(-1) -> (2,3)", lambda x: x.squeeze(-1),
+         [randn(2, 3, 1)])
+    case("squeeze_not_size_one", "x(3,2,4).squeeze(1) -> (3,2,4): dim 1 has size 2, so x is "
+         "returned unchanged", lambda x: x.squeeze(1), [randn(3, 2, 4)])
+    case("unsqueeze", "x(3,4).unsqueeze(1) -> (3,1,4)", lambda x: x.unsqueeze(1), [randn(3, 4)])
+    case("unsqueeze_negative_dim", "x(3,4).unsqueeze(-1) -> (3,4,1)",
+         lambda x: x.unsqueeze(-1), [randn(3, 4)])
+
+    # ---- batch_norm -------------------------------------------------------------------------
+    case("batch_norm_train_4d", "F.batch_norm(x(4,3,3,2), None, None, w(3), b(3), "
+         "training=True, eps=1e-5): batch statistics over N, H, W (biased variance)",
+         lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True, eps=1e-5),
+         [randn(4, 3, 3, 2), randn(3), randn(3)])
+    case("batch_norm_train_3d", "F.batch_norm(x(4,3,5), None, None, w(3), b(3), training=True, "
+         "eps=1e-5): statistics over N and L",
+         lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True, eps=1e-5),
+         [randn(4, 3, 5), randn(3), randn(3)])
+    case("batch_norm_train_2d", "F.batch_norm(x(5,4), None, None, w(4), b(4), training=True, "
+         "eps=1e-5): statistics over N",
+         lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True, eps=1e-5),
+         [randn(5, 4), randn(4), randn(4)])
+    case("batch_norm_train_no_affine", "F.batch_norm(x(6,3), None, None, None, None, "
+         "training=True, eps=1e-5) (no weight, no bias)",
+         lambda x: F.batch_norm(x, None, None, None, None, training=True, eps=1e-5),
+         [randn(6, 3)])
+    case("batch_norm_train_running_stats", "F.batch_norm(x(4,3,2,2), running_mean(3), "
+         "running_var(3), w(3), b(3), training=True, momentum=0.1, eps=1e-5): the running "
+         "statistics (no grad; updated in place, here on copies, so the inputs stored are the "
+         "values before) do not change the output, which uses the batch statistics",
+         lambda x, rm, rv, w, b: F.batch_norm(x, rm.clone(), rv.clone(), w, b, training=True,
+                                              momentum=0.1, eps=1e-5),
+         [randn(4, 3, 2, 2), Const(randn(3)), Const(rand_pos(3)), randn(3), randn(3)])
+    case("batch_norm_eval", "F.batch_norm(x(3,4,2,2), running_mean(4), running_var(4), w(4), "
+         "b(4), training=False, eps=1e-5): normalized with the running statistics (no grad)",
+         lambda x, rm, rv, w, b: F.batch_norm(x, rm, rv, w, b, training=False, eps=1e-5),
+         [randn(3, 4, 2, 2), Const(randn(4)), Const(rand_pos(4)), randn(4), randn(4)])
+
+    # ---- composite --------------------------------------------------------------------------
+    case("lenet_like", "F.cross_entropy(F.linear(torch.flatten(F.max_pool2d(F.relu(F.conv2d("
+         "x, w1, b1, padding=1)), 2), 1, -1), w2, b2), labels); inputs x(3,1,8,8), w1(3,1,3,3), "
+         "b1(3), w2(5,48), b2(5); grad_output = 1.0", lenet_like,
+         [randn(3, 1, 8, 8), randn(3, 1, 3, 3) * 0.5, randn(3) * 0.1, randn(5, 48) * 0.2,
+          randn(5) * 0.1], grad_output=torch.tensor(1.0, dtype=DTYPE), labels=_LENET_LABELS)
+
+    # ---- unfold / fold (the patch matrices conv2d is built on) -------------------------------
+    case("unfold", "F.unfold(x(2,3,5,6), (2,3), dilation=(1,2), padding=1, stride=(2,1)) -> "
+         "(2,18,12): columns are window positions, rows channel-major then kernel row, column",
+         lambda x: F.unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=(2, 1)),
+         [randn(2, 3, 5, 6)])
+    case("fold", "F.fold(p(2,12,12), output_size=(4,5), kernel_size=(2,2)) -> (2,3,4,5); "
+         "overlapping patches add up",
+         lambda p: F.fold(p, (4, 5), (2, 2)), [randn(2, 12, 12)])
+    case("fold_stride2_pad1", "F.fold(p(2,18,6), output_size=(5,4), kernel_size=3, padding=1, "
+         "stride=2) -> (2,2,5,4); entries that fall in the padding are dropped",
+         lambda p: F.fold(p, (5, 4), 3, padding=1, stride=2), [randn(2, 18, 6)])
+
 
 _MLP = {}
 
@@ -422,6 +625,38 @@ def build_second_order():
         "computed with torch.autograd.grad(create_graph=True)",
         lambda w1, b1, w2, b2: mlp_ce(m["x"], w1, b1, w2, b2), names, params, vs,
         x=tj(m["x"]), labels=m["labels"])
+    out.append(c)
+
+    # Convolutional cases (after the ones above, whose draws from gen stay the same).
+    shapes = [(2, 2, 6, 5), (3, 2, 3, 3), (3,)]
+    params = [torch.randn(s, dtype=DTYPE, generator=gen) * k
+              for s, k in zip(shapes, [1, 0.5, 0.1])]
+    vs = [torch.randn(s, dtype=DTYPE, generator=gen) for s in shapes]
+    c, _, _, _ = hvp_case(
+        "conv_tanh_hvp",
+        "loss = torch.tanh(F.conv2d(x, w, b, stride=2, padding=1)).pow(2).sum() with x(2,2,6,5), "
+        "w(3,2,3,3), b(3) all parameters (param_names order); hvp = d/dtheta (grad(theta) . v)",
+        lambda x, w, b: torch.tanh(F.conv2d(x, w, b, stride=2, padding=1)).pow(2).sum(),
+        ["x", "w", "b"], params, vs)
+    out.append(c)
+
+    x = torch.randn(2, 1, 6, 6, dtype=DTYPE, generator=gen)
+    labels = [2, 0]
+    shapes = [(2, 1, 3, 3), (2,), (3, 18), (3,)]
+    params = [torch.randn(s, dtype=DTYPE, generator=gen) * k
+              for s, k in zip(shapes, [0.5, 0.1, 0.3, 0.1])]
+    vs = [torch.randn(s, dtype=DTYPE, generator=gen) for s in shapes]
+
+    def conv_pool_ce(w, b, w2, b2):
+        h = F.max_pool2d(F.conv2d(x, w, b, padding=1), 2)
+        return F.cross_entropy(F.linear(torch.flatten(h, 1, -1), w2, b2), torch.tensor(labels))
+
+    c, _, _, _ = hvp_case(
+        "conv_pool_ce_hvp", "loss = F.cross_entropy(F.linear(torch.flatten(F.max_pool2d("
+        "F.conv2d(x, w, b, padding=1), 2), 1, -1), w2, b2), labels) with x(2,1,6,6) fixed and "
+        "parameters w(2,1,3,3), b(2), w2(3,18), b2(3) (param_names order); hvp = "
+        "d/dtheta (grad(theta) . v)",
+        conv_pool_ce, ["w", "b", "w2", "b2"], params, vs, x=tj(x), labels=labels)
     out.append(c)
     return out
 
@@ -560,6 +795,137 @@ def build_torch_mlp(out_dir):
 
 
 # ---------------------------------------------------------------------------
+# torch_lenet / torch_cnn: the convolutional models of the training presets
+# ---------------------------------------------------------------------------
+
+nn = torch.nn
+
+
+def lenet():
+    """LeNet-5 as the `lenet` preset builds it (input [N,1,28,28])."""
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+
+
+def cnn():
+    """The `cnn` preset's network (input [N,1,28,28])."""
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(64, 128, 3, padding=1), nn.BatchNorm2d(128), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Dropout(0.25), nn.Linear(1152, 128), nn.BatchNorm1d(128), nn.ReLU(),
+        nn.Dropout(0.25), nn.Linear(128, 10))
+
+
+DTYPE_NAMES = {torch.float32: "F32", torch.int64: "I64"}
+
+
+def image_batch(n):
+    """[n,1,28,28] float32 values that are multiples of 1/64 (exact, and short in JSON)."""
+    return torch.round(torch.randn(n, 1, 28, 28) * 64) / 64
+
+
+def save_state_dict(model, path):
+    from safetensors.torch import save_file
+
+    sd = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    save_file(sd, path)
+    return {k: {"shape": list(v.shape), "dtype": DTYPE_NAMES[v.dtype]} for k, v in sd.items()}
+
+
+def build_torch_lenet(out_dir):
+    torch.manual_seed(SEED + 4)
+    model = lenet()
+    x = image_batch(4)
+    model.eval()
+    with torch.no_grad():
+        y = model(x)
+    state = save_state_dict(model, os.path.join(out_dir, "torch_lenet.safetensors"))
+    return {
+        "torch_version": torch.__version__,
+        "dtype": "float32",
+        "model": "nn.Sequential(nn.Conv2d(1,6,5,padding=2), nn.ReLU(), nn.MaxPool2d(2), "
+                 "nn.Conv2d(6,16,5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), "
+                 "nn.Linear(400,120), nn.ReLU(), nn.Linear(120,84), nn.ReLU(), "
+                 "nn.Linear(84,10)) with PyTorch's default initialization; weights in "
+                 "torch_lenet.safetensors (safetensors.torch.save_file(model.state_dict())); "
+                 "x (multiples of 1/64) drawn right after building the model; output = "
+                 "model(x) in eval mode",
+        "state_dict": state,
+        "x": tj(x),
+        "output": tj(y),
+    }
+
+
+WARMUP_FORWARDS = 10
+
+
+def build_torch_cnn(out_dir):
+    torch.manual_seed(SEED + 5)
+    model = cnn()
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    with torch.no_grad():
+        # Affine parameters and running statistics away from their initial 1s and 0s, so that
+        # a loader that skipped any of them would change the output.
+        for m in norms:
+            m.weight.uniform_(0.5, 1.5)
+            m.bias.normal_(0.0, 0.2)
+        model.train()
+        for _ in range(WARMUP_FORWARDS):
+            model(image_batch(8) * 0.8 + 0.3)
+    state = save_state_dict(model, os.path.join(out_dir, "torch_cnn.safetensors"))
+    x = image_batch(4)
+    model.eval()
+    with torch.no_grad():
+        y = model(x)
+
+    # One train-mode forward from the saved state, dropout switched off (its draws cannot be
+    # reproduced outside PyTorch, and the second BatchNorm1d's statistics depend on them).
+    trained = copy.deepcopy(model)
+    trained.train()
+    for m in trained.modules():
+        if isinstance(m, nn.Dropout):
+            m.eval()
+    with torch.no_grad():
+        y_train = trained(x)
+    buffers = {}
+    for name, b in trained.named_buffers():
+        buffers[name] = int(b) if b.dtype == torch.int64 else tj(b)
+    tracked = [v for k, v in buffers.items() if k.endswith("num_batches_tracked")]
+    assert tracked == [WARMUP_FORWARDS + 1] * 4, tracked
+    return {
+        "torch_version": torch.__version__,
+        "dtype": "float32 (num_batches_tracked int64, as in every PyTorch state_dict)",
+        "model": "nn.Sequential(nn.Conv2d(1,32,3,padding=1), nn.BatchNorm2d(32), nn.ReLU(), "
+                 "nn.MaxPool2d(2), nn.Conv2d(32,64,3,padding=1), nn.BatchNorm2d(64), nn.ReLU(), "
+                 "nn.MaxPool2d(2), nn.Conv2d(64,128,3,padding=1), nn.BatchNorm2d(128), "
+                 "nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.25), "
+                 "nn.Linear(1152,128), nn.BatchNorm1d(128), nn.ReLU(), nn.Dropout(0.25), "
+                 "nn.Linear(128,10)); default initialization, then every BatchNorm's weight "
+                 "drawn from U(0.5,1.5) and bias from N(0,0.2), then ten train-mode "
+                 "forwards on random batches (so running_mean/running_var are not 0/1 and "
+                 "num_batches_tracked is 10); weights in torch_cnn.safetensors "
+                 "(safetensors.torch.save_file(model.state_dict())); x (multiples of 1/64) "
+                 "drawn after saving; output = model(x) in eval mode",
+        "state_dict": state,
+        "x": tj(x),
+        "output": tj(y),
+        "train_forward": {
+            "description": "from the saved state, one forward of x in train mode with the "
+                           "Dropout layers in eval mode (identity), BatchNorm momentum 0.1 "
+                           "and eps 1e-5 (the defaults): output, and every buffer after it "
+                           "(running statistics updated with the unbiased batch variance, "
+                           "num_batches_tracked 10 -> 11)",
+            "output": tj(y_train),
+            "buffers": buffers,
+        },
+    }
+
+
+# ---------------------------------------------------------------------------
 # writing
 # ---------------------------------------------------------------------------
 
@@ -605,8 +971,12 @@ def main():
     write_json(os.path.join(out_dir, "ops.json"), ops)
     write_json(os.path.join(out_dir, "optim.json"), build_optim())
     write_json(os.path.join(out_dir, "torch_mlp.json"), build_torch_mlp(out_dir))
+    write_json(os.path.join(out_dir, "torch_lenet.json"), build_torch_lenet(out_dir))
+    write_json(os.path.join(out_dir, "torch_cnn.json"), build_torch_cnn(out_dir))
 
-    for f in ["ops.json", "optim.json", "torch_mlp.json", "torch_mlp.safetensors"]:
+    for f in ["ops.json", "optim.json", "torch_mlp.json", "torch_mlp.safetensors",
+              "torch_lenet.json", "torch_lenet.safetensors", "torch_cnn.json",
+              "torch_cnn.safetensors"]:
         p = os.path.join(out_dir, f)
         print(f"wrote {p} ({os.path.getsize(p)} bytes)")
     print(f"{len(CASES)} op cases, {len(ops['second_order'])} second-order cases, "

@@ -1,5 +1,6 @@
-//! Modules: Linear's forward and initialization, parameter order and PyTorch names, train/eval,
-//! module reuse, the repr, the functional wrappers, and the same model on both backends.
+//! Modules: Linear's forward and initialization, parameter and buffer order and PyTorch names,
+//! train/eval, module reuse, the repr, the functional wrappers, and the same model on both
+//! backends.
 
 #[macro_use]
 mod common;
@@ -8,9 +9,10 @@ use duograd::backends::Nalgebra;
 use duograd::backends::NdArray;
 use duograd::nn::functional as F;
 use duograd::nn::{
-    Activation, Init, Linear, Mlp, Module, Parameter, ReLU, Sequential, Sigmoid, Tanh,
+    Activation, Buffer, Counter, Init, Linear, Mlp, Module, Parameter, ReLU, Sequential, Sigmoid,
+    Tanh,
 };
-use duograd::{gradcheck, Backend, GradcheckOptions, Reduction, Tensor};
+use duograd::{gradcheck, Backend, Element, GradcheckOptions, Reduction, Tensor};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
@@ -81,6 +83,53 @@ impl<B: Backend> Module<B> for SharedRelu<B> {
             &mut self.head,
         ]
     }
+}
+
+/// Scales its input by a parameter; keeps the last input's column sums in a tensor buffer and
+/// counts its calls in a counter buffer.
+struct Tracker<B: Backend> {
+    scale: Parameter<B>,
+    last_sum: Tensor<B>,
+    calls: Counter,
+    training: bool,
+}
+
+impl<B: Backend> Tracker<B> {
+    fn new(features: usize) -> Self {
+        Tracker {
+            scale: Parameter::new(Tensor::ones(&[features])),
+            last_sum: Tensor::zeros(&[features]),
+            calls: Counter::new(0),
+            training: true,
+        }
+    }
+}
+
+impl<B: Backend> Module<B> for Tracker<B> {
+    fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
+        self.calls.increment();
+        duograd::autograd::with_no_grad(|| self.last_sum.copy_(&x.sum_dim(0, false)));
+        x.mul(&self.scale)
+    }
+    fn is_training(&self) -> bool {
+        self.training
+    }
+    fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+    fn own_parameters(&self) -> Vec<(&str, &Parameter<B>)> {
+        vec![("scale", &self.scale)]
+    }
+    fn own_buffers(&self) -> Vec<(&str, Buffer<B>)> {
+        vec![
+            ("last_sum", self.last_sum.clone().into()),
+            ("calls", self.calls.clone().into()),
+        ]
+    }
+}
+
+fn buffer_names<B: Backend>(m: &dyn Module<B>) -> Vec<String> {
+    m.named_buffers().into_iter().map(|(n, _)| n).collect()
 }
 
 fn linear_forward_is_x_times_weight_transposed_plus_bias<B: Backend>() {
@@ -315,6 +364,53 @@ fn train_and_eval_reach_every_submodule<B: Backend>() {
     assert!(!seq.is_training() && seq.layers().iter().all(|c| !c.is_training()));
 }
 
+fn named_buffers_follow_pytorch_names_and_order<B: Backend>() {
+    let mut r = rng(19);
+    let inner = Sequential::<B>::new()
+        .with(Linear::new(3, 3, &mut r))
+        .with(Tracker::new(3));
+    let model = Sequential::<B>::new()
+        .with(Tracker::new(3))
+        .with(ReLU::new())
+        .with(inner);
+    assert_eq!(
+        buffer_names(&model),
+        ["0.last_sum", "0.calls", "2.1.last_sum", "2.1.calls"]
+    );
+    // Buffers are state, not parameters: the optimizer never sees them.
+    assert_eq!(
+        names(&model),
+        ["0.scale", "2.0.weight", "2.0.bias", "2.1.scale"]
+    );
+    let dtypes: Vec<&str> = model.buffers().iter().map(|b| b.dtype()).collect();
+    let float = if B::Elem::NAME == "f32" { "F32" } else { "F64" };
+    assert_eq!(dtypes, [float, "I64", float, "I64"]);
+
+    // A forward pass updates the buffers the model holds: the handles share the data.
+    let x = Tensor::<B>::from_f64(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
+    model.forward(&x);
+    model.forward(&x);
+    let buffers = model.named_buffers();
+    assert_eq!(buffers[0].1.to_vec_f64(), [5.0, 7.0, 9.0]);
+    assert_eq!(buffers[1].1.as_counter().unwrap().get(), 2);
+    assert_eq!(buffers[3].1.to_vec_f64(), [2.0]);
+
+    // Through a box, and a buffer shared by two modules is listed once, under its first name.
+    let first = Tracker::<B>::new(2);
+    let shared = first.calls.clone();
+    let mut second = Tracker::<B>::new(2);
+    second.calls = shared.clone();
+    let boxed: Box<dyn Module<B>> = Box::new(Sequential::new().with(first).with(second));
+    assert_eq!(
+        buffer_names(&boxed),
+        ["0.last_sum", "0.calls", "1.last_sum"]
+    );
+    assert!(boxed.buffers()[1].same_as(&Buffer::Counter(shared)));
+    let one: Box<Tracker<B>> = Box::new(Tracker::new(2));
+    let own: Vec<&str> = one.own_buffers().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(own, ["last_sum", "calls"]);
+}
+
 fn zero_grad_clears_every_gradient<B: Backend>() {
     let mlp = Mlp::<B>::new(&[3, 4, 2], Activation::Relu, &mut rng(13));
     mlp.forward(&Tensor::ones(&[2, 3]))
@@ -395,9 +491,9 @@ fn display_reads_like_pytorch_with_parameter_counts<B: Backend>() {
     assert_eq!(
         seq.to_string(),
         "Sequential(\n  \
-           (0): Linear(in_features=784, out_features=64, bias=true)  # 50,240 parameters\n  \
+           (0): Linear(in_features=784, out_features=64, bias=True)  # 50,240 parameters\n  \
            (1): ReLU()\n  \
-           (2): Linear(in_features=64, out_features=10, bias=false)  # 640 parameters\n\
+           (2): Linear(in_features=64, out_features=10, bias=False)  # 640 parameters\n\
          )\n\
          Total parameters: 50,880"
     );
@@ -406,12 +502,12 @@ fn display_reads_like_pytorch_with_parameter_counts<B: Backend>() {
     assert_eq!(
         dynamic.to_string(),
         "SharedRelu(\n  \
-           (linear1): Linear(in_features=5, out_features=6, bias=true)  # 36 parameters\n  \
+           (linear1): Linear(in_features=5, out_features=6, bias=True)  # 36 parameters\n  \
            (relu): ReLU()\n  \
-           (linear2): Linear(in_features=6, out_features=4, bias=true)  # 28 parameters\n  \
+           (linear2): Linear(in_features=6, out_features=4, bias=True)  # 28 parameters\n  \
            (head): Sequential(\n    \
              (0): Tanh()\n    \
-             (1): Linear(in_features=4, out_features=3, bias=true)  # 15 parameters\n  \
+             (1): Linear(in_features=4, out_features=3, bias=True)  # 15 parameters\n  \
            )\n\
          )\n\
          Total parameters: 79"
@@ -430,6 +526,7 @@ backend_tests!(
     a_shared_parameter_is_listed_once,
     reusing_one_module_twice_gives_correct_gradients,
     train_and_eval_reach_every_submodule,
+    named_buffers_follow_pytorch_names_and_order,
     zero_grad_clears_every_gradient,
     mlp_and_its_sequential_compute_the_same_function,
     activation_modules_apply_their_function,

@@ -1,4 +1,5 @@
-//! Safetensors weights: round trips on both backends (f32 and f64), loading the PyTorch-saved
+//! Safetensors weights: round trips on both backends (f32 and f64), buffers (tensors and `I64`
+//! counters) saved and loaded as PyTorch does, loading the PyTorch-saved
 //! `tests/fixtures/torch_mlp.safetensors` and reproducing PyTorch's output, and one error
 //! variant per way a file can be wrong.
 
@@ -10,8 +11,8 @@ use std::path::Path;
 use duograd::nn::weights::{tensors_from_safetensors, tensors_to_safetensors};
 use duograd::nn::{
     load_module_from_safetensors, load_safetensors, module_to_safetensors, read_safetensors,
-    save_safetensors, write_safetensors, Activation, Linear, Mlp, Module, ReLU, Sequential,
-    WeightsError,
+    save_safetensors, write_safetensors, Activation, Buffer, Counter, Linear, Mlp, Module, ReLU,
+    Sequential, WeightsError,
 };
 use duograd::{Backend, Element, Tensor};
 use rand::rngs::StdRng;
@@ -365,6 +366,204 @@ fn named_tensors_round_trip_sorted_by_name<B: Backend>() {
     ));
 }
 
+/// A module with no parameters and two buffers: a float tensor and an integer counter.
+struct Stats<B: Backend> {
+    running: Tensor<B>,
+    count: Counter,
+    training: bool,
+}
+
+impl<B: Backend> Stats<B> {
+    fn new(values: &[f64], count: i64) -> Self {
+        Stats {
+            running: Tensor::from_f64(values, &[values.len()]),
+            count: Counter::new(count),
+            training: true,
+        }
+    }
+}
+
+impl<B: Backend> Module<B> for Stats<B> {
+    fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
+        x.clone()
+    }
+    fn is_training(&self) -> bool {
+        self.training
+    }
+    fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+    fn own_buffers(&self) -> Vec<(&str, Buffer<B>)> {
+        vec![
+            ("running", self.running.clone().into()),
+            ("count", self.count.clone().into()),
+        ]
+    }
+}
+
+/// `Linear(3, 2)` then [`Stats`] of two values: state_dict `0.weight`, `0.bias`, `1.running`,
+/// `1.count`.
+fn with_stats<B: Backend>(seed: u64, values: &[f64], count: i64) -> Sequential<B> {
+    Sequential::new()
+        .with(Linear::new(3, 2, &mut rng(seed)))
+        .with(Stats::new(values, count))
+}
+
+fn state<B: Backend>(m: &dyn Module<B>) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    let buffers = m.buffers().iter().map(|b| b.to_vec_f64()).collect();
+    (values(m), buffers)
+}
+
+/// A safetensors buffer of the given raw tensors (as PyTorch would write them).
+fn raw_file(entries: &[(&str, Dtype, Vec<usize>, Vec<u8>)]) -> Vec<u8> {
+    let views: Vec<(&str, safetensors::tensor::TensorView<'_>)> = entries
+        .iter()
+        .map(|(name, dtype, shape, data)| {
+            let view = safetensors::tensor::TensorView::new(*dtype, shape.clone(), data);
+            (*name, view.unwrap())
+        })
+        .collect();
+    safetensors::serialize(views, None).unwrap()
+}
+
+fn f32_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// The file PyTorch would write for [`with_stats`]: F32 tensors and an I64 scalar counter.
+fn torch_style_stats_file(count: &(Dtype, Vec<usize>, Vec<u8>)) -> Vec<u8> {
+    raw_file(&[
+        ("0.weight", Dtype::F32, vec![2, 3], f32_bytes(&[0.5; 6])),
+        ("0.bias", Dtype::F32, vec![2], f32_bytes(&[-1.0, 1.0])),
+        ("1.running", Dtype::F32, vec![2], f32_bytes(&[0.25, 4.0])),
+        ("1.count", count.0, count.1.clone(), count.2.clone()),
+    ])
+}
+
+fn buffers_round_trip_with_counters_saved_as_i64<B: Backend>() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stats.safetensors");
+    let model = with_stats::<B>(20, &[1.5, -2.0], 7);
+    save_safetensors(&model, &path).unwrap();
+
+    let bytes = std::fs::read(&path).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let mut names = st.names();
+    names.sort_unstable();
+    assert_eq!(names, ["0.bias", "0.weight", "1.count", "1.running"]);
+    let count = st.tensor("1.count").unwrap();
+    assert_eq!(count.dtype(), Dtype::I64);
+    assert_eq!(count.shape(), &[] as &[usize]);
+    assert_eq!(count.data(), 7i64.to_le_bytes());
+    let float = if B::Elem::NAME == "f32" {
+        Dtype::F32
+    } else {
+        Dtype::F64
+    };
+    assert_eq!(st.tensor("1.running").unwrap().dtype(), float);
+
+    let other = with_stats::<B>(21, &[0.0, 0.0], 0);
+    let handles = other.buffers();
+    load_safetensors(&other, &path).unwrap();
+    assert_eq!(state(&other), state(&model));
+    assert_eq!(state(&other).1, [vec![1.5, -2.0], vec![7.0]]);
+    // Loaded in place: the handles taken before the load see the new values.
+    assert!(handles
+        .iter()
+        .zip(other.buffers())
+        .all(|(a, b)| a.same_as(&b)));
+    assert_eq!(handles[1].as_counter().unwrap().get(), 7);
+    assert_eq!(module_to_safetensors(&model).unwrap(), bytes);
+}
+
+fn a_pytorch_file_with_an_i64_counter_loads<B: Backend>() {
+    let count = (Dtype::I64, vec![], 1234i64.to_le_bytes().to_vec());
+    let model = with_stats::<B>(22, &[0.0, 0.0], 0);
+    load_module_from_safetensors(&model, &torch_style_stats_file(&count)).unwrap();
+    assert_eq!(state(&model).1, [vec![0.25, 4.0], vec![1234.0]]);
+    assert_eq!(values(&model), [vec![0.5; 6], vec![-1.0, 1.0]]);
+}
+
+fn a_counter_of_another_dtype_or_shape_is_reported_by_name<B: Backend>() {
+    let model = with_stats::<B>(23, &[3.0, 3.0], 5);
+    let before = state(&model);
+    let as_float = (Dtype::F32, vec![], f32_bytes(&[1.0]));
+    match load_module_from_safetensors(&model, &torch_style_stats_file(&as_float)) {
+        Err(e @ WeightsError::DtypeMismatch { .. }) => {
+            let WeightsError::DtypeMismatch {
+                ref name,
+                ref expected,
+                ref found,
+                ..
+            } = e
+            else {
+                unreachable!()
+            };
+            assert_eq!(
+                (name.as_str(), expected.as_str(), found.as_str()),
+                ("1.count", "I64", "F32")
+            );
+            assert!(
+                e.to_string().ends_with(
+                    "tensor '1.count' has dtype F32, but the model's buffer of that name is I64"
+                ),
+                "{e}"
+            );
+        }
+        other => panic!("expected DtypeMismatch, got {other:?}"),
+    }
+    let with_shape = (Dtype::I64, vec![1], 1i64.to_le_bytes().to_vec());
+    match load_module_from_safetensors(&model, &torch_style_stats_file(&with_shape)) {
+        Err(WeightsError::ShapeMismatch {
+            name,
+            expected,
+            found,
+            ..
+        }) => {
+            assert_eq!(name, "1.count");
+            assert_eq!((expected, found), (vec![], vec![1]));
+        }
+        other => panic!("expected ShapeMismatch, got {other:?}"),
+    }
+    assert_eq!(state(&model), before, "a failed load changes nothing");
+}
+
+fn a_missing_or_integer_float_buffer_is_reported_by_name<B: Backend>() {
+    let model = with_stats::<B>(24, &[3.0, 3.0], 5);
+    let before = state(&model);
+    let count = 1i64.to_le_bytes().to_vec();
+    let missing = raw_file(&[
+        ("0.weight", Dtype::F32, vec![2, 3], f32_bytes(&[0.5; 6])),
+        ("0.bias", Dtype::F32, vec![2], f32_bytes(&[-1.0, 1.0])),
+        ("1.count", Dtype::I64, vec![], count.clone()),
+    ]);
+    match load_module_from_safetensors(&model, &missing) {
+        Err(e @ WeightsError::MissingTensor { .. }) => assert_eq!(
+            e.to_string(),
+            "<bytes>: no tensor '1.running' for the model's parameter or buffer of that name"
+        ),
+        other => panic!("expected MissingTensor, got {other:?}"),
+    }
+    let integer_running = raw_file(&[
+        ("0.weight", Dtype::F32, vec![2, 3], f32_bytes(&[0.5; 6])),
+        ("0.bias", Dtype::F32, vec![2], f32_bytes(&[-1.0, 1.0])),
+        (
+            "1.running",
+            Dtype::I64,
+            vec![2],
+            [count.clone(), count].concat(),
+        ),
+        ("1.count", Dtype::I64, vec![], 1i64.to_le_bytes().to_vec()),
+    ]);
+    match load_module_from_safetensors(&model, &integer_running) {
+        Err(WeightsError::UnsupportedDtype { name, dtype, .. }) => {
+            assert_eq!((name.as_str(), dtype.as_str()), ("1.running", "I64"));
+        }
+        other => panic!("expected UnsupportedDtype, got {other:?}"),
+    }
+    assert_eq!(state(&model), before);
+}
+
 backend_tests!(
     f32 and f64:
     round_trip_through_a_file_restores_every_parameter,
@@ -378,6 +577,10 @@ backend_tests!(
     nonexistent_path_is_an_io_error_naming_the_file,
     other_float_dtypes_are_converted_and_integers_rejected,
     named_tensors_round_trip_sorted_by_name,
+    buffers_round_trip_with_counters_saved_as_i64,
+    a_pytorch_file_with_an_i64_counter_loads,
+    a_counter_of_another_dtype_or_shape_is_reported_by_name,
+    a_missing_or_integer_float_buffer_is_reported_by_name,
 );
 
 /// Loading the PyTorch file and saving it again gives PyTorch's layout back: the same tensor

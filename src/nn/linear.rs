@@ -163,7 +163,7 @@ impl<B: Backend> Module<B> for Linear<B> {
             "in_features={}, out_features={}, bias={}",
             self.in_features(),
             self.out_features(),
-            self.bias.is_some()
+            super::py_repr::boolean(self.bias.is_some())
         )
     }
 }

@@ -1,5 +1,7 @@
-//! Neural-network building blocks: [`Parameter`], the [`Module`] trait, layers ([`Linear`],
-//! activations, [`Sequential`], [`Mlp`]), loss [`functional`]s, and safetensors [`weights`].
+//! Neural-network building blocks: [`Parameter`] and [`Buffer`], the [`Module`] trait, layers
+//! ([`Linear`], [`Conv2d`], pooling, [`BatchNorm1d`] and [`BatchNorm2d`], [`Dropout`],
+//! [`Flatten`], activations, [`Sequential`], [`Mlp`]), loss [`functional`]s, and safetensors
+//! [`weights`].
 //!
 //! Models are written once, generic over the [`Backend`](crate::Backend), and their parameter
 //! names follow PyTorch (`0.weight`, `linear1.bias`), so weights move between duograd and
@@ -31,19 +33,32 @@
 //! ```
 
 mod activation;
+mod batch_norm;
+mod buffer;
+mod conv;
+mod dropout;
+mod flatten;
 pub mod functional;
 mod linear;
 mod mlp;
 pub mod module;
 mod parameter;
+mod pool;
+mod py_repr;
 mod sequential;
 pub mod weights;
 
 pub use activation::{Activation, ReLU, Sigmoid, Tanh};
+pub use batch_norm::{BatchNorm, BatchNorm1d, BatchNorm2d};
+pub use buffer::{Buffer, Counter};
+pub use conv::Conv2d;
+pub use dropout::Dropout;
+pub use flatten::Flatten;
 pub use linear::{Init, Linear};
 pub use mlp::Mlp;
 pub use module::Module;
 pub use parameter::Parameter;
+pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
 pub use sequential::Sequential;
 pub use weights::{
     load_module_from_safetensors, load_safetensors, module_to_safetensors, read_safetensors,

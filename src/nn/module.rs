@@ -1,20 +1,23 @@
-//! The [`Module`] trait: a layer or a model, with its parameters, submodules and train/eval flag.
+//! The [`Module`] trait: a layer or a model, with its parameters, buffers, submodules and
+//! train/eval flag.
 
 use std::collections::HashSet;
 use std::fmt;
 
-use super::Parameter;
+use super::{Buffer, Parameter};
 use crate::backend::Backend;
 use crate::tensor::Tensor;
 
-/// A layer or a model: a forward function plus the parameters and submodules it owns.
+/// A layer or a model: a forward function plus the parameters, buffers and submodules it owns.
 ///
 /// Only [`Module::forward`] and the train/eval flag ([`Module::is_training`],
 /// [`Module::set_training`]) have to be written. A module with parameters lists them in
-/// [`Module::own_parameters`]; a module built from other modules lists them in
+/// [`Module::own_parameters`], one with non-trainable state (running statistics) lists it in
+/// [`Module::own_buffers`]; a module built from other modules lists them in
 /// [`Module::children`] (and [`Module::children_mut`], so that [`Module::train`] reaches them).
-/// Everything else — [`Module::parameters`], [`Module::named_parameters`] with dotted
-/// PyTorch-style names, [`Module::zero_grad`], the `Display` repr — is derived from those.
+/// Everything else — [`Module::parameters`], [`Module::named_parameters`] and
+/// [`Module::named_buffers`] with dotted PyTorch-style names, [`Module::zero_grad`], the
+/// `Display` repr — is derived from those.
 ///
 /// ```
 /// use duograd::nn::{Linear, Module, ReLU};
@@ -81,6 +84,13 @@ pub trait Module<B: Backend> {
         Vec::new()
     }
 
+    /// This module's own buffers (not its submodules'), in registration order, each with its
+    /// local name (`"running_mean"`, `"num_batches_tracked"`): non-trainable state saved with
+    /// the parameters, as PyTorch's `register_buffer`.
+    fn own_buffers(&self) -> Vec<(&str, Buffer<B>)> {
+        Vec::new()
+    }
+
     /// The direct submodules, in declaration order, each with its name (a field name, or
     /// `"0"`, `"1"`, … in a [`super::Sequential`]).
     fn children(&self) -> Vec<(String, &dyn Module<B>)> {
@@ -129,6 +139,33 @@ pub trait Module<B: Backend> {
         out
     }
 
+    /// Every buffer with its dotted name (`"1.running_mean"`): a module's own buffers before its
+    /// submodules', in registration order, as PyTorch's `named_buffers()`. A buffer reached
+    /// twice is listed once, under its first name.
+    fn named_buffers(&self) -> Vec<(String, Buffer<B>)> {
+        let mut out: Vec<(String, Buffer<B>)> = self
+            .own_buffers()
+            .into_iter()
+            .map(|(name, b)| (name.to_string(), b))
+            .collect();
+        for (prefix, child) in self.children() {
+            out.extend(
+                child
+                    .named_buffers()
+                    .into_iter()
+                    .map(|(name, b)| (format!("{prefix}.{name}"), b)),
+            );
+        }
+        let mut seen = HashSet::new();
+        out.retain(|(_, b)| seen.insert(b.key()));
+        out
+    }
+
+    /// Every buffer, in the order of [`Module::named_buffers`].
+    fn buffers(&self) -> Vec<Buffer<B>> {
+        self.named_buffers().into_iter().map(|(_, b)| b).collect()
+    }
+
     /// Every parameter, in the order of [`Module::named_parameters`].
     fn parameters(&self) -> Vec<Parameter<B>> {
         self.named_parameters()
@@ -156,7 +193,7 @@ pub trait Module<B: Backend> {
     }
 
     /// The settings shown between the parentheses of the repr
-    /// (`"in_features=4, out_features=3, bias=true"`); empty by default.
+    /// (`"in_features=4, out_features=3, bias=True"`); empty by default.
     fn extra_repr(&self) -> String {
         String::new()
     }
@@ -181,6 +218,9 @@ impl<B: Backend, M: Module<B> + ?Sized> Module<B> for Box<M> {
     fn own_parameters(&self) -> Vec<(&str, &Parameter<B>)> {
         (**self).own_parameters()
     }
+    fn own_buffers(&self) -> Vec<(&str, Buffer<B>)> {
+        (**self).own_buffers()
+    }
     fn children(&self) -> Vec<(String, &dyn Module<B>)> {
         (**self).children()
     }
@@ -190,8 +230,26 @@ impl<B: Backend, M: Module<B> + ?Sized> Module<B> for Box<M> {
     fn train(&mut self, training: bool) {
         (**self).train(training);
     }
+    fn eval(&mut self) {
+        (**self).eval();
+    }
     fn named_parameters(&self) -> Vec<(String, Parameter<B>)> {
         (**self).named_parameters()
+    }
+    fn named_buffers(&self) -> Vec<(String, Buffer<B>)> {
+        (**self).named_buffers()
+    }
+    fn buffers(&self) -> Vec<Buffer<B>> {
+        (**self).buffers()
+    }
+    fn parameters(&self) -> Vec<Parameter<B>> {
+        (**self).parameters()
+    }
+    fn num_parameters(&self) -> usize {
+        (**self).num_parameters()
+    }
+    fn zero_grad(&self) {
+        (**self).zero_grad();
     }
     fn type_name(&self) -> String {
         (**self).type_name()
@@ -252,9 +310,9 @@ fn repr<B: Backend>(m: &dyn Module<B>) -> String {
 /// assert_eq!(
 ///     mlp.to_string(),
 ///     "Mlp(
-///   (0): Linear(in_features=784, out_features=64, bias=true)  # 50,240 parameters
+///   (0): Linear(in_features=784, out_features=64, bias=True)  # 50,240 parameters
 ///   (1): ReLU()
-///   (2): Linear(in_features=64, out_features=10, bias=true)  # 650 parameters
+///   (2): Linear(in_features=64, out_features=10, bias=True)  # 650 parameters
 /// )
 /// Total parameters: 50,890"
 /// );

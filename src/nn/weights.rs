@@ -1,4 +1,5 @@
-//! Saving and loading parameters in the [safetensors] format, with PyTorch `state_dict` names.
+//! Saving and loading parameters and buffers in the [safetensors] format, with PyTorch
+//! `state_dict` names.
 //!
 //! A model saved here loads in PyTorch with
 //! `model.load_state_dict(safetensors.torch.load_file(path))`, and a file written by
@@ -6,16 +7,23 @@
 //! model (same layer layout, so the same names, e.g. an [`super::Mlp`] for an
 //! `nn.Sequential` of `Linear` and activations).
 //!
+//! The file holds what PyTorch's `state_dict()` holds: every parameter
+//! ([`Module::named_parameters`]) and every buffer ([`Module::named_buffers`], such as batch
+//! norm's `1.running_mean` and `1.num_batches_tracked`).
+//!
 //! # Element types
-//! Files are written in the backend's element type (`F32` for `f32`, `F64` for `f64`).
-//! Loading converts whatever float type the file holds (`F64`, `F32`, `F16`, `BF16`) to the
-//! backend's element type: widening is exact, `F64` into an `f32` model rounds to nearest.
-//! Any other dtype is an [`WeightsError::UnsupportedDtype`] error.
+//! Parameters and tensor buffers are written in the backend's element type (`F32` for `f32`,
+//! `F64` for `f64`); loading converts whatever float type the file holds (`F64`, `F32`, `F16`,
+//! `BF16`) to the backend's element type: widening is exact, `F64` into an `f32` model rounds
+//! to nearest. Any other dtype is an [`WeightsError::UnsupportedDtype`] error. Counter buffers
+//! ([`super::Counter`], e.g. `num_batches_tracked`) are `I64` scalars, as PyTorch's `long`
+//! buffers: written as `I64` of shape `[]`, and loaded only from `I64`
+//! ([`WeightsError::DtypeMismatch`] otherwise).
 //!
 //! # Errors
-//! Loading is strict, as PyTorch's `load_state_dict(strict=True)`: every parameter must be in
-//! the file with its exact shape, and the file must hold nothing else. Every check runs before
-//! any parameter is written, so a failed load leaves the model unchanged. A file that is cut
+//! Loading is strict, as PyTorch's `load_state_dict(strict=True)`: every parameter and buffer
+//! must be in the file with its exact shape, and the file must hold nothing else. Every check
+//! runs before anything is written, so a failed load leaves the model unchanged. A file that is cut
 //! short or is not a safetensors file is an error, never a panic.
 //!
 //! ```
@@ -45,7 +53,7 @@ use safetensors::tensor::{Metadata, TensorView};
 use safetensors::{Dtype, SafeTensors, View};
 use thiserror::Error;
 
-use super::Module;
+use super::{Buffer, Counter, Module};
 use crate::autograd::with_no_grad;
 use crate::backend::Backend;
 use crate::tensor::Tensor;
@@ -80,30 +88,30 @@ pub enum WeightsError {
         /// What is wrong.
         reason: String,
     },
-    /// A parameter of the model has no tensor of its name in the file.
-    #[error("{path}: no tensor '{name}' for the model's parameter of that name")]
+    /// A parameter or buffer of the model has no tensor of its name in the file.
+    #[error("{path}: no tensor '{name}' for the model's parameter or buffer of that name")]
     MissingTensor {
         /// The file.
         path: PathBuf,
-        /// The parameter's name (`"0.weight"`).
+        /// The parameter's or buffer's name (`"0.weight"`, `"1.running_mean"`).
         name: String,
     },
-    /// The file holds a tensor that is not a parameter of the model.
-    #[error("{path}: tensor '{name}' matches no parameter of the model")]
+    /// The file holds a tensor that is neither a parameter nor a buffer of the model.
+    #[error("{path}: tensor '{name}' matches no parameter or buffer of the model")]
     UnexpectedTensor {
         /// The file.
         path: PathBuf,
         /// The tensor's name.
         name: String,
     },
-    /// A tensor's shape differs from its parameter's.
-    #[error("{path}: tensor '{name}' has shape {found:?}, but the model's parameter has shape {expected:?}")]
+    /// A tensor's shape differs from its parameter's or buffer's.
+    #[error("{path}: tensor '{name}' has shape {found:?}, but the model's has shape {expected:?}")]
     ShapeMismatch {
         /// The file.
         path: PathBuf,
         /// The tensor's name.
         name: String,
-        /// The parameter's shape.
+        /// The parameter's or buffer's shape.
         expected: Vec<usize>,
         /// The tensor's shape in the file.
         found: Vec<usize>,
@@ -119,6 +127,19 @@ pub enum WeightsError {
         name: String,
         /// The dtype, as safetensors names it (`"I64"`).
         dtype: String,
+    },
+    /// A tensor's element type cannot be loaded into its buffer: a counter buffer
+    /// (`num_batches_tracked`) takes only `I64`.
+    #[error("{path}: tensor '{name}' has dtype {found}, but the model's buffer of that name is {expected}")]
+    DtypeMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The tensor's name.
+        name: String,
+        /// The buffer's dtype, as safetensors names it (`"I64"`).
+        expected: String,
+        /// The tensor's dtype in the file (`"F32"`).
+        found: String,
     },
 }
 
@@ -274,19 +295,25 @@ fn parse<'a>(bytes: &'a [u8], path: &Path) -> Result<SafeTensors<'a>, WeightsErr
 pub fn tensors_to_safetensors<B: Backend>(
     tensors: &[(String, Tensor<B>)],
 ) -> Result<Vec<u8>, WeightsError> {
+    serialize(
+        tensors
+            .iter()
+            .map(|(name, t)| (name.clone(), to_raw(t)))
+            .collect(),
+    )
+}
+
+/// Safetensors bytes of named raw tensors (names must be distinct).
+fn serialize(raw: Vec<(String, Raw)>) -> Result<Vec<u8>, WeightsError> {
     let mut seen = std::collections::HashSet::new();
-    if let Some((name, _)) = tensors.iter().find(|(n, _)| !seen.insert(n.as_str())) {
+    if let Some((name, _)) = raw.iter().find(|(n, _)| !seen.insert(n.as_str())) {
         return Err(WeightsError::Corrupt {
             path: BYTES.into(),
             reason: format!("two tensors are named '{name}'"),
         });
     }
-    let raw: Vec<(&str, Raw)> = tensors
-        .iter()
-        .map(|(name, t)| (name.as_str(), to_raw(t)))
-        .collect();
     let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
-    safetensors::serialize(raw.iter().map(|(n, r)| (*n, r)), Some(metadata)).map_err(|e| {
+    safetensors::serialize(raw.iter().map(|(n, r)| (n.as_str(), r)), Some(metadata)).map_err(|e| {
         WeightsError::Corrupt {
             path: BYTES.into(),
             reason: e.to_string(),
@@ -358,38 +385,67 @@ pub fn write_safetensors<B: Backend>(
     })
 }
 
-/// The model's parameters as named tensors: its PyTorch-style `state_dict`.
-fn state_dict<B: Backend, M: Module<B> + ?Sized>(model: &M) -> Vec<(String, Tensor<B>)> {
-    model
+/// The model's PyTorch-style `state_dict`: every parameter, then every buffer, by name.
+fn state_dict<B: Backend, M: Module<B> + ?Sized>(model: &M) -> Vec<(String, Buffer<B>)> {
+    let params = model
         .named_parameters()
         .into_iter()
-        .map(|(name, p)| (name, p.into_tensor()))
-        .collect()
+        .map(|(name, p)| (name, Buffer::Tensor(p.into_tensor())));
+    params.chain(model.named_buffers()).collect()
 }
 
-/// The model's parameters as safetensors bytes (see [`save_safetensors`]).
+/// A state entry's bytes: a tensor in its element type, a counter as an `I64` scalar.
+fn entry_to_raw<B: Backend>(entry: &Buffer<B>) -> Raw {
+    match entry {
+        Buffer::Tensor(t) => to_raw(t),
+        Buffer::Counter(c) => Raw {
+            dtype: Dtype::I64,
+            shape: Vec::new(),
+            data: c.get().to_le_bytes().to_vec(),
+        },
+    }
+}
+
+fn module_bytes<B: Backend, M: Module<B> + ?Sized>(model: &M) -> Result<Vec<u8>, WeightsError> {
+    serialize(
+        state_dict(model)
+            .iter()
+            .map(|(name, entry)| (name.clone(), entry_to_raw(entry)))
+            .collect(),
+    )
+}
+
+/// The model's parameters and buffers as safetensors bytes (see [`save_safetensors`]).
 ///
 /// # Errors
 /// As [`tensors_to_safetensors`].
 pub fn module_to_safetensors<B: Backend, M: Module<B> + ?Sized>(
     model: &M,
 ) -> Result<Vec<u8>, WeightsError> {
-    tensors_to_safetensors(&state_dict(model))
+    module_bytes(model)
 }
 
-/// Saves the model's parameters to a safetensors file under their
-/// [`Module::named_parameters`] names, in the backend's element type.
+/// Saves the model's `state_dict` to a safetensors file: its parameters under their
+/// [`Module::named_parameters`] names and its buffers under their [`Module::named_buffers`]
+/// names, tensors in the backend's element type and counters as `I64`.
 ///
 /// # Errors
-/// [`WeightsError::Io`] if the file cannot be written.
+/// [`WeightsError::Io`] if the file cannot be written; [`WeightsError::Corrupt`] if two entries
+/// share a name.
 pub fn save_safetensors<B: Backend, M: Module<B> + ?Sized>(
     model: &M,
     path: impl AsRef<Path>,
 ) -> Result<(), WeightsError> {
-    write_safetensors(&state_dict(model), path)
+    let path = path.as_ref();
+    let bytes = module_bytes(model)?;
+    std::fs::write(path, bytes).map_err(|source| WeightsError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
-/// Loads the model's parameters from safetensors `bytes` (see [`load_safetensors`]).
+/// Loads the model's parameters and buffers from safetensors `bytes` (see
+/// [`load_safetensors`]).
 ///
 /// # Errors
 /// As [`load_safetensors`], naming the source `<bytes>`.
@@ -400,15 +456,15 @@ pub fn load_module_from_safetensors<B: Backend, M: Module<B> + ?Sized>(
     load_into(model, bytes, Path::new(BYTES))
 }
 
-/// Loads the model's parameters from a safetensors file, in place: each parameter keeps its
-/// identity (an optimizer holding it sees the new values). Strict, as PyTorch's
-/// `load_state_dict`; nothing is written unless the whole file matches.
+/// Loads the model's parameters and buffers from a safetensors file, in place: each parameter
+/// and buffer keeps its identity (an optimizer holding a parameter sees the new values).
+/// Strict, as PyTorch's `load_state_dict`; nothing is written unless the whole file matches.
 ///
 /// # Errors
 /// [`WeightsError::Io`] (e.g. no such file), [`WeightsError::Truncated`],
 /// [`WeightsError::Corrupt`], [`WeightsError::MissingTensor`],
 /// [`WeightsError::UnexpectedTensor`], [`WeightsError::ShapeMismatch`],
-/// [`WeightsError::UnsupportedDtype`].
+/// [`WeightsError::UnsupportedDtype`], [`WeightsError::DtypeMismatch`].
 pub fn load_safetensors<B: Backend, M: Module<B> + ?Sized>(
     model: &M,
     path: impl AsRef<Path>,
@@ -417,38 +473,61 @@ pub fn load_safetensors<B: Backend, M: Module<B> + ?Sized>(
     load_into(model, &read_file(path)?, path)
 }
 
+/// A checked value, ready to be written into the model.
+enum Update<B: Backend> {
+    Tensor(Tensor<B>, Tensor<B>),
+    Counter(Counter, i64),
+}
+
 fn load_into<B: Backend, M: Module<B> + ?Sized>(
     model: &M,
     bytes: &[u8],
     path: &Path,
 ) -> Result<(), WeightsError> {
     let st = parse(bytes, path)?;
-    let params = model.named_parameters();
-    let mut updates = Vec::with_capacity(params.len());
-    for (name, param) in &params {
+    let entries = state_dict(model);
+    let mut updates = Vec::with_capacity(entries.len());
+    for (name, entry) in &entries {
         let view = st.tensor(name).map_err(|_| WeightsError::MissingTensor {
             path: path.to_path_buf(),
             name: name.clone(),
         })?;
-        if view.shape() != param.shape() {
+        if view.shape() != entry.shape() {
             return Err(WeightsError::ShapeMismatch {
                 path: path.to_path_buf(),
                 name: name.clone(),
-                expected: Vec::from(param.shape()),
+                expected: Vec::from(entry.shape()),
                 found: Vec::from(view.shape()),
             });
         }
-        let values = decode::<B::Elem>(&view).ok_or_else(|| WeightsError::UnsupportedDtype {
-            path: path.to_path_buf(),
-            name: name.clone(),
-            dtype: format!("{:?}", view.dtype()),
-        })?;
-        updates.push((param, Tensor::<B>::from_vec(values, view.shape())));
+        updates.push(match entry {
+            Buffer::Tensor(t) => {
+                let values =
+                    decode::<B::Elem>(&view).ok_or_else(|| WeightsError::UnsupportedDtype {
+                        path: path.to_path_buf(),
+                        name: name.clone(),
+                        dtype: format!("{:?}", view.dtype()),
+                    })?;
+                Update::Tensor(t.clone(), Tensor::from_vec(values, view.shape()))
+            }
+            Buffer::Counter(c) => {
+                if view.dtype() != Dtype::I64 {
+                    return Err(WeightsError::DtypeMismatch {
+                        path: path.to_path_buf(),
+                        name: name.clone(),
+                        expected: "I64".into(),
+                        found: format!("{:?}", view.dtype()),
+                    });
+                }
+                let data: [u8; 8] = view.data().try_into().expect("an I64 scalar is 8 bytes");
+                Update::Counter(c.clone(), i64::from_le_bytes(data))
+            }
+        });
     }
     let mut extra: Vec<&str> = st
         .names()
         .into_iter()
-        .filter(|n| !params.iter().any(|(p, _)| p == n))
+        .filter(|n| !entries.iter().any(|(e, _)| e == n))
         .collect();
     extra.sort_unstable();
     if let Some(name) = extra.first() {
@@ -458,8 +537,11 @@ fn load_into<B: Backend, M: Module<B> + ?Sized>(
         });
     }
     with_no_grad(|| {
-        for (param, value) in updates {
-            param.copy_(&value);
+        for update in updates {
+            match update {
+                Update::Tensor(target, value) => target.copy_(&value),
+                Update::Counter(target, value) => target.set(value),
+            }
         }
     });
     Ok(())

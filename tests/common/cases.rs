@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use duograd::{Backend, Reduction, Tensor};
+use duograd::{Backend, Conv2dOptions, Pool2dOptions, Reduction, Tensor};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::Deserialize;
 
@@ -150,6 +150,91 @@ pub fn apply<B: Backend>(name: &str, x: &[Tensor<B>], idx: &Indices) -> Tensor<B
             let h = linear(&x[0], &x[1], &x[2]).tanh();
             linear(&h, &x[3], &x[4]).mse_loss(&x[5])
         }
+        "conv2d" | "conv2d_kernel2x3" | "conv2d_1x1" => {
+            x[0].conv2d(&x[1], Some(&x[2]), Conv2dOptions::new())
+        }
+        "conv2d_stride2_pad1" => x[0].conv2d(
+            &x[1],
+            Some(&x[2]),
+            Conv2dOptions::new().stride(2).padding(1),
+        ),
+        "conv2d_dilation2_pad2_nobias" => {
+            x[0].conv2d(&x[1], None, Conv2dOptions::new().dilation(2).padding(2))
+        }
+        "conv2d_groups2_stride21_pad10" => x[0].conv2d(
+            &x[1],
+            Some(&x[2]),
+            Conv2dOptions::new()
+                .groups(2)
+                .stride_hw([2, 1])
+                .padding_hw([1, 0]),
+        ),
+        "conv2d_one_channel_pad2" => {
+            x[0].conv2d(&x[1], Some(&x[2]), Conv2dOptions::new().padding(2))
+        }
+        "conv2d_stride3_kernel2" => x[0].conv2d(&x[1], Some(&x[2]), Conv2dOptions::new().stride(3)),
+        "conv2d_depthwise" => x[0].conv2d(
+            &x[1],
+            Some(&x[2]),
+            Conv2dOptions::new().padding(1).groups(3),
+        ),
+        "max_pool2d" | "max_pool2d_ties" => x[0].max_pool2d(Pool2dOptions::new(2)),
+        "max_pool2d_k3_s2_p1" | "max_pool2d_ties_overlapping" => {
+            x[0].max_pool2d(Pool2dOptions::new(3).stride(2).padding(1))
+        }
+        "max_pool2d_kernel2x3" => x[0].max_pool2d(Pool2dOptions::new_hw([2, 3]).stride_hw([1, 2])),
+        "avg_pool2d" => x[0].avg_pool2d(Pool2dOptions::new(2)),
+        "avg_pool2d_k3_s2_p1" => x[0].avg_pool2d(Pool2dOptions::new(3).stride(2).padding(1)),
+        "adaptive_avg_pool2d_1x1" => x[0].adaptive_avg_pool2d([1, 1]),
+        "adaptive_avg_pool2d_3x2" => x[0].adaptive_avg_pool2d([3, 2]),
+        "matmul_batched"
+        | "matmul_batched_by_2d"
+        | "matmul_2d_by_batched"
+        | "matmul_broadcast_batch" => x[0].matmul(&x[1]),
+        "flatten_from_1" => x[0].flatten(1, -1),
+        "flatten_0_1" => x[0].flatten(0, 1),
+        "squeeze" | "squeeze_not_size_one" => x[0].squeeze(1),
+        "squeeze_negative_dim" => x[0].squeeze(-1),
+        "unsqueeze" => x[0].unsqueeze(1),
+        "unsqueeze_negative_dim" => x[0].unsqueeze(-1),
+        "batch_norm_train_4d" | "batch_norm_train_3d" | "batch_norm_train_2d" => {
+            x[0].batch_norm(None, None, Some(&x[1]), Some(&x[2]), true, 0.1, 1e-5)
+        }
+        "batch_norm_train_no_affine" => x[0].batch_norm(None, None, None, None, true, 0.1, 1e-5),
+        "batch_norm_train_running_stats" => x[0].batch_norm(
+            Some(&x[1]),
+            Some(&x[2]),
+            Some(&x[3]),
+            Some(&x[4]),
+            true,
+            0.1,
+            1e-5,
+        ),
+        "batch_norm_eval" => x[0].batch_norm(
+            Some(&x[1]),
+            Some(&x[2]),
+            Some(&x[3]),
+            Some(&x[4]),
+            false,
+            0.1,
+            1e-5,
+        ),
+        "lenet_like" => {
+            let h = x[0]
+                .conv2d(&x[1], Some(&x[2]), Conv2dOptions::new().padding(1))
+                .relu()
+                .max_pool2d(Pool2dOptions::new(2));
+            linear(&h.flatten(1, -1), &x[3], &x[4]).cross_entropy(labels, Reduction::Mean)
+        }
+        "unfold" => x[0].unfold(
+            [2, 3],
+            Conv2dOptions::new()
+                .dilation_hw([1, 2])
+                .padding(1)
+                .stride_hw([2, 1]),
+        ),
+        "fold" => x[0].fold([4, 5], [2, 2], Conv2dOptions::new()),
+        "fold_stride2_pad1" => x[0].fold([5, 4], [3, 3], Conv2dOptions::new().padding(1).stride(2)),
         other => panic!(
             "no duograd expression for fixture case '{other}': add it to tests/common/cases.rs"
         ),
@@ -161,6 +246,8 @@ fn domain(case: &str, input: usize) -> Domain {
     match (case, input) {
         ("log" | "sqrt" | "pow_half" | "pow_neg", 0) => Domain::Positive,
         ("div" | "div_broadcast", 1) | ("scalar_rdiv", 0) => Domain::AwayFromZero,
+        // A running variance, under a square root.
+        ("batch_norm_eval" | "batch_norm_train_running_stats", 2) => Domain::Positive,
         _ => Domain::Normal,
     }
 }

@@ -1,8 +1,8 @@
-//! Second-order gradients against PyTorch: d²/dx² of x³ and the Hessian-vector product of a
-//! small MLP's loss.
+//! Second-order gradients against PyTorch: d²/dx² of x³ and the Hessian-vector products of a
+//! small MLP's loss and of two small convolutional losses.
 
 use duograd::autograd::grad;
-use duograd::{Backend, Reduction, Tensor};
+use duograd::{Backend, Conv2dOptions, Pool2dOptions, Reduction, Tensor};
 use serde::Deserialize;
 
 use crate::common::cases::ops_fixture;
@@ -87,7 +87,38 @@ fn mlp_hessian_vector_product_matches_pytorch<B: Backend>() {
     });
 }
 
+fn conv_tanh_hessian_vector_product_matches_pytorch<B: Backend>() {
+    check_hvp::<B>(&case("conv_tanh_hvp"), |p| {
+        p[0].conv2d(
+            &p[1],
+            Some(&p[2]),
+            Conv2dOptions::new().stride(2).padding(1),
+        )
+        .tanh()
+        .square()
+        .sum()
+    });
+}
+
+fn conv_pool_cross_entropy_hessian_vector_product_matches_pytorch<B: Backend>() {
+    let c = case("conv_pool_ce_hvp");
+    let x =
+        c.x.as_ref()
+            .expect("conv_pool_ce_hvp has x")
+            .to_tensor::<B>();
+    let labels = c.labels.clone();
+    check_hvp::<B>(&c, |p| {
+        let h = x
+            .conv2d(&p[0], Some(&p[1]), Conv2dOptions::new().padding(1))
+            .max_pool2d(Pool2dOptions::new(2))
+            .flatten(1, -1);
+        (h.matmul_t(&p[2], false, true) + &p[3]).cross_entropy(&labels, Reduction::Mean)
+    });
+}
+
 backend_tests!(
     cube_second_derivative_matches_pytorch,
-    mlp_hessian_vector_product_matches_pytorch
+    mlp_hessian_vector_product_matches_pytorch,
+    conv_tanh_hessian_vector_product_matches_pytorch,
+    conv_pool_cross_entropy_hessian_vector_product_matches_pytorch
 );

@@ -1,0 +1,115 @@
+//! [`Dropout`]: zeroes random elements in training, with its own seeded generator.
+
+use std::sync::{Mutex, PoisonError};
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use super::py_repr::{self, display_layer};
+use super::Module;
+use crate::backend::Backend;
+use crate::tensor::Tensor;
+
+/// Dropout, as PyTorch's `nn.Dropout`: in training mode each element is zeroed with
+/// probability `p` and the others are scaled by `1 / (1 − p)`; in evaluation mode it is the
+/// identity. Forward is [`Tensor::dropout`].
+///
+/// The layer draws its masks from a generator of its own, seeded when it is built, so a run
+/// is reproducible from its seeds alone and the masks do not depend on what else draws random
+/// numbers.
+///
+/// ```
+/// use duograd::nn::{Dropout, Module};
+/// use duograd::Tensor;
+/// use duograd::backends::NdArray;
+///
+/// let mut dropout = Dropout::new(0.5, 42);
+/// let x = Tensor::<NdArray<f64>>::ones(&[1000]);
+/// let y = dropout.forward(&x).to_vec();
+/// assert!(y.iter().all(|&v| v == 0.0 || v == 2.0));
+/// // The same seed gives the same mask.
+/// assert_eq!(Dropout::new(0.5, 42).forward(&x).to_vec(), y);
+///
+/// dropout.eval();
+/// assert_eq!(dropout.forward(&x).to_vec(), x.to_vec());
+/// assert_eq!(dropout.to_string(), "Dropout(p=0.5, inplace=False)");
+/// ```
+pub struct Dropout {
+    p: f64,
+    rng: Mutex<StdRng>,
+    training: bool,
+}
+
+impl Dropout {
+    /// Dropout with probability `p`, its masks drawn from a generator seeded with `seed`.
+    ///
+    /// # Panics
+    /// If `p` is not between 0 and 1.
+    #[track_caller]
+    pub fn new(p: f64, seed: u64) -> Self {
+        assert!(
+            (0.0..=1.0).contains(&p),
+            "Dropout: p must be between 0 and 1, got {p}"
+        );
+        Dropout {
+            p,
+            rng: Mutex::new(StdRng::seed_from_u64(seed)),
+            training: true,
+        }
+    }
+
+    /// The probability of zeroing an element.
+    pub fn p(&self) -> f64 {
+        self.p
+    }
+
+    /// Restarts the mask generator from `seed`, as if the layer had just been built with it.
+    pub fn manual_seed(&self, seed: u64) {
+        *self.rng.lock().unwrap_or_else(PoisonError::into_inner) = StdRng::seed_from_u64(seed);
+    }
+
+    /// Whether the module is in training mode (the same as [`Module::is_training`], callable
+    /// without naming a backend).
+    pub fn is_training(&self) -> bool {
+        self.training
+    }
+
+    /// Sets training mode (`true`) or evaluation mode (the same as [`Module::train`], callable
+    /// without naming a backend).
+    pub fn train(&mut self, training: bool) {
+        self.training = training;
+    }
+
+    /// Evaluation mode: `train(false)`.
+    pub fn eval(&mut self) {
+        self.train(false);
+    }
+
+    fn repr_args(&self) -> String {
+        format!("p={}, inplace=False", py_repr::float(self.p))
+    }
+}
+
+impl<B: Backend> Module<B> for Dropout {
+    fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
+        if !self.training {
+            return x.clone();
+        }
+        let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
+        x.dropout(self.p, true, &mut *rng)
+    }
+
+    fn is_training(&self) -> bool {
+        self.training
+    }
+
+    fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+
+    fn extra_repr(&self) -> String {
+        self.repr_args()
+    }
+}
+
+display_layer!(Dropout);
