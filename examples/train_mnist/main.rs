@@ -1,4 +1,5 @@
-//! Trains an MLP classifier on MNIST (or the 8×8 digits) with duograd.
+//! Trains a classifier (an MLP, LeNet-5 or a small CNN) on MNIST, or an MLP on the 8×8 digits,
+//! with duograd.
 //!
 //! ```text
 //! cargo run --release --example train_mnist -- [--preset arena] [--backend nalgebra] …

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use duograd::train::{activation_name, TrainMetrics};
+use duograd::train::{activation_name, Architecture, TrainMetrics};
 use plotters::prelude::*;
 
 /// Batches averaged by the smoothed loss curve drawn over the raw one.
@@ -21,11 +21,17 @@ fn draw(metrics: &TrainMetrics, path: &Path) -> Result<(), Box<dyn std::error::E
     let root = SVGBackend::new(path, (1000, 800)).into_drawing_area();
     root.fill(&WHITE)?;
     let sizes: Vec<String> = metrics.layer_sizes.iter().map(usize::to_string).collect();
+    let network = match metrics.config.model {
+        Architecture::Mlp => format!(
+            "{} {}",
+            sizes.join("-"),
+            activation_name(metrics.config.activation)
+        ),
+        conv => conv.to_string(),
+    };
     let title = format!(
-        "{} {} {}, {}, batch {} — {} {}",
+        "{} {network}, {}, batch {} — {} {}",
         metrics.config.dataset,
-        sizes.join("-"),
-        activation_name(metrics.config.activation),
         metrics.config.optimizer,
         metrics.config.batch_size,
         metrics.backend,

@@ -41,6 +41,7 @@ mod flatten;
 pub mod functional;
 mod linear;
 mod mlp;
+pub mod models;
 pub mod module;
 mod parameter;
 mod pool;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::error::ConfigError;
 use super::preset::Preset;
 use crate::backend::Backend;
-use crate::nn::{Activation, Init, Mlp, Parameter};
+use crate::nn::{models, Activation, Init, Mlp, Module, Parameter};
 use crate::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 
 /// Which data set a run trains on.
@@ -47,6 +47,57 @@ impl FromStr for DataSet {
             "digits" => Ok(DataSet::Digits),
             _ => Err(ConfigError::unknown("data set", s, &["mnist", "digits"])),
         }
+    }
+}
+
+/// The network a run trains.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Architecture {
+    /// A multi-layer perceptron on flattened inputs ([`Mlp`]), shaped by
+    /// [`TrainConfig::hidden`], [`TrainConfig::activation`] and [`TrainConfig::init`].
+    #[default]
+    Mlp,
+    /// LeNet-5 on `[N, 1, 28, 28]` images ([`models::lenet`]).
+    Lenet,
+    /// The batch-normalized CNN on `[N, 1, 28, 28]` images ([`models::mnist_cnn`]).
+    Cnn,
+}
+
+impl Architecture {
+    /// Every architecture, in the order the command line lists them.
+    pub const ALL: [Architecture; 3] = [Architecture::Mlp, Architecture::Lenet, Architecture::Cnn];
+
+    /// The name used on the command line and in reports (`"mlp"`, `"lenet"`, `"cnn"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Architecture::Mlp => "mlp",
+            Architecture::Lenet => "lenet",
+            Architecture::Cnn => "cnn",
+        }
+    }
+
+    /// Whether the network takes images (`[N, C, H, W]`) rather than flat rows.
+    pub fn takes_images(self) -> bool {
+        self != Architecture::Mlp
+    }
+}
+
+impl fmt::Display for Architecture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Architecture {
+    type Err = ConfigError;
+
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
+        let wanted = s.trim().to_ascii_lowercase();
+        Architecture::ALL
+            .into_iter()
+            .find(|a| a.name() == wanted)
+            .ok_or_else(|| ConfigError::unknown("model", s, &["mlp", "lenet", "cnn"]))
     }
 }
 
@@ -261,7 +312,10 @@ enum InitDef {
 pub struct TrainConfig {
     /// The data set.
     pub dataset: DataSet,
-    /// Hidden layer sizes, e.g. `[64, 64]` for 784-64-64-10 on MNIST (may be empty: a linear
+    /// The network (an MLP unless a run says otherwise).
+    #[serde(default)]
+    pub model: Architecture,
+    /// Hidden layer sizes of the MLP, e.g. `[64, 64]` for 784-64-64-10 on MNIST (may be empty: a linear
     /// model).
     pub hidden: Vec<usize>,
     /// The nonlinearity between layers.
@@ -320,11 +374,26 @@ impl TrainConfig {
         )
     }
 
+    /// The network of this configuration for inputs of `input` features and `classes` classes,
+    /// initialized from [`TrainConfig::seed`]: the [`Mlp`] of [`TrainConfig::build_model`], or
+    /// a convolutional network ([`models`]) for 28×28 images, its dropout seeded from the seed
+    /// too.
+    pub fn build_network<B: Backend>(&self, input: usize, classes: usize) -> Box<dyn Module<B>> {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(self.seed);
+        match self.model {
+            Architecture::Mlp => Box::new(self.build_model::<B>(input, classes)),
+            Architecture::Lenet => Box::new(models::lenet::<B>(&mut rng)),
+            Architecture::Cnn => Box::new(models::mnist_cnn::<B>(&mut rng, self.seed)),
+        }
+    }
+
     /// Checks every setting, so that training cannot panic on one.
     ///
     /// # Errors
     /// [`ConfigError::Invalid`] naming the first bad setting: a zero batch size, hidden size or
-    /// evaluation batch size; a learning rate or momentum that is negative or not finite.
+    /// evaluation batch size; a learning rate or momentum that is negative or not finite;
+    /// a convolutional model on a data set other than MNIST.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.batch_size == 0 {
             return Err(ConfigError::invalid("batch size", 0, "must be at least 1"));
@@ -334,6 +403,13 @@ impl TrainConfig {
                 "evaluation batch size",
                 0,
                 "must be at least 1",
+            ));
+        }
+        if self.model.takes_images() && self.dataset != DataSet::Mnist {
+            return Err(ConfigError::invalid(
+                "model",
+                self.model,
+                "takes 28×28 MNIST images; train it on the mnist data set",
             ));
         }
         if self.hidden.contains(&0) {
@@ -364,16 +440,24 @@ impl TrainConfig {
     }
 
     /// A one-line description: `784-64-64-10 ReLU, SGD lr 0.01, batch 512, 5 epochs, seed 42`
-    /// (with `input` and `classes` the data set's sizes).
+    /// (with `input` and `classes` the data set's sizes), or the network's name for a
+    /// convolutional one.
     pub fn describe(&self, input: usize, classes: usize) -> String {
         let init = match self.init {
             Init::Uniform => "",
             Init::StandardNormal => " (N(0,1) weights)",
         };
+        let network = match self.model {
+            Architecture::Mlp => format!(
+                "{} {}{init}",
+                format_sizes(&self.layer_sizes(input, classes)).replace(',', "-"),
+                activation_name(self.activation)
+            ),
+            Architecture::Lenet => "LeNet-5".to_string(),
+            Architecture::Cnn => "CNN 32-64-128 with batch norm and dropout".to_string(),
+        };
         format!(
-            "{} {}{init}, {}{}, batch {}, {} epoch{}{}, seed {}",
-            format_sizes(&self.layer_sizes(input, classes)).replace(',', "-"),
-            activation_name(self.activation),
+            "{network}, {}{}, batch {}, {} epoch{}{}, seed {}",
             self.optimizer,
             match self.schedule {
                 LrSchedule::Constant => "",

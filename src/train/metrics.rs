@@ -131,8 +131,8 @@ pub struct TrainMetrics {
     pub precision: String,
     /// The settings of the run.
     pub config: TrainConfig,
-    /// The layer sizes the configuration describes for the data, input to output (e.g.
-    /// `[784, 64, 64, 10]`).
+    /// The MLP's layer sizes for the data, input to output (e.g. `[784, 64, 64, 10]`); empty for
+    /// a convolutional model.
     pub layer_sizes: Vec<usize>,
     /// Scalar parameters of the model.
     pub num_parameters: usize,

@@ -28,7 +28,9 @@ mod overrides;
 mod preset;
 mod trainer;
 
-pub use config::{activation_name, DataSet, LrSchedule, OptimizerConfig, TrainConfig};
+pub use config::{
+    activation_name, Architecture, DataSet, LrSchedule, OptimizerConfig, TrainConfig,
+};
 pub use data::{
     data_location, digits_path, load_digits_split, load_mnist, load_splits, mnist_dir, Splits,
     DIGITS_DEFAULT_PATH, DIGITS_TEST_FRACTION, MNIST_TRAIN_KEPT,
@@ -38,4 +40,4 @@ pub use metrics::{peak_resident_bytes, EpochMetrics, Evaluation, StepPhases, Tra
 pub use observer::{BatchEvent, Observer, RunInfo};
 pub use overrides::{parse_activation, parse_hidden, parse_init, Overrides};
 pub use preset::Preset;
-pub use trainer::{evaluate, fit, train, Trained};
+pub use trainer::{evaluate, evaluate_as, fit, train, Trained};

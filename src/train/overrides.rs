@@ -1,6 +1,6 @@
 //! Changing a preset from a command line: [`Overrides`] and the parsers of flag values.
 
-use super::config::{DataSet, LrSchedule, OptimizerConfig, TrainConfig};
+use super::config::{Architecture, DataSet, LrSchedule, OptimizerConfig, TrainConfig};
 use super::error::ConfigError;
 use crate::nn::{Activation, Init};
 
@@ -29,6 +29,8 @@ use crate::nn::{Activation, Init};
 pub struct Overrides {
     /// The data set.
     pub dataset: Option<DataSet>,
+    /// The network.
+    pub model: Option<Architecture>,
     /// Hidden layer sizes.
     pub hidden: Option<Vec<usize>>,
     /// The activation.
@@ -60,10 +62,22 @@ impl Overrides {
     ///
     /// # Errors
     /// [`ConfigError::Unknown`] for an unknown optimizer name; [`ConfigError::Invalid`] for a
-    /// momentum given to Adam, or a setting [`TrainConfig::validate`] rejects.
+    /// momentum given to Adam, hidden sizes, an activation or an initialization given to a
+    /// convolutional model, or a setting [`TrainConfig::validate`] rejects.
     pub fn apply(&self, mut config: TrainConfig) -> Result<TrainConfig, ConfigError> {
         if let Some(dataset) = self.dataset {
             config.dataset = dataset;
+        }
+        if let Some(model) = self.model {
+            config.model = model;
+        }
+        let shapes_mlp = self.hidden.is_some() || self.activation.is_some() || self.init.is_some();
+        if config.model != Architecture::Mlp && shapes_mlp {
+            return Err(ConfigError::invalid(
+                "model",
+                config.model,
+                "takes no hidden sizes, activation or initialization (they shape the mlp model)",
+            ));
         }
         if let Some(hidden) = &self.hidden {
             config.hidden = hidden.clone();

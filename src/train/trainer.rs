@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::config::TrainConfig;
+use super::config::{Architecture, TrainConfig};
 use super::data::Splits;
 use super::error::TrainError;
 use super::metrics::{EpochMetrics, Evaluation, StepPhases, TrainMetrics};
@@ -11,15 +11,15 @@ use super::observer::{BatchEvent, Observer, RunInfo};
 use crate::autograd::no_grad;
 use crate::backend::Backend;
 use crate::data::{Batch, DataLoader, Dataset};
-use crate::nn::{Mlp, Module};
+use crate::nn::Module;
 use crate::optim::Optimizer;
 use crate::tensor::Tensor;
-use crate::{Element, Reduction};
+use crate::{Element, Layout, Reduction};
 
 /// A trained model and what its training measured.
 pub struct Trained<B: Backend> {
     /// The model after the last epoch.
-    pub model: Mlp<B>,
+    pub model: Box<dyn Module<B>>,
     /// Losses, accuracies and timings of the run.
     pub metrics: TrainMetrics,
 }
@@ -63,7 +63,7 @@ pub fn train<B: Backend>(
     observer: impl Observer,
 ) -> Result<Trained<B>, TrainError> {
     config.validate()?;
-    let mut model = config.build_model::<B>(splits.input_size(), splits.classes());
+    let mut model = config.build_network::<B>(splits.input_size(), splits.classes());
     let mut optimizer = config.optimizer.build(model.parameters());
     let metrics = fit(&mut model, optimizer.as_mut(), splits, config, observer);
     Ok(Trained { model, metrics })
@@ -89,7 +89,9 @@ pub fn fit<B: Backend, M: Module<B> + ?Sized>(
     mut observer: impl Observer,
 ) -> TrainMetrics {
     let run_start = Instant::now();
-    let mut loader = DataLoader::new(&splits.train, config.batch_size).layout(B::layout_2d());
+    let images = config.model.takes_images();
+    let mut loader =
+        DataLoader::new(&splits.train, config.batch_size).layout(batch_layout::<B>(images));
     if config.shuffle {
         loader = loader.shuffle(config.seed);
     }
@@ -106,7 +108,10 @@ pub fn fit<B: Backend, M: Module<B> + ?Sized>(
         backend: B::name().to_string(),
         precision: B::Elem::NAME.to_string(),
         config: config.clone(),
-        layer_sizes: config.layer_sizes(splits.input_size(), splits.classes()),
+        layer_sizes: match config.model {
+            Architecture::Mlp => config.layer_sizes(splits.input_size(), splits.classes()),
+            _ => Vec::new(),
+        },
         num_parameters,
         train_samples: splits.train.len(),
         test_samples: splits.test.len(),
@@ -135,7 +140,7 @@ pub fn fit<B: Backend, M: Module<B> + ?Sized>(
                 break;
             };
             let rows = batch.len();
-            let (x, labels) = batch_tensor::<B>(batch);
+            let (x, labels) = batch_tensor::<B>(batch, images);
             phases.data += asked.elapsed().as_secs_f64();
             optimizer.set_lr(config.schedule.lr(base_lr, step, total_steps));
             step += 1;
@@ -159,11 +164,11 @@ pub fn fit<B: Backend, M: Module<B> + ?Sized>(
         observer.on_evaluate(epoch);
         let eval_start = Instant::now();
         model.eval();
-        let test = evaluate(&*model, &splits.test, config.eval_batch_size);
+        let test = evaluate_as(&*model, &splits.test, config.eval_batch_size, images);
         let valid = splits
             .valid
             .as_ref()
-            .map(|v| evaluate(&*model, v, config.eval_batch_size));
+            .map(|v| evaluate_as(&*model, v, config.eval_batch_size, images));
         let epoch_metrics = EpochMetrics {
             epoch,
             train_loss: ratio(loss_sum, samples),
@@ -253,13 +258,24 @@ pub fn evaluate<B: Backend, M: Module<B> + ?Sized>(
     data: &Dataset,
     batch_size: usize,
 ) -> Evaluation {
+    evaluate_as(model, data, batch_size, false)
+}
+
+/// [`evaluate`] with the batches given to the model as images (`[N, C, H, W]`, the data set's
+/// item shape) when `images` is set, else as `[N, features]` rows.
+pub fn evaluate_as<B: Backend, M: Module<B> + ?Sized>(
+    model: &M,
+    data: &Dataset,
+    batch_size: usize,
+    images: bool,
+) -> Evaluation {
     let _no_grad = no_grad();
     let (mut loss_sum, mut correct) = (0.0, 0);
     for batch in DataLoader::new(data, batch_size)
-        .layout(B::layout_2d())
+        .layout(batch_layout::<B>(images))
         .epoch(0)
     {
-        let (x, labels) = batch_tensor::<B>(batch);
+        let (x, labels) = batch_tensor::<B>(batch, images);
         let logits = model.forward(&x);
         loss_sum += logits
             .cross_entropy(&labels, Reduction::Sum)
@@ -275,17 +291,30 @@ pub fn evaluate<B: Backend, M: Module<B> + ?Sized>(
     }
 }
 
-/// The batch's inputs as a `(rows, features)` tensor, and its labels. When `B::Elem` is `f32`
-/// and the batch comes in the backend's own layout (the loaders here ask for it), the batch's
-/// buffer becomes the tensor's as is: no conversion copy, no transpose.
-fn batch_tensor<B: Backend>(mut batch: Batch) -> (Tensor<B>, Vec<usize>) {
+/// How batches are gathered: in the backend's matrix layout for rows, row-major for images
+/// (which become N-d tensors).
+fn batch_layout<B: Backend>(images: bool) -> Layout {
+    if images {
+        Layout::RowMajor
+    } else {
+        B::layout_2d()
+    }
+}
+
+/// A batch as the model's input and its labels: `[N, features]` in the batch's layout, or
+/// `[N, C, H, W]` images when `images` is set.
+fn batch_tensor<B: Backend>(mut batch: Batch, images: bool) -> (Tensor<B>, Vec<usize>) {
     let labels = std::mem::take(&mut batch.labels);
     let (shape, layout) = (batch.shape, batch.layout);
+    let image_shape = batch.item_batch_shape();
     let inputs = batch.into_inputs_as::<B::Elem>();
+    if images {
+        debug_assert_eq!(layout, Layout::RowMajor);
+        return (Tensor::from_vec(inputs, &image_shape), labels);
+    }
     (Tensor::from_vec_2d(inputs, shape, layout), labels)
 }
 
-/// How many rows of `logits` have their largest value at the label.
 fn count_correct<B: Backend>(logits: &Tensor<B>, labels: &[usize]) -> usize {
     logits
         .argmax_indices(1)
