@@ -233,6 +233,9 @@ pub(crate) fn add_patches<E: Element>(
         Layout::ColMajor => col * rows + row,
     };
     let first = samples.start;
+    // Row-major patches into a row-major image with unit horizontal stride: each run of a row
+    // of patches adds to a contiguous run of an image row.
+    let runs = layout == Layout::RowMajor && s.0[3] == 1 && w.stride[1] == 1;
     for n in samples {
         for row in 0..rows {
             let (c, i, j) = tap(w, row);
@@ -240,12 +243,24 @@ pub(crate) fn add_patches<E: Element>(
             let (oi, oj) = (i * w.dilation[0], j * w.dilation[1]);
             let ys = valid_range(oh, w.stride[0], oi, w.padding[0], h);
             let xs = valid_range(ow, w.stride[1], oj, w.padding[1], wd);
+            if xs.is_empty() {
+                continue;
+            }
             for oy in ys {
                 let y = oy * w.stride[0] + oi - w.padding[0];
                 let col0 = (n * oh + oy) * ow;
-                for ox in xs.clone() {
-                    let x = ox * w.stride[1] + oj - w.padding[1];
-                    image[s.at(n - first, c, y, x)] += cols[at(row, col0 + ox)];
+                let x0 = xs.start * w.stride[1] + oj - w.padding[1];
+                if runs {
+                    let src = &cols[row * positions + col0..][xs.clone()];
+                    let dst = &mut image[s.at(n - first, c, y, x0)..][..src.len()];
+                    for (d, v) in dst.iter_mut().zip(src) {
+                        *d += *v;
+                    }
+                } else {
+                    for ox in xs.clone() {
+                        let x = ox * w.stride[1] + oj - w.padding[1];
+                        image[s.at(n - first, c, y, x)] += cols[at(row, col0 + ox)];
+                    }
                 }
             }
         }
@@ -255,9 +270,8 @@ pub(crate) fn add_patches<E: Element>(
 /// Max pooling of `x` (read through `strides`) under `window`, as PyTorch's CPU kernel: each
 /// output is the largest value of its window, scanned in row-major order, where a later value
 /// wins only if it is larger or NaN (so ties go to the first, and a NaN propagates); padding
-/// never wins. Returns the values, an `[N, C, outH, outW]` array written with strides `out`
-/// (a permutation of row-major order, as for [`col2im`]), and for each output in row-major
-/// order the row-major flat index into `x`'s shape of the element it took.
+/// never wins. Returns the row-major `[N, C, outH, outW]` values and, for each, the row-major
+/// flat index into `x`'s shape of the element it took.
 ///
 /// # Panics
 /// If `x` is too short for `strides` and the window's input shape.
@@ -265,7 +279,6 @@ pub fn max_pool2d<E: Element>(
     x: &[E],
     strides: Strides4,
     window: &Window2d,
-    out: Strides4,
 ) -> (Vec<E>, Vec<usize>) {
     assert!(
         strides.extent(window.input) <= x.len(),
@@ -276,7 +289,6 @@ pub fn max_pool2d<E: Element>(
     );
     let pooled = window.pooled_shape();
     let len: usize = pooled.iter().product();
-    debug_assert!(out.extent(pooled) <= len);
     let mut values = crate::buffers::take::<E>(len);
     values.resize(len, E::zero());
     let mut indices = vec![0usize; len];
@@ -284,83 +296,90 @@ pub fn max_pool2d<E: Element>(
     if plane == 0 {
         return (values, indices);
     }
-    // The indices are one row-major plane per (n, c); values too when `out` is row-major.
-    let row_major = out == Strides4::row_major(pooled);
     let planes = pooled[0] * pooled[1];
     let per_share = units_per_share(planes);
-    let shares: Vec<Mutex<(&mut [usize], usize)>> = indices
+    let shares: Vec<Mutex<(&mut [E], &mut [usize])>> = values
         .chunks_mut(per_share * plane)
-        .enumerate()
-        .map(|(i, part)| Mutex::new((part, i * per_share)))
+        .zip(indices.chunks_mut(per_share * plane))
+        .map(Mutex::new)
         .collect();
-    let run = |share: &mut (&mut [usize], usize), values: &mut dyn FnMut(usize, E)| {
-        let (part, first) = share;
-        for (k, idx) in part.chunks_mut(plane).enumerate() {
-            let p = *first + k;
-            let (n, c) = (p / pooled[1], p % pooled[1]);
-            pool_plane(x, strides, window, n, c, idx, &mut |o, v| {
-                values(p * plane + o, v)
-            });
+    let job = |i: usize| {
+        let mut share = shares[i].lock().unwrap_or_else(PoisonError::into_inner);
+        let (values, indices) = &mut *share;
+        for (k, (v, at)) in values
+            .chunks_mut(plane)
+            .zip(indices.chunks_mut(plane))
+            .enumerate()
+        {
+            let p = i * per_share + k;
+            pool_plane(x, strides, window, p / pooled[1], p % pooled[1], v, at);
         }
     };
-    if row_major && len >= PARALLEL_MIN && threads::num_threads() > 1 {
-        let value_shares: Vec<Mutex<&mut [E]>> = values
-            .chunks_mut(per_share * plane)
-            .map(Mutex::new)
-            .collect();
-        pool::run(shares.len(), threads::num_threads(), &|i| {
-            let mut share = shares[i].lock().unwrap_or_else(PoisonError::into_inner);
-            let mut dst = value_shares[i]
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            let base = i * per_share * plane;
-            run(&mut share, &mut |o, v| dst[o - base] = v);
-        });
+    let threads = threads::num_threads();
+    if len >= PARALLEL_MIN && threads > 1 && shares.len() > 1 {
+        pool::run(shares.len(), threads, &job);
     } else {
-        for share in &shares {
-            let mut share = share.lock().unwrap_or_else(PoisonError::into_inner);
-            run(&mut share, &mut |o, v| {
-                let (oy, ox) = (o % plane / pooled[3], o % pooled[3]);
-                let p = o / plane;
-                values[out.at(p / pooled[1], p % pooled[1], oy, ox)] = v;
-            });
-        }
+        (0..shares.len()).for_each(job);
     }
     drop(shares);
     (values, indices)
 }
 
-/// Pools plane `(n, c)`: writes each output's flat input index into `indices` (row-major over
-/// the plane) and hands `(offset in the plane, value)` to `write`.
+/// Pools plane `(n, c)` into the row-major `values` and `indices` of its outputs.
 fn pool_plane<E: Element>(
     x: &[E],
     s: Strides4,
     w: &Window2d,
     n: usize,
     c: usize,
+    values: &mut [E],
     indices: &mut [usize],
-    write: &mut dyn FnMut(usize, E),
 ) {
     let [_, channels, h, wd] = w.input;
     let [oh, ow] = w.output_size();
     let [kh, kw] = w.kernel;
-    let plane_base = (n * channels + c) * h * wd;
+    let index_base = (n * channels + c) * h * wd;
+    let base = s.at(n, c, 0, 0);
+    let [_, _, sy, sx] = s.0;
+    let plain =
+        w.stride == [2, 2] && w.kernel == [2, 2] && w.padding == [0, 0] && w.dilation == [1, 1];
+    if plain && sx == 1 {
+        // The common 2×2 pooling of a row-major plane: four loads per output.
+        for oy in 0..oh {
+            let (r0, r1) = (base + 2 * oy * sy, base + (2 * oy + 1) * sy);
+            let (row0, row1) = (&x[r0..r0 + 2 * ow], &x[r1..r1 + 2 * ow]);
+            for ox in 0..ow {
+                let taps = [
+                    row0[2 * ox],
+                    row0[2 * ox + 1],
+                    row1[2 * ox],
+                    row1[2 * ox + 1],
+                ];
+                let mut best = (taps[0], 0);
+                for (t, &v) in taps.iter().enumerate().skip(1) {
+                    if v > best.0 || v.is_nan() {
+                        best = (v, t);
+                    }
+                }
+                let (y, xx) = (2 * oy + best.1 / 2, 2 * ox + best.1 % 2);
+                values[oy * ow + ox] = best.0;
+                indices[oy * ow + ox] = index_base + y * wd + xx;
+            }
+        }
+        return;
+    }
     for oy in 0..oh {
+        let rows = valid_range_taps(oy, w.stride[0], w.dilation[0], w.padding[0], kh, h);
         for ox in 0..ow {
+            let cols = valid_range_taps(ox, w.stride[1], w.dilation[1], w.padding[1], kw, wd);
             // PyTorch starts from -inf at the first in-bounds tap.
             let mut best = E::neg_infinity();
             let mut best_at = usize::MAX;
-            for i in 0..kh {
-                let y = (oy * w.stride[0] + i * w.dilation[0]).wrapping_sub(w.padding[0]);
-                if y >= h {
-                    continue; // padding (a negative coordinate wraps to a large one)
-                }
-                for j in 0..kw {
-                    let xx = (ox * w.stride[1] + j * w.dilation[1]).wrapping_sub(w.padding[1]);
-                    if xx >= wd {
-                        continue;
-                    }
-                    let v = x[s.at(n, c, y, xx)];
+            for i in rows.clone() {
+                let y = oy * w.stride[0] + i * w.dilation[0] - w.padding[0];
+                for j in cols.clone() {
+                    let xx = ox * w.stride[1] + j * w.dilation[1] - w.padding[1];
+                    let v = x[base + y * sy + xx * sx];
                     let flat = y * wd + xx;
                     if best_at == usize::MAX {
                         best_at = flat;
@@ -372,11 +391,29 @@ fn pool_plane<E: Element>(
                 }
             }
             debug_assert!(best_at != usize::MAX, "a window entirely in the padding");
-            let o = oy * ow + ox;
-            indices[o] = plane_base + best_at;
-            write(o, best);
+            values[oy * ow + ox] = best;
+            indices[oy * ow + ox] = index_base + best_at;
         }
     }
+}
+
+/// The taps `t` (of `0..kernel`) of the window at output `o` whose input coordinate
+/// `o·stride + t·dilation − padding` lies in `0..size`.
+#[inline]
+fn valid_range_taps(
+    o: usize,
+    stride: usize,
+    dilation: usize,
+    padding: usize,
+    kernel: usize,
+    size: usize,
+) -> Range<usize> {
+    let start = o * stride;
+    // start + t·dilation ≥ padding
+    let lo = padding.saturating_sub(start).div_ceil(dilation);
+    // start + t·dilation < size + padding
+    let hi = (size + padding).saturating_sub(start).div_ceil(dilation);
+    lo.min(kernel)..hi.min(kernel).max(lo.min(kernel))
 }
 
 #[cfg(test)]
@@ -422,12 +459,7 @@ mod tests {
     fn max_pool_ties_go_to_the_first_and_nan_propagates() {
         let window = Window2d::new([1, 1, 2, 4], [2, 2]).stride([2, 2]);
         let x = [1.0, 3.0, f64::NAN, 0.0, 3.0, 2.0, 5.0, 5.0];
-        let (v, i) = max_pool2d(
-            &x,
-            Strides4::row_major(window.input),
-            &window,
-            Strides4::row_major(window.pooled_shape()),
-        );
+        let (v, i) = max_pool2d(&x, Strides4::row_major(window.input), &window);
         assert_eq!(v[0], 3.0);
         assert_eq!(i[0], 1);
         assert!(v[1].is_nan());

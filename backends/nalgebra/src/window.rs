@@ -32,13 +32,8 @@ pub(crate) fn col2im<E: Element>(cols: &NaTensor<E>, w: &Window2d) -> NaTensor<E
 
 pub(crate) fn max_pool2d<E: Element>(x: &NaTensor<E>, w: &Window2d) -> (NaTensor<E>, Vec<usize>) {
     let pooled = w.pooled_shape();
-    let (values, indices) = window::max_pool2d(
-        x.storage(),
-        storage_strides(w.input),
-        w,
-        storage_strides(pooled),
-    );
-    (NaTensor::from_storage(values, &pooled), indices)
+    let (values, indices) = window::max_pool2d(x.storage(), storage_strides(w.input), w);
+    (NaTensor::from_row_major(values, &pooled), indices)
 }
 
 /// The `[N, C, H, W]` (or `[O, C, kH, kW]`) shape of a 4-D tensor.

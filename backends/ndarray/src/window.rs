@@ -34,12 +34,7 @@ pub(crate) fn col2im<E: Element>(cols: &Storage<E>, w: &Window2d) -> Storage<E> 
 pub(crate) fn max_pool2d<E: Element>(x: &Storage<E>, w: &Window2d) -> (Storage<E>, Vec<usize>) {
     let data = row_major(x);
     let pooled = w.pooled_shape();
-    let (values, indices) = window::max_pool2d(
-        &data,
-        Strides4::row_major(w.input),
-        w,
-        Strides4::row_major(pooled),
-    );
+    let (values, indices) = window::max_pool2d(&data, Strides4::row_major(w.input), w);
     (layout::from_vec(values, &pooled), indices)
 }
 
