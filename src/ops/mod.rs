@@ -35,4 +35,5 @@ pub(crate) fn register_builtins<B: Backend>(r: &Registry<B>) {
     loss::register(r);
     conv::register(r);
     pool::register(r);
+    norm::register(r);
 }

@@ -285,6 +285,33 @@ pub trait Backend: Clone + Copy + Debug + Default + Send + Sync + 'static {
         composed::max_pool2d::<Self>(x, window)
     }
 
+    // ----- per-channel passes (batch normalization; composed defaults in `crate::composed`) -----
+
+    /// Per-channel sums of an `[N, C]`, `[N, C, L]` or `[N, C, H, W]` array: over every axis
+    /// but 1, the sum of `a` and the sum of `a · b` (of `a²` when `b` is `None`), each `[C]`.
+    ///
+    /// Precondition: `a` has rank 2 to 4 and `b`, if given, the same shape.
+    fn channel_sums(
+        a: &Self::Storage,
+        b: Option<&Self::Storage>,
+    ) -> (Self::Storage, Self::Storage) {
+        composed::channel_sums::<Self>(a, b)
+    }
+
+    /// A per-channel affine map of an `[N, C, …]` array (rank 2 to 4):
+    /// `a · alpha[c] + b · beta[c] + gamma[c]` for every element of channel `c`, the `b` term
+    /// only if `b = Some((b, beta))` is given. `alpha`, `beta` and `gamma` are `[C]`.
+    ///
+    /// Precondition: `a` has rank 2 to 4, `b` the same shape, the coefficients one per channel.
+    fn channel_affine(
+        a: &Self::Storage,
+        alpha: &Self::Storage,
+        b: Option<(&Self::Storage, &Self::Storage)>,
+        gamma: &Self::Storage,
+    ) -> Self::Storage {
+        composed::channel_affine::<Self>(a, alpha, b, gamma)
+    }
+
     // ----- fused operations (composed defaults in `crate::composed`) -----
 
     /// Cross-entropy of `logits` `(batch, classes)` against one label per row, as PyTorch's

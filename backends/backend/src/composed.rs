@@ -297,3 +297,39 @@ pub fn conv2d_backward_weight<B: Backend>(
     let [_, c, _, _] = window.input;
     B::reshape(&product, &[o, c, window.kernel[0], window.kernel[1]])
 }
+
+/// `[C]` coefficients reshaped to broadcast along axis 1 of an array of rank `rank`.
+fn per_channel<B: Backend>(v: &B::Storage, rank: usize) -> B::Storage {
+    let mut shape = vec![1; rank];
+    shape[1] = B::shape(v)[0];
+    B::reshape(v, &shape)
+}
+
+/// [`Backend::channel_sums`] from primitives: [`Backend::reduce`] over every axis but 1.
+pub fn channel_sums<B: Backend>(
+    a: &B::Storage,
+    b: Option<&B::Storage>,
+) -> (B::Storage, B::Storage) {
+    let rank = B::shape(a).len();
+    let axes: Vec<usize> = (0..rank).filter(|&i| i != 1).collect();
+    let sum = |x: &B::Storage| B::reduce(x, &axes, false, ReduceOp::Sum);
+    let product = B::binary(a, b.unwrap_or(a), BinaryOp::Mul);
+    (sum(a), sum(&product))
+}
+
+/// [`Backend::channel_affine`] from primitives: broadcasting [`Backend::binary`] products and
+/// sums.
+pub fn channel_affine<B: Backend>(
+    a: &B::Storage,
+    alpha: &B::Storage,
+    b: Option<(&B::Storage, &B::Storage)>,
+    gamma: &B::Storage,
+) -> B::Storage {
+    let rank = B::shape(a).len();
+    let mut out = B::binary(a, &per_channel::<B>(alpha, rank), BinaryOp::Mul);
+    if let Some((b, beta)) = b {
+        let term = B::binary(b, &per_channel::<B>(beta, rank), BinaryOp::Mul);
+        out = B::binary(&out, &term, BinaryOp::Add);
+    }
+    B::binary(&out, &per_channel::<B>(gamma, rank), BinaryOp::Add)
+}

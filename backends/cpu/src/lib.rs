@@ -15,6 +15,7 @@
 
 pub mod argmax;
 pub mod buffers;
+pub mod channels;
 pub mod conv;
 mod fast_exp;
 mod fast_ln;

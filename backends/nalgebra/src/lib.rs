@@ -219,6 +219,19 @@ impl<E: Element> Backend for Nalgebra<E> {
         window::conv2d_backward_weight(grad, x, w)
     }
 
+    fn channel_sums(a: &NaTensor<E>, b: Option<&NaTensor<E>>) -> (NaTensor<E>, NaTensor<E>) {
+        window::channel_sums(a, b)
+    }
+
+    fn channel_affine(
+        a: &NaTensor<E>,
+        alpha: &NaTensor<E>,
+        b: Option<(&NaTensor<E>, &NaTensor<E>)>,
+        gamma: &NaTensor<E>,
+    ) -> NaTensor<E> {
+        window::channel_affine(a, alpha, b, gamma)
+    }
+
     fn max_pool2d(x: &NaTensor<E>, w: &Window2d) -> (NaTensor<E>, Vec<usize>) {
         window::max_pool2d(x, w)
     }

@@ -3,6 +3,7 @@
 
 use duograd_backend::window::Window2d;
 use duograd_backend::{Element, Layout};
+use duograd_cpu::channels::{self, Channels};
 use duograd_cpu::conv;
 use duograd_cpu::window::{self, Strides4};
 
@@ -89,4 +90,38 @@ pub(crate) fn conv2d_backward_weight<E: Element>(
         w,
     );
     NaTensor::from_row_major(dw, &[o, w.input[1], w.kernel[0], w.kernel[1]])
+}
+
+/// `a`'s layout for the per-channel kernels: its own buffer, through its storage strides.
+fn channels_of<E: Element>(a: &NaTensor<E>) -> Channels {
+    Channels::new(a.shape(), &crate::storage::storage_strides(a.shape()))
+}
+
+pub(crate) fn channel_sums<E: Element>(
+    a: &NaTensor<E>,
+    b: Option<&NaTensor<E>>,
+) -> (NaTensor<E>, NaTensor<E>) {
+    let (s, p) = channels::channel_sums(a.storage(), b.map(NaTensor::storage), &channels_of(a));
+    let c = a.shape()[1];
+    (
+        NaTensor::from_storage(s, &[c]),
+        NaTensor::from_storage(p, &[c]),
+    )
+}
+
+pub(crate) fn channel_affine<E: Element>(
+    a: &NaTensor<E>,
+    alpha: &NaTensor<E>,
+    b: Option<(&NaTensor<E>, &NaTensor<E>)>,
+    gamma: &NaTensor<E>,
+) -> NaTensor<E> {
+    // A [C] tensor is a 1×C row: its buffer is the C values in order.
+    let y = channels::channel_affine(
+        a.storage(),
+        alpha.storage(),
+        b.map(|(b, beta)| (b.storage(), beta.storage())),
+        gamma.storage(),
+        &channels_of(a),
+    );
+    NaTensor::from_storage(y, a.shape())
 }

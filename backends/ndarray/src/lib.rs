@@ -201,6 +201,19 @@ impl<E: Element + LinalgScalar> Backend for NdArray<E> {
         window::conv2d_backward_weight(grad, x, w)
     }
 
+    fn channel_sums(a: &Storage<E>, b: Option<&Storage<E>>) -> (Storage<E>, Storage<E>) {
+        window::channel_sums(a, b)
+    }
+
+    fn channel_affine(
+        a: &Storage<E>,
+        alpha: &Storage<E>,
+        b: Option<(&Storage<E>, &Storage<E>)>,
+        gamma: &Storage<E>,
+    ) -> Storage<E> {
+        window::channel_affine(a, alpha, b, gamma)
+    }
+
     fn max_pool2d(x: &Storage<E>, w: &Window2d) -> (Storage<E>, Vec<usize>) {
         window::max_pool2d(x, w)
     }

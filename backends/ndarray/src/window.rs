@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use duograd_backend::window::Window2d;
 use duograd_backend::{Element, Layout};
+use duograd_cpu::channels::{self, Channels};
 use duograd_cpu::conv;
 use duograd_cpu::window::{self, Strides4};
 
@@ -73,4 +74,41 @@ pub(crate) fn conv2d_backward_weight<E: Element>(
     let gs = Strides4::row_major(dims4(grad));
     let dw = conv::conv2d_backward_weight(&g, gs, &data, Strides4::row_major(w.input), o, w);
     layout::from_vec(dw, &[o, w.input[1], w.kernel[0], w.kernel[1]])
+}
+
+/// The row-major strides of `shape`.
+fn row_major_strides(shape: &[usize]) -> Vec<usize> {
+    duograd_backend::shape::strides(shape)
+}
+
+pub(crate) fn channel_sums<E: Element>(
+    a: &Storage<E>,
+    b: Option<&Storage<E>>,
+) -> (Storage<E>, Storage<E>) {
+    let v = Channels::new(a.shape(), &row_major_strides(a.shape()));
+    let data = row_major(a);
+    let other = b.map(row_major);
+    let (s, p) = channels::channel_sums(&data, other.as_deref(), &v);
+    let c = a.shape()[1];
+    (layout::from_vec(s, &[c]), layout::from_vec(p, &[c]))
+}
+
+pub(crate) fn channel_affine<E: Element>(
+    a: &Storage<E>,
+    alpha: &Storage<E>,
+    b: Option<(&Storage<E>, &Storage<E>)>,
+    gamma: &Storage<E>,
+) -> Storage<E> {
+    let v = Channels::new(a.shape(), &row_major_strides(a.shape()));
+    let data = row_major(a);
+    let (alpha, gamma) = (row_major(alpha), row_major(gamma));
+    let other = b.map(|(b, beta)| (row_major(b), row_major(beta)));
+    let y = channels::channel_affine(
+        &data,
+        &alpha,
+        other.as_ref().map(|(b, beta)| (&b[..], &beta[..])),
+        &gamma,
+        &v,
+    );
+    layout::from_vec(y, a.shape())
 }

@@ -48,6 +48,7 @@
 //! The data is deterministic (a small generator in the suite), so a failure reproduces.
 
 mod binary;
+mod channels;
 mod creation;
 mod in_place;
 mod indexing;
@@ -64,6 +65,7 @@ mod views;
 mod window;
 
 pub use binary::*;
+pub use channels::*;
 pub use creation::*;
 pub use in_place::*;
 pub use indexing::*;
@@ -133,6 +135,8 @@ macro_rules! conformance_tests {
                 col2im_matches_definition,
                 max_pool2d_matches_definition,
                 conv2d_and_gradients_match_definition,
+                channel_sums_match_definition,
+                channel_affine_matches_definition,
                 broken_preconditions_panic,
             );
         }
