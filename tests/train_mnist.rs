@@ -18,8 +18,9 @@ use duograd::data::{Dataset, DIGITS_ENV_VAR};
 use duograd::nn::{Activation, Init, Module};
 use duograd::train::{
     evaluate, fit, load_digits_split, load_mnist, parse_activation, parse_hidden, parse_init,
-    train, BatchEvent, ConfigError, DataSet, EpochMetrics, LrSchedule, Observer, OptimizerConfig,
-    Overrides, Preset, RunInfo, Splits, StepPhases, TrainConfig, TrainError, TrainMetrics,
+    train, Architecture, BatchEvent, ConfigError, DataSet, EpochMetrics, LrSchedule, Observer,
+    OptimizerConfig, Overrides, Preset, RunInfo, Splits, StepPhases, TrainConfig, TrainError,
+    TrainMetrics,
 };
 use duograd::Backend;
 use rand::SeedableRng;
@@ -105,6 +106,7 @@ backend_tests!(
     training_loop_learns_a_synthetic_problem,
     observer_sees_every_batch_and_epoch,
     evaluation_records_no_graph,
+    lenet_trains_on_image_batches,
 );
 
 fn training_loop_learns_a_synthetic_problem<B: Backend>() {
@@ -368,7 +370,8 @@ fn presets_parse_by_name_and_match_their_specification() {
     let err = "fastest".parse::<Preset>().unwrap_err();
     assert_eq!(
         err.to_string(),
-        "unknown preset \"fastest\"; expected one of: default, arena, course, digits, wide, best"
+        "unknown preset \"fastest\"; expected one of: default, arena, course, digits, wide, best, \
+         lenet, cnn"
     );
 
     let arena = Preset::Arena.config();
@@ -426,6 +429,24 @@ fn presets_parse_by_name_and_match_their_specification() {
 
     let best = Preset::Best.config();
     assert_eq!(best.layer_sizes(784, 10), [784, 512, 256, 10]);
+
+    let lenet = Preset::Lenet.config();
+    assert_eq!(lenet.model, Architecture::Lenet);
+    assert_eq!(lenet.optimizer, OptimizerConfig::Adam { lr: 1e-3 });
+    assert_eq!(
+        (lenet.batch_size, lenet.epochs, lenet.schedule),
+        (64, 10, LrSchedule::Cosine)
+    );
+    let cnn = Preset::Cnn.config();
+    assert_eq!(cnn.model, Architecture::Cnn);
+    assert_eq!(
+        (cnn.batch_size, cnn.epochs, cnn.schedule),
+        (128, 5, LrSchedule::Cosine)
+    );
+    for p in Preset::ALL {
+        let conv = matches!(p, Preset::Lenet | Preset::Cnn);
+        assert_eq!(p.config().model.takes_images(), conv, "{p}");
+    }
     assert_eq!(TrainConfig::default(), Preset::Default.config());
     assert_eq!(TrainConfig::default().dataset, DataSet::Mnist);
 }
@@ -730,4 +751,100 @@ fn course_preset_exceeds_82_percent_on_both_backends() {
 fn digits_preset_reaches_95_percent_on_both_backends() {
     let config = Preset::Digits.config();
     check_preset(Preset::Digits, &digits(config.seed), true);
+}
+
+/// A configuration for a network that takes images: flags that shape an MLP are refused, and
+/// the model needs MNIST.
+#[test]
+fn conv_models_refuse_mlp_flags_and_the_digits() {
+    let lenet = Overrides {
+        model: Some(Architecture::Lenet),
+        hidden: Some(vec![64]),
+        ..Overrides::default()
+    };
+    let err = lenet
+        .apply(Preset::Default.config())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("lenet") && err.contains("hidden sizes"),
+        "{err}"
+    );
+    let digits = Overrides {
+        model: Some(Architecture::Cnn),
+        dataset: Some(DataSet::Digits),
+        ..Overrides::default()
+    };
+    let err = digits
+        .apply(Preset::Default.config())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cnn") && err.contains("28×28 MNIST"), "{err}");
+    let ok = Overrides {
+        model: Some(Architecture::Cnn),
+        epochs: Some(1),
+        ..Overrides::default()
+    };
+    assert_eq!(
+        ok.apply(Preset::Arena.config()).unwrap().model,
+        Architecture::Cnn
+    );
+}
+
+/// A convolutional network trains on image batches built from a data set's item shape, and
+/// evaluation takes the same shape.
+fn lenet_trains_on_image_batches<B: Backend>() {
+    let (train_set, test_set) = image_splits();
+    let config = TrainConfig {
+        model: Architecture::Lenet,
+        epochs: 3,
+        batch_size: 16,
+        ..Preset::Lenet.config()
+    };
+    let splits = Splits::new(
+        DataSet::Mnist,
+        train_set,
+        None,
+        test_set,
+        PathBuf::from("<synthetic images>"),
+    );
+    let trained = train::<B>(&config, &splits, ()).unwrap();
+    assert!(trained.metrics.layer_sizes.is_empty());
+    assert_eq!(trained.model.num_parameters(), 61_706);
+    let acc = trained.metrics.final_accuracy();
+    assert!(acc > 0.9, "LeNet on two separable image classes: {acc}");
+}
+
+/// Two classes of 28×28 images: a bright left half or a bright right half, with noise.
+fn image_splits() -> (Dataset, Dataset) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    let mut make = |n: usize| {
+        let mut inputs = Vec::with_capacity(n * 784);
+        let mut labels = Vec::with_capacity(n);
+        for i in 0..n {
+            let label = i % 2;
+            for _ in 0..28 {
+                for col in 0..28 {
+                    let bright = (col < 14) == (label == 0);
+                    let noise: f32 = rand::Rng::random_range(&mut rng, -0.3..0.3);
+                    inputs.push(if bright { 1.0 } else { 0.0 } + noise);
+                }
+            }
+            labels.push(label);
+        }
+        Dataset::new(inputs, labels, 784, 10).with_item_shape(&[1, 28, 28])
+    };
+    (make(96), make(32))
+}
+
+#[test]
+#[ignore = "needs MNIST_DIR"]
+fn lenet_preset_reaches_99_percent_on_both_backends() {
+    check_preset(Preset::Lenet, mnist(), false);
+}
+
+#[test]
+#[ignore = "needs MNIST_DIR"]
+fn cnn_preset_reaches_99_4_percent_on_both_backends() {
+    check_preset(Preset::Cnn, mnist(), false);
 }
