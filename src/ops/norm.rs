@@ -3,7 +3,7 @@
 //! each is two or three passes over the data; with `create_graph` its gradients are composed
 //! from recorded ops instead, so that they can be differentiated again.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::autograd::{is_grad_enabled, no_grad, Attrs, BackwardArgs, Registry};
 use crate::backend::Backend;
@@ -19,6 +19,10 @@ struct BatchNormSaved<B: Backend> {
     training: bool,
     /// The `eps` added to the variance.
     eps: f64,
+    /// `Σg` and `Σg·x` per channel for the last output gradient `g` (by tensor id): the
+    /// gradients of the input, the weight and the bias all need them, and the engine asks for
+    /// them one input at a time.
+    sums: Mutex<Option<(u64, Tensor<B>, Tensor<B>)>>,
 }
 
 impl<B: Backend> Tensor<B> {
@@ -133,6 +137,7 @@ impl<B: Backend> Tensor<B> {
             invstd,
             training,
             eps,
+            sums: Mutex::new(None),
         };
         Tensor::from_op(
             "batch_norm",
@@ -196,13 +201,22 @@ fn batch_norm_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
     let (x, w, g) = (&a.inputs[0], &a.inputs[1], a.grad);
     let channels = x.shape()[1];
     let g_storage = g.storage();
-    // Σg and Σg·x per channel: Σg·x̂ = invstd · (Σg·x − mean · Σg).
-    let sums = |with_x: bool| {
-        let (sg, sgx) = B::channel_sums(&g_storage, with_x.then(|| x.storage()).as_ref());
-        (
-            Tensor::<B>::from_storage(sg),
-            Tensor::<B>::from_storage(sgx),
-        )
+    // Σg and Σg·x per channel (Σg·x̂ = invstd · (Σg·x − mean · Σg)), computed once per
+    // output gradient.
+    let sums = |_with_x: bool| {
+        let mut cache = saved.sums.lock().unwrap_or_else(PoisonError::into_inner);
+        match &*cache {
+            Some((id, sg, sgx)) if *id == g.id() => (sg.clone(), sgx.clone()),
+            _ => {
+                let (sg, sgx) = B::channel_sums(&g_storage, Some(&x.storage()));
+                let (sg, sgx) = (
+                    Tensor::<B>::from_storage(sg),
+                    Tensor::<B>::from_storage(sgx),
+                );
+                *cache = Some((g.id(), sg.clone(), sgx.clone()));
+                (sg, sgx)
+            }
+        }
     };
     let zeros = || Tensor::<B>::zeros(&[channels]);
     match a.input {

@@ -46,6 +46,26 @@ impl Channels {
         self.shape.iter().product()
     }
 
+    /// Calls `f(offset, len)` for every contiguous run of channel `c` of sample `n` (the
+    /// elements `offset..offset + len`), or `None` if that channel's elements are not in
+    /// contiguous runs of more than one element.
+    #[inline]
+    fn runs(&self, n: usize, c: usize, mut f: impl FnMut(usize, usize)) -> Option<()> {
+        let [_, _, a, b] = self.shape;
+        let [sn, sc, sa, sb] = self.strides.0;
+        let base = n * sn + c * sc;
+        let (outer, so, inner) = match (sa, sb) {
+            (_, 1) if b > 1 && (a == 1 || sa == b) => return Some(f(base, a * b)),
+            (_, 1) if b > 1 => (a, sa, b),
+            (1, _) if a > 1 => (b, sb, a),
+            _ => return None,
+        };
+        for i in 0..outer {
+            f(base + i * so, inner);
+        }
+        Some(())
+    }
+
     /// Calls `f(offset)` for every element of channel `c` of sample `n`, the axis with the
     /// smaller stride innermost.
     #[inline]
@@ -84,16 +104,27 @@ pub fn channel_sums<E: Element>(a: &[E], b: Option<&[E]>, v: &Channels) -> (Vec<
     let job = |ch: usize| {
         let (mut s, mut p) = (0.0f64, 0.0f64);
         for ni in 0..n {
+            let contiguous = v.runs(ni, ch, |start, len| {
+                let a = &a[start..start + len];
+                let (rs, rp) = match b {
+                    None => run_sums(a, a),
+                    Some(b) => run_sums(a, &b[start..start + len]),
+                };
+                s += rs;
+                p += rp;
+            });
+            if contiguous.is_some() {
+                continue;
+            }
+            let to_f64 = |x: E| x.to_f64().unwrap_or(f64::NAN);
             match b {
                 None => v.for_each(ni, ch, |i| {
-                    let x = a[i].to_f64().unwrap_or(f64::NAN);
-                    s += x;
-                    p += x * x;
+                    s += to_f64(a[i]);
+                    p += to_f64(a[i]) * to_f64(a[i]);
                 }),
                 Some(b) => v.for_each(ni, ch, |i| {
-                    let x = a[i].to_f64().unwrap_or(f64::NAN);
-                    s += x;
-                    p += x * b[i].to_f64().unwrap_or(f64::NAN);
+                    s += to_f64(a[i]);
+                    p += to_f64(a[i]) * to_f64(b[i]);
                 }),
             }
         }
@@ -111,6 +142,36 @@ pub fn channel_sums<E: Element>(a: &[E], b: Option<&[E]>, v: &Channels) -> (Vec<
             (E::of(s), E::of(p))
         })
         .unzip()
+}
+
+/// Lanes of the partial sums of a contiguous run: independent accumulators, so that the loop
+/// vectorizes.
+const LANES: usize = 16;
+
+/// The sums of `a` and of `a · b` over one contiguous run: in `E`, in [`LANES`] lanes (each
+/// adding at most a run's length over `LANES` terms), then the lanes in `f64`.
+#[inline]
+fn run_sums<E: Element>(a: &[E], b: &[E]) -> (f64, f64) {
+    let (mut s, mut p) = ([E::zero(); LANES], [E::zero(); LANES]);
+    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (a_rest, b_rest) = (a_chunks.remainder(), b_chunks.remainder());
+    for (ca, cb) in a_chunks.zip(b_chunks) {
+        for k in 0..LANES {
+            s[k] += ca[k];
+            p[k] += ca[k] * cb[k];
+        }
+    }
+    let to_f64 = |x: E| x.to_f64().unwrap_or(f64::NAN);
+    let mut total = (0.0, 0.0);
+    for k in 0..LANES {
+        total.0 += to_f64(s[k]);
+        total.1 += to_f64(p[k]);
+    }
+    for (&x, &y) in a_rest.iter().zip(b_rest) {
+        total.0 += to_f64(x);
+        total.1 += to_f64(x) * to_f64(y);
+    }
+    total
 }
 
 /// `a · alpha[c] + b · beta[c] + gamma[c]` for every element (channel `c`), the `b` term only
@@ -143,6 +204,26 @@ pub fn channel_affine<E: Element>(
         for ni in samples {
             for ch in 0..c {
                 let (al, ga) = (alpha[ch], gamma[ch]);
+                let contiguous = v.runs(ni, ch, |start, len| {
+                    let dst = &mut out[start - first..][..len];
+                    let a = &a[start..start + len];
+                    match b {
+                        None => {
+                            for (d, &x) in dst.iter_mut().zip(a) {
+                                *d = x * al + ga;
+                            }
+                        }
+                        Some((b, beta)) => {
+                            let be = beta[ch];
+                            for ((d, &x), &y) in dst.iter_mut().zip(a).zip(&b[start..start + len]) {
+                                *d = x * al + y * be + ga;
+                            }
+                        }
+                    }
+                });
+                if contiguous.is_some() {
+                    continue;
+                }
                 match b {
                     None => v.for_each(ni, ch, |i| out[i - first] = a[i] * al + ga),
                     Some((b, beta)) => {

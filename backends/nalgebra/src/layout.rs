@@ -204,7 +204,9 @@ pub(crate) fn scatter_add<E: Element>(
     );
     let (rows, cols) = matrix_dims(shape);
     let n = rows * cols;
-    let mut data = vec![E::zero(); n];
+    // A recycled buffer: a large zeroed one would otherwise be fresh pages, faulted in one by one.
+    let mut data = duograd_cpu::buffers::take::<E>(n);
+    data.resize(n, E::zero());
     let values = src.to_row_major();
     for (&f, &v) in indices.iter().zip(&values) {
         assert!(

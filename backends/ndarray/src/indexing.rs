@@ -36,7 +36,9 @@ pub(crate) fn scatter_add<E: Element>(
         indices.len()
     );
     let n = numel(shape);
-    let mut out = vec![E::zero(); n];
+    // A recycled buffer: a large zeroed one would otherwise be fresh pages, faulted in one by one.
+    let mut out = duograd_cpu::buffers::take::<E>(n);
+    out.resize(n, E::zero());
     let mut add = |i: usize, v: E| match out.get_mut(i) {
         Some(o) => *o += v,
         None => panic!("scatter_add: index {i} out of range for {n} elements"),
