@@ -658,6 +658,25 @@ def build_second_order():
         "d/dtheta (grad(theta) . v)",
         conv_pool_ce, ["w", "b", "w2", "b2"], params, vs, x=tj(x), labels=labels)
     out.append(c)
+
+    x = torch.randn(3, 2, 4, 4, dtype=DTYPE, generator=gen)
+    shapes = [(3, 2, 3, 3), (3,), (3,), (3,)]
+    params = [torch.randn(s, dtype=DTYPE, generator=gen) * k
+              for s, k in zip(shapes, [0.5, 0.1, 1.0, 0.1])]
+    vs = [torch.randn(s, dtype=DTYPE, generator=gen) for s in shapes]
+
+    def conv_batch_norm(w, b, gamma, beta):
+        h = F.batch_norm(F.conv2d(x, w, b, padding=1), None, None, gamma, beta, training=True,
+                         eps=1e-5)
+        return torch.tanh(h).pow(2).sum()
+
+    c, _, _, _ = hvp_case(
+        "conv_batch_norm_hvp", "loss = torch.tanh(F.batch_norm(F.conv2d(x, w, b, padding=1), "
+        "None, None, gamma, beta, training=True, eps=1e-5)).pow(2).sum() with x(3,2,4,4) fixed "
+        "and parameters w(3,2,3,3), b(3), gamma(3), beta(3) (param_names order); the conv bias "
+        "cancels in the batch mean, so its gradient is ~0; hvp = d/dtheta (grad(theta) . v)",
+        conv_batch_norm, ["w", "b", "gamma", "beta"], params, vs, x=tj(x))
+    out.append(c)
     return out
 
 

@@ -1,5 +1,5 @@
 //! Second-order gradients against PyTorch: d²/dx² of x³ and the Hessian-vector products of a
-//! small MLP's loss and of two small convolutional losses.
+//! small MLP's loss and of three small convolutional losses (pooling, batch norm).
 
 use duograd::autograd::grad;
 use duograd::{Backend, Conv2dOptions, Pool2dOptions, Reduction, Tensor};
@@ -116,9 +116,25 @@ fn conv_pool_cross_entropy_hessian_vector_product_matches_pytorch<B: Backend>() 
     });
 }
 
+fn conv_batch_norm_hessian_vector_product_matches_pytorch<B: Backend>() {
+    let c = case("conv_batch_norm_hvp");
+    let x =
+        c.x.as_ref()
+            .expect("conv_batch_norm_hvp has x")
+            .to_tensor::<B>();
+    check_hvp::<B>(&c, |p| {
+        x.conv2d(&p[0], Some(&p[1]), Conv2dOptions::new().padding(1))
+            .batch_norm(None, None, Some(&p[2]), Some(&p[3]), true, 0.1, 1e-5)
+            .tanh()
+            .square()
+            .sum()
+    });
+}
+
 backend_tests!(
     cube_second_derivative_matches_pytorch,
     mlp_hessian_vector_product_matches_pytorch,
     conv_tanh_hessian_vector_product_matches_pytorch,
-    conv_pool_cross_entropy_hessian_vector_product_matches_pytorch
+    conv_pool_cross_entropy_hessian_vector_product_matches_pytorch,
+    conv_batch_norm_hessian_vector_product_matches_pytorch
 );
