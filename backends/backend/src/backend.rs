@@ -235,15 +235,21 @@ pub trait Backend: Clone + Copy + Debug + Default + Send + Sync + 'static {
         composed::col2im::<Self>(cols, window)
     }
 
-    /// 2-D convolution (cross-correlation, as PyTorch's `F.conv2d` without groups or bias): the
+    /// 2-D convolution (cross-correlation, as PyTorch's `F.conv2d` without groups): the
     /// `[N, C, H, W]` input `x` with `weight` `[O, C, kH, kW]` under `window`, giving
-    /// `[N, O, outH, outW]` whose element `(n, o, oy, ox)` is the sum over `c, i, j` of
-    /// `weight[o, c, i, j] · x[n, c, oy·sH + i·dH − pH, ox·sW + j·dW − pW]` (0 in the padding).
+    /// `[N, O, outH, outW]` whose element `(n, o, oy, ox)` is `bias[o]` (if given) plus the sum
+    /// over `c, i, j` of `weight[o, c, i, j] · x[n, c, oy·sH + i·dH − pH, ox·sW + j·dW − pW]`
+    /// (0 in the padding).
     ///
     /// Precondition: `x` has shape `window.input`, `weight` has `window`'s channels and kernel,
-    /// and the window fits.
-    fn conv2d(x: &Self::Storage, weight: &Self::Storage, window: &Window2d) -> Self::Storage {
-        composed::conv2d::<Self>(x, weight, window)
+    /// `bias` is `[O]`, and the window fits.
+    fn conv2d(
+        x: &Self::Storage,
+        weight: &Self::Storage,
+        bias: Option<&Self::Storage>,
+        window: &Window2d,
+    ) -> Self::Storage {
+        composed::conv2d::<Self>(x, weight, bias, window)
     }
 
     /// The gradient of [`Backend::conv2d`] with respect to its input, for the output gradient

@@ -203,8 +203,13 @@ impl<E: Element> Backend for Nalgebra<E> {
         window::col2im(cols, w)
     }
 
-    fn conv2d(x: &NaTensor<E>, weight: &NaTensor<E>, w: &Window2d) -> NaTensor<E> {
-        window::conv2d(x, weight, w)
+    fn conv2d(
+        x: &NaTensor<E>,
+        weight: &NaTensor<E>,
+        bias: Option<&NaTensor<E>>,
+        w: &Window2d,
+    ) -> NaTensor<E> {
+        window::conv2d(x, weight, bias, w)
     }
 
     fn conv2d_backward_input(
