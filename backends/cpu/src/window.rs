@@ -355,15 +355,22 @@ fn pool_plane<E: Element>(
                     row1[2 * ox],
                     row1[2 * ox + 1],
                 ];
-                let mut best = (taps[0], 0);
-                for (t, &v) in taps.iter().enumerate().skip(1) {
-                    if v > best.0 || v.is_nan() {
-                        best = (v, t);
-                    }
-                }
-                let (y, xx) = (2 * oy + best.1 / 2, 2 * ox + best.1 % 2);
-                values[oy * ow + ox] = best.0;
-                indices[oy * ow + ox] = index_base + y * wd + xx;
+                let (v, t) = first_max(taps);
+                values[oy * ow + ox] = v;
+                indices[oy * ow + ox] = index_base + (2 * oy + t / 2) * wd + 2 * ox + t % 2;
+            }
+        }
+        return;
+    }
+    if plain {
+        // The same through any strides (a column-major plane), column by column.
+        for ox in 0..ow {
+            let (c0, c1) = (base + 2 * ox * sx, base + (2 * ox + 1) * sx);
+            for oy in 0..oh {
+                let (y0, y1) = (2 * oy * sy, (2 * oy + 1) * sy);
+                let (v, t) = first_max([x[c0 + y0], x[c1 + y0], x[c0 + y1], x[c1 + y1]]);
+                values[oy * ow + ox] = v;
+                indices[oy * ow + ox] = index_base + (2 * oy + t / 2) * wd + 2 * ox + t % 2;
             }
         }
         return;
@@ -395,6 +402,19 @@ fn pool_plane<E: Element>(
             indices[oy * ow + ox] = index_base + best_at;
         }
     }
+}
+
+/// The largest of four taps in scan order and its position, as PyTorch's kernel picks it: a
+/// later tap wins only if it is larger or NaN.
+#[inline]
+fn first_max<E: Element>(taps: [E; 4]) -> (E, usize) {
+    let mut best = (taps[0], 0);
+    for (t, &v) in taps.iter().enumerate().skip(1) {
+        if v > best.0 || v.is_nan() {
+            best = (v, t);
+        }
+    }
+    best
 }
 
 /// The taps `t` (of `0..kernel`) of the window at output `o` whose input coordinate
