@@ -291,6 +291,22 @@ pub trait Backend: Clone + Copy + Debug + Default + Send + Sync + 'static {
         composed::max_pool2d::<Self>(x, window)
     }
 
+    /// The gradient of [`Backend::max_pool2d`] with respect to its input: an `[N, C, H, W]` array
+    /// of zeros with `grad`'s elements (`[N, C, outH, outW]`, taken in row-major order) added at
+    /// the row-major flat `indices` `max_pool2d` returned (a [`Backend::scatter_add`] whose
+    /// indices stay inside each output's plane).
+    ///
+    /// Precondition: `grad` has `window`'s pooled shape and `indices` are `max_pool2d`'s for
+    /// `window`.
+    fn max_pool2d_backward(
+        grad: &Self::Storage,
+        indices: &[usize],
+        window: &Window2d,
+    ) -> Self::Storage {
+        let flat = Self::reshape(grad, &[indices.len()]);
+        Self::scatter_add(&window.input, indices, &flat)
+    }
+
     // ----- per-channel passes (batch normalization; composed defaults in `crate::composed`) -----
 
     /// Per-channel sums of an `[N, C]`, `[N, C, L]` or `[N, C, H, W]` array: over every axis

@@ -325,6 +325,58 @@ pub fn max_pool2d<E: Element>(
     (values, indices)
 }
 
+/// The gradient of [`max_pool2d`] with respect to its input: a row-major `[N, C, H, W]` array
+/// of zeros with each element of `grad` (row-major `[N, C, outH, outW]`) added at its index
+/// from `indices`. Every index lies in its output's own plane, so the planes are filled in
+/// shares on the worker pool.
+///
+/// # Panics
+/// If `grad` and `indices` are not one per pooled output, or an index lies outside its plane.
+pub fn max_pool2d_backward<E: Element>(grad: &[E], indices: &[usize], window: &Window2d) -> Vec<E> {
+    let pooled = window.pooled_shape();
+    let outputs: usize = pooled.iter().product();
+    assert!(
+        grad.len() == outputs && indices.len() == outputs,
+        "max_pool2d_backward: {} gradients and {} indices for {outputs} outputs",
+        grad.len(),
+        indices.len()
+    );
+    let [_, _, h, w] = window.input;
+    let len: usize = window.input.iter().product();
+    let mut image = crate::buffers::take::<E>(len);
+    image.resize(len, E::zero());
+    let (plane_in, plane_out) = (h * w, pooled[2] * pooled[3]);
+    if plane_in == 0 || plane_out == 0 {
+        return image;
+    }
+    let planes = pooled[0] * pooled[1];
+    let per_share = units_per_share(planes);
+    let fill = |first: usize, part: &mut [E]| {
+        for (k, plane) in part.chunks_mut(plane_in).enumerate() {
+            let p = first + k;
+            let base = p * plane_in;
+            let range = p * plane_out..(p + 1) * plane_out;
+            for (&g, &at) in grad[range.clone()].iter().zip(&indices[range]) {
+                plane[at - base] += g;
+            }
+        }
+    };
+    let threads = threads::num_threads();
+    if len >= PARALLEL_MIN && threads > 1 && planes > 1 {
+        let shares: Vec<Mutex<&mut [E]>> = image
+            .chunks_mut(per_share * plane_in)
+            .map(Mutex::new)
+            .collect();
+        pool::run(shares.len(), threads, &|i| {
+            let mut part = shares[i].lock().unwrap_or_else(PoisonError::into_inner);
+            fill(i * per_share, &mut part);
+        });
+    } else {
+        fill(0, &mut image);
+    }
+    image
+}
+
 /// Pools plane `(n, c)` into the row-major `values` and `indices` of its outputs.
 fn pool_plane<E: Element>(
     x: &[E],

@@ -237,6 +237,10 @@ impl<E: Element> Backend for Nalgebra<E> {
         window::channel_affine(a, alpha, b, gamma)
     }
 
+    fn max_pool2d_backward(grad: &NaTensor<E>, indices: &[usize], w: &Window2d) -> NaTensor<E> {
+        window::max_pool2d_backward(grad, indices, w)
+    }
+
     fn max_pool2d(x: &NaTensor<E>, w: &Window2d) -> (NaTensor<E>, Vec<usize>) {
         window::max_pool2d(x, w)
     }

@@ -128,3 +128,12 @@ pub(crate) fn channel_affine<E: Element>(
     );
     NaTensor::from_storage(y, a.shape())
 }
+
+pub(crate) fn max_pool2d_backward<E: Element>(
+    grad: &NaTensor<E>,
+    indices: &[usize],
+    w: &Window2d,
+) -> NaTensor<E> {
+    let g = grad.to_row_major();
+    NaTensor::from_row_major(window::max_pool2d_backward(&g, indices, w), &w.input)
+}

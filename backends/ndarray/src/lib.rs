@@ -219,6 +219,10 @@ impl<E: Element + LinalgScalar> Backend for NdArray<E> {
         window::channel_affine(a, alpha, b, gamma)
     }
 
+    fn max_pool2d_backward(grad: &Storage<E>, indices: &[usize], w: &Window2d) -> Storage<E> {
+        window::max_pool2d_backward(grad, indices, w)
+    }
+
     fn max_pool2d(x: &Storage<E>, w: &Window2d) -> (Storage<E>, Vec<usize>) {
         window::max_pool2d(x, w)
     }

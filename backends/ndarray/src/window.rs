@@ -125,3 +125,12 @@ pub(crate) fn channel_affine<E: Element>(
     );
     layout::from_vec(y, a.shape())
 }
+
+pub(crate) fn max_pool2d_backward<E: Element>(
+    grad: &Storage<E>,
+    indices: &[usize],
+    w: &Window2d,
+) -> Storage<E> {
+    let g = row_major(grad);
+    layout::from_vec(window::max_pool2d_backward(&g, indices, w), &w.input)
+}

@@ -209,6 +209,20 @@ pub fn max_pool2d_matches_definition<B: Backend>() {
             let (values, at) = B::max_pool2d(&v.x, w);
             assert_exact::<B>(&values, &w.pooled_shape(), &want, &what);
             assert_eq!(at, want_at, "{}: indices of {what}", who::<B>());
+            // The gradient: each output's gradient added where it took its value.
+            let g: Vec<f64> = (0..at.len()).map(|k| (k % 5) as f64 - 2.0).collect();
+            let mut scattered = vec![0.0; numel(&shape)];
+            for (&i, &gv) in at.iter().zip(&g) {
+                scattered[i] += gv;
+            }
+            let grad = store::<B>(&g, &w.pooled_shape());
+            let back = B::max_pool2d_backward(&grad, &at, w);
+            assert_exact::<B>(
+                &back,
+                &shape,
+                &scattered,
+                format!("max_pool2d_backward of {what}"),
+            );
             let (values, at) = composed::max_pool2d::<B>(&v.x, w);
             assert_exact::<B>(
                 &values,
