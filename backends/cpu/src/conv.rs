@@ -113,7 +113,7 @@ fn over(g: &Geometry, count: usize) -> Window2d {
 fn patches<E: Element>(x: &[E], g: &Geometry, count: usize, cols: &mut Vec<E>) {
     let window = over(g, count);
     let width = count * g.positions;
-    cols.clear();
+    // `tap_row` writes every entry (zeros too): the buffer's old contents need no clearing.
     cols.resize(g.taps * width, E::zero());
     let strides = Strides4::row_major(window.input);
     for (row, out) in cols.chunks_mut(width.max(1)).enumerate() {

@@ -132,7 +132,7 @@ fn tap(window: &Window2d, row: usize) -> (usize, usize, usize) {
 }
 
 /// Writes row `row` of the patch matrix (one tap of every window, over the whole batch) into
-/// `out` (zeroed, `N·outH·outW` long).
+/// `out` (`N·outH·outW` long), zeros included: `out` need not be zeroed first.
 pub(crate) fn tap_row<E: Element>(x: &[E], s: Strides4, w: &Window2d, row: usize, out: &mut [E]) {
     let [n_count, _, h, wd] = w.input;
     let [oh, ow] = w.output_size();
@@ -141,9 +141,15 @@ pub(crate) fn tap_row<E: Element>(x: &[E], s: Strides4, w: &Window2d, row: usize
     let ys = valid_range(oh, w.stride[0], oi, w.padding[0], h);
     let xs = valid_range(ow, w.stride[1], oj, w.padding[1], wd);
     for n in 0..n_count {
+        let sample = &mut out[n * oh * ow..][..oh * ow];
+        // Rows of the window that fall in the padding read zeros.
+        sample[..ys.start * ow].fill(E::zero());
+        sample[ys.end * ow..].fill(E::zero());
         for oy in ys.clone() {
             let y = oy * w.stride[0] + oi - w.padding[0];
-            let line = &mut out[(n * oh + oy) * ow..][..ow];
+            let line = &mut sample[oy * ow..][..ow];
+            line[..xs.start].fill(E::zero());
+            line[xs.end..].fill(E::zero());
             let base = s.at(n, c, y, 0);
             let x0 = xs.start * w.stride[1] + oj - w.padding[1];
             if w.stride[1] == 1 && s.0[3] == 1 {
