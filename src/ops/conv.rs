@@ -6,7 +6,7 @@
 //! `fold` (PyTorch's names for the patch matrix and its adjoint) are the recorded ops `im2col`
 //! and `col2im`, each the other's gradient.
 
-use crate::autograd::{Attrs, BackwardArgs, Registry};
+use crate::autograd::{is_grad_enabled, Attrs, BackwardArgs, Registry};
 use crate::backend::Backend;
 use crate::tensor::Tensor;
 use duograd_backend::window::Window2d;
@@ -192,29 +192,33 @@ impl<B: Backend> Tensor<B> {
         }
         let window = options.window([n, cg, h, w], [kh, kw]);
         check_window("conv2d", &window);
-        let out = if groups == 1 {
-            self.conv2d_one_group(weight, &window)
-        } else {
-            let og = o / groups;
-            let parts: Vec<Tensor<B>> = (0..groups)
-                .map(|g| {
-                    let x = self.narrow(1, g * cg, cg);
-                    let w = weight.narrow(0, g * og, og);
-                    x.conv2d_one_group(&w, &window)
-                })
-                .collect();
-            Tensor::cat(&parts.iter().collect::<Vec<_>>(), 1)
-        };
-        match bias {
-            Some(b) => out + b.reshape_to(&[1, o, 1, 1]),
-            None => out,
+        if groups == 1 {
+            return self.conv2d_one_group(weight, bias, &window);
         }
+        let og = o / groups;
+        let parts: Vec<Tensor<B>> = (0..groups)
+            .map(|g| {
+                let x = self.narrow(1, g * cg, cg);
+                let w = weight.narrow(0, g * og, og);
+                let b = bias.map(|b| b.narrow(0, g * og, og));
+                x.conv2d_one_group(&w, b.as_ref(), &window)
+            })
+            .collect();
+        Tensor::cat(&parts.iter().collect::<Vec<_>>(), 1)
     }
 
-    /// One group's convolution, a recorded op (see [`Backend::conv2d`]).
-    fn conv2d_one_group(&self, weight: &Tensor<B>, window: &Window2d) -> Self {
-        let out = B::conv2d(&self.storage(), &weight.storage(), window);
-        Tensor::from_op("conv2d", out, &[self, weight], Attrs::Window(*window))
+    /// One group's convolution, a recorded op (see [`Backend::conv2d`]) whose inputs are the
+    /// input, the weight and the bias if there is one.
+    fn conv2d_one_group(
+        &self,
+        weight: &Tensor<B>,
+        bias: Option<&Tensor<B>>,
+        window: &Window2d,
+    ) -> Self {
+        let storage = bias.map(Tensor::storage);
+        let out = B::conv2d(&self.storage(), &weight.storage(), storage.as_ref(), window);
+        let inputs: Vec<&Tensor<B>> = [self, weight].into_iter().chain(bias).collect();
+        Tensor::from_op("conv2d", out, &inputs, Attrs::Window(*window))
     }
 
     /// The gradient of a convolution with respect to its input, for this output gradient (a
@@ -353,7 +357,7 @@ fn col2im_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
 
 // The three convolution ops are bilinear and each one's gradients are the other two (or
 // itself), so every order of derivative stays among them:
-// y = conv(x, w):                 dx = bwd_input(G, w),  dw = bwd_weight(G, x)
+// y = conv(x, w) (+ b):           dx = bwd_input(G, w),  dw = bwd_weight(G, x), db = ΣG
 // dx = bwd_input(g, w):           dg = conv(G, w),       dw = bwd_weight(g, G)
 // dw = bwd_weight(g, x):          dg = conv(x, G),       dx = bwd_input(g, G)
 // where G is the gradient arriving at the op's output.
@@ -368,8 +372,18 @@ fn conv2d_backward_w<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
         .conv2d_backward_weight(&a.inputs[0], window_of(a.attrs))
 }
 
+// The bias is added to every output of its channel: its gradient sums the output's gradient
+// over all but the channel axis (in one pass over it unless the sum must be differentiable).
+fn conv2d_backward_b<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    if is_grad_enabled() && a.grad.requires_grad() {
+        return a.grad.sum_dims(&[0, 2, 3], false);
+    }
+    Tensor::from_storage(B::channel_sums(&a.grad.storage(), None).0)
+}
+
 fn backward_input_backward_g<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
-    a.grad.conv2d_one_group(&a.inputs[1], window_of(a.attrs))
+    a.grad
+        .conv2d_one_group(&a.inputs[1], None, window_of(a.attrs))
 }
 
 fn backward_input_backward_w<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
@@ -377,7 +391,7 @@ fn backward_input_backward_w<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
 }
 
 fn backward_weight_backward_g<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
-    a.inputs[1].conv2d_one_group(a.grad, window_of(a.attrs))
+    a.inputs[1].conv2d_one_group(a.grad, None, window_of(a.attrs))
 }
 
 fn backward_weight_backward_x<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
@@ -387,7 +401,10 @@ fn backward_weight_backward_x<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> 
 pub(crate) fn register<B: Backend>(r: &Registry<B>) {
     r.register_all("im2col", &[im2col_backward]);
     r.register_all("col2im", &[col2im_backward]);
-    r.register_all("conv2d", &[conv2d_backward_x, conv2d_backward_w]);
+    r.register_all(
+        "conv2d",
+        &[conv2d_backward_x, conv2d_backward_w, conv2d_backward_b],
+    );
     r.register_all(
         "conv2d_backward_input",
         &[backward_input_backward_g, backward_input_backward_w],

@@ -104,11 +104,11 @@ impl<B: Backend> Tensor<B> {
     pub fn max_pool2d(&self, options: Pool2dOptions) -> Self {
         let window = options.window("max_pool2d", nchw("max_pool2d", self.shape()));
         let (out, indices) = B::max_pool2d(&self.storage(), &window);
-        let attrs = Attrs::Indices {
+        let attrs = PoolAttrs {
             indices: indices.into(),
-            shape: Vec::from(self.shape()),
+            window,
         };
-        Tensor::from_op("max_pool2d", out, &[self], attrs)
+        Tensor::from_op("max_pool2d", out, &[self], Attrs::Custom(Arc::new(attrs)))
     }
 
     /// Average pooling of this `[N, C, H, W]` input, as PyTorch's `F.avg_pool2d` with its
@@ -187,17 +187,51 @@ impl<B: Backend> Tensor<B> {
     }
 }
 
+/// What max pooling keeps for its gradient: the window and the input position each output took.
+struct PoolAttrs {
+    indices: Arc<[usize]>,
+    window: Window2d,
+}
+
+impl<B: Backend> Tensor<B> {
+    /// Max pooling's gradient for this output gradient: zeros of the input's shape with each
+    /// element added where its output's maximum was (a recorded op, whose own gradient takes
+    /// those positions back).
+    fn max_unpool2d(&self, attrs: &Arc<PoolAttrs>) -> Self {
+        let out = B::max_pool2d_backward(&self.storage(), &attrs.indices, &attrs.window);
+        Tensor::from_op(
+            "max_unpool2d",
+            out,
+            &[self],
+            Attrs::Custom(Arc::clone(attrs) as _),
+        )
+    }
+}
+
+fn pool_attrs(attrs: &Attrs) -> Arc<PoolAttrs> {
+    match attrs {
+        Attrs::Custom(any) => Arc::clone(any)
+            .downcast::<PoolAttrs>()
+            .unwrap_or_else(|_| unreachable!("max pooling records its PoolAttrs")),
+        _ => unreachable!("max pooling records its PoolAttrs"),
+    }
+}
+
 // Each output took one input element: its gradient goes back there, adding up where windows
 // overlap and took the same element.
 fn max_pool2d_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
-    let Attrs::Indices { indices, shape } = a.attrs else {
-        unreachable!("max_pool2d records the positions it took")
-    };
+    a.grad.max_unpool2d(&pool_attrs(a.attrs))
+}
+
+// The unpooled gradient put each element at one position: its own gradient takes them back.
+fn max_unpool2d_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    let attrs = pool_attrs(a.attrs);
     a.grad
-        .reshape_to(&[indices.len()])
-        .scatter_add_flat(shape, Arc::clone(indices))
+        .take_flat(Arc::clone(&attrs.indices))
+        .reshape_to(&attrs.window.pooled_shape())
 }
 
 pub(crate) fn register<B: Backend>(r: &Registry<B>) {
     r.register_all("max_pool2d", &[max_pool2d_backward]);
+    r.register_all("max_unpool2d", &[max_unpool2d_backward]);
 }

@@ -235,15 +235,21 @@ pub trait Backend: Clone + Copy + Debug + Default + Send + Sync + 'static {
         composed::col2im::<Self>(cols, window)
     }
 
-    /// 2-D convolution (cross-correlation, as PyTorch's `F.conv2d` without groups or bias): the
+    /// 2-D convolution (cross-correlation, as PyTorch's `F.conv2d` without groups): the
     /// `[N, C, H, W]` input `x` with `weight` `[O, C, kH, kW]` under `window`, giving
-    /// `[N, O, outH, outW]` whose element `(n, o, oy, ox)` is the sum over `c, i, j` of
-    /// `weight[o, c, i, j] · x[n, c, oy·sH + i·dH − pH, ox·sW + j·dW − pW]` (0 in the padding).
+    /// `[N, O, outH, outW]` whose element `(n, o, oy, ox)` is `bias[o]` (if given) plus the sum
+    /// over `c, i, j` of `weight[o, c, i, j] · x[n, c, oy·sH + i·dH − pH, ox·sW + j·dW − pW]`
+    /// (0 in the padding).
     ///
     /// Precondition: `x` has shape `window.input`, `weight` has `window`'s channels and kernel,
-    /// and the window fits.
-    fn conv2d(x: &Self::Storage, weight: &Self::Storage, window: &Window2d) -> Self::Storage {
-        composed::conv2d::<Self>(x, weight, window)
+    /// `bias` is `[O]`, and the window fits.
+    fn conv2d(
+        x: &Self::Storage,
+        weight: &Self::Storage,
+        bias: Option<&Self::Storage>,
+        window: &Window2d,
+    ) -> Self::Storage {
+        composed::conv2d::<Self>(x, weight, bias, window)
     }
 
     /// The gradient of [`Backend::conv2d`] with respect to its input, for the output gradient
@@ -283,6 +289,22 @@ pub trait Backend: Clone + Copy + Debug + Default + Send + Sync + 'static {
     /// entirely in the padding (padding at most half the kernel, as PyTorch requires).
     fn max_pool2d(x: &Self::Storage, window: &Window2d) -> (Self::Storage, Vec<usize>) {
         composed::max_pool2d::<Self>(x, window)
+    }
+
+    /// The gradient of [`Backend::max_pool2d`] with respect to its input: an `[N, C, H, W]` array
+    /// of zeros with `grad`'s elements (`[N, C, outH, outW]`, taken in row-major order) added at
+    /// the row-major flat `indices` `max_pool2d` returned (a [`Backend::scatter_add`] whose
+    /// indices stay inside each output's plane).
+    ///
+    /// Precondition: `grad` has `window`'s pooled shape and `indices` are `max_pool2d`'s for
+    /// `window`.
+    fn max_pool2d_backward(
+        grad: &Self::Storage,
+        indices: &[usize],
+        window: &Window2d,
+    ) -> Self::Storage {
+        let flat = Self::reshape(grad, &[indices.len()]);
+        Self::scatter_add(&window.input, indices, &flat)
     }
 
     // ----- per-channel passes (batch normalization; composed defaults in `crate::composed`) -----

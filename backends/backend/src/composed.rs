@@ -255,12 +255,21 @@ fn grad_matrix<B: Backend>(grad: &B::Storage, window: &Window2d) -> B::Storage {
 }
 
 /// [`Backend::conv2d`] from primitives: the weight `[O, C·kH·kW]` times the patch matrix
-/// ([`Backend::im2col`]), reordered from `[O, N, outH, outW]` to `[N, O, outH, outW]`.
-pub fn conv2d<B: Backend>(x: &B::Storage, weight: &B::Storage, window: &Window2d) -> B::Storage {
+/// ([`Backend::im2col`]), plus the bias along the rows, reordered from `[O, N, outH, outW]` to
+/// `[N, O, outH, outW]`.
+pub fn conv2d<B: Backend>(
+    x: &B::Storage,
+    weight: &B::Storage,
+    bias: Option<&B::Storage>,
+    window: &Window2d,
+) -> B::Storage {
     let o = B::shape(weight)[0];
     let [oh, ow] = window.output_size();
     let w = B::reshape(weight, &[o, window.patch_len()]);
-    let product = B::matmul(&w, &B::im2col(x, window), false, false);
+    let mut product = B::matmul(&w, &B::im2col(x, window), false, false);
+    if let Some(bias) = bias {
+        product = B::binary(&product, &B::reshape(bias, &[o, 1]), BinaryOp::Add);
+    }
     B::permute(
         &B::reshape(&product, &[o, window.input[0], oh, ow]),
         &[1, 0, 2, 3],

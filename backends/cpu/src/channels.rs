@@ -1,6 +1,7 @@
 //! Per-channel sums and per-channel affine maps over `[N, C, …]` arrays: the passes of batch
 //! normalization, reading and writing each backend's buffer through its strides.
 
+use std::ops::Range;
 use std::sync::{Mutex, PoisonError};
 
 use duograd_backend::Element;
@@ -46,102 +47,105 @@ impl Channels {
         self.shape.iter().product()
     }
 
-    /// Calls `f(offset, len)` for every contiguous run of channel `c` of sample `n` (the
-    /// elements `offset..offset + len`), or `None` if that channel's elements are not in
-    /// contiguous runs of more than one element.
-    #[inline]
-    fn runs(&self, n: usize, c: usize, mut f: impl FnMut(usize, usize)) -> Option<()> {
-        let [_, _, a, b] = self.shape;
-        let [sn, sc, sa, sb] = self.strides.0;
-        let base = n * sn + c * sc;
-        let (outer, so, inner) = match (sa, sb) {
-            (_, 1) if b > 1 && (a == 1 || sa == b) => return Some(f(base, a * b)),
-            (_, 1) if b > 1 => (a, sa, b),
-            (1, _) if a > 1 => (b, sb, a),
-            _ => return None,
-        };
-        for i in 0..outer {
-            f(base + i * so, inner);
-        }
-        Some(())
-    }
-
-    /// Calls `f(offset)` for every element of channel `c` of sample `n`, the axis with the
-    /// smaller stride innermost.
-    #[inline]
-    fn for_each(&self, n: usize, c: usize, mut f: impl FnMut(usize)) {
-        let [_, _, a, b] = self.shape;
-        let [sn, sc, sa, sb] = self.strides.0;
-        let base = n * sn + c * sc;
-        let ((outer, so), (inner, si)) = if sb <= sa {
-            ((a, sa), (b, sb))
-        } else {
-            ((b, sb), (a, sa))
-        };
-        for i in 0..outer {
-            let row = base + i * so;
-            for j in 0..inner {
-                f(row + j * si);
+    /// The buffer in storage order: the axes of size above 1 from the largest stride to the
+    /// smallest, as `(axis, size, stride)`, the innermost merged with the ones outside it
+    /// while they are contiguous.
+    fn walk(&self) -> Walk {
+        let mut axes: Vec<(usize, usize, usize)> = (0..4)
+            .filter(|&a| self.shape[a] > 1)
+            .map(|a| (a, self.shape[a], self.strides.0[a]))
+            .collect();
+        axes.sort_by(|x, y| y.2.cmp(&x.2));
+        // The innermost run: the last axis if its stride is 1, grown outwards while the next
+        // axis continues it (and is not the channel axis, whose value must stay fixed in a run).
+        let mut run = 1;
+        while let Some(&(axis, size, stride)) = axes.last() {
+            let continues = stride == run && (axis != 1 || run == 1 && size == 1);
+            if !continues || axis == 1 {
+                break;
             }
+            run *= size;
+            axes.pop();
         }
+        Walk { outer: axes, run }
     }
 }
 
-/// Per channel, the sum of `a` and the sum of `a · b` (of `a²` without `b`), accumulated in
-/// `f64`; `a` and `b` share the layout `v`.
-///
-/// # Panics
-/// If a buffer is shorter than the array.
-pub fn channel_sums<E: Element>(a: &[E], b: Option<&[E]>, v: &Channels) -> (Vec<E>, Vec<E>) {
-    let len = v.numel();
-    assert!(
-        a.len() >= len && b.is_none_or(|b| b.len() >= len),
-        "channel_sums: buffers shorter than {:?}",
-        v.shape
-    );
-    let [n, c, _, _] = v.shape;
-    let sums: Vec<Mutex<(f64, f64)>> = (0..c).map(|_| Mutex::new((0.0, 0.0))).collect();
-    let job = |ch: usize| {
-        let (mut s, mut p) = (0.0f64, 0.0f64);
-        for ni in 0..n {
-            let contiguous = v.runs(ni, ch, |start, len| {
-                let a = &a[start..start + len];
-                let (rs, rp) = match b {
-                    None => run_sums(a, a),
-                    Some(b) => run_sums(a, &b[start..start + len]),
-                };
-                s += rs;
-                p += rp;
-            });
-            if contiguous.is_some() {
-                continue;
+/// A loop nest over a [`Channels`] buffer in storage order: `outer` axes (slowest first), then
+/// runs of `run` contiguous elements that all belong to one channel.
+struct Walk {
+    outer: Vec<(usize, usize, usize)>,
+    run: usize,
+}
+
+impl Walk {
+    /// Calls `f(channel, offset)` for every run whose slowest coordinate lies in `range`, in
+    /// storage order.
+    fn for_each_run(&self, range: Range<usize>, mut f: impl FnMut(usize, usize)) {
+        let Some((&(first_axis, _, first_stride), rest)) = self.outer.split_first() else {
+            // A single run (or nothing but size-1 axes): channel 0 unless C > 1, which
+            // cannot be with every axis merged into the run.
+            if !range.is_empty() {
+                f(0, 0);
             }
-            let to_f64 = |x: E| x.to_f64().unwrap_or(f64::NAN);
-            match b {
-                None => v.for_each(ni, ch, |i| {
-                    s += to_f64(a[i]);
-                    p += to_f64(a[i]) * to_f64(a[i]);
-                }),
-                Some(b) => v.for_each(ni, ch, |i| {
-                    s += to_f64(a[i]);
-                    p += to_f64(a[i]) * to_f64(b[i]);
-                }),
+            return;
+        };
+        let mut index = vec![0usize; rest.len()];
+        for i in range {
+            let base = i * first_stride;
+            let channel0 = if first_axis == 1 { i } else { 0 };
+            loop {
+                let mut offset = base;
+                let mut channel = channel0;
+                for (k, &(axis, _, stride)) in rest.iter().enumerate() {
+                    offset += index[k] * stride;
+                    if axis == 1 {
+                        channel = index[k];
+                    }
+                }
+                f(channel, offset);
+                // The odometer over the inner outer axes.
+                let mut k = rest.len();
+                loop {
+                    if k == 0 {
+                        break;
+                    }
+                    k -= 1;
+                    index[k] += 1;
+                    if index[k] < rest[k].1 {
+                        break;
+                    }
+                    index[k] = 0;
+                    if k == 0 {
+                        k = usize::MAX;
+                        break;
+                    }
+                }
+                if k == usize::MAX || rest.is_empty() {
+                    break;
+                }
             }
         }
-        *sums[ch].lock().unwrap_or_else(PoisonError::into_inner) = (s, p);
-    };
-    let threads = threads::num_threads();
-    if len >= PARALLEL_MIN && threads > 1 && c > 1 {
-        pool::run(c, threads, &job);
-    } else {
-        (0..c).for_each(job);
     }
-    sums.into_iter()
-        .map(|m| {
-            let (s, p) = m.into_inner().unwrap_or_else(PoisonError::into_inner);
-            (E::of(s), E::of(p))
-        })
-        .unzip()
+
+    /// The size of the slowest axis (what shares split), 1 if there is none.
+    fn slowest(&self) -> usize {
+        self.outer.first().map_or(1, |a| a.1)
+    }
+
+    /// The elements under one index of the slowest axis.
+    fn block(&self, numel: usize) -> usize {
+        numel / self.slowest()
+    }
+}
+
+/// Shares of the slowest axis for `threads` threads: at most one per thread, none empty.
+fn shares(slowest: usize, threads: usize) -> Vec<Range<usize>> {
+    let per = slowest.div_ceil(threads.max(1)).max(1);
+    (0..slowest)
+        .step_by(per)
+        .map(|a| a..(a + per).min(slowest))
+        .collect()
 }
 
 /// Lanes of the partial sums of a contiguous run: independent accumulators, so that the loop
@@ -152,6 +156,12 @@ const LANES: usize = 16;
 /// adding at most a run's length over `LANES` terms), then the lanes in `f64`.
 #[inline]
 fn run_sums<E: Element>(a: &[E], b: &[E]) -> (f64, f64) {
+    let to_f64 = |x: E| x.to_f64().unwrap_or(f64::NAN);
+    if a.len() < LANES {
+        return a.iter().zip(b).fold((0.0, 0.0), |(s, p), (&x, &y)| {
+            (s + to_f64(x), p + to_f64(x) * to_f64(y))
+        });
+    }
     let (mut s, mut p) = ([E::zero(); LANES], [E::zero(); LANES]);
     let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
     let (a_rest, b_rest) = (a_chunks.remainder(), b_chunks.remainder());
@@ -161,7 +171,6 @@ fn run_sums<E: Element>(a: &[E], b: &[E]) -> (f64, f64) {
             p[k] += ca[k] * cb[k];
         }
     }
-    let to_f64 = |x: E| x.to_f64().unwrap_or(f64::NAN);
     let mut total = (0.0, 0.0);
     for k in 0..LANES {
         total.0 += to_f64(s[k]);
@@ -174,8 +183,60 @@ fn run_sums<E: Element>(a: &[E], b: &[E]) -> (f64, f64) {
     total
 }
 
+/// Per channel, the sum of `a` and the sum of `a · b` (of `a²` without `b`), accumulated in
+/// `f64`; `a` and `b` share the layout `v`. One pass over the buffer in storage order, in
+/// shares of its slowest axis on the worker pool when it is large.
+///
+/// # Panics
+/// If a buffer is shorter than the array.
+pub fn channel_sums<E: Element>(a: &[E], b: Option<&[E]>, v: &Channels) -> (Vec<E>, Vec<E>) {
+    let len = v.numel();
+    assert!(
+        a.len() >= len && b.is_none_or(|b| b.len() >= len),
+        "channel_sums: buffers shorter than {:?}",
+        v.shape
+    );
+    let c = v.shape[1];
+    let walk = v.walk();
+    let b = b.unwrap_or(a);
+    let threads = if len >= PARALLEL_MIN {
+        threads::num_threads()
+    } else {
+        1
+    };
+    let parts = shares(walk.slowest(), threads);
+    let partials: Vec<Mutex<Vec<(f64, f64)>>> =
+        parts.iter().map(|_| Mutex::new(Vec::new())).collect();
+    let job = |i: usize| {
+        let mut sums = vec![(0.0f64, 0.0f64); c];
+        walk.for_each_run(parts[i].clone(), |ch, start| {
+            let (s, p) = run_sums(&a[start..start + walk.run], &b[start..start + walk.run]);
+            sums[ch].0 += s;
+            sums[ch].1 += p;
+        });
+        *partials[i].lock().unwrap_or_else(PoisonError::into_inner) = sums;
+    };
+    if parts.len() > 1 {
+        pool::run(parts.len(), threads, &job);
+    } else {
+        (0..parts.len()).for_each(job);
+    }
+    let mut total = vec![(0.0f64, 0.0f64); c];
+    for part in partials {
+        for (t, (s, p)) in total
+            .iter_mut()
+            .zip(part.into_inner().unwrap_or_else(PoisonError::into_inner))
+        {
+            t.0 += s;
+            t.1 += p;
+        }
+    }
+    total.into_iter().map(|(s, p)| (E::of(s), E::of(p))).unzip()
+}
+
 /// `a · alpha[c] + b · beta[c] + gamma[c]` for every element (channel `c`), the `b` term only
-/// if given; written at the same offsets as the inputs, all of layout `v`.
+/// if given; written at the same offsets as the inputs, all of layout `v`. One pass in storage
+/// order, in shares of the slowest axis on the worker pool when it is large.
 ///
 /// # Panics
 /// If a buffer is shorter than the array or a coefficient vector is not one per channel.
@@ -187,7 +248,7 @@ pub fn channel_affine<E: Element>(
     v: &Channels,
 ) -> Vec<E> {
     let len = v.numel();
-    let [n, c, _, _] = v.shape;
+    let c = v.shape[1];
     assert!(
         a.len() >= len
             && b.is_none_or(|(b, beta)| b.len() >= len && beta.len() == c)
@@ -198,57 +259,54 @@ pub fn channel_affine<E: Element>(
     );
     let mut out = crate::buffers::take::<E>(len);
     out.resize(len, E::zero());
-    let per_sample = len / n.max(1);
-    let fill = |samples: std::ops::Range<usize>, out: &mut [E]| {
-        let first = samples.start * v.strides.0[0];
-        for ni in samples {
-            for ch in 0..c {
-                let (al, ga) = (alpha[ch], gamma[ch]);
-                let contiguous = v.runs(ni, ch, |start, len| {
-                    let dst = &mut out[start - first..][..len];
-                    let a = &a[start..start + len];
-                    match b {
-                        None => {
-                            for (d, &x) in dst.iter_mut().zip(a) {
-                                *d = x * al + ga;
-                            }
-                        }
-                        Some((b, beta)) => {
-                            let be = beta[ch];
-                            for ((d, &x), &y) in dst.iter_mut().zip(a).zip(&b[start..start + len]) {
-                                *d = x * al + y * be + ga;
-                            }
-                        }
+    if len == 0 {
+        return out;
+    }
+    let walk = v.walk();
+    let block = walk.block(len);
+    let threads = if len >= PARALLEL_MIN {
+        threads::num_threads()
+    } else {
+        1
+    };
+    let parts = shares(walk.slowest(), threads);
+    let fill = |range: Range<usize>, out: &mut [E]| {
+        let first = range.start * block;
+        let run = walk.run;
+        walk.for_each_run(range, |ch, start| {
+            let (al, ga) = (alpha[ch], gamma[ch]);
+            let dst = &mut out[start - first..][..run];
+            let src = &a[start..start + run];
+            match b {
+                None => {
+                    for (d, &x) in dst.iter_mut().zip(src) {
+                        *d = x * al + ga;
                     }
-                });
-                if contiguous.is_some() {
-                    continue;
                 }
-                match b {
-                    None => v.for_each(ni, ch, |i| out[i - first] = a[i] * al + ga),
-                    Some((b, beta)) => {
-                        let be = beta[ch];
-                        v.for_each(ni, ch, |i| out[i - first] = a[i] * al + b[i] * be + ga)
+                Some((b, beta)) => {
+                    let be = beta[ch];
+                    for ((d, &x), &y) in dst.iter_mut().zip(src).zip(&b[start..start + run]) {
+                        *d = x * al + y * be + ga;
                     }
                 }
             }
-        }
+        });
     };
-    let threads = threads::num_threads();
-    // Samples are contiguous blocks only when the sample axis is the outermost.
-    if len >= PARALLEL_MIN && threads > 1 && n > 1 && v.strides.0[0] == per_sample {
-        let per_share = n.div_ceil(threads);
-        let shares: Vec<Mutex<&mut [E]>> = out
-            .chunks_mut(per_share * per_sample)
-            .map(Mutex::new)
+    if parts.len() > 1 {
+        let chunks: Vec<Mutex<&mut [E]>> = parts
+            .iter()
+            .scan(&mut out[..], |rest, r| {
+                let (head, tail) = std::mem::take(rest).split_at_mut(r.len() * block);
+                *rest = tail;
+                Some(Mutex::new(head))
+            })
             .collect();
-        pool::run(shares.len(), threads, &|i| {
-            let mut chunk = shares[i].lock().unwrap_or_else(PoisonError::into_inner);
-            let first = i * per_share;
-            fill(first..(first + per_share).min(n), &mut chunk);
+        pool::run(parts.len(), threads, &|i| {
+            let mut chunk = chunks[i].lock().unwrap_or_else(PoisonError::into_inner);
+            fill(parts[i].clone(), &mut chunk);
         });
     } else {
-        fill(0..n, &mut out);
+        fill(0..walk.slowest(), &mut out);
     }
     out
 }

@@ -113,7 +113,7 @@ fn over(g: &Geometry, count: usize) -> Window2d {
 fn patches<E: Element>(x: &[E], g: &Geometry, count: usize, cols: &mut Vec<E>) {
     let window = over(g, count);
     let width = count * g.positions;
-    cols.clear();
+    // `tap_row` writes every entry (zeros too): the buffer's old contents need no clearing.
     cols.resize(g.taps * width, E::zero());
     let strides = Strides4::row_major(window.input);
     for (row, out) in cols.chunks_mut(width.max(1)).enumerate() {
@@ -174,14 +174,16 @@ fn groups(first: usize, count: usize, size: usize) -> impl Iterator<Item = (usiz
 
 /// The convolution of `x` (`[N, C, H, W]` through `xs`) with `weight` (`[O, C·kH·kW]`,
 /// row-major) under `window`: the row-major `[N, O, outH, outW]` result, where output `(n, o,
-/// oy, ox)` is the sum over the window's taps of weight times input (padding reading 0).
+/// oy, ox)` is `bias[o]` (if given) plus the sum over the window's taps of weight times input
+/// (padding reading 0). The bias is added while the result is copied out of each product.
 ///
 /// # Panics
-/// If `x` is too short for its strides or `weight` is not `O·C·kH·kW` long.
+/// If `x` is too short for its strides, `weight` is not `O·C·kH·kW` long or `bias` not `O`.
 pub fn conv2d<E: Element>(
     x: &[E],
     xs: Strides4,
     weight: &[E],
+    bias: Option<&[E]>,
     out_channels: usize,
     window: &Window2d,
 ) -> Vec<E> {
@@ -192,6 +194,11 @@ pub fn conv2d<E: Element>(
         "conv2d: weight of {} elements for [{out_channels}, {}]",
         weight.len(),
         g.taps
+    );
+    assert!(
+        bias.is_none_or(|b| b.len() == out_channels),
+        "conv2d: a bias of {} values for {out_channels} output channels",
+        bias.map_or(0, <[E]>::len)
     );
     let n = window.input[0];
     let mut out = crate::buffers::take::<E>(n * g.output_len());
@@ -207,6 +214,12 @@ pub fn conv2d<E: Element>(
             let product = matmul_with_threads(w, cols, Layout::RowMajor, 1);
             let dst = &mut chunk[(a - first) * g.output_len()..][..m * g.output_len()];
             channels_to_samples(&product, out_channels, g.positions, m, dst);
+            if let Some(bias) = bias {
+                for (o, run) in dst.chunks_mut(g.positions).enumerate() {
+                    let b = bias[o % out_channels];
+                    run.iter_mut().for_each(|v| *v += b);
+                }
+            }
         }
     });
     out
@@ -371,7 +384,7 @@ mod tests {
             .map(|i| ((i * 5) % 7) as f64 - 3.0)
             .collect();
         let xs = Strides4::row_major(win.input);
-        assert_eq!(conv2d(&x, xs, &w, o, &win), naive(&x, &w, o, &win));
+        assert_eq!(conv2d(&x, xs, &w, None, o, &win), naive(&x, &w, o, &win));
         // <conv(x, w), g> is bilinear: its gradients are the adjoints.
         let [oh, ow] = win.output_size();
         let gshape = [3, o, oh, ow];

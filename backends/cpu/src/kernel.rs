@@ -17,7 +17,7 @@ use crate::simd::with_best_simd;
 
 /// A [`UnaryOp`] computed on the CPU: one element at a time, or a whole slice in one
 /// vectorized loop.
-pub trait UnaryKernel<E: Element>: Copy {
+pub trait UnaryKernel<E: Element>: Copy + Sync {
     /// Applies the function to one element.
     fn apply(self, x: E) -> E;
 
@@ -57,7 +57,10 @@ pub trait UnaryKernel<E: Element>: Copy {
     /// ```
     fn apply_to_vec(self, src: &[E]) -> Vec<E> {
         let mut out = crate::buffers::take(src.len());
-        self.apply_slice_uninit(src, &mut out.spare_capacity_mut()[..src.len()]);
+        let dst = &mut out.spare_capacity_mut()[..src.len()];
+        in_shares(src.len(), dst, |range, dst| {
+            self.apply_slice_uninit(&src[range], dst)
+        });
         // SAFETY: `apply_slice_uninit` wrote every value.
         unsafe { out.set_len(src.len()) };
         out
@@ -66,7 +69,7 @@ pub trait UnaryKernel<E: Element>: Copy {
 
 /// A [`BinaryOp`] computed on the CPU: one pair of elements at a time, or two whole slices in
 /// one vectorized loop (no broadcasting).
-pub trait BinaryKernel: Copy {
+pub trait BinaryKernel: Copy + Sync {
     /// Applies the function to one pair of elements.
     fn apply<E: Element>(self, a: E, b: E) -> E;
 
@@ -95,12 +98,45 @@ pub trait BinaryKernel: Copy {
     /// # Panics
     /// If the slices' lengths differ.
     fn apply_to_vec<E: Element>(self, a: &[E], b: &[E]) -> Vec<E> {
+        assert_eq!(a.len(), b.len(), "BinaryOp::apply_to_vec: lengths differ");
         let mut out = crate::buffers::take(a.len());
-        self.apply_slices_uninit(a, b, &mut out.spare_capacity_mut()[..a.len()]);
+        let dst = &mut out.spare_capacity_mut()[..a.len()];
+        in_shares(a.len(), dst, |range, dst| {
+            self.apply_slices_uninit(&a[range.clone()], &b[range], dst)
+        });
         // SAFETY: `apply_slices_uninit` wrote every value (or panicked on unequal lengths).
         unsafe { out.set_len(a.len()) };
         out
     }
+}
+
+/// The length from which an elementwise kernel writing a fresh vector shares the work among the
+/// worker pool's threads: below it (every array of the MLP presets) one thread is faster.
+const PARALLEL_MIN_LEN: usize = 1 << 18;
+
+/// Runs `fill(range, dst[range])` over `dst` (`len` long): in one call, or, for a long one, in
+/// one share per thread on the worker pool.
+fn in_shares<E: Send>(
+    len: usize,
+    dst: &mut [MaybeUninit<E>],
+    fill: impl Fn(std::ops::Range<usize>, &mut [MaybeUninit<E>]) + Sync,
+) {
+    let threads = crate::threads::num_threads();
+    if len < PARALLEL_MIN_LEN || threads == 1 {
+        return fill(0..len, dst);
+    }
+    // Shares of whole cache lines, one per thread.
+    let share = len.div_ceil(threads).next_multiple_of(16);
+    let shares: Vec<std::sync::Mutex<&mut [MaybeUninit<E>]>> =
+        dst.chunks_mut(share).map(std::sync::Mutex::new).collect();
+    crate::threads::pool::run(shares.len(), threads, &|i| {
+        let mut part = shares[i]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let start = i * share;
+        let end = start + part.len();
+        fill(start..end, &mut part);
+    });
 }
 
 /// A [`ReduceOp`] as a fold on the CPU.

@@ -132,7 +132,7 @@ fn tap(window: &Window2d, row: usize) -> (usize, usize, usize) {
 }
 
 /// Writes row `row` of the patch matrix (one tap of every window, over the whole batch) into
-/// `out` (zeroed, `N·outH·outW` long).
+/// `out` (`N·outH·outW` long), zeros included: `out` need not be zeroed first.
 pub(crate) fn tap_row<E: Element>(x: &[E], s: Strides4, w: &Window2d, row: usize, out: &mut [E]) {
     let [n_count, _, h, wd] = w.input;
     let [oh, ow] = w.output_size();
@@ -141,9 +141,15 @@ pub(crate) fn tap_row<E: Element>(x: &[E], s: Strides4, w: &Window2d, row: usize
     let ys = valid_range(oh, w.stride[0], oi, w.padding[0], h);
     let xs = valid_range(ow, w.stride[1], oj, w.padding[1], wd);
     for n in 0..n_count {
+        let sample = &mut out[n * oh * ow..][..oh * ow];
+        // Rows of the window that fall in the padding read zeros.
+        sample[..ys.start * ow].fill(E::zero());
+        sample[ys.end * ow..].fill(E::zero());
         for oy in ys.clone() {
             let y = oy * w.stride[0] + oi - w.padding[0];
-            let line = &mut out[(n * oh + oy) * ow..][..ow];
+            let line = &mut sample[oy * ow..][..ow];
+            line[..xs.start].fill(E::zero());
+            line[xs.end..].fill(E::zero());
             let base = s.at(n, c, y, 0);
             let x0 = xs.start * w.stride[1] + oj - w.padding[1];
             if w.stride[1] == 1 && s.0[3] == 1 {
@@ -325,6 +331,58 @@ pub fn max_pool2d<E: Element>(
     (values, indices)
 }
 
+/// The gradient of [`max_pool2d`] with respect to its input: a row-major `[N, C, H, W]` array
+/// of zeros with each element of `grad` (row-major `[N, C, outH, outW]`) added at its index
+/// from `indices`. Every index lies in its output's own plane, so the planes are filled in
+/// shares on the worker pool.
+///
+/// # Panics
+/// If `grad` and `indices` are not one per pooled output, or an index lies outside its plane.
+pub fn max_pool2d_backward<E: Element>(grad: &[E], indices: &[usize], window: &Window2d) -> Vec<E> {
+    let pooled = window.pooled_shape();
+    let outputs: usize = pooled.iter().product();
+    assert!(
+        grad.len() == outputs && indices.len() == outputs,
+        "max_pool2d_backward: {} gradients and {} indices for {outputs} outputs",
+        grad.len(),
+        indices.len()
+    );
+    let [_, _, h, w] = window.input;
+    let len: usize = window.input.iter().product();
+    let mut image = crate::buffers::take::<E>(len);
+    image.resize(len, E::zero());
+    let (plane_in, plane_out) = (h * w, pooled[2] * pooled[3]);
+    if plane_in == 0 || plane_out == 0 {
+        return image;
+    }
+    let planes = pooled[0] * pooled[1];
+    let per_share = units_per_share(planes);
+    let fill = |first: usize, part: &mut [E]| {
+        for (k, plane) in part.chunks_mut(plane_in).enumerate() {
+            let p = first + k;
+            let base = p * plane_in;
+            let range = p * plane_out..(p + 1) * plane_out;
+            for (&g, &at) in grad[range.clone()].iter().zip(&indices[range]) {
+                plane[at - base] += g;
+            }
+        }
+    };
+    let threads = threads::num_threads();
+    if len >= PARALLEL_MIN && threads > 1 && planes > 1 {
+        let shares: Vec<Mutex<&mut [E]>> = image
+            .chunks_mut(per_share * plane_in)
+            .map(Mutex::new)
+            .collect();
+        pool::run(shares.len(), threads, &|i| {
+            let mut part = shares[i].lock().unwrap_or_else(PoisonError::into_inner);
+            fill(i * per_share, &mut part);
+        });
+    } else {
+        fill(0, &mut image);
+    }
+    image
+}
+
 /// Pools plane `(n, c)` into the row-major `values` and `indices` of its outputs.
 fn pool_plane<E: Element>(
     x: &[E],
@@ -355,15 +413,22 @@ fn pool_plane<E: Element>(
                     row1[2 * ox],
                     row1[2 * ox + 1],
                 ];
-                let mut best = (taps[0], 0);
-                for (t, &v) in taps.iter().enumerate().skip(1) {
-                    if v > best.0 || v.is_nan() {
-                        best = (v, t);
-                    }
-                }
-                let (y, xx) = (2 * oy + best.1 / 2, 2 * ox + best.1 % 2);
-                values[oy * ow + ox] = best.0;
-                indices[oy * ow + ox] = index_base + y * wd + xx;
+                let (v, t) = first_max(taps);
+                values[oy * ow + ox] = v;
+                indices[oy * ow + ox] = index_base + (2 * oy + t / 2) * wd + 2 * ox + t % 2;
+            }
+        }
+        return;
+    }
+    if plain {
+        // The same through any strides (a column-major plane), column by column.
+        for ox in 0..ow {
+            let (c0, c1) = (base + 2 * ox * sx, base + (2 * ox + 1) * sx);
+            for oy in 0..oh {
+                let (y0, y1) = (2 * oy * sy, (2 * oy + 1) * sy);
+                let (v, t) = first_max([x[c0 + y0], x[c1 + y0], x[c0 + y1], x[c1 + y1]]);
+                values[oy * ow + ox] = v;
+                indices[oy * ow + ox] = index_base + (2 * oy + t / 2) * wd + 2 * ox + t % 2;
             }
         }
         return;
@@ -395,6 +460,19 @@ fn pool_plane<E: Element>(
             indices[oy * ow + ox] = index_base + best_at;
         }
     }
+}
+
+/// The largest of four taps in scan order and its position, as PyTorch's kernel picks it: a
+/// later tap wins only if it is larger or NaN.
+#[inline]
+fn first_max<E: Element>(taps: [E; 4]) -> (E, usize) {
+    let mut best = (taps[0], 0);
+    for (t, &v) in taps.iter().enumerate().skip(1) {
+        if v > best.0 || v.is_nan() {
+            best = (v, t);
+        }
+    }
+    best
 }
 
 /// The taps `t` (of `0..kernel`) of the window at output `o` whose input coordinate

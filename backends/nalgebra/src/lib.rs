@@ -203,8 +203,13 @@ impl<E: Element> Backend for Nalgebra<E> {
         window::col2im(cols, w)
     }
 
-    fn conv2d(x: &NaTensor<E>, weight: &NaTensor<E>, w: &Window2d) -> NaTensor<E> {
-        window::conv2d(x, weight, w)
+    fn conv2d(
+        x: &NaTensor<E>,
+        weight: &NaTensor<E>,
+        bias: Option<&NaTensor<E>>,
+        w: &Window2d,
+    ) -> NaTensor<E> {
+        window::conv2d(x, weight, bias, w)
     }
 
     fn conv2d_backward_input(
@@ -230,6 +235,10 @@ impl<E: Element> Backend for Nalgebra<E> {
         gamma: &NaTensor<E>,
     ) -> NaTensor<E> {
         window::channel_affine(a, alpha, b, gamma)
+    }
+
+    fn max_pool2d_backward(grad: &NaTensor<E>, indices: &[usize], w: &Window2d) -> NaTensor<E> {
+        window::max_pool2d_backward(grad, indices, w)
     }
 
     fn max_pool2d(x: &NaTensor<E>, w: &Window2d) -> (NaTensor<E>, Vec<usize>) {

@@ -49,13 +49,16 @@ fn dims4<E: Element>(x: &NaTensor<E>) -> [usize; 4] {
 pub(crate) fn conv2d<E: Element>(
     x: &NaTensor<E>,
     weight: &NaTensor<E>,
+    bias: Option<&NaTensor<E>>,
     w: &Window2d,
 ) -> NaTensor<E> {
     let o = weight.shape()[0];
+    // A [O] bias is a 1×O row: its buffer is the O values in order.
     let y = conv::conv2d(
         x.storage(),
         storage_strides(w.input),
         &weight.to_row_major(),
+        bias.map(NaTensor::storage),
         o,
         w,
     );
@@ -124,4 +127,13 @@ pub(crate) fn channel_affine<E: Element>(
         &channels_of(a),
     );
     NaTensor::from_storage(y, a.shape())
+}
+
+pub(crate) fn max_pool2d_backward<E: Element>(
+    grad: &NaTensor<E>,
+    indices: &[usize],
+    w: &Window2d,
+) -> NaTensor<E> {
+    let g = grad.to_row_major();
+    NaTensor::from_row_major(window::max_pool2d_backward(&g, indices, w), &w.input)
 }

@@ -189,8 +189,13 @@ impl<E: Element + LinalgScalar> Backend for NdArray<E> {
         window::col2im(cols, w)
     }
 
-    fn conv2d(x: &Storage<E>, weight: &Storage<E>, w: &Window2d) -> Storage<E> {
-        window::conv2d(x, weight, w)
+    fn conv2d(
+        x: &Storage<E>,
+        weight: &Storage<E>,
+        bias: Option<&Storage<E>>,
+        w: &Window2d,
+    ) -> Storage<E> {
+        window::conv2d(x, weight, bias, w)
     }
 
     fn conv2d_backward_input(grad: &Storage<E>, weight: &Storage<E>, w: &Window2d) -> Storage<E> {
@@ -212,6 +217,10 @@ impl<E: Element + LinalgScalar> Backend for NdArray<E> {
         gamma: &Storage<E>,
     ) -> Storage<E> {
         window::channel_affine(a, alpha, b, gamma)
+    }
+
+    fn max_pool2d_backward(grad: &Storage<E>, indices: &[usize], w: &Window2d) -> Storage<E> {
+        window::max_pool2d_backward(grad, indices, w)
     }
 
     fn max_pool2d(x: &Storage<E>, w: &Window2d) -> (Storage<E>, Vec<usize>) {

@@ -45,10 +45,23 @@ fn dims4<E: Element>(x: &Storage<E>) -> [usize; 4] {
     [s[0], s[1], s[2], s[3]]
 }
 
-pub(crate) fn conv2d<E: Element>(x: &Storage<E>, weight: &Storage<E>, w: &Window2d) -> Storage<E> {
+pub(crate) fn conv2d<E: Element>(
+    x: &Storage<E>,
+    weight: &Storage<E>,
+    bias: Option<&Storage<E>>,
+    w: &Window2d,
+) -> Storage<E> {
     let (data, wt) = (row_major(x), row_major(weight));
+    let bias = bias.map(row_major);
     let o = weight.shape()[0];
-    let y = conv::conv2d(&data, Strides4::row_major(w.input), &wt, o, w);
+    let y = conv::conv2d(
+        &data,
+        Strides4::row_major(w.input),
+        &wt,
+        bias.as_deref(),
+        o,
+        w,
+    );
     let [oh, ow] = w.output_size();
     layout::from_vec(y, &[w.input[0], o, oh, ow])
 }
@@ -111,4 +124,13 @@ pub(crate) fn channel_affine<E: Element>(
         &v,
     );
     layout::from_vec(y, a.shape())
+}
+
+pub(crate) fn max_pool2d_backward<E: Element>(
+    grad: &Storage<E>,
+    indices: &[usize],
+    w: &Window2d,
+) -> Storage<E> {
+    let g = row_major(grad);
+    layout::from_vec(window::max_pool2d_backward(&g, indices, w), &w.input)
 }

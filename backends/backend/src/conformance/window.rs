@@ -209,6 +209,20 @@ pub fn max_pool2d_matches_definition<B: Backend>() {
             let (values, at) = B::max_pool2d(&v.x, w);
             assert_exact::<B>(&values, &w.pooled_shape(), &want, &what);
             assert_eq!(at, want_at, "{}: indices of {what}", who::<B>());
+            // The gradient: each output's gradient added where it took its value.
+            let g: Vec<f64> = (0..at.len()).map(|k| (k % 5) as f64 - 2.0).collect();
+            let mut scattered = vec![0.0; numel(&shape)];
+            for (&i, &gv) in at.iter().zip(&g) {
+                scattered[i] += gv;
+            }
+            let grad = store::<B>(&g, &w.pooled_shape());
+            let back = B::max_pool2d_backward(&grad, &at, w);
+            assert_exact::<B>(
+                &back,
+                &shape,
+                &scattered,
+                format!("max_pool2d_backward of {what}"),
+            );
             let (values, at) = composed::max_pool2d::<B>(&v.x, w);
             assert_exact::<B>(
                 &values,
@@ -305,6 +319,39 @@ pub fn conv2d_and_gradients_match_definition<B: Backend>() {
             .map(|v| if v.is_finite() { v } else { 0.25 })
             .collect::<Vec<_>>();
         let (want, scale) = conv_reference(&x, &w, o, &win);
+        // With a bias: each output channel's value added to its outputs.
+        let bias: Vec<f64> = (0..o).map(|i| i as f64 - 1.5).collect();
+        let per_channel = numel(&gshape) / n.max(1) / o.max(1);
+        let biased: Vec<f64> = want
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + bias[i / per_channel % o])
+            .collect();
+        let biased_scale: Vec<f64> = scale
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + bias[i / per_channel % o].abs())
+            .collect();
+        let (xs, ws, bs) = (
+            store::<B>(&x, &win.input),
+            store::<B>(&w, &wshape),
+            store::<B>(&bias, &[o]),
+        );
+        for (op, y) in [
+            ("conv2d with bias", B::conv2d(&xs, &ws, Some(&bs), &win)),
+            (
+                "composed conv2d with bias",
+                composed::conv2d::<B>(&xs, &ws, Some(&bs), &win),
+            ),
+        ] {
+            super::support::assert_close::<B>(
+                &y,
+                &gshape,
+                &biased,
+                Some(&biased_scale),
+                format!("{op}, {win:?}"),
+            );
+        }
         // dx[n, c, y, x] = Σ over (o, oy, ox, i, j) reading it of w · g; dw likewise.
         let (mut dx, mut dx_scale) = (vec![0.0; x.len()], vec![0.0; x.len()]);
         let (mut dw, mut dw_scale) = (vec![0.0; w.len()], vec![0.0; w.len()]);
@@ -341,7 +388,7 @@ pub fn conv2d_and_gradients_match_definition<B: Backend>() {
             if vx.data != x || vw.data != w {
                 continue; // an expanded view holds other data
             }
-            let y = B::conv2d(&vx.x, &vw.x, &win);
+            let y = B::conv2d(&vx.x, &vw.x, None, &win);
             super::support::assert_close::<B>(
                 &y,
                 &gshape,
@@ -349,7 +396,7 @@ pub fn conv2d_and_gradients_match_definition<B: Backend>() {
                 Some(&scale),
                 what("conv2d", &vx.kind),
             );
-            let y = composed::conv2d::<B>(&vx.x, &vw.x, &win);
+            let y = composed::conv2d::<B>(&vx.x, &vw.x, None, &win);
             super::support::assert_close::<B>(
                 &y,
                 &gshape,
