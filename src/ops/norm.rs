@@ -9,6 +9,9 @@ use crate::autograd::{is_grad_enabled, no_grad, Attrs, BackwardArgs, Registry};
 use crate::backend::Backend;
 use crate::tensor::Tensor;
 
+/// `Σg` and `Σg·x` per channel, for the output gradient with this tensor id.
+type GradSums<B> = (u64, Tensor<B>, Tensor<B>);
+
 /// What the `batch_norm` op keeps for its gradients.
 struct BatchNormSaved<B: Backend> {
     /// The mean each channel was centred on (`[C]`): the batch's in training, else the running.
@@ -22,7 +25,7 @@ struct BatchNormSaved<B: Backend> {
     /// `Σg` and `Σg·x` per channel for the last output gradient `g` (by tensor id): the
     /// gradients of the input, the weight and the bias all need them, and the engine asks for
     /// them one input at a time.
-    sums: Mutex<Option<(u64, Tensor<B>, Tensor<B>)>>,
+    sums: Mutex<Option<GradSums<B>>>,
 }
 
 impl<B: Backend> Tensor<B> {
@@ -203,7 +206,7 @@ fn batch_norm_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
     let g_storage = g.storage();
     // Σg and Σg·x per channel (Σg·x̂ = invstd · (Σg·x − mean · Σg)), computed once per
     // output gradient.
-    let sums = |_with_x: bool| {
+    let sums = || {
         let mut cache = saved.sums.lock().unwrap_or_else(PoisonError::into_inner);
         match &*cache {
             Some((id, sg, sgx)) if *id == g.id() => (sg.clone(), sgx.clone()),
@@ -220,9 +223,9 @@ fn batch_norm_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
     };
     let zeros = || Tensor::<B>::zeros(&[channels]);
     match a.input {
-        2 => sums(false).0,
+        2 => sums().0,
         1 => {
-            let (sg, sgx) = sums(true);
+            let (sg, sgx) = sums();
             (sgx - &(&saved.mean * &sg)) * &saved.invstd
         }
         _ => {
@@ -233,7 +236,7 @@ fn batch_norm_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
             }
             // dx = k · (g − Σg/m − x̂ · Σg·x̂/m), an affine map of g and x per channel.
             let count = (x.numel() / channels) as f64;
-            let (sg, sgx) = sums(true);
+            let (sg, sgx) = sums();
             let sg_xhat = (sgx - &(&saved.mean * &sg)) * &saved.invstd;
             let beta = -(&k * &saved.invstd * &sg_xhat).div_scalar(count);
             let gamma = (&k * &(&(&sg_xhat * &saved.invstd) * &saved.mean - &sg)).div_scalar(count);

@@ -55,7 +55,7 @@ impl Channels {
             .filter(|&a| self.shape[a] > 1)
             .map(|a| (a, self.shape[a], self.strides.0[a]))
             .collect();
-        axes.sort_by(|x, y| y.2.cmp(&x.2));
+        axes.sort_by_key(|a| std::cmp::Reverse(a.2));
         // The innermost run: the last axis if its stride is 1, grown outwards while the next
         // axis continues it (and is not the channel axis, whose value must stay fixed in a run).
         let mut run = 1;
