@@ -3,7 +3,9 @@
 //! The CPU kernels duograd's CPU backends share: matrix products ([`gemm`], duograd's own
 //! AVX-512/AVX2 kernels with one fallback), the SIMD loops of the elementwise and reduction
 //! kernels ([`kernel`]), vectorizable `exp`, `ln` and `tanh`, argmax, the fused cross-entropy
-//! and optimizer loops ([`loss`], [`optim`]), the one worker pool of the process
+//! and optimizer loops ([`loss`], [`optim`]), convolution ([`conv`]), the patch matrix and max
+//! pooling ([`window`]), batch normalization's per-channel passes ([`channels`]), the one
+//! worker pool of the process
 //! ([`threads`]), the per-thread cache of large freed buffers ([`buffers`]) and the data
 //! loader's batch gather ([`rows`]).
 //!
