@@ -1,6 +1,7 @@
-//! 2-D convolution, its gradient with respect to the input and to the weight, one sample at a
-//! time: each sample's patch matrix (`[C·kH·kW, outH·outW]`, small enough to stay in cache) is
-//! built, multiplied by the weight with duograd's matrix kernel, and dropped. The samples are
+//! 2-D convolution, its gradient with respect to the input and to the weight, a few samples at
+//! a time: their patch matrix (`[C·kH·kW, m·outH·outW]`, small enough to stay in cache) is
+//! built in a buffer each thread reuses, multiplied by the weight with duograd's matrix kernel,
+//! and overwritten by the next group's. The samples are
 //! shared among the worker pool's threads, each product running on one thread.
 //!
 //! Compared with one product over the whole batch's patch matrix, this writes the output
@@ -25,9 +26,6 @@ use crate::window::{add_patches, tap_row, Strides4};
 struct Geometry {
     /// The window over the whole `[N, C, H, W]` input.
     batch: Window2d,
-    /// The same window over one sample (`N = 1`).
-    #[allow(dead_code)]
-    sample: Window2d,
     /// Output channels.
     out_channels: usize,
     /// Taps per window, `C·kH·kW`.
@@ -38,19 +36,25 @@ struct Geometry {
 
 impl Geometry {
     fn new(window: &Window2d, out_channels: usize) -> Self {
-        let [_, c, h, w] = window.input;
-        let sample = Window2d {
-            input: [1, c, h, w],
-            ..*window
-        };
         let [oh, ow] = window.output_size();
         Geometry {
             batch: *window,
-            sample,
             out_channels,
             taps: window.patch_len(),
             positions: oh * ow,
         }
+    }
+
+    /// Panics, naming `op`, unless `weight` holds `O·C·kH·kW` values.
+    fn check_weight<E>(&self, op: &str, weight: &[E]) {
+        assert_eq!(
+            weight.len(),
+            self.out_channels * self.taps,
+            "{op}: weight of {} elements for [{}, {}]",
+            weight.len(),
+            self.out_channels,
+            self.taps
+        );
     }
 
     fn input_len(&self) -> usize {
@@ -188,13 +192,7 @@ pub fn conv2d<E: Element>(
     window: &Window2d,
 ) -> Vec<E> {
     let g = Geometry::new(window, out_channels);
-    assert_eq!(
-        weight.len(),
-        out_channels * g.taps,
-        "conv2d: weight of {} elements for [{out_channels}, {}]",
-        weight.len(),
-        g.taps
-    );
+    g.check_weight("conv2d", weight);
     assert!(
         bias.is_none_or(|b| b.len() == out_channels),
         "conv2d: a bias of {} values for {out_channels} output channels",
@@ -239,13 +237,7 @@ pub fn conv2d_backward_input<E: Element>(
     window: &Window2d,
 ) -> Vec<E> {
     let g = Geometry::new(window, out_channels);
-    assert_eq!(
-        weight.len(),
-        out_channels * g.taps,
-        "conv2d_backward_input: weight of {} elements for [{out_channels}, {}]",
-        weight.len(),
-        g.taps
-    );
+    g.check_weight("conv2d_backward_input", weight);
     let n = window.input[0];
     let [oh, ow] = window.output_size();
     let grad_shape = [n, out_channels, oh, ow];
