@@ -230,26 +230,7 @@ pub fn matmul_with_threads<E: Element>(
     layout: Layout,
     threads: usize,
 ) -> Vec<E> {
-    check_inner_sizes(a, b);
-    let shape = (a.rows, a.cols, b.cols);
-    let threads = threads.max(1);
-    let route = route(
-        shape,
-        a.strides(),
-        b.strides(),
-        layout,
-        elem_kind::<E>(),
-        threads,
-        CpuFeatures::current(),
-    );
-    run(
-        a,
-        b,
-        None,
-        layout,
-        route,
-        threads_for(route, shape, threads),
-    )
+    product_on(a, b, None, layout, threads.max(1))
 }
 
 /// The route [`matmul`] takes for `a · b` laid out as `layout`: [`route`] for this CPU
@@ -420,9 +401,19 @@ fn product<E: Element>(
     bias: Option<&[E]>,
     layout: Layout,
 ) -> Vec<E> {
+    product_on(a, b, bias, layout, crate::threads::num_threads())
+}
+
+/// [`product`] on the route chosen for at most `threads` threads.
+fn product_on<E: Element>(
+    a: StridedMatrix<'_, E>,
+    b: StridedMatrix<'_, E>,
+    bias: Option<&[E]>,
+    layout: Layout,
+    threads: usize,
+) -> Vec<E> {
     check_inner_sizes(a, b);
     let shape = (a.rows, a.cols, b.cols);
-    let threads = crate::threads::num_threads();
     let route = route(
         shape,
         a.strides(),
