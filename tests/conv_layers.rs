@@ -6,7 +6,7 @@
 #[macro_use]
 mod common;
 
-use common::models::{cnn, lenet};
+use duograd::nn::models::{lenet, mnist_cnn as cnn};
 use duograd::nn::{
     load_module_from_safetensors, module_to_safetensors, AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d,
     Buffer, Conv2d, Flatten, MaxPool2d, Module, Sequential,

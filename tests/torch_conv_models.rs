@@ -7,8 +7,8 @@
 #[macro_use]
 mod common;
 
-use common::models::{cnn, lenet};
 use common::{assert_close, TensorData};
+use duograd::nn::models::{lenet, mnist_cnn as cnn};
 use duograd::nn::{load_safetensors, Module, Sequential};
 use duograd::{Backend, Element};
 use rand::rngs::StdRng;

@@ -2,7 +2,6 @@
 #![allow(dead_code)]
 
 pub mod cases;
-pub mod models;
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
