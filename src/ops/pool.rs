@@ -104,10 +104,7 @@ impl<B: Backend> Tensor<B> {
     pub fn max_pool2d(&self, options: Pool2dOptions) -> Self {
         let window = options.window("max_pool2d", nchw("max_pool2d", self.shape()));
         let (out, indices) = B::max_pool2d(&self.storage(), &window);
-        let attrs = PoolAttrs {
-            indices: indices.into(),
-            window,
-        };
+        let attrs = PoolAttrs { indices, window };
         Tensor::from_op("max_pool2d", out, &[self], Attrs::Custom(Arc::new(attrs)))
     }
 
@@ -189,8 +186,16 @@ impl<B: Backend> Tensor<B> {
 
 /// What max pooling keeps for its gradient: the window and the input position each output took.
 struct PoolAttrs {
-    indices: Arc<[usize]>,
+    indices: Vec<usize>,
     window: Window2d,
+}
+
+// The indices are as large as the pooled activation: handing their buffer back to the CPU
+// kernels' cache spares the next step fresh pages for them.
+impl Drop for PoolAttrs {
+    fn drop(&mut self) {
+        duograd_cpu::buffers::recycle(std::mem::take(&mut self.indices));
+    }
 }
 
 impl<B: Backend> Tensor<B> {
@@ -227,7 +232,7 @@ fn max_pool2d_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
 fn max_unpool2d_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
     let attrs = pool_attrs(a.attrs);
     a.grad
-        .take_flat(Arc::clone(&attrs.indices))
+        .take_flat(Arc::from(attrs.indices.as_slice()))
         .reshape_to(&attrs.window.pooled_shape())
 }
 

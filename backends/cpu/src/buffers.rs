@@ -33,10 +33,12 @@ use duograd_backend::Element;
 pub const MIN_BYTES: usize = 128 << 10;
 
 /// The most buffers kept per thread.
-pub const MAX_BUFFERS: usize = 32;
+pub const MAX_BUFFERS: usize = 64;
 
-/// The most bytes kept per thread.
-pub const MAX_BYTES: usize = 64 << 20;
+/// The most bytes kept per thread: room for what one training step of a small convolutional
+/// network frees and the next one asks for again (at batch 128, one 32-channel 28×28 map of
+/// `f32` is 12.8 MB, and a step makes a dozen of them).
+pub const MAX_BYTES: usize = 256 << 20;
 
 /// One kept buffer: an empty `Vec<E>` of capacity `len` (`bytes` bytes), for some `E`.
 struct Kept {

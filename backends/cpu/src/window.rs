@@ -297,7 +297,8 @@ pub fn max_pool2d<E: Element>(
     let len: usize = pooled.iter().product();
     let mut values = crate::buffers::take::<E>(len);
     values.resize(len, E::zero());
-    let mut indices = vec![0usize; len];
+    let mut indices = crate::buffers::take::<usize>(len);
+    indices.resize(len, 0);
     let plane = pooled[2] * pooled[3];
     if plane == 0 {
         return (values, indices);
