@@ -5,8 +5,10 @@ Generates the committed fixtures the Rust tests compare against:
 
   tests/fixtures/ops.json               one forward/backward case per op (float64),
                                         plus second-order (Hessian-vector product) cases
-  tests/fixtures/optim.json             SGD / Adam trajectories on a small MLP and a
-                                        clip_grad_norm_ case (float64)
+  tests/fixtures/optim.json             SGD / Adam / AdamW / RMSprop trajectories on a small
+                                        MLP and a clip_grad_norm_ case (float64)
+  tests/fixtures/lr_schedulers.json     learning rates of torch.optim.lr_scheduler
+                                        schedulers, step by step
   tests/fixtures/torch_mlp.safetensors  state_dict of a tiny float32 nn.Sequential
   tests/fixtures/torch_mlp.json         an input batch and that model's output
   tests/fixtures/torch_lenet.safetensors,
@@ -692,10 +694,21 @@ OPT_CONFIGS = [
     ("sgd_dampening", "sgd", dict(lr=0.1, momentum=0.9, dampening=0.5)),
     ("adam", "adam", dict(lr=0.01)),
     ("adam_wd", "adam", dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.05)),
+    ("adamw", "adamw", dict(lr=0.01)),
+    ("adamw_wd_betas", "adamw", dict(lr=0.02, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)),
+    ("rmsprop", "rmsprop", dict(lr=0.01)),
+    ("rmsprop_centered_momentum_wd", "rmsprop", dict(lr=0.01, alpha=0.9, eps=1e-6,
+                                                      weight_decay=0.01, momentum=0.8,
+                                                      centered=True)),
+    ("rmsprop_momentum", "rmsprop", dict(lr=0.005, momentum=0.5)),
 ]
+OPT_CLASSES = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
+               "rmsprop": torch.optim.RMSprop}
 HYPER_KEYS = {
     "sgd": ["lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"],
     "adam": ["lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"],
+    "adamw": ["lr", "betas", "eps", "weight_decay", "amsgrad", "maximize"],
+    "rmsprop": ["lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize"],
 }
 N_STEPS = 5
 
@@ -721,7 +734,7 @@ def build_optim():
     configs = []
     for name, kind, kw in OPT_CONFIGS:
         model = copy.deepcopy(base)
-        cls = torch.optim.SGD if kind == "sgd" else torch.optim.Adam
+        cls = OPT_CLASSES[kind]
         opt = cls(model.parameters(), foreach=False, **kw)
         group = opt.param_groups[0]
         hyper = {}
@@ -781,6 +794,71 @@ def build_optim():
         "labels": labels,
         "configs": configs,
         "clip_grad_norm": clip,
+    }
+
+
+# ---------------------------------------------------------------------------
+# lr_schedulers.json
+# ---------------------------------------------------------------------------
+
+def scheduler_cases():
+    """(name, base_lr, steps, make(opt) -> scheduler, metrics or None)"""
+    S = torch.optim.lr_scheduler
+    plateau_metrics = [1.0, 0.9, 0.95, 0.92, 0.91, 0.9, 0.9, 0.89, 0.95, 0.96, 0.97, 0.97,
+                       0.5, 0.6, 0.7, 0.8, 0.8, 0.8, 0.8, 0.8]
+    return [
+        ("step", 0.1, 12, lambda o: S.StepLR(o, step_size=3, gamma=0.5), None),
+        ("multistep", 0.1, 12, lambda o: S.MultiStepLR(o, milestones=[2, 5, 9], gamma=0.1),
+         None),
+        ("exponential", 0.1, 10, lambda o: S.ExponentialLR(o, gamma=0.9), None),
+        ("linear", 0.1, 8, lambda o: S.LinearLR(o, start_factor=0.25, end_factor=1.0,
+                                                total_iters=4), None),
+        ("cosine", 0.1, 25, lambda o: S.CosineAnnealingLR(o, T_max=10, eta_min=0.001), None),
+        ("cosine_warmup", 0.1, 12, lambda o: S.SequentialLR(
+            o, [S.LinearLR(o, start_factor=0.1, end_factor=1.0, total_iters=3),
+                S.CosineAnnealingLR(o, T_max=7, eta_min=0.0)], milestones=[3]), None),
+        ("one_cycle", 0.1, 20, lambda o: S.OneCycleLR(o, max_lr=0.1, total_steps=20,
+                                                      cycle_momentum=False), None),
+        ("one_cycle_linear_three_phase", 0.1, 25, lambda o: S.OneCycleLR(
+            o, max_lr=0.3, total_steps=25, pct_start=0.4, anneal_strategy="linear",
+            div_factor=10.0, final_div_factor=100.0, three_phase=True,
+            cycle_momentum=False), None),
+        ("plateau_min_rel", 0.1, len(plateau_metrics), lambda o: S.ReduceLROnPlateau(
+            o, mode="min", factor=0.5, patience=2, threshold=1e-2, threshold_mode="rel",
+            cooldown=1, min_lr=0.02), plateau_metrics),
+        ("plateau_max_abs", 0.1, len(plateau_metrics), lambda o: S.ReduceLROnPlateau(
+            o, mode="max", factor=0.1, patience=1, threshold=0.01, threshold_mode="abs",
+            eps=1e-8), plateau_metrics),
+    ]
+
+
+def build_lr_schedulers():
+    cases = []
+    for name, base_lr, steps, make, metrics in scheduler_cases():
+        p = torch.nn.Parameter(torch.zeros(1, dtype=DTYPE))
+        opt = torch.optim.SGD([p], lr=base_lr)
+        sched = make(opt)
+        initial = opt.param_groups[0]["lr"]
+        lrs = []
+        for i in range(steps):
+            opt.step()
+            if metrics is None:
+                sched.step()
+            else:
+                sched.step(metrics[i])
+            lrs.append(float(opt.param_groups[0]["lr"]))
+        case = {"name": name, "base_lr": base_lr, "initial_lr": float(initial), "lrs": lrs}
+        if metrics is not None:
+            case["metrics"] = metrics
+        cases.append(case)
+    return {
+        "torch_version": torch.__version__,
+        "description": "learning rates of torch.optim.lr_scheduler schedulers on an SGD "
+                       "optimizer: initial_lr right after the scheduler is built, lrs[i] the "
+                       "optimizer's lr after the (i+1)-th optimizer.step(); scheduler.step() "
+                       "(ReduceLROnPlateau: scheduler.step(metrics[i])); the settings are in "
+                       "scripts/torch_reference.py, scheduler_cases()",
+        "cases": cases,
     }
 
 
@@ -989,11 +1067,12 @@ def main():
     }
     write_json(os.path.join(out_dir, "ops.json"), ops)
     write_json(os.path.join(out_dir, "optim.json"), build_optim())
+    write_json(os.path.join(out_dir, "lr_schedulers.json"), build_lr_schedulers())
     write_json(os.path.join(out_dir, "torch_mlp.json"), build_torch_mlp(out_dir))
     write_json(os.path.join(out_dir, "torch_lenet.json"), build_torch_lenet(out_dir))
     write_json(os.path.join(out_dir, "torch_cnn.json"), build_torch_cnn(out_dir))
 
-    for f in ["ops.json", "optim.json", "torch_mlp.json", "torch_mlp.safetensors",
+    for f in ["ops.json", "optim.json", "lr_schedulers.json", "torch_mlp.json", "torch_mlp.safetensors",
               "torch_lenet.json", "torch_lenet.safetensors", "torch_cnn.json",
               "torch_cnn.safetensors"]:
         p = os.path.join(out_dir, f)

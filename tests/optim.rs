@@ -1,13 +1,14 @@
-//! Optimizers against PyTorch: `tests/fixtures/optim.json` holds 5-step SGD/Adam trajectories
-//! of `nn.Sequential(Linear(4,5), ReLU, Linear(5,3))` under cross-entropy, for six settings,
-//! and a `clip_grad_norm_` case. Every test runs on both backends in f64.
+//! Optimizers against PyTorch: `tests/fixtures/optim.json` holds 5-step SGD, Adam, AdamW and
+//! RMSprop trajectories of `nn.Sequential(Linear(4,5), ReLU, Linear(5,3))` under
+//! cross-entropy, for eleven settings, and a `clip_grad_norm_` case. Every test runs on both backends in f64.
 
 #[macro_use]
 mod common;
 
 use duograd::nn::{Linear, Module, Parameter, ReLU, Sequential};
 use duograd::optim::{
-    clip_grad_norm, grad_norms, total_grad_norm, Adam, AdamConfig, Optimizer, Sgd, SgdConfig,
+    clip_grad_norm, clip_grad_value, grad_norms, total_grad_norm, Adam, AdamConfig, AdamW,
+    AdamWConfig, Optimizer, RMSprop, RMSpropConfig, Sgd, SgdConfig,
 };
 use duograd::{Backend, Reduction, Tensor};
 use serde_json::Value;
@@ -106,6 +107,36 @@ fn optimizer<B: Backend>(config: &Value, params: Vec<Parameter<B>>) -> Box<dyn O
                 .maximize(flag("maximize"));
             Box::new(Adam::new(params, c))
         }
+        Some("adamw") => {
+            assert!(!flag("amsgrad"), "amsgrad is not implemented");
+            assert_eq!(
+                h.as_object().unwrap().len(),
+                6,
+                "unknown AdamW setting in {h}"
+            );
+            let betas = floats(&h["betas"]);
+            let c = AdamWConfig::new(num("lr"))
+                .betas(betas[0], betas[1])
+                .eps(num("eps"))
+                .weight_decay(num("weight_decay"))
+                .maximize(flag("maximize"));
+            Box::new(AdamW::new(params, c))
+        }
+        Some("rmsprop") => {
+            assert_eq!(
+                h.as_object().unwrap().len(),
+                7,
+                "unknown RMSprop setting in {h}"
+            );
+            let c = RMSpropConfig::new(num("lr"))
+                .alpha(num("alpha"))
+                .eps(num("eps"))
+                .weight_decay(num("weight_decay"))
+                .momentum(num("momentum"))
+                .centered(flag("centered"))
+                .maximize(flag("maximize"));
+            Box::new(RMSprop::new(params, c))
+        }
         other => panic!("unknown optimizer {other:?}"),
     }
 }
@@ -114,7 +145,7 @@ fn every_optimizer_config_reproduces_pytorch_parameters_after_every_step<B: Back
     let fx = fixture();
     let (x, y) = (tensor::<B>(&fx["x"]), labels(&fx));
     let configs = fx["configs"].as_array().unwrap();
-    assert_eq!(configs.len(), 6);
+    assert_eq!(configs.len(), 11);
     for config in configs {
         let name = config["name"].as_str().unwrap();
         let model = model::<B>(&fx);
@@ -218,9 +249,22 @@ fn maximize_follows_the_path_of_minimizing_the_negated_loss<B: Backend>() {
         AdamConfig::new(0.01).weight_decay(0.05)
     }
     type MakeOpt<B> = fn(Vec<Parameter<B>>, bool) -> Box<dyn Optimizer<B>>;
-    let makers: [MakeOpt<B>; 2] = [
+    let makers: [MakeOpt<B>; 4] = [
         |p, max| Box::new(Sgd::new(p, sgd_config().maximize(max))),
         |p, max| Box::new(Adam::new(p, adam_config().maximize(max))),
+        |p, max| {
+            Box::new(AdamW::new(
+                p,
+                AdamWConfig::new(0.01).weight_decay(0.1).maximize(max),
+            ))
+        },
+        |p, max| {
+            let c = RMSpropConfig::new(0.01)
+                .momentum(0.5)
+                .centered(true)
+                .weight_decay(0.01);
+            Box::new(RMSprop::new(p, c.maximize(max)))
+        },
     ];
     for make in makers {
         let (m1, m2) = (model::<B>(&fx), model::<B>(&fx));
@@ -369,8 +413,36 @@ fn sgd_momentum_gives_the_same_steps_on_strided_and_contiguous_parameters<B: Bac
     }
 }
 
+fn clip_grad_value_clamps_each_element_and_skips_missing_gradients<B: Backend>() {
+    let a = Parameter::new(Tensor::<B>::zeros(&[2, 2]));
+    let b = Parameter::new(Tensor::<B>::zeros(&[1]));
+    a.set_grad(Some(Tensor::from_f64(
+        &[-2.0, -0.1, 0.1, f64::NAN],
+        &[2, 2],
+    )));
+    clip_grad_value(&[a.clone(), b.clone()], 1.0);
+    let g = a.grad().unwrap().to_vec_f64();
+    assert_eq!(&g[..3], &[-1.0, -0.1, 0.1]);
+    assert!(g[3].is_nan(), "NaN stays NaN, as torch.clamp");
+    assert!(b.grad().is_none());
+}
+
+/// AdamW's decay multiplies the parameter before the Adam step: with a zero gradient the Adam
+/// step is zero too, so one step of AdamW only scales the parameters by `1 - lr·wd`.
+fn adamw_decays_parameters_without_touching_the_moments<B: Backend>() {
+    let p = Parameter::new(Tensor::<B>::from_f64(&[2.0, -4.0], &[2]));
+    let mut opt = AdamW::new(vec![p.clone()], AdamWConfig::new(0.1).weight_decay(0.5));
+    p.set_grad(Some(Tensor::zeros(&[2])));
+    opt.step();
+    assert_eq!(p.to_vec_f64(), vec![2.0 * 0.95, -4.0 * 0.95]);
+    opt.set_lr(0.2);
+    assert_eq!((opt.lr(), opt.adam().lr()), (0.2, 0.2));
+}
+
 backend_tests!(
     adam_gives_the_same_steps_on_strided_and_contiguous_parameters,
+    clip_grad_value_clamps_each_element_and_skips_missing_gradients,
+    adamw_decays_parameters_without_touching_the_moments,
     sgd_momentum_gives_the_same_steps_on_strided_and_contiguous_parameters,
     every_optimizer_config_reproduces_pytorch_parameters_after_every_step,
     clip_grad_norm_matches_pytorch_total_norm_and_clipped_grads,
@@ -393,4 +465,19 @@ fn sgd_rejects_nesterov_without_momentum() {
 fn adam_rejects_a_beta_of_one() {
     let _ =
         Adam::<duograd::backends::NdArray<f64>>::new(vec![], AdamConfig::new(0.1).betas(1.0, 0.9));
+}
+
+#[test]
+#[should_panic(expected = "RMSprop: invalid momentum -0.5")]
+fn rmsprop_rejects_a_negative_momentum() {
+    let _ = RMSprop::<duograd::backends::NdArray<f64>>::new(
+        vec![],
+        RMSpropConfig::new(0.1).momentum(-0.5),
+    );
+}
+
+#[test]
+#[should_panic(expected = "clip_grad_value: clip_value must be non-negative, got -1")]
+fn clip_grad_value_rejects_a_negative_bound() {
+    clip_grad_value::<duograd::backends::NdArray<f64>>(&[], -1.0);
 }

@@ -1,4 +1,4 @@
-//! Gradient norms and norm clipping, as `torch.nn.utils.clip_grad_norm_`.
+//! Gradient norms and clipping, as `torch.nn.utils.clip_grad_norm_` and `clip_grad_value_`.
 
 use crate::autograd::no_grad;
 use crate::backend::Backend;
@@ -75,4 +75,35 @@ pub fn clip_grad_norm<B: Backend>(params: &[Parameter<B>], max_norm: f64) -> f64
         }
     }
     total
+}
+
+/// Clamps every gradient element into `[-clip_value, clip_value]`, in place, as
+/// `torch.nn.utils.clip_grad_value_(params, clip_value)`. Parameters without a gradient are
+/// skipped; NaN elements stay NaN.
+///
+/// # Panics
+/// If `clip_value` is negative or NaN.
+///
+/// ```
+/// use duograd::nn::Parameter;
+/// use duograd::optim::clip_grad_value;
+/// use duograd::Tensor;
+/// use duograd::backends::NdArray;
+///
+/// let p = Parameter::new(Tensor::<NdArray<f64>>::zeros(&[3]));
+/// p.set_grad(Some(Tensor::from_f64(&[-3.0, 0.25, 4.0], &[3])));
+/// clip_grad_value(&[p.clone()], 0.5);
+/// assert_eq!(p.grad().unwrap().to_vec_f64(), vec![-0.5, 0.25, 0.5]);
+/// ```
+#[track_caller]
+pub fn clip_grad_value<B: Backend>(params: &[Parameter<B>], clip_value: f64) {
+    assert!(
+        clip_value >= 0.0,
+        "clip_grad_value: clip_value must be non-negative, got {clip_value}"
+    );
+    let _guard = no_grad();
+    for g in params.iter().filter_map(|p| p.grad()) {
+        let clipped = g.clamp_min(-clip_value).neg().clamp_min(-clip_value).neg();
+        g.copy_(&clipped);
+    }
 }

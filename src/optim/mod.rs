@@ -1,5 +1,6 @@
-//! Optimizers ([`Sgd`], [`Adam`]) with the update rules of `torch.optim`, and gradient
-//! utilities ([`grad_norms`], [`clip_grad_norm`]).
+//! Optimizers ([`Sgd`], [`Adam`], [`AdamW`], [`RMSprop`]) with the update rules of
+//! `torch.optim`, learning-rate schedulers ([`lr_scheduler`]), and gradient utilities
+//! ([`grad_norms`], [`clip_grad_norm`], [`clip_grad_value`]).
 //!
 //! An optimizer holds handles to the parameters it updates (the same tensors the model owns)
 //! and updates them in place under [`crate::no_grad`]; its state buffers (momentum, Adam's
@@ -26,11 +27,16 @@
 //! ```
 
 mod adam;
+mod adamw;
 mod clip;
+pub mod lr_scheduler;
+mod rmsprop;
 mod sgd;
 
 pub use adam::{Adam, AdamConfig};
-pub use clip::{clip_grad_norm, grad_norms, total_grad_norm};
+pub use adamw::{AdamW, AdamWConfig};
+pub use clip::{clip_grad_norm, clip_grad_value, grad_norms, total_grad_norm};
+pub use rmsprop::{RMSprop, RMSpropConfig};
 pub use sgd::{Sgd, SgdConfig};
 
 use crate::backend::Backend;
