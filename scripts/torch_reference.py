@@ -14,6 +14,10 @@ Generates the committed fixtures the Rust tests compare against:
   tests/fixtures/torch_lenet.safetensors,
   tests/fixtures/torch_cnn.safetensors  state_dicts of the lenet and cnn presets' networks
                                         (float32; the cnn's BatchNorm statistics trained)
+  tests/fixtures/torch_layers.safetensors,
+  tests/fixtures/torch_layers.json      Embedding + LayerNorm + Linear + Identity: the
+                                        state_dict, an index batch, the output and the
+                                        embedding table's gradient
   tests/fixtures/torch_lenet.json,
   tests/fixtures/torch_cnn.json         an input batch [4,1,28,28] and the eval-mode output;
                                         for the cnn also every buffer after one train-mode
@@ -372,6 +376,25 @@ def build_op_cases():
 
     # ---- convolutional networks (after every case above, whose random inputs stay the same) --
     build_conv_cases()
+    build_layer_cases()
+
+
+def build_layer_cases():
+    """layer_norm and embedding (after the conv cases, whose random inputs stay the same)."""
+    case("layer_norm_affine", "F.layer_norm(x(2,3,4), [4], w(4), b(4), eps=1e-5)",
+         lambda x, w, b: F.layer_norm(x, [4], w, b, eps=1e-5),
+         [randn(2, 3, 4), randn(4), randn(4)])
+    case("layer_norm_2d_no_affine", "F.layer_norm(x(3,2,5), [2,5], eps=1e-3)",
+         lambda x: F.layer_norm(x, [2, 5], eps=1e-3), [randn(3, 2, 5)])
+    case("layer_norm_weight_only", "F.layer_norm(x(4,6), [6], w(6), None)",
+         lambda x, w: F.layer_norm(x, [6], w, None), [randn(4, 6), randn(6)])
+    emb_index = [[2, 0, 1], [0, 3, 3]]
+    case("embedding_padding", "F.embedding(index (2,3), table(4,3), padding_idx=0): rows of "
+         "index 0 pass no gradient; index in indices.index",
+         lambda t: F.embedding(torch.tensor(emb_index), t, padding_idx=0),
+         [randn(4, 3)], index=emb_index)
+    case("embedding", "F.embedding(index (2,3), table(4,3)); repeated indices add gradients",
+         lambda t: F.embedding(torch.tensor(emb_index), t), [randn(4, 3)], index=emb_index)
 
 
 def first_max_pool_grad(x, grad_output, kernel, stride, padding):
@@ -957,6 +980,31 @@ def build_torch_lenet(out_dir):
     }
 
 
+def build_torch_layers(out_dir):
+    torch.manual_seed(SEED + 6)
+    model = torch.nn.Sequential(torch.nn.Embedding(10, 6, padding_idx=0), torch.nn.LayerNorm(6),
+                                torch.nn.Linear(6, 3), torch.nn.Identity())
+    with torch.no_grad():  # a trained-looking affine, not the ones/zeros of a fresh LayerNorm
+        model[1].weight.copy_(torch.rand(6) + 0.5)
+        model[1].bias.copy_(torch.randn(6) * 0.1)
+    x = torch.tensor([[1, 0, 9, 3], [0, 5, 5, 2]])
+    y = model(x)
+    y.backward(torch.ones_like(y))
+    state = save_state_dict(model, os.path.join(out_dir, "torch_layers.safetensors"))
+    return {
+        "torch_version": torch.__version__,
+        "dtype": "float32",
+        "model": "nn.Sequential(nn.Embedding(10, 6, padding_idx=0), nn.LayerNorm(6), "
+                 "nn.Linear(6, 3), nn.Identity()), LayerNorm weight/bias set to random values; "
+                 "weights in torch_layers.safetensors; output = model(x) for the index tensor x; "
+                 "embedding_grad = the table's gradient of output.sum()",
+        "state_dict": state,
+        "x": tj(x.to(DTYPE)),
+        "output": tj(y.detach()),
+        "embedding_grad": tj(model[0].weight.grad),
+    }
+
+
 WARMUP_FORWARDS = 10
 
 
@@ -1071,10 +1119,11 @@ def main():
     write_json(os.path.join(out_dir, "torch_mlp.json"), build_torch_mlp(out_dir))
     write_json(os.path.join(out_dir, "torch_lenet.json"), build_torch_lenet(out_dir))
     write_json(os.path.join(out_dir, "torch_cnn.json"), build_torch_cnn(out_dir))
+    write_json(os.path.join(out_dir, "torch_layers.json"), build_torch_layers(out_dir))
 
     for f in ["ops.json", "optim.json", "lr_schedulers.json", "torch_mlp.json", "torch_mlp.safetensors",
               "torch_lenet.json", "torch_lenet.safetensors", "torch_cnn.json",
-              "torch_cnn.safetensors"]:
+              "torch_cnn.safetensors", "torch_layers.json", "torch_layers.safetensors"]:
         p = os.path.join(out_dir, f)
         print(f"wrote {p} ({os.path.getsize(p)} bytes)")
     print(f"{len(CASES)} op cases, {len(ops['second_order'])} second-order cases, "

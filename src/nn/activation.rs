@@ -1,4 +1,4 @@
-//! Activation modules ([`ReLU`], [`Tanh`], [`Sigmoid`]) and the [`Activation`] choice for
+//! Activation modules ([`ReLU`], [`Tanh`], [`Sigmoid`]), [`Identity`], and the [`Activation`] choice for
 //! builders such as [`super::Mlp`].
 
 use std::fmt;
@@ -65,6 +65,12 @@ activation_module!(
     /// one instance can be applied several times in a forward pass.
     ReLU,
     relu
+);
+activation_module!(
+    /// The input itself, as PyTorch's `nn.Identity` (a placeholder that keeps a model's layout
+    /// and names when a layer is switched off).
+    Identity,
+    clone
 );
 activation_module!(
     /// `tanh(x)` elementwise, as PyTorch's `nn.Tanh`.

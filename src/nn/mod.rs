@@ -1,7 +1,7 @@
 //! Neural-network building blocks: [`Parameter`] and [`Buffer`], the [`Module`] trait, layers
-//! ([`Linear`], [`Conv2d`], pooling, [`BatchNorm1d`] and [`BatchNorm2d`], [`Dropout`],
-//! [`Flatten`], activations, [`Sequential`], [`Mlp`]), loss [`functional`]s, and safetensors
-//! [`weights`].
+//! ([`Linear`], [`Conv2d`], pooling, [`BatchNorm1d`] and [`BatchNorm2d`], [`LayerNorm`],
+//! [`Embedding`], [`Dropout`], [`Flatten`], [`Identity`], activations, [`Sequential`],
+//! [`Mlp`]), loss [`functional`]s, and safetensors [`weights`].
 //!
 //! Models are written once, generic over the [`Backend`](crate::Backend), and their parameter
 //! names follow PyTorch (`0.weight`, `linear1.bias`), so weights move between duograd and
@@ -37,8 +37,10 @@ mod batch_norm;
 mod buffer;
 mod conv;
 mod dropout;
+mod embedding;
 mod flatten;
 pub mod functional;
+mod layer_norm;
 mod linear;
 mod mlp;
 pub mod models;
@@ -49,12 +51,14 @@ mod py_repr;
 mod sequential;
 pub mod weights;
 
-pub use activation::{Activation, ReLU, Sigmoid, Tanh};
+pub use activation::{Activation, Identity, ReLU, Sigmoid, Tanh};
 pub use batch_norm::{BatchNorm, BatchNorm1d, BatchNorm2d};
 pub use buffer::{Buffer, Counter};
 pub use conv::Conv2d;
 pub use dropout::Dropout;
+pub use embedding::Embedding;
 pub use flatten::Flatten;
+pub use layer_norm::LayerNorm;
 pub use linear::{Init, Linear};
 pub use mlp::Mlp;
 pub use module::Module;

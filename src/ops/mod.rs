@@ -10,6 +10,7 @@ pub(crate) mod conv;
 mod dropout;
 mod elementwise;
 mod index;
+mod layer_norm;
 mod layout;
 mod loss;
 mod matmul;

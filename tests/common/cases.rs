@@ -200,6 +200,14 @@ pub fn apply<B: Backend>(name: &str, x: &[Tensor<B>], idx: &Indices) -> Tensor<B
         "batch_norm_train_4d" | "batch_norm_train_3d" | "batch_norm_train_2d" => {
             x[0].batch_norm(None, None, Some(&x[1]), Some(&x[2]), true, 0.1, 1e-5)
         }
+        "layer_norm_affine" => x[0].layer_norm(&[4], Some(&x[1]), Some(&x[2]), 1e-5),
+        "layer_norm_2d_no_affine" => x[0].layer_norm(&[2, 5], None, None, 1e-3),
+        "layer_norm_weight_only" => x[0].layer_norm(&[6], Some(&x[1]), None, 1e-5),
+        "embedding_padding" | "embedding" => x[0].embedding(
+            &flat_usize(&idx.index),
+            &nested_shape(&idx.index),
+            (name == "embedding_padding").then_some(0),
+        ),
         "batch_norm_train_no_affine" => x[0].batch_norm(None, None, None, None, true, 0.1, 1e-5),
         "batch_norm_train_running_stats" => x[0].batch_norm(
             Some(&x[1]),
@@ -336,5 +344,9 @@ pub fn forward_backward<B: Backend>(
 /// Cases that a suite skips, with the reason; the completeness test proves the remaining cases
 /// still cover every registered op.
 pub fn excluded_from_gradcheck() -> HashMap<&'static str, &'static str> {
-    HashMap::new()
+    HashMap::from([(
+        "embedding_padding",
+        "padding_idx rows pass no gradient by definition (PyTorch's too), which finite \
+         differences cannot see; the PyTorch parity test checks those zeros",
+    )])
 }
