@@ -5,7 +5,7 @@
 #[macro_use]
 mod common;
 
-use duograd::nn::{Linear, Module, Parameter, ReLU, Sequential};
+use duograd::nn::{Forward, Linear, Module, Parameter, ReLU, Sequential};
 use duograd::optim::{
     clip_grad_norm, grad_norms, total_grad_norm, Adam, AdamConfig, Optimizer, Sgd, SgdConfig,
 };

@@ -1,4 +1,5 @@
-//! Neural-network building blocks: [`Parameter`] and [`Buffer`], the [`Module`] trait, layers
+//! Neural-network building blocks: [`Parameter`] and [`Buffer`], the [`Module`] trait (and its
+//! derive) with [`Forward`], layers
 //! ([`Linear`], [`Conv2d`], pooling, [`BatchNorm1d`] and [`BatchNorm2d`], [`Dropout`],
 //! [`Flatten`], activations, [`Sequential`], [`Mlp`]), loss [`functional`]s, and safetensors
 //! [`weights`].
@@ -8,7 +9,7 @@
 //! PyTorch through safetensors files.
 //!
 //! ```
-//! use duograd::nn::{functional as F, Activation, Mlp, Module};
+//! use duograd::nn::{functional as F, Activation, Forward, Mlp, Module};
 //! use duograd::optim::{Optimizer, Sgd, SgdConfig};
 //! use duograd::{Reduction, Tensor};
 //! use duograd::backends::NdArray;
@@ -38,6 +39,7 @@ mod buffer;
 mod conv;
 mod dropout;
 mod flatten;
+mod forward;
 pub mod functional;
 mod linear;
 mod mlp;
@@ -55,6 +57,7 @@ pub use buffer::{Buffer, Counter};
 pub use conv::Conv2d;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
+pub use forward::Forward;
 pub use linear::{Init, Linear};
 pub use mlp::Mlp;
 pub use module::Module;
