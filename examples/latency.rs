@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use duograd::backends::Nalgebra;
 use duograd::backends::NdArray;
-use duograd::nn::{Activation, Mlp, Module};
+use duograd::nn::{Activation, Forward, Mlp, Module};
 use duograd::optim::{Optimizer, Sgd, SgdConfig};
 use duograd::{Backend, Reduction, Tensor};
 use rand::{rngs::StdRng, SeedableRng};

@@ -17,7 +17,7 @@
 use duograd::backends::Nalgebra;
 use duograd::backends::NdArray;
 use duograd::data::{DataLoader, Dataset, Mnist};
-use duograd::nn::{Activation, Init, Linear, Mlp, Module};
+use duograd::nn::{Activation, Forward, Init, Linear, Mlp, Module};
 use duograd::{no_grad, Backend, Reduction, Tensor};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -35,6 +35,9 @@
 //! ```
 #![warn(missing_docs)]
 
+// `#[derive(Module)]` names the crate `::duograd`, inside it as well as outside.
+extern crate self as duograd;
+
 pub mod autograd;
 pub mod backends;
 mod check;

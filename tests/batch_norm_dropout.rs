@@ -7,7 +7,7 @@
 mod common;
 
 use common::assert_close;
-use duograd::nn::{BatchNorm1d, BatchNorm2d, Dropout, Module, Parameter};
+use duograd::nn::{BatchNorm1d, BatchNorm2d, Dropout, Forward, Module, Parameter};
 use duograd::{gradcheck, Backend, GradcheckOptions, Tensor};
 use rand::rngs::StdRng;
 use rand::SeedableRng;

@@ -9,7 +9,7 @@ mod common;
 use duograd::nn::models::{lenet, mnist_cnn as cnn};
 use duograd::nn::{
     load_module_from_safetensors, module_to_safetensors, AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d,
-    Buffer, Conv2d, Flatten, MaxPool2d, Module, Sequential,
+    Buffer, Conv2d, Flatten, Forward, MaxPool2d, Module, Sequential,
 };
 use duograd::{Backend, Conv2dOptions, Element, Pool2dOptions, Tensor};
 use rand::rngs::StdRng;
@@ -457,5 +457,5 @@ fn conv2d_rejects_groups_that_do_not_divide_the_channels() {
     expected = "MaxPool2d: expects an input [N, C, H, W] or [C, H, W], got shape [4, 4]"
 )]
 fn pooling_names_the_layer_on_a_wrong_rank() {
-    Module::<Nd>::forward(&MaxPool2d::new(2), &Tensor::zeros(&[4, 4]));
+    Forward::<Nd>::forward(&MaxPool2d::new(2), &Tensor::zeros(&[4, 4]));
 }

@@ -9,8 +9,8 @@ use duograd::backends::Nalgebra;
 use duograd::backends::NdArray;
 use duograd::nn::functional as F;
 use duograd::nn::{
-    Activation, Buffer, Counter, Init, Linear, Mlp, Module, Parameter, ReLU, Sequential, Sigmoid,
-    Tanh,
+    Activation, Buffer, Counter, Forward, Init, Linear, Mlp, Module, Parameter, ReLU, Sequential,
+    Sigmoid, Tanh,
 };
 use duograd::{gradcheck, Backend, Element, GradcheckOptions, Reduction, Tensor};
 use rand::rngs::StdRng;
@@ -33,6 +33,7 @@ fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// Two linear layers with one ReLU instance applied after each, and a nested Sequential.
+#[derive(Module)]
 struct SharedRelu<B: Backend> {
     linear1: Linear<B>,
     relu: ReLU,
@@ -55,38 +56,17 @@ impl<B: Backend> SharedRelu<B> {
     }
 }
 
-impl<B: Backend> Module<B> for SharedRelu<B> {
+impl<B: Backend> Forward<B> for SharedRelu<B> {
     fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
         let h = self.relu.forward(&self.linear1.forward(x));
         let h = self.relu.forward(&self.linear2.forward(&h));
         self.head.forward(&h)
     }
-    fn is_training(&self) -> bool {
-        self.training
-    }
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
-    fn children(&self) -> Vec<(String, &dyn Module<B>)> {
-        vec![
-            ("linear1".into(), &self.linear1),
-            ("relu".into(), &self.relu),
-            ("linear2".into(), &self.linear2),
-            ("head".into(), &self.head),
-        ]
-    }
-    fn children_mut(&mut self) -> Vec<&mut dyn Module<B>> {
-        vec![
-            &mut self.linear1,
-            &mut self.relu,
-            &mut self.linear2,
-            &mut self.head,
-        ]
-    }
 }
 
 /// Scales its input by a parameter; keeps the last input's column sums in a tensor buffer and
-/// counts its calls in a counter buffer.
+/// counts its calls in a counter buffer. `Module` is written by hand here, as a module without
+/// the derive would.
 struct Tracker<B: Backend> {
     scale: Parameter<B>,
     last_sum: Tensor<B>,
@@ -106,25 +86,28 @@ impl<B: Backend> Tracker<B> {
 }
 
 impl<B: Backend> Module<B> for Tracker<B> {
-    fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
-        self.calls.increment();
-        duograd::autograd::with_no_grad(|| self.last_sum.copy_(&x.sum_dim(0, false)));
-        x.mul(&self.scale)
-    }
     fn is_training(&self) -> bool {
         self.training
     }
     fn set_training(&mut self, training: bool) {
         self.training = training;
     }
-    fn own_parameters(&self) -> Vec<(&str, &Parameter<B>)> {
-        vec![("scale", &self.scale)]
+    fn own_parameters(&self) -> Vec<(String, &Parameter<B>)> {
+        vec![("scale".into(), &self.scale)]
     }
-    fn own_buffers(&self) -> Vec<(&str, Buffer<B>)> {
+    fn own_buffers(&self) -> Vec<(String, Buffer<B>)> {
         vec![
-            ("last_sum", self.last_sum.clone().into()),
-            ("calls", self.calls.clone().into()),
+            ("last_sum".into(), self.last_sum.clone().into()),
+            ("calls".into(), self.calls.clone().into()),
         ]
+    }
+}
+
+impl<B: Backend> Forward<B> for Tracker<B> {
+    fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
+        self.calls.increment();
+        duograd::autograd::with_no_grad(|| self.last_sum.copy_(&x.sum_dim(0, false)));
+        x.mul(&self.scale)
     }
 }
 
@@ -260,24 +243,10 @@ fn named_parameters_follow_pytorch_names_and_order<B: Backend>() {
 /// A module's own parameters come before its submodules', whatever the declaration order of
 /// fields.
 fn own_parameters_come_before_submodules<B: Backend>() {
+    #[derive(Module)]
     struct Scaled<B: Backend> {
         inner: Linear<B>,
         scale: Parameter<B>,
-    }
-    impl<B: Backend> Module<B> for Scaled<B> {
-        fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
-            self.inner.forward(x).mul(&self.scale)
-        }
-        fn is_training(&self) -> bool {
-            true
-        }
-        fn set_training(&mut self, _: bool) {}
-        fn own_parameters(&self) -> Vec<(&str, &Parameter<B>)> {
-            vec![("scale", &self.scale)]
-        }
-        fn children(&self) -> Vec<(String, &dyn Module<B>)> {
-            vec![("inner".into(), &self.inner)]
-        }
     }
     let m = Scaled::<B> {
         inner: Linear::new(2, 2, &mut rng(7)),
@@ -407,7 +376,7 @@ fn named_buffers_follow_pytorch_names_and_order<B: Backend>() {
     );
     assert!(boxed.buffers()[1].same_as(&Buffer::Counter(shared)));
     let one: Box<Tracker<B>> = Box::new(Tracker::new(2));
-    let own: Vec<&str> = one.own_buffers().into_iter().map(|(n, _)| n).collect();
+    let own: Vec<String> = one.own_buffers().into_iter().map(|(n, _)| n).collect();
     assert_eq!(own, ["last_sum", "calls"]);
 }
 

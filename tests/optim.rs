@@ -5,7 +5,7 @@
 #[macro_use]
 mod common;
 
-use duograd::nn::{Linear, Module, Parameter, ReLU, Sequential};
+use duograd::nn::{Forward, Linear, Module, Parameter, ReLU, Sequential};
 use duograd::optim::{
     clip_grad_norm, clip_grad_value, grad_norms, total_grad_norm, Adam, AdamConfig, AdamW,
     AdamWConfig, Optimizer, RMSprop, RMSpropConfig, Sgd, SgdConfig,

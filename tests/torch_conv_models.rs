@@ -9,7 +9,7 @@ mod common;
 
 use common::{assert_close, TensorData};
 use duograd::nn::models::{lenet, mnist_cnn as cnn};
-use duograd::nn::{load_safetensors, Module, Sequential};
+use duograd::nn::{load_safetensors, Forward, Module, Sequential};
 use duograd::{Backend, Element};
 use rand::rngs::StdRng;
 use rand::SeedableRng;

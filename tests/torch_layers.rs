@@ -8,8 +8,8 @@ mod common;
 
 use common::{assert_close, TensorData};
 use duograd::nn::{
-    load_safetensors, module_to_safetensors, Embedding, Identity, LayerNorm, Linear, Module,
-    Sequential,
+    load_safetensors, module_to_safetensors, Embedding, Forward, Identity, LayerNorm, Linear,
+    Module, Sequential,
 };
 use duograd::{Backend, Tensor};
 use rand::rngs::StdRng;

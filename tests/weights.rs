@@ -11,8 +11,8 @@ use std::path::Path;
 use duograd::nn::weights::{tensors_from_safetensors, tensors_to_safetensors};
 use duograd::nn::{
     load_module_from_safetensors, load_safetensors, module_to_safetensors, read_safetensors,
-    save_safetensors, write_safetensors, Activation, Buffer, Counter, Linear, Mlp, Module, ReLU,
-    Sequential, WeightsError,
+    save_safetensors, write_safetensors, Activation, Buffer, Counter, Forward, Linear, Mlp, Module,
+    ReLU, Sequential, WeightsError,
 };
 use duograd::{Backend, Element, Tensor};
 use rand::rngs::StdRng;
@@ -367,8 +367,9 @@ fn named_tensors_round_trip_sorted_by_name<B: Backend>() {
 }
 
 /// A module with no parameters and two buffers: a float tensor and an integer counter.
+#[derive(Module)]
 struct Stats<B: Backend> {
-    running: Tensor<B>,
+    running: Buffer<B>,
     count: Counter,
     training: bool,
 }
@@ -376,28 +377,16 @@ struct Stats<B: Backend> {
 impl<B: Backend> Stats<B> {
     fn new(values: &[f64], count: i64) -> Self {
         Stats {
-            running: Tensor::from_f64(values, &[values.len()]),
+            running: Tensor::from_f64(values, &[values.len()]).into(),
             count: Counter::new(count),
             training: true,
         }
     }
 }
 
-impl<B: Backend> Module<B> for Stats<B> {
+impl<B: Backend> Forward<B> for Stats<B> {
     fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
         x.clone()
-    }
-    fn is_training(&self) -> bool {
-        self.training
-    }
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
-    fn own_buffers(&self) -> Vec<(&str, Buffer<B>)> {
-        vec![
-            ("running", self.running.clone().into()),
-            ("count", self.count.clone().into()),
-        ]
     }
 }
 

@@ -3,14 +3,14 @@
 
 use std::fmt;
 
-use super::Module;
+use super::{Forward, Module};
 use crate::backend::Backend;
 use crate::tensor::Tensor;
 
 macro_rules! activation_module {
     ($(#[$doc:meta])* $name:ident, $method:ident) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq)]
+        #[derive(Clone, Copy, PartialEq, Eq, Module)]
         pub struct $name {
             training: bool,
         }
@@ -34,15 +34,9 @@ macro_rules! activation_module {
             }
         }
 
-        impl<B: Backend> Module<B> for $name {
+        impl<B: Backend> Forward<B> for $name {
             fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
                 x.$method()
-            }
-            fn is_training(&self) -> bool {
-                self.training
-            }
-            fn set_training(&mut self, training: bool) {
-                self.training = training;
             }
         }
 
@@ -106,7 +100,7 @@ impl Activation {
     }
 
     /// The function as a boxed module.
-    pub fn module<B: Backend>(self) -> Box<dyn Module<B>> {
+    pub fn module<B: Backend>(self) -> Box<dyn Forward<B>> {
         match self {
             Activation::Relu => Box::new(ReLU::new()),
             Activation::Tanh => Box::new(Tanh::new()),

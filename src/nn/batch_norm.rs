@@ -3,14 +3,14 @@
 
 use std::fmt;
 
-use super::{py_repr, Buffer, Counter, Module, Parameter};
+use super::{py_repr, Buffer, Counter, Forward, Module, Parameter};
 use crate::backend::Backend;
 use crate::tensor::Tensor;
 
 /// Batch normalization over `[N, C]` or `[N, C, L]` inputs, as PyTorch's `nn.BatchNorm1d`.
 ///
 /// ```
-/// use duograd::nn::{BatchNorm1d, Module};
+/// use duograd::nn::{BatchNorm1d, Forward};
 /// use duograd::Tensor;
 /// use duograd::backends::NdArray;
 ///
@@ -32,7 +32,7 @@ pub type BatchNorm1d<B> = BatchNorm<B, 1>;
 /// Batch normalization over `[N, C, H, W]` inputs, as PyTorch's `nn.BatchNorm2d`.
 ///
 /// ```
-/// use duograd::nn::{BatchNorm2d, Module};
+/// use duograd::nn::{BatchNorm2d, Forward, Module};
 /// use duograd::Tensor;
 /// use duograd::backends::NdArray;
 /// use rand::SeedableRng;
@@ -61,19 +61,25 @@ pub type BatchNorm2d<B> = BatchNorm<B, 2>;
 /// - Training mode normalizes with the batch's statistics, moves the running ones towards them
 ///   by `momentum` (default 0.1) and counts the batch; evaluation mode normalizes with the
 ///   running statistics. `eps` (default 1e-5) is added to the variance.
+#[derive(Module)]
+#[module(extra_repr = Self::repr_args, type_name = Self::name)]
 pub struct BatchNorm<B: Backend, const D: usize> {
     /// The scale γ, `[num_features]`, if the layer is affine.
     pub weight: Option<Parameter<B>>,
     /// The shift β, `[num_features]`, if the layer is affine.
     pub bias: Option<Parameter<B>>,
-    running_mean: Option<Tensor<B>>,
-    running_var: Option<Tensor<B>>,
+    // Always tensor buffers: the accessors below rely on it.
+    running_mean: Option<Buffer<B>>,
+    running_var: Option<Buffer<B>>,
     num_batches_tracked: Option<Counter>,
+    #[module(skip)]
     num_features: usize,
     /// The value added to the variance before its square root (default 1e-5).
+    #[module(skip)]
     pub eps: f64,
     /// The running statistics' update factor (default 0.1), or `None` for a cumulative average
     /// (see [`BatchNorm::cumulative_average`]).
+    #[module(skip)]
     pub momentum: Option<f64>,
     training: bool,
 }
@@ -94,8 +100,8 @@ impl<B: Backend, const D: usize> BatchNorm<B, D> {
         BatchNorm {
             weight: Some(Parameter::new(Tensor::ones(&[num_features]))),
             bias: Some(Parameter::new(Tensor::zeros(&[num_features]))),
-            running_mean: Some(Tensor::zeros(&[num_features])),
-            running_var: Some(Tensor::ones(&[num_features])),
+            running_mean: Some(Tensor::zeros(&[num_features]).into()),
+            running_var: Some(Tensor::ones(&[num_features]).into()),
             num_batches_tracked: Some(Counter::new(0)),
             num_features,
             eps: 1e-5,
@@ -144,8 +150,8 @@ impl<B: Backend, const D: usize> BatchNorm<B, D> {
     pub fn track_running_stats(self, track: bool) -> Self {
         let n = self.num_features;
         BatchNorm {
-            running_mean: track.then(|| Tensor::zeros(&[n])),
-            running_var: track.then(|| Tensor::ones(&[n])),
+            running_mean: track.then(|| Tensor::zeros(&[n]).into()),
+            running_var: track.then(|| Tensor::ones(&[n]).into()),
             num_batches_tracked: track.then(|| Counter::new(0)),
             ..self
         }
@@ -158,12 +164,12 @@ impl<B: Backend, const D: usize> BatchNorm<B, D> {
 
     /// The running mean `[C]`, if the layer tracks running statistics.
     pub fn running_mean(&self) -> Option<&Tensor<B>> {
-        self.running_mean.as_ref()
+        self.running_mean.as_ref().and_then(Buffer::as_tensor)
     }
 
     /// The running (unbiased) variance `[C]`, if the layer tracks running statistics.
     pub fn running_var(&self) -> Option<&Tensor<B>> {
-        self.running_var.as_ref()
+        self.running_var.as_ref().and_then(Buffer::as_tensor)
     }
 
     /// The number of batches seen in training mode, if the layer tracks running statistics.
@@ -175,7 +181,7 @@ impl<B: Backend, const D: usize> BatchNorm<B, D> {
     /// 0, in place, as PyTorch's `reset_running_stats()`.
     pub fn reset_running_stats(&self) {
         crate::autograd::with_no_grad(|| {
-            if let (Some(mean), Some(var)) = (&self.running_mean, &self.running_var) {
+            if let (Some(mean), Some(var)) = (self.running_mean(), self.running_var()) {
                 mean.copy_(&mean.zeros_like());
                 var.copy_(&var.ones_like());
             }
@@ -183,6 +189,22 @@ impl<B: Backend, const D: usize> BatchNorm<B, D> {
         if let Some(count) = &self.num_batches_tracked {
             count.set(0);
         }
+    }
+
+    /// PyTorch's class name: `BatchNorm1d` or `BatchNorm2d`.
+    fn name(&self) -> String {
+        format!("BatchNorm{D}d")
+    }
+
+    fn repr_args(&self) -> String {
+        let momentum = self.momentum.map_or("None".into(), py_repr::float);
+        format!(
+            "{}, eps={}, momentum={momentum}, affine={}, track_running_stats={}",
+            self.num_features,
+            py_repr::float(self.eps),
+            py_repr::boolean(self.weight.is_some()),
+            py_repr::boolean(self.running_mean.is_some())
+        )
     }
 
     /// Panics unless `shape` is an input this layer takes.
@@ -201,7 +223,7 @@ impl<B: Backend, const D: usize> BatchNorm<B, D> {
     }
 }
 
-impl<B: Backend, const D: usize> Module<B> for BatchNorm<B, D> {
+impl<B: Backend, const D: usize> Forward<B> for BatchNorm<B, D> {
     /// Normalizes each channel, as PyTorch's `_BatchNorm.forward`: in training mode with the
     /// batch's statistics (updating the running ones, if tracked, and counting the batch), in
     /// evaluation mode with the running statistics (or the batch's, if none are tracked).
@@ -220,8 +242,8 @@ impl<B: Backend, const D: usize> Module<B> for BatchNorm<B, D> {
         }
         let batch_stats = self.training || self.running_mean.is_none();
         let y = x.batch_norm(
-            self.running_mean.as_ref(),
-            self.running_var.as_ref(),
+            self.running_mean(),
+            self.running_var(),
             self.weight.as_deref(),
             self.bias.as_deref(),
             batch_stats,
@@ -232,48 +254,6 @@ impl<B: Backend, const D: usize> Module<B> for BatchNorm<B, D> {
             count.increment();
         }
         y
-    }
-
-    fn is_training(&self) -> bool {
-        self.training
-    }
-
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
-
-    fn own_parameters(&self) -> Vec<(&str, &Parameter<B>)> {
-        let weight = self.weight.iter().map(|w| ("weight", w));
-        weight
-            .chain(self.bias.iter().map(|b| ("bias", b)))
-            .collect()
-    }
-
-    fn own_buffers(&self) -> Vec<(&str, Buffer<B>)> {
-        let mut buffers = Vec::new();
-        if let (Some(mean), Some(var)) = (&self.running_mean, &self.running_var) {
-            buffers.push(("running_mean", Buffer::Tensor(mean.clone())));
-            buffers.push(("running_var", Buffer::Tensor(var.clone())));
-        }
-        if let Some(count) = &self.num_batches_tracked {
-            buffers.push(("num_batches_tracked", Buffer::Counter(count.clone())));
-        }
-        buffers
-    }
-
-    fn type_name(&self) -> String {
-        format!("BatchNorm{D}d")
-    }
-
-    fn extra_repr(&self) -> String {
-        let momentum = self.momentum.map_or("None".into(), py_repr::float);
-        format!(
-            "{}, eps={}, momentum={momentum}, affine={}, track_running_stats={}",
-            self.num_features,
-            py_repr::float(self.eps),
-            py_repr::boolean(self.weight.is_some()),
-            py_repr::boolean(self.running_mean.is_some())
-        )
     }
 }
 

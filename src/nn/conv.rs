@@ -1,7 +1,7 @@
 //! [`Conv2d`]: the 2-D convolution layer.
 
 use super::module::display_module;
-use super::{py_repr, Module, Parameter};
+use super::{py_repr, Forward, Module, Parameter};
 use crate::backend::Backend;
 use crate::tensor::Tensor;
 use crate::Conv2dOptions;
@@ -16,7 +16,7 @@ use crate::Conv2dOptions;
 /// from the caller's RNG, the weight first, then the bias.
 ///
 /// ```
-/// use duograd::nn::{Conv2d, Module};
+/// use duograd::nn::{Conv2d, Forward};
 /// use duograd::{Conv2dOptions, Tensor};
 /// use duograd::backends::NdArray;
 /// use rand::SeedableRng;
@@ -31,11 +31,14 @@ use crate::Conv2dOptions;
 ///     "Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1), padding=(2, 2))  # 156 parameters"
 /// );
 /// ```
+#[derive(Module)]
+#[module(extra_repr = Self::repr_args)]
 pub struct Conv2d<B: Backend> {
     /// The weight, `[out_channels, in_channels / groups, kH, kW]`.
     pub weight: Parameter<B>,
     /// The bias, `[out_channels]`, if the layer has one.
     pub bias: Option<Parameter<B>>,
+    #[module(skip)]
     options: Conv2dOptions,
     training: bool,
 }
@@ -166,51 +169,10 @@ impl<B: Backend> Conv2d<B> {
     pub fn options(&self) -> Conv2dOptions {
         self.options
     }
-}
-
-impl<B: Backend> Module<B> for Conv2d<B> {
-    /// The convolution of an `[N, in_channels, H, W]` batch, or of one `[in_channels, H, W]`
-    /// image (PyTorch's unbatched input), giving `[N, out_channels, outH, outW]` or
-    /// `[out_channels, outH, outW]`.
-    ///
-    /// # Panics
-    /// If the input is not 3- or 4-D with `in_channels` channels, or the kernel does not fit
-    /// the padded input.
-    fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
-        let c = self.in_channels();
-        let shape = x.shape();
-        let channels_at = |axis: usize| shape.get(axis) == Some(&c);
-        match shape.len() {
-            4 if channels_at(1) => x.conv2d(&self.weight, self.bias.as_deref(), self.options),
-            3 if channels_at(0) => x
-                .unsqueeze(0)
-                .conv2d(&self.weight, self.bias.as_deref(), self.options)
-                .squeeze(0),
-            _ => panic!(
-                "Conv2d: expects an input [N, {c}, H, W] or [{c}, H, W], got shape {shape:?}"
-            ),
-        }
-    }
-
-    fn is_training(&self) -> bool {
-        self.training
-    }
-
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
-
-    fn own_parameters(&self) -> Vec<(&str, &Parameter<B>)> {
-        let mut params = vec![("weight", &self.weight)];
-        if let Some(b) = &self.bias {
-            params.push(("bias", b));
-        }
-        params
-    }
 
     /// As PyTorch's: the channels, kernel and stride always; padding, dilation, groups and bias
     /// only when they differ from the defaults.
-    fn extra_repr(&self) -> String {
+    fn repr_args(&self) -> String {
         let o = &self.options;
         let mut s = format!(
             "{}, {}, kernel_size={}, stride={}",
@@ -232,6 +194,31 @@ impl<B: Backend> Module<B> for Conv2d<B> {
             s.push_str(", bias=False");
         }
         s
+    }
+}
+
+impl<B: Backend> Forward<B> for Conv2d<B> {
+    /// The convolution of an `[N, in_channels, H, W]` batch, or of one `[in_channels, H, W]`
+    /// image (PyTorch's unbatched input), giving `[N, out_channels, outH, outW]` or
+    /// `[out_channels, outH, outW]`.
+    ///
+    /// # Panics
+    /// If the input is not 3- or 4-D with `in_channels` channels, or the kernel does not fit
+    /// the padded input.
+    fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
+        let c = self.in_channels();
+        let shape = x.shape();
+        let channels_at = |axis: usize| shape.get(axis) == Some(&c);
+        match shape.len() {
+            4 if channels_at(1) => x.conv2d(&self.weight, self.bias.as_deref(), self.options),
+            3 if channels_at(0) => x
+                .unsqueeze(0)
+                .conv2d(&self.weight, self.bias.as_deref(), self.options)
+                .squeeze(0),
+            _ => panic!(
+                "Conv2d: expects an input [N, {c}, H, W] or [{c}, H, W], got shape {shape:?}"
+            ),
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use super::py_repr::{self, display_layer};
-use super::Module;
+use super::{Forward, Module};
 use crate::backend::Backend;
 use crate::tensor::Tensor;
 
@@ -19,7 +19,7 @@ use crate::tensor::Tensor;
 /// numbers.
 ///
 /// ```
-/// use duograd::nn::{Dropout, Module};
+/// use duograd::nn::{Dropout, Forward};
 /// use duograd::Tensor;
 /// use duograd::backends::NdArray;
 ///
@@ -34,8 +34,12 @@ use crate::tensor::Tensor;
 /// assert_eq!(dropout.forward(&x).to_vec(), x.to_vec());
 /// assert_eq!(dropout.to_string(), "Dropout(p=0.5, inplace=False)");
 /// ```
+#[derive(Module)]
+#[module(extra_repr = Self::repr_args)]
 pub struct Dropout {
+    #[module(skip)]
     p: f64,
+    #[module(skip)]
     rng: Mutex<StdRng>,
     training: bool,
 }
@@ -90,25 +94,13 @@ impl Dropout {
     }
 }
 
-impl<B: Backend> Module<B> for Dropout {
+impl<B: Backend> Forward<B> for Dropout {
     fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
         if !self.training {
             return x.clone();
         }
         let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
         x.dropout(self.p, true, &mut *rng)
-    }
-
-    fn is_training(&self) -> bool {
-        self.training
-    }
-
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
-
-    fn extra_repr(&self) -> String {
-        self.repr_args()
     }
 }
 

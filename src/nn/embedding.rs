@@ -3,7 +3,7 @@
 use rand::Rng;
 
 use super::module::display_module;
-use super::{Module, Parameter};
+use super::{Forward, Module, Parameter};
 use crate::backend::Backend;
 use crate::tensor::Tensor;
 
@@ -14,7 +14,7 @@ use crate::tensor::Tensor;
 /// reads them from a tensor of whole numbers (as a PyTorch `LongTensor`).
 ///
 /// ```
-/// use duograd::nn::{Embedding, Module};
+/// use duograd::nn::{Embedding, Forward};
 /// use duograd::Tensor;
 /// use duograd::backends::NdArray;
 /// use rand::SeedableRng;
@@ -28,9 +28,12 @@ use crate::tensor::Tensor;
 /// assert_eq!(same.to_vec_f64(), e.to_vec_f64());
 /// assert!(emb.to_string().starts_with("Embedding(10, 3, padding_idx=0)"));
 /// ```
+#[derive(Module)]
+#[module(extra_repr = Self::repr_args)]
 pub struct Embedding<B: Backend> {
     /// The table, `[num_embeddings, embedding_dim]`.
     pub weight: Parameter<B>,
+    #[module(skip)]
     padding_idx: Option<usize>,
     training: bool,
 }
@@ -103,6 +106,14 @@ impl<B: Backend> Embedding<B> {
         self.padding_idx
     }
 
+    fn repr_args(&self) -> String {
+        let mut s = format!("{}, {}", self.num_embeddings(), self.embedding_dim());
+        if let Some(p) = self.padding_idx {
+            s.push_str(&format!(", padding_idx={p}"));
+        }
+        s
+    }
+
     /// The vectors of `indices` laid out in `shape`: `[…shape, embedding_dim]`.
     ///
     /// # Panics
@@ -113,7 +124,7 @@ impl<B: Backend> Embedding<B> {
     }
 }
 
-impl<B: Backend> Module<B> for Embedding<B> {
+impl<B: Backend> Forward<B> for Embedding<B> {
     /// The vectors of the indices in `x` (whole numbers, any shape).
     ///
     /// # Panics
@@ -132,26 +143,6 @@ impl<B: Backend> Module<B> for Embedding<B> {
             })
             .collect();
         self.lookup(&indices, x.shape())
-    }
-
-    fn is_training(&self) -> bool {
-        self.training
-    }
-
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
-
-    fn own_parameters(&self) -> Vec<(&str, &Parameter<B>)> {
-        vec![("weight", &self.weight)]
-    }
-
-    fn extra_repr(&self) -> String {
-        let mut s = format!("{}, {}", self.num_embeddings(), self.embedding_dim());
-        if let Some(p) = self.padding_idx {
-            s.push_str(&format!(", padding_idx={p}"));
-        }
-        s
     }
 }
 

@@ -1,7 +1,7 @@
 //! [`Flatten`]: merges a range of axes into one.
 
 use super::py_repr::display_layer;
-use super::Module;
+use super::{Forward, Module};
 use crate::backend::Backend;
 use crate::tensor::Tensor;
 
@@ -10,7 +10,7 @@ use crate::tensor::Tensor;
 /// end. Forward is [`Tensor::flatten`].
 ///
 /// ```
-/// use duograd::nn::{Flatten, Module};
+/// use duograd::nn::{Flatten, Forward};
 /// use duograd::Tensor;
 /// use duograd::backends::NdArray;
 ///
@@ -19,9 +19,12 @@ use crate::tensor::Tensor;
 /// assert_eq!(Flatten::with_dims(2, 3).forward(&x).shape(), &[8, 16, 25]);
 /// assert_eq!(Flatten::new().to_string(), "Flatten(start_dim=1, end_dim=-1)");
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Module)]
+#[module(extra_repr = Self::repr_args)]
 pub struct Flatten {
+    #[module(skip)]
     start_dim: isize,
+    #[module(skip)]
     end_dim: isize,
     training: bool,
 }
@@ -68,23 +71,11 @@ impl Default for Flatten {
     }
 }
 
-impl<B: Backend> Module<B> for Flatten {
+impl<B: Backend> Forward<B> for Flatten {
     /// # Panics
     /// If a dim is out of range for the input or `start_dim` comes after `end_dim`.
     fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
         x.flatten(self.start_dim, self.end_dim)
-    }
-
-    fn is_training(&self) -> bool {
-        self.training
-    }
-
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
-
-    fn extra_repr(&self) -> String {
-        self.repr_args()
     }
 }
 

@@ -1,7 +1,7 @@
 //! [`LayerNorm`]: normalization over each sample's last axes, as PyTorch's `nn.LayerNorm`.
 
 use super::module::display_module;
-use super::{Module, Parameter};
+use super::{Forward, Module, Parameter};
 use crate::backend::Backend;
 use crate::tensor::Tensor;
 
@@ -11,7 +11,7 @@ use crate::tensor::Tensor;
 /// shape `normalized_shape` and PyTorch's names.
 ///
 /// ```
-/// use duograd::nn::{LayerNorm, Module};
+/// use duograd::nn::{Forward, LayerNorm, Module};
 /// use duograd::Tensor;
 /// use duograd::backends::NdArray;
 ///
@@ -22,12 +22,16 @@ use crate::tensor::Tensor;
 /// assert_eq!(names, ["weight", "bias"]);
 /// assert!(ln.to_string().starts_with("LayerNorm((4,), eps=1e-05, elementwise_affine=True)"));
 /// ```
+#[derive(Module)]
+#[module(extra_repr = Self::repr_args)]
 pub struct LayerNorm<B: Backend> {
     /// The scale, `normalized_shape` (absent without `elementwise_affine`).
     pub weight: Option<Parameter<B>>,
     /// The shift, `normalized_shape` (absent without `elementwise_affine` or `bias`).
     pub bias: Option<Parameter<B>>,
+    #[module(skip)]
     normalized_shape: Vec<usize>,
+    #[module(skip)]
     eps: f64,
     training: bool,
 }
@@ -68,38 +72,8 @@ impl<B: Backend> LayerNorm<B> {
     pub fn normalized_shape(&self) -> &[usize] {
         &self.normalized_shape
     }
-}
 
-impl<B: Backend> Module<B> for LayerNorm<B> {
-    fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
-        x.layer_norm(
-            &self.normalized_shape,
-            self.weight.as_deref(),
-            self.bias.as_deref(),
-            self.eps,
-        )
-    }
-
-    fn is_training(&self) -> bool {
-        self.training
-    }
-
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
-
-    fn own_parameters(&self) -> Vec<(&str, &Parameter<B>)> {
-        let mut params = Vec::new();
-        if let Some(w) = &self.weight {
-            params.push(("weight", w));
-        }
-        if let Some(b) = &self.bias {
-            params.push(("bias", b));
-        }
-        params
-    }
-
-    fn extra_repr(&self) -> String {
+    fn repr_args(&self) -> String {
         let dims: Vec<String> = self
             .normalized_shape
             .iter()
@@ -114,6 +88,17 @@ impl<B: Backend> Module<B> for LayerNorm<B> {
             "{tuple}, eps={}, elementwise_affine={}",
             super::py_repr::float(self.eps),
             super::py_repr::boolean(self.weight.is_some())
+        )
+    }
+}
+
+impl<B: Backend> Forward<B> for LayerNorm<B> {
+    fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
+        x.layer_norm(
+            &self.normalized_shape,
+            self.weight.as_deref(),
+            self.bias.as_deref(),
+            self.eps,
         )
     }
 }

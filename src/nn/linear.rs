@@ -1,7 +1,7 @@
 //! [`Linear`]: the fully connected layer `y = x·Wᵀ + b`, and its weight [`Init`]ializations.
 
 use super::module::display_module;
-use super::{Module, Parameter};
+use super::{Forward, Module, Parameter};
 use crate::backend::Backend;
 use crate::tensor::Tensor;
 
@@ -23,7 +23,7 @@ pub enum Init {
 /// The input may have any number of leading axes: `(…, in_features)` → `(…, out_features)`.
 ///
 /// ```
-/// use duograd::nn::{Linear, Module};
+/// use duograd::nn::{Forward, Linear};
 /// use duograd::Tensor;
 /// use duograd::backends::NdArray;
 /// use rand::SeedableRng;
@@ -34,6 +34,8 @@ pub enum Init {
 /// let y = layer.forward(&Tensor::zeros(&[32, 784]));
 /// assert_eq!(y.shape(), &[32, 64]);
 /// ```
+#[derive(Module)]
+#[module(extra_repr = Self::repr_args)]
 pub struct Linear<B: Backend> {
     /// The weight, `(out_features, in_features)`.
     pub weight: Parameter<B>,
@@ -114,9 +116,18 @@ impl<B: Backend> Linear<B> {
     pub fn out_features(&self) -> usize {
         self.weight.shape()[0]
     }
+
+    fn repr_args(&self) -> String {
+        format!(
+            "in_features={}, out_features={}, bias={}",
+            self.in_features(),
+            self.out_features(),
+            super::py_repr::boolean(self.bias.is_some())
+        )
+    }
 }
 
-impl<B: Backend> Module<B> for Linear<B> {
+impl<B: Backend> Forward<B> for Linear<B> {
     /// `x·Wᵀ + b` for `x` of shape `(…, in_features)`.
     ///
     /// # Panics
@@ -140,31 +151,6 @@ impl<B: Backend> Module<B> for Linear<B> {
             out_shape.push(out);
             affine(&x.reshape_to(&[rows, inp])).reshape_to(&out_shape)
         }
-    }
-
-    fn is_training(&self) -> bool {
-        self.training
-    }
-
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
-
-    fn own_parameters(&self) -> Vec<(&str, &Parameter<B>)> {
-        let mut params = vec![("weight", &self.weight)];
-        if let Some(b) = &self.bias {
-            params.push(("bias", b));
-        }
-        params
-    }
-
-    fn extra_repr(&self) -> String {
-        format!(
-            "in_features={}, out_features={}, bias={}",
-            self.in_features(),
-            self.out_features(),
-            super::py_repr::boolean(self.bias.is_some())
-        )
     }
 }
 

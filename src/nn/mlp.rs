@@ -2,7 +2,7 @@
 //! `nn.Sequential(Linear, act, Linear, act, …, Linear)`.
 
 use super::module::display_module;
-use super::{Activation, Init, Linear, Module, Sequential};
+use super::{Activation, Forward, Init, Linear, Module, Sequential};
 use crate::backend::Backend;
 use crate::tensor::Tensor;
 
@@ -26,7 +26,7 @@ use crate::tensor::Tensor;
 /// ```
 pub struct Mlp<B: Backend> {
     linears: Vec<Linear<B>>,
-    activations: Vec<Box<dyn Module<B>>>,
+    activations: Vec<Box<dyn Forward<B>>>,
     training: bool,
 }
 
@@ -88,7 +88,7 @@ impl<B: Backend> Mlp<B> {
     }
 }
 
-impl<B: Backend> Module<B> for Mlp<B> {
+impl<B: Backend> Forward<B> for Mlp<B> {
     fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
         let mut h = self.linears[0].forward(x);
         for (act, linear) in self.activations.iter().zip(&self.linears[1..]) {
@@ -96,7 +96,12 @@ impl<B: Backend> Module<B> for Mlp<B> {
         }
         h
     }
+}
 
+// Written by hand, not derived: the children interleave two lists (linear layers and
+// activations) under one numbering (`0`, `1`, `2`, …), as the equivalent `nn.Sequential` names
+// them, while `linears()` keeps the linear layers typed.
+impl<B: Backend> Module<B> for Mlp<B> {
     fn is_training(&self) -> bool {
         self.training
     }

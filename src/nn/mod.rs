@@ -1,14 +1,14 @@
-//! Neural-network building blocks: [`Parameter`] and [`Buffer`], the [`Module`] trait, layers
-//! ([`Linear`], [`Conv2d`], pooling, [`BatchNorm1d`] and [`BatchNorm2d`], [`LayerNorm`],
-//! [`Embedding`], [`Dropout`], [`Flatten`], [`Identity`], activations, [`Sequential`],
-//! [`Mlp`]), loss [`functional`]s, and safetensors [`weights`].
+//! Neural-network building blocks: [`Parameter`] and [`Buffer`], the [`Module`] trait (and its
+//! derive) with [`Forward`], layers ([`Linear`], [`Conv2d`], pooling, [`BatchNorm1d`] and
+//! [`BatchNorm2d`], [`LayerNorm`], [`Embedding`], [`Dropout`], [`Flatten`], [`Identity`],
+//! activations, [`Sequential`], [`Mlp`]), loss [`functional`]s, and safetensors [`weights`].
 //!
 //! Models are written once, generic over the [`Backend`](crate::Backend), and their parameter
 //! names follow PyTorch (`0.weight`, `linear1.bias`), so weights move between duograd and
 //! PyTorch through safetensors files.
 //!
 //! ```
-//! use duograd::nn::{functional as F, Activation, Mlp, Module};
+//! use duograd::nn::{functional as F, Activation, Forward, Mlp, Module};
 //! use duograd::optim::{Optimizer, Sgd, SgdConfig};
 //! use duograd::{Reduction, Tensor};
 //! use duograd::backends::NdArray;
@@ -39,6 +39,7 @@ mod conv;
 mod dropout;
 mod embedding;
 mod flatten;
+mod forward;
 pub mod functional;
 mod layer_norm;
 mod linear;
@@ -58,6 +59,7 @@ pub use conv::Conv2d;
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use flatten::Flatten;
+pub use forward::Forward;
 pub use layer_norm::LayerNorm;
 pub use linear::{Init, Linear};
 pub use mlp::Mlp;

@@ -33,7 +33,7 @@ fn conv<B: Backend>(
 /// ReLU, `Linear(120, 84)`, ReLU, `Linear(84, 10)`: 61,706 parameters.
 ///
 /// ```
-/// use duograd::nn::{models, Module};
+/// use duograd::nn::{models, Forward, Module};
 /// use duograd::Tensor;
 /// use duograd::backends::NdArray;
 /// use rand::SeedableRng;
@@ -65,7 +65,7 @@ pub fn lenet<B: Backend>(rng: &mut impl Rng) -> Sequential<B> {
 /// `dropout_seed` and `dropout_seed + 1`.
 ///
 /// ```
-/// use duograd::nn::{models, Module};
+/// use duograd::nn::{models, Forward, Module};
 /// use duograd::Tensor;
 /// use duograd::backends::NdArray;
 /// use rand::SeedableRng;

@@ -1,77 +1,95 @@
-//! The [`Module`] trait: a layer or a model, with its parameters, buffers, submodules and
-//! train/eval flag.
+//! The [`Module`] trait (and its derive): a layer or a model, with its parameters, buffers,
+//! submodules and train/eval flag.
 
 use std::collections::HashSet;
 use std::fmt;
 
 use super::{Buffer, Parameter};
 use crate::backend::Backend;
-use crate::tensor::Tensor;
 
-/// A layer or a model: a forward function plus the parameters, buffers and submodules it owns.
+/// Writes [`Module`] for a struct from its fields (the derive macro; the trait of the same name
+/// is imported with it).
 ///
-/// Only [`Module::forward`] and the train/eval flag ([`Module::is_training`],
-/// [`Module::set_training`]) have to be written. A module with parameters lists them in
-/// [`Module::own_parameters`], one with non-trainable state (running statistics) lists it in
-/// [`Module::own_buffers`]; a module built from other modules lists them in
-/// [`Module::children`] (and [`Module::children_mut`], so that [`Module::train`] reaches them).
+/// See the [`Module`] trait for an example and
+/// [the macro's reference](duograd_derive::Module) for the attributes.
+pub use duograd_derive::Module;
+
+/// The structure of a layer or a model: the parameters, buffers and submodules it owns, and
+/// its train/eval flag. Its computation is [`super::Forward`].
+///
+/// `#[derive(Module)]` writes it from the struct's fields: parameters (`Parameter<B>`), buffers
+/// (`Buffer<B>`, `Counter`), submodules (any other module type, `Box<dyn Forward<B>>`), and
+/// `Vec`s, arrays and `Option`s of them, listed in declaration order under dotted
+/// PyTorch-style names (`layers.0.weight`; a `None` lists nothing). A field `training: bool`
+/// holds the train/eval flag; `#[module(skip)]` leaves out a field that holds none of these
+/// (settings, generators). A field of any other type is a compile error pointing at the field.
+///
+/// Written by hand, a module lists its own parameters in [`Module::own_parameters`], its
+/// non-trainable state (running statistics) in [`Module::own_buffers`], its submodules in
+/// [`Module::children`] and [`Module::children_mut`] (so that [`Module::train`] reaches
+/// them), and keeps its flag with [`Module::is_training`] and [`Module::set_training`].
 /// Everything else — [`Module::parameters`], [`Module::named_parameters`] and
-/// [`Module::named_buffers`] with dotted PyTorch-style names, [`Module::zero_grad`], the
-/// `Display` repr — is derived from those.
+/// [`Module::named_buffers`] with dotted names, [`Module::zero_grad`], the `Display` repr — is
+/// derived from those.
 ///
 /// ```
-/// use duograd::nn::{Linear, Module, ReLU};
+/// use duograd::nn::{Forward, Linear, Module, ReLU};
 /// use duograd::{Backend, Tensor};
 /// use duograd::backends::NdArray;
 /// use rand::SeedableRng;
 ///
-/// /// Two linear layers sharing one ReLU instance.
+/// /// Linear layers with ReLU between them, and an optional output scale.
+/// #[derive(Module)]
 /// struct Net<B: Backend> {
-///     linear1: Linear<B>,
+///     input: Linear<B>,
+///     hidden: Vec<Linear<B>>,
 ///     relu: ReLU,
-///     linear2: Linear<B>,
+///     head: Option<Linear<B>>,
+///     #[module(skip)]
+///     width: usize,
 ///     training: bool,
 /// }
 ///
-/// impl<B: Backend> Module<B> for Net<B> {
+/// impl<B: Backend> Forward<B> for Net<B> {
 ///     fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
-///         let h = self.relu.forward(&self.linear1.forward(x));
-///         self.relu.forward(&self.linear2.forward(&h))
-///     }
-///     fn children(&self) -> Vec<(String, &dyn Module<B>)> {
-///         vec![
-///             ("linear1".into(), &self.linear1),
-///             ("relu".into(), &self.relu),
-///             ("linear2".into(), &self.linear2),
-///         ]
-///     }
-///     fn children_mut(&mut self) -> Vec<&mut dyn Module<B>> {
-///         vec![&mut self.linear1, &mut self.relu, &mut self.linear2]
-///     }
-///     fn is_training(&self) -> bool {
-///         self.training
-///     }
-///     fn set_training(&mut self, training: bool) {
-///         self.training = training;
+///         let mut h = self.relu.forward(&self.input.forward(x));
+///         for layer in &self.hidden {
+///             h = self.relu.forward(&layer.forward(&h));
+///         }
+///         match &self.head {
+///             Some(head) => head.forward(&h),
+///             None => h,
+///         }
 ///     }
 /// }
 ///
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
 /// let mut net = Net::<NdArray<f64>> {
-///     linear1: Linear::new(4, 8, &mut rng),
+///     input: Linear::new(4, 8, &mut rng),
+///     hidden: vec![Linear::new(8, 8, &mut rng), Linear::new(8, 8, &mut rng)],
 ///     relu: ReLU::new(),
-///     linear2: Linear::new(8, 2, &mut rng),
+///     head: Some(Linear::new(8, 2, &mut rng)),
+///     width: 8,
 ///     training: true,
 /// };
 /// let names: Vec<String> = net.named_parameters().into_iter().map(|(n, _)| n).collect();
-/// assert_eq!(names, ["linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias"]);
+/// assert_eq!(names, [
+///     "input.weight", "input.bias",
+///     "hidden.0.weight", "hidden.0.bias", "hidden.1.weight", "hidden.1.bias",
+///     "head.weight", "head.bias",
+/// ]);
+/// assert_eq!(net.forward(&Tensor::zeros(&[3, 4])).shape(), &[3, 2]);
 /// net.eval();
-/// assert!(!net.is_training() && !net.relu.is_training());
+/// assert!(!net.is_training() && !net.hidden[1].is_training() && !net.relu.is_training());
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a module (`Module<{B}>`)",
+    label = "not a module, a `Parameter`, a `Buffer`, a `Counter`, or a `Vec`, array, `Option` \
+             or `Box` of them",
+    note = "a field that holds no parameters, buffers or submodules (a setting, a generator) \
+            needs `#[module(skip)]`"
+)]
 pub trait Module<B: Backend> {
-    /// The output for input `x`.
-    fn forward(&self, x: &Tensor<B>) -> Tensor<B>;
-
     /// Whether the module is in training mode (the default for new modules).
     fn is_training(&self) -> bool;
 
@@ -79,15 +97,15 @@ pub trait Module<B: Backend> {
     fn set_training(&mut self, training: bool);
 
     /// This module's own parameters (not its submodules'), in declaration order, each with its
-    /// local name (`"weight"`, `"bias"`).
-    fn own_parameters(&self) -> Vec<(&str, &Parameter<B>)> {
+    /// local name (`"weight"`, `"bias"`, `"scales.0"` for an element of a list field).
+    fn own_parameters(&self) -> Vec<(String, &Parameter<B>)> {
         Vec::new()
     }
 
     /// This module's own buffers (not its submodules'), in registration order, each with its
     /// local name (`"running_mean"`, `"num_batches_tracked"`): non-trainable state saved with
     /// the parameters, as PyTorch's `register_buffer`.
-    fn own_buffers(&self) -> Vec<(&str, Buffer<B>)> {
+    fn own_buffers(&self) -> Vec<(String, Buffer<B>)> {
         Vec::new()
     }
 
@@ -124,7 +142,7 @@ pub trait Module<B: Backend> {
         let mut out: Vec<(String, Parameter<B>)> = self
             .own_parameters()
             .into_iter()
-            .map(|(name, p)| (name.to_string(), p.clone()))
+            .map(|(name, p)| (name, p.clone()))
             .collect();
         for (prefix, child) in self.children() {
             out.extend(
@@ -143,11 +161,7 @@ pub trait Module<B: Backend> {
     /// submodules', in registration order, as PyTorch's `named_buffers()`. A buffer reached
     /// twice is listed once, under its first name.
     fn named_buffers(&self) -> Vec<(String, Buffer<B>)> {
-        let mut out: Vec<(String, Buffer<B>)> = self
-            .own_buffers()
-            .into_iter()
-            .map(|(name, b)| (name.to_string(), b))
-            .collect();
+        let mut out = self.own_buffers();
         for (prefix, child) in self.children() {
             out.extend(
                 child
@@ -206,19 +220,16 @@ fn short_type_name(full: &str) -> String {
 }
 
 impl<B: Backend, M: Module<B> + ?Sized> Module<B> for Box<M> {
-    fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
-        (**self).forward(x)
-    }
     fn is_training(&self) -> bool {
         (**self).is_training()
     }
     fn set_training(&mut self, training: bool) {
         (**self).set_training(training);
     }
-    fn own_parameters(&self) -> Vec<(&str, &Parameter<B>)> {
+    fn own_parameters(&self) -> Vec<(String, &Parameter<B>)> {
         (**self).own_parameters()
     }
-    fn own_buffers(&self) -> Vec<(&str, Buffer<B>)> {
+    fn own_buffers(&self) -> Vec<(String, Buffer<B>)> {
         (**self).own_buffers()
     }
     fn children(&self) -> Vec<(String, &dyn Module<B>)> {

@@ -1,7 +1,7 @@
 //! Pooling layers: [`MaxPool2d`], [`AvgPool2d`] and [`AdaptiveAvgPool2d`].
 
 use super::py_repr::{self, display_layer};
-use super::Module;
+use super::{Forward, Module};
 use crate::backend::Backend;
 use crate::tensor::Tensor;
 use crate::Pool2dOptions;
@@ -24,25 +24,16 @@ fn pool_2d<B: Backend>(
     }
 }
 
-/// Implements `Module` for a pooling layer without parameters from its `pool` method.
+/// Implements `Forward` for a pooling layer from its `pool` method.
 macro_rules! pooling_module {
     ($ty:ident) => {
-        impl<B: Backend> Module<B> for $ty {
+        impl<B: Backend> Forward<B> for $ty {
             /// Pools an `[N, C, H, W]` batch, or one `[C, H, W]` image.
             ///
             /// # Panics
             /// If the input is not 3- or 4-D, or the window does not fit it.
             fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
                 pool_2d(stringify!($ty), x, |x| self.pool(x))
-            }
-            fn is_training(&self) -> bool {
-                self.training
-            }
-            fn set_training(&mut self, training: bool) {
-                self.training = training;
-            }
-            fn extra_repr(&self) -> String {
-                self.repr_args()
             }
         }
 
@@ -62,7 +53,7 @@ macro_rules! pooling_module {
 /// Forward is [`Tensor::max_pool2d`].
 ///
 /// ```
-/// use duograd::nn::{MaxPool2d, Module};
+/// use duograd::nn::{Forward, MaxPool2d};
 /// use duograd::Tensor;
 /// use duograd::backends::NdArray;
 ///
@@ -74,8 +65,10 @@ macro_rules! pooling_module {
 ///     "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)"
 /// );
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Module)]
+#[module(extra_repr = Self::repr_args)]
 pub struct MaxPool2d {
+    #[module(skip)]
     options: Pool2dOptions,
     training: bool,
 }
@@ -120,7 +113,7 @@ pooling_module!(MaxPool2d);
 /// (`count_include_pad=True`, `ceil_mode=False`). Forward is [`Tensor::avg_pool2d`].
 ///
 /// ```
-/// use duograd::nn::{AvgPool2d, Module};
+/// use duograd::nn::{AvgPool2d, Forward};
 /// use duograd::{Pool2dOptions, Tensor};
 /// use duograd::backends::NdArray;
 ///
@@ -129,8 +122,10 @@ pooling_module!(MaxPool2d);
 /// assert_eq!(pool.forward(&x).shape(), &[1, 4, 4, 4]);
 /// assert_eq!(pool.to_string(), "AvgPool2d(kernel_size=3, stride=2, padding=1)");
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Module)]
+#[module(extra_repr = Self::repr_args)]
 pub struct AvgPool2d {
+    #[module(skip)]
     options: Pool2dOptions,
     training: bool,
 }
@@ -176,7 +171,7 @@ pooling_module!(AvgPool2d);
 /// [`Tensor::adaptive_avg_pool2d`].
 ///
 /// ```
-/// use duograd::nn::{AdaptiveAvgPool2d, Module};
+/// use duograd::nn::{AdaptiveAvgPool2d, Forward};
 /// use duograd::Tensor;
 /// use duograd::backends::NdArray;
 ///
@@ -185,8 +180,10 @@ pooling_module!(AvgPool2d);
 /// assert_eq!(pool.forward(&x).shape(), &[2, 16, 1, 1]);
 /// assert_eq!(pool.to_string(), "AdaptiveAvgPool2d(output_size=1)");
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Module)]
+#[module(extra_repr = Self::repr_args)]
 pub struct AdaptiveAvgPool2d {
+    #[module(skip)]
     output_size: [usize; 2],
     training: bool,
 }

@@ -1,7 +1,7 @@
 //! [`Sequential`]: modules applied one after another, named `"0"`, `"1"`, … as in PyTorch.
 
 use super::module::display_module;
-use super::{Module, Parameter};
+use super::{Forward, Module};
 use crate::backend::Backend;
 use crate::tensor::Tensor;
 
@@ -9,7 +9,7 @@ use crate::tensor::Tensor;
 /// The submodules are named by position, so parameter names are `"0.weight"`, `"2.bias"`, ….
 ///
 /// ```
-/// use duograd::nn::{Linear, Module, ReLU, Sequential};
+/// use duograd::nn::{Forward, Linear, Module, ReLU, Sequential};
 /// use duograd::Tensor;
 /// use duograd::backends::NdArray;
 /// use rand::SeedableRng;
@@ -23,8 +23,10 @@ use crate::tensor::Tensor;
 /// assert_eq!(names, ["0.weight", "0.bias", "2.weight", "2.bias"]);
 /// assert_eq!(model.forward(&Tensor::zeros(&[5, 4])).shape(), &[5, 2]);
 /// ```
+#[derive(Module)]
 pub struct Sequential<B: Backend> {
-    layers: Vec<Box<dyn Module<B>>>,
+    #[module(flatten)]
+    layers: Vec<Box<dyn Forward<B>>>,
     training: bool,
 }
 
@@ -38,13 +40,13 @@ impl<B: Backend> Sequential<B> {
     }
 
     /// The sequence with `module` appended (builder style).
-    pub fn with(mut self, module: impl Module<B> + 'static) -> Self {
+    pub fn with(mut self, module: impl Forward<B> + 'static) -> Self {
         self.push(module);
         self
     }
 
     /// Appends `module`.
-    pub fn push(&mut self, module: impl Module<B> + 'static) {
+    pub fn push(&mut self, module: impl Forward<B> + 'static) {
         self.layers.push(Box::new(module));
     }
 
@@ -59,12 +61,12 @@ impl<B: Backend> Sequential<B> {
     }
 
     /// The module at `index`, if any.
-    pub fn get(&self, index: usize) -> Option<&dyn Module<B>> {
+    pub fn get(&self, index: usize) -> Option<&dyn Forward<B>> {
         self.layers.get(index).map(|m| &**m)
     }
 
     /// The modules, in order.
-    pub fn layers(&self) -> &[Box<dyn Module<B>>] {
+    pub fn layers(&self) -> &[Box<dyn Forward<B>>] {
         &self.layers
     }
 }
@@ -75,8 +77,8 @@ impl<B: Backend> Default for Sequential<B> {
     }
 }
 
-impl<B: Backend> From<Vec<Box<dyn Module<B>>>> for Sequential<B> {
-    fn from(layers: Vec<Box<dyn Module<B>>>) -> Self {
+impl<B: Backend> From<Vec<Box<dyn Forward<B>>>> for Sequential<B> {
+    fn from(layers: Vec<Box<dyn Forward<B>>>) -> Self {
         Sequential {
             layers,
             training: true,
@@ -84,41 +86,13 @@ impl<B: Backend> From<Vec<Box<dyn Module<B>>>> for Sequential<B> {
     }
 }
 
-impl<B: Backend> Module<B> for Sequential<B> {
+impl<B: Backend> Forward<B> for Sequential<B> {
     fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
         let mut h = x.clone();
         for layer in &self.layers {
             h = layer.forward(&h);
         }
         h
-    }
-
-    fn is_training(&self) -> bool {
-        self.training
-    }
-
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
-
-    fn own_parameters(&self) -> Vec<(&str, &Parameter<B>)> {
-        Vec::new()
-    }
-
-    fn children(&self) -> Vec<(String, &dyn Module<B>)> {
-        self.layers
-            .iter()
-            .enumerate()
-            .map(|(i, m)| (i.to_string(), &**m))
-            .collect()
-    }
-
-    fn children_mut(&mut self) -> Vec<&mut dyn Module<B>> {
-        let mut out: Vec<&mut dyn Module<B>> = Vec::with_capacity(self.layers.len());
-        for layer in &mut self.layers {
-            out.push(&mut **layer);
-        }
-        out
     }
 }
 

@@ -15,7 +15,7 @@ fn grad_norm<B: Backend>(p: &Parameter<B>) -> Option<f64> {
 /// [`crate::nn::Module::named_parameters`]); parameters without a gradient are left out.
 ///
 /// ```
-/// use duograd::nn::{Linear, Module};
+/// use duograd::nn::{Forward, Linear, Module};
 /// use duograd::optim::grad_norms;
 /// use duograd::Tensor;
 /// use duograd::backends::NdArray;

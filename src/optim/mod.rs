@@ -7,7 +7,7 @@
 //! moments) are allocated once, at the first step, as in PyTorch.
 //!
 //! ```
-//! use duograd::nn::{Linear, Module};
+//! use duograd::nn::{Forward, Linear, Module};
 //! use duograd::optim::{Adam, AdamConfig, Optimizer};
 //! use duograd::Tensor;
 //! use duograd::backends::NdArray;

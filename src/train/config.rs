@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::error::ConfigError;
 use super::preset::Preset;
 use crate::backend::Backend;
-use crate::nn::{models, Activation, Init, Mlp, Module, Parameter};
+use crate::nn::{models, Activation, Forward, Init, Mlp, Parameter};
 use crate::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 
 /// Which data set a run trains on.
@@ -378,7 +378,7 @@ impl TrainConfig {
     /// initialized from [`TrainConfig::seed`]: the [`Mlp`] of [`TrainConfig::build_model`], or
     /// a convolutional network ([`models`]) for 28×28 images, its dropout seeded from the seed
     /// too.
-    pub fn build_network<B: Backend>(&self, input: usize, classes: usize) -> Box<dyn Module<B>> {
+    pub fn build_network<B: Backend>(&self, input: usize, classes: usize) -> Box<dyn Forward<B>> {
         use rand::SeedableRng;
         let mut rng = rand::rngs::StdRng::seed_from_u64(self.seed);
         match self.model {

@@ -11,7 +11,7 @@ use super::observer::{BatchEvent, Observer, RunInfo};
 use crate::autograd::no_grad;
 use crate::backend::Backend;
 use crate::data::{Batch, DataLoader, Dataset};
-use crate::nn::Module;
+use crate::nn::{Forward, Module};
 use crate::optim::Optimizer;
 use crate::tensor::Tensor;
 use crate::{Element, Layout, Reduction};
@@ -19,7 +19,7 @@ use crate::{Element, Layout, Reduction};
 /// A trained model and what its training measured.
 pub struct Trained<B: Backend> {
     /// The model after the last epoch.
-    pub model: Box<dyn Module<B>>,
+    pub model: Box<dyn Forward<B>>,
     /// Losses, accuracies and timings of the run.
     pub metrics: TrainMetrics,
 }
@@ -81,7 +81,7 @@ pub fn train<B: Backend>(
 /// # Panics
 /// If the model's output does not fit the data (not `(batch, classes)` logits), or if
 /// `config.batch_size` or `config.eval_batch_size` is 0 (see [`TrainConfig::validate`]).
-pub fn fit<B: Backend, M: Module<B> + ?Sized>(
+pub fn fit<B: Backend, M: Forward<B> + ?Sized>(
     model: &mut M,
     optimizer: &mut dyn Optimizer<B>,
     splits: &Splits,
@@ -198,7 +198,7 @@ pub fn fit<B: Backend, M: Module<B> + ?Sized>(
 /// One optimizer step on the batch `x` with `labels`; returns the batch's mean loss and how many
 /// of its samples the model classified correctly (before the step), and adds each phase's time
 /// to `phases`.
-fn train_step<B: Backend, M: Module<B> + ?Sized>(
+fn train_step<B: Backend, M: Forward<B> + ?Sized>(
     model: &M,
     optimizer: &mut dyn Optimizer<B>,
     x: &Tensor<B>,
@@ -253,7 +253,7 @@ fn train_step<B: Backend, M: Module<B> + ?Sized>(
 /// assert_eq!(eval.samples, 3);
 /// assert_eq!(eval.correct, 1); // the same logits for every sample: one class is right
 /// ```
-pub fn evaluate<B: Backend, M: Module<B> + ?Sized>(
+pub fn evaluate<B: Backend, M: Forward<B> + ?Sized>(
     model: &M,
     data: &Dataset,
     batch_size: usize,
@@ -263,7 +263,7 @@ pub fn evaluate<B: Backend, M: Module<B> + ?Sized>(
 
 /// [`evaluate`] with the batches given to the model as images (`[N, C, H, W]`, the data set's
 /// item shape) when `images` is set, else as `[N, features]` rows.
-pub fn evaluate_as<B: Backend, M: Module<B> + ?Sized>(
+pub fn evaluate_as<B: Backend, M: Forward<B> + ?Sized>(
     model: &M,
     data: &Dataset,
     batch_size: usize,
