@@ -3,7 +3,9 @@
 //!
 //! An optimizer holds handles to the parameters it updates (the same tensors the model owns)
 //! and updates them in place under [`crate::no_grad`]; its state buffers (momentum, Adam's
-//! moments) are allocated once, at the first step, as in PyTorch.
+//! moments) are allocated once, at the first step, as in PyTorch. That state can be exported
+//! and loaded again ([`Optimizer::state_dict`], [`Optimizer::load_state_dict`]), so that a run
+//! saved to a checkpoint continues exactly.
 //!
 //! ```
 //! use duograd::nn::{Linear, Module};
@@ -27,11 +29,15 @@
 
 mod adam;
 mod clip;
+mod error;
 mod sgd;
+mod state;
 
 pub use adam::{Adam, AdamConfig};
 pub use clip::{clip_grad_norm, grad_norms, total_grad_norm};
+pub use error::OptimError;
 pub use sgd::{Sgd, SgdConfig};
+pub use state::OptimizerState;
 
 use crate::backend::Backend;
 use crate::nn::Parameter;
@@ -53,6 +59,21 @@ pub trait Optimizer<B: Backend> {
 
     /// Changes the learning rate (for schedules); the state buffers are kept.
     fn set_lr(&mut self, lr: f64);
+
+    /// The state carried between steps (momentum, moment estimates, step counts), as named
+    /// snapshots: see [`OptimizerState`].
+    fn state_dict(&self) -> OptimizerState<B>;
+
+    /// Replaces the state with `state`, saved by an optimizer of the same kind for parameters
+    /// of the same shapes: the next [`step`](Optimizer::step) is the one the saving optimizer
+    /// would have taken. Nothing changes unless the whole state fits.
+    ///
+    /// # Errors
+    /// [`OptimError::WrongOptimizer`], [`OptimError::ParamCount`],
+    /// [`OptimError::ShapeMismatch`], [`OptimError::MissingEntry`],
+    /// [`OptimError::UnexpectedEntry`], [`OptimError::EntryKind`] or
+    /// [`OptimError::InvalidValue`], naming the entry.
+    fn load_state_dict(&mut self, state: &OptimizerState<B>) -> Result<(), OptimError>;
 
     /// Clears every parameter's gradient (PyTorch's `zero_grad(set_to_none=True)`).
     fn zero_grad(&self) {
