@@ -40,17 +40,16 @@ use crate::Element;
 /// let config = TrainConfig { hidden: vec![8], batch_size: 16, epochs: 3, ..Preset::Default.config() };
 ///
 /// let dir = tempfile::tempdir()?;
-/// let path = dir.path().join("run.ckpt.safetensors");
-/// let whole = Run::<NdArray<f32>>::new(&config, &splits)?.train(&splits, (), None)?;
+/// let path = dir.path().join("run.ckpt");
+/// let first = Run::<NdArray<f32>>::new(&config, &splits)?.train(&splits, (), Some(&path))?;
 ///
-/// // Stop after one epoch, then continue from the checkpoint.
-/// let mut first = Run::<NdArray<f32>>::new(&config, &splits)?;
-/// first.extend_to(1)?;
-/// first.train(&splits, (), Some(&path))?;
-/// let mut resumed = Run::<NdArray<f32>>::resume(&Checkpoint::read(&path)?, &splits)?;
-/// resumed.extend_to(3)?;
-/// let rest = resumed.train(&splits, (), None)?;
-/// assert_eq!(rest.metrics.batch_losses, whole.metrics.batch_losses);
+/// // Later: continue the run from its last checkpoint, to 5 epochs.
+/// let mut run = Run::<NdArray<f32>>::resume(&Checkpoint::read(&path)?, &splits)?;
+/// assert_eq!(run.epochs_done(), 3);
+/// run.extend_to(5)?;
+/// let longer = run.train(&splits, (), Some(&path))?;
+/// assert_eq!(longer.metrics.epochs.len(), 5);
+/// assert_eq!(longer.metrics.batch_losses[..12], first.metrics.batch_losses[..]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Run<B: Backend> {
