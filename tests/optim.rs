@@ -536,7 +536,7 @@ fn a_state_that_does_not_fit_is_an_error_naming_what_differs<B: Backend>() {
     train_step(&model, &mut adam, &fx);
     let (sgd_state, adam_state) = (sgd.state_dict(), adam.state_dict());
     let before = values_of(&sgd.state_dict());
-    let edited = |state: &OptimizerState<B>, f: &dyn Fn(&mut Vec<(String, Buffer<B>)>)| {
+    let edited = |state: &OptimizerState<B>, f: &dyn Fn(&mut Entries<B>)| {
         let mut state = state.clone();
         f(&mut state.entries);
         state
@@ -603,6 +603,9 @@ fn a_state_that_does_not_fit_is_an_error_naming_what_differs<B: Backend>() {
         OptimError::InvalidValue { value: 0, .. }
     ));
 }
+
+/// An optimizer state's entries.
+type Entries<B> = Vec<(String, Buffer<B>)>;
 
 fn values_of<B: Backend>(state: &OptimizerState<B>) -> Vec<(String, Vec<f64>)> {
     state

@@ -99,15 +99,17 @@ impl AdamConfig {
             weight_decay,
             ..
         } = *self;
-        let reason = if !(lr >= 0.0) {
+        // NaN fails every check, as it fails PyTorch's `0.0 <= lr`.
+        let at_least_zero = |x: f64| x >= 0.0;
+        let reason = if !at_least_zero(lr) {
             format!("invalid learning rate {lr}")
-        } else if !(eps >= 0.0) {
+        } else if !at_least_zero(eps) {
             format!("invalid eps {eps}")
         } else if !(0.0..1.0).contains(&b1) {
             format!("invalid beta1 {b1}")
         } else if !(0.0..1.0).contains(&b2) {
             format!("invalid beta2 {b2}")
-        } else if !(weight_decay >= 0.0) {
+        } else if !at_least_zero(weight_decay) {
             format!("invalid weight_decay {weight_decay}")
         } else {
             return Ok(());

@@ -24,7 +24,7 @@ use crate::nn::{load_safetensors, Module};
 #[derive(Clone, Debug)]
 pub enum SavedModel {
     /// A checkpoint of a run.
-    Checkpoint(Checkpoint),
+    Checkpoint(Box<Checkpoint>),
     /// A safetensors file of parameters and buffers only.
     Weights(PathBuf),
 }
@@ -37,7 +37,7 @@ impl SavedModel {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CheckpointError> {
         let path = path.as_ref();
         match Checkpoint::read(path) {
-            Ok(checkpoint) => Ok(SavedModel::Checkpoint(checkpoint)),
+            Ok(checkpoint) => Ok(SavedModel::Checkpoint(Box::new(checkpoint))),
             Err(CheckpointError::NotACheckpoint { .. }) => {
                 Ok(SavedModel::Weights(path.to_path_buf()))
             }
