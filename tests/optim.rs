@@ -1,15 +1,18 @@
 //! Optimizers against PyTorch: `tests/fixtures/optim.json` holds 5-step SGD, Adam, AdamW and
 //! RMSprop trajectories of `nn.Sequential(Linear(4,5), ReLU, Linear(5,3))` under
-//! cross-entropy, for eleven settings, and a `clip_grad_norm_` case. Every test runs on both backends in f64.
+//! cross-entropy, for eleven settings, and a `clip_grad_norm_` case; saving and loading
+//! optimizer state, and the errors of a state or a parameter list that does not fit. Every
+//! test runs on both backends in f64.
 
 #[macro_use]
 mod common;
 
-use duograd::nn::{Forward, Linear, Module, Parameter, ReLU, Sequential};
+use duograd::nn::{Buffer, Counter, Forward, Linear, Module, Parameter, ReLU, Sequential};
 use duograd::optim::{
     clip_grad_norm, clip_grad_value, grad_norms, total_grad_norm, Adam, AdamConfig, AdamW,
-    AdamWConfig, Optimizer, RMSprop, RMSpropConfig, Sgd, SgdConfig,
+    AdamWConfig, OptimError, Optimizer, OptimizerState, RMSprop, RMSpropConfig, Sgd, SgdConfig,
 };
+use duograd::train::OptimizerConfig;
 use duograd::{Backend, Reduction, Tensor};
 use serde_json::Value;
 
@@ -452,6 +455,10 @@ backend_tests!(
     step_updates_the_models_own_parameters_in_place,
     parameters_without_gradient_are_skipped,
     set_lr_changes_the_step_size,
+    a_loaded_state_continues_the_same_trajectory,
+    state_dicts_use_pytorch_names_and_count_adams_steps,
+    a_state_that_does_not_fit_is_an_error_naming_what_differs,
+    an_optimizer_without_parameters_is_an_error,
 );
 
 #[test]
@@ -480,4 +487,253 @@ fn rmsprop_rejects_a_negative_momentum() {
 #[should_panic(expected = "clip_grad_value: clip_value must be non-negative, got -1")]
 fn clip_grad_value_rejects_a_negative_bound() {
     clip_grad_value::<duograd::backends::NdArray<f64>>(&[], -1.0);
+}
+
+// ---------------------------------------------------------------- saved state
+
+/// The optimizers whose state is saved, each as a name and a maker.
+type Maker<B> = (&'static str, fn(Vec<Parameter<B>>) -> Box<dyn Optimizer<B>>);
+
+fn stateful_optimizers<B: Backend>() -> [Maker<B>; 4] {
+    [
+        ("sgd momentum", |p| {
+            Box::new(Sgd::new(
+                p,
+                SgdConfig::new(0.1)
+                    .momentum(0.9)
+                    .dampening(0.1)
+                    .weight_decay(0.01),
+            ))
+        }),
+        ("sgd nesterov", |p| {
+            Box::new(Sgd::new(
+                p,
+                SgdConfig::new(0.1).momentum(0.8).nesterov(true),
+            ))
+        }),
+        ("adam", |p| {
+            Box::new(Adam::new(p, AdamConfig::new(0.05).weight_decay(0.01)))
+        }),
+        ("adam maximize", |p| {
+            Box::new(Adam::new(p, AdamConfig::new(0.05).maximize(true)))
+        }),
+    ]
+}
+
+/// One step of `opt` on the fixture's loss.
+fn train_step<B: Backend>(model: &Sequential<B>, opt: &mut dyn Optimizer<B>, fx: &Value) {
+    opt.zero_grad();
+    model
+        .forward(&tensor(&fx["x"]))
+        .cross_entropy(&labels(fx), Reduction::Mean)
+        .backward()
+        .unwrap();
+    opt.step();
+}
+
+/// A copy of `model`'s parameters in a new model of the fixture's layout.
+fn copy_of<B: Backend>(source: &Sequential<B>, fx: &Value) -> Sequential<B> {
+    let copy = model::<B>(fx);
+    let bytes = duograd::nn::module_to_safetensors(source).unwrap();
+    duograd::nn::load_module_from_safetensors(&copy, &bytes).unwrap();
+    copy
+}
+
+fn values<B: Backend>(model: &Sequential<B>) -> Vec<Vec<f64>> {
+    model.parameters().iter().map(|p| p.to_vec_f64()).collect()
+}
+
+/// An optimizer loaded with another's saved state takes exactly the steps the other takes;
+/// one that starts afresh from the same parameters does not.
+fn a_loaded_state_continues_the_same_trajectory<B: Backend>() {
+    let fx = fixture();
+    for (name, make) in stateful_optimizers::<B>() {
+        let model = model::<B>(&fx);
+        let mut opt = make(model.parameters());
+        for _ in 0..3 {
+            train_step(&model, opt.as_mut(), &fx);
+        }
+        let state = opt.state_dict();
+        let (resumed, fresh) = (copy_of(&model, &fx), copy_of(&model, &fx));
+        // The saved state is a snapshot: later steps do not change it.
+        for _ in 0..4 {
+            train_step(&model, opt.as_mut(), &fx);
+        }
+        let mut resumed_opt = make(resumed.parameters());
+        resumed_opt.load_state_dict(&state).unwrap();
+        let mut fresh_opt = make(fresh.parameters());
+        for _ in 0..4 {
+            train_step(&resumed, resumed_opt.as_mut(), &fx);
+            train_step(&fresh, fresh_opt.as_mut(), &fx);
+        }
+        assert_eq!(values(&resumed), values(&model), "{name}: resumed");
+        assert_ne!(values(&fresh), values(&model), "{name}: a fresh optimizer");
+    }
+}
+
+fn state_dicts_use_pytorch_names_and_count_adams_steps<B: Backend>() {
+    let fx = fixture();
+    let model = model::<B>(&fx);
+    let mut sgd = Sgd::new(model.parameters(), SgdConfig::new(0.1).momentum(0.9));
+    assert!(
+        sgd.state_dict().entries.is_empty(),
+        "no state before a step"
+    );
+    train_step(&model, &mut sgd, &fx);
+    let names: Vec<String> = sgd.state_dict().entries.into_iter().map(|e| e.0).collect();
+    assert_eq!(
+        names,
+        (0..4)
+            .map(|i| format!("state.{i}.momentum_buffer"))
+            .collect::<Vec<_>>()
+    );
+    // Plain SGD carries nothing.
+    let mut plain = Sgd::new(model.parameters(), SgdConfig::new(0.1));
+    train_step(&model, &mut plain, &fx);
+    assert_eq!(plain.state_dict().entries.len(), 0);
+
+    let mut adam = Adam::new(model.parameters(), AdamConfig::new(0.01));
+    for _ in 0..3 {
+        train_step(&model, &mut adam, &fx);
+    }
+    let state = adam.state_dict();
+    assert_eq!((state.optimizer.as_str(), state.num_params), ("adam", 4));
+    let step = state
+        .entries
+        .iter()
+        .find(|(n, _)| n == "state.2.step")
+        .and_then(|(_, e)| e.as_counter())
+        .expect("a step counter");
+    assert_eq!(step.get(), 3);
+    let exp_avg = &state
+        .entries
+        .iter()
+        .find(|(n, _)| n == "state.2.exp_avg")
+        .unwrap()
+        .1;
+    assert_eq!(exp_avg.shape(), &[3, 5]);
+}
+
+fn a_state_that_does_not_fit_is_an_error_naming_what_differs<B: Backend>() {
+    let fx = fixture();
+    let model = model::<B>(&fx);
+    let mut sgd = Sgd::new(model.parameters(), SgdConfig::new(0.1).momentum(0.9));
+    let mut adam = Adam::new(model.parameters(), AdamConfig::new(0.01));
+    train_step(&model, &mut sgd, &fx);
+    train_step(&model, &mut adam, &fx);
+    let (sgd_state, adam_state) = (sgd.state_dict(), adam.state_dict());
+    let before = values_of(&sgd.state_dict());
+    let edited = |state: &OptimizerState<B>, f: &dyn Fn(&mut Entries<B>)| {
+        let mut state = state.clone();
+        f(&mut state.entries);
+        state
+    };
+    let cases: Vec<(OptimizerState<B>, &str)> =
+        vec![
+        (adam_state.clone(), "Sgd: the state was saved by adam, not by Sgd"),
+        (
+            OptimizerState {
+                num_params: 2,
+                ..sgd_state.clone()
+            },
+            "Sgd: the state is for 2 parameters, but the optimizer has 4",
+        ),
+        (
+            edited(&sgd_state, &|e| {
+                e[2].1 = Buffer::Tensor(Tensor::zeros(&[5, 3]));
+            }),
+            "Sgd: state entry 'state.2.momentum_buffer' has shape [5, 3], but its parameter has \
+             shape [3, 5]",
+        ),
+        (
+            edited(&sgd_state, &|e| e.push(("state.0.velocity".into(), e[0].1.clone()))),
+            "Sgd: unexpected state entry 'state.0.velocity'",
+        ),
+        (
+            edited(&sgd_state, &|e| {
+                e.push(("state.4.momentum_buffer".into(), e[0].1.clone()))
+            }),
+            "Sgd: unexpected state entry 'state.4.momentum_buffer'",
+        ),
+    ];
+    for (state, message) in cases {
+        let err = sgd.load_state_dict(&state).unwrap_err();
+        assert_eq!(err.to_string(), message);
+        assert_eq!(
+            values_of(&sgd.state_dict()),
+            before,
+            "a failed load changes nothing"
+        );
+    }
+    let missing = edited(&adam_state, &|e| e.retain(|(n, _)| n != "state.1.step"));
+    assert_eq!(
+        adam.load_state_dict(&missing).unwrap_err(),
+        OptimError::MissingEntry {
+            optimizer: "Adam",
+            name: "state.1.step".into()
+        }
+    );
+    let kind = edited(&adam_state, &|e| {
+        let i = e.iter().position(|(n, _)| n == "state.0.step").unwrap();
+        e[i].1 = Buffer::Tensor(Tensor::zeros(&[]));
+    });
+    assert_eq!(
+        adam.load_state_dict(&kind).unwrap_err().to_string(),
+        "Adam: state entry 'state.0.step' should be an integer counter"
+    );
+    let zero = edited(&adam_state, &|e| {
+        let i = e.iter().position(|(n, _)| n == "state.0.step").unwrap();
+        e[i].1 = Buffer::Counter(Counter::new(0));
+    });
+    assert!(matches!(
+        adam.load_state_dict(&zero).unwrap_err(),
+        OptimError::InvalidValue { value: 0, .. }
+    ));
+}
+
+/// An optimizer state's entries.
+type Entries<B> = Vec<(String, Buffer<B>)>;
+
+fn values_of<B: Backend>(state: &OptimizerState<B>) -> Vec<(String, Vec<f64>)> {
+    state
+        .entries
+        .iter()
+        .map(|(n, e)| (n.clone(), e.to_vec_f64()))
+        .collect()
+}
+
+fn an_optimizer_without_parameters_is_an_error<B: Backend>() {
+    let relu = ReLU::new();
+    for config in [
+        OptimizerConfig::Sgd {
+            lr: 0.1,
+            momentum: 0.9,
+        },
+        OptimizerConfig::Adam { lr: 0.1 },
+    ] {
+        let err = config
+            .build(Module::<B>::parameters(&relu))
+            .err()
+            .expect("no parameters is an error");
+        assert!(matches!(err, OptimError::NoParameters { .. }), "{err}");
+        assert!(
+            err.to_string().contains("no parameters to optimize"),
+            "{err}"
+        );
+    }
+    let err = Adam::<B>::try_new(vec![], AdamConfig::default())
+        .err()
+        .unwrap();
+    assert_eq!(err, OptimError::NoParameters { optimizer: "Adam" });
+    // Settings are checked as well.
+    let err = Sgd::<B>::try_new(model::<B>(&fixture()).parameters(), SgdConfig::new(-1.0))
+        .err()
+        .unwrap();
+    assert_eq!(err.to_string(), "Sgd: invalid learning rate -1");
+}
+
+#[test]
+#[should_panic(expected = "Sgd: no parameters to optimize")]
+fn sgd_new_panics_on_an_empty_parameter_list() {
+    let _ = Sgd::<duograd::backends::NdArray<f64>>::new(vec![], SgdConfig::new(0.1));
 }

@@ -265,7 +265,8 @@ fn fit_trains_a_given_model_with_a_given_optimizer() {
         lr: 0.1,
         momentum: 0.9,
     }
-    .build(model.parameters());
+    .build(model.parameters())
+    .unwrap();
     let metrics = fit(&mut model, optimizer.as_mut(), &splits, &config, ());
     assert!(metrics.final_accuracy() >= 0.97);
     assert_eq!(optimizer.lr(), 0.1, "the schedule's changes are undone");

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
-use clap::{Parser, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Parser, ValueEnum};
 use duograd::nn::{Activation, Init};
 use duograd::train::{
     parse_activation, parse_hidden, parse_init, Architecture, ConfigError, DataSet, LrSchedule,
@@ -50,7 +51,14 @@ Examples:
   train_mnist --hidden 128,64 --optimizer sgd --lr 0.05 --momentum 0.9 --epochs 4
   train_mnist --preset best --save model.safetensors --plot curves.svg --metrics metrics.json
   train_mnist --preset lenet --backend nalgebra
-  train_mnist --model cnn --epochs 2 --batch-size 64";
+  train_mnist --model cnn --epochs 2 --batch-size 64
+
+Checkpoints:
+  train_mnist --preset best --checkpoint run.ckpt   # saved after every epoch
+  train_mnist --resume run.ckpt                     # continue a stopped run where it was
+  train_mnist --resume run.ckpt --epochs 8          # continue it, and run to 8 epochs
+  train_mnist --eval run.ckpt                       # test accuracy and loss, no training
+  train_mnist --preset best --eval model.safetensors";
 
 /// Trains a classifier on MNIST (an MLP, LeNet-5 or a small CNN) or on the 8×8 digits with
 /// duograd, on the ndarray or the nalgebra backend.
@@ -135,6 +143,22 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub save: Option<PathBuf>,
 
+    /// Save the whole run (weights, optimizer state, schedule, random state, metrics) to FILE
+    /// after every epoch, atomically.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+
+    /// Continue the run saved in FILE (by --checkpoint) to its number of epochs, writing
+    /// checkpoints back to FILE (or to --checkpoint). Flags that would change the run are
+    /// refused; --epochs N changes its length.
+    #[arg(long, value_name = "FILE")]
+    pub resume: Option<PathBuf>,
+
+    /// Evaluate the model in FILE (a checkpoint, or weights saved by --save for the model the
+    /// other flags describe) on the test set; no training.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["resume", "checkpoint", "save", "plot", "metrics"])]
+    pub eval: Option<PathBuf>,
+
     /// Write an SVG plot of the training loss per batch and the accuracy per epoch.
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
@@ -190,5 +214,68 @@ impl Args {
             validation: self.validation,
         };
         overrides.apply(self.preset.config())
+    }
+}
+
+/// The flags that shape a run, by argument id: the data, the model, the optimization, and the
+/// numbers it computes with.
+const RUN_FLAGS: [(&str, &str); 17] = [
+    ("preset", "--preset"),
+    ("model", "--model"),
+    ("dataset", "--dataset"),
+    ("hidden", "--hidden"),
+    ("activation", "--activation"),
+    ("init", "--init"),
+    ("optimizer", "--optimizer"),
+    ("lr", "--lr"),
+    ("momentum", "--momentum"),
+    ("schedule", "--schedule"),
+    ("batch_size", "--batch-size"),
+    ("epochs", "--epochs"),
+    ("seed", "--seed"),
+    ("no_shuffle", "--no-shuffle"),
+    ("validation", "--validation"),
+    ("backend", "--backend"),
+    ("precision", "--precision"),
+];
+
+/// The run-shaping flags given on the command line, but for those in `allowed`.
+pub fn given_run_flags(matches: &ArgMatches, allowed: &[&str]) -> Vec<&'static str> {
+    RUN_FLAGS
+        .iter()
+        .filter(|(id, flag)| {
+            !allowed.contains(flag) && matches.value_source(id) == Some(ValueSource::CommandLine)
+        })
+        .map(|&(_, flag)| flag)
+        .collect()
+}
+
+impl BackendKind {
+    /// The backend called `name` (`"ndarray"`), as a checkpoint records it.
+    pub fn named(name: &str) -> Option<Self> {
+        <Self as ValueEnum>::from_str(name, false).ok()
+    }
+
+    /// The name: `"ndarray"` or `"nalgebra"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Ndarray => "ndarray",
+            BackendKind::Nalgebra => "nalgebra",
+        }
+    }
+}
+
+impl Precision {
+    /// The precision called `name` (`"f32"`), as a checkpoint records it.
+    pub fn named(name: &str) -> Option<Self> {
+        <Self as ValueEnum>::from_str(name, false).ok()
+    }
+
+    /// The name: `"f32"` or `"f64"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::F64 => "f64",
+        }
     }
 }

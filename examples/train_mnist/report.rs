@@ -103,9 +103,10 @@ pub fn epoch_line(m: &EpochMetrics, epochs: usize) -> String {
     )
 }
 
-/// The closing lines: best and final accuracy, total time, time per epoch, throughput.
+/// The closing lines: best and final accuracy, the last epoch's losses, total time, time per
+/// epoch, throughput. The first two lines hold no timing: the same run gives the same text.
 pub fn summary(metrics: &TrainMetrics) -> String {
-    let Some(best) = metrics.best_epoch() else {
+    let (Some(best), Some(last)) = (metrics.best_epoch(), metrics.last_epoch()) else {
         return format!("no epoch run ({})", secs(metrics.total_seconds));
     };
     let train: f64 = metrics.epochs.iter().map(|e| e.seconds).sum();
@@ -119,12 +120,18 @@ pub fn summary(metrics: &TrainMetrics) -> String {
         |f: fn(&EpochMetrics) -> f64| milliseconds(metrics.epochs.iter().map(f).sum::<f64>() / n);
     format!(
         "best test accuracy {:.2}% (epoch {}), final {:.2}%\n\
+         final epoch {}: train loss {:.6} acc {:.2}%, test loss {:.6} acc {:.2}%\n\
          total {}, {}/epoch ({} training + {} evaluation), {} samples/s{memory}\n\
          training time per epoch: data {}, forward {}, backward {}, optimizer {}, metrics {}, \
          other {}",
         100.0 * best.test_accuracy,
         best.epoch,
         100.0 * metrics.final_accuracy(),
+        last.epoch,
+        last.train_loss,
+        100.0 * last.train_accuracy,
+        last.test_loss,
+        100.0 * last.test_accuracy,
         secs(metrics.total_seconds),
         secs(metrics.seconds_per_epoch()),
         secs(train / n),

@@ -1,12 +1,7 @@
 //! [`Dropout`]: zeroes random elements in training, with its own seeded generator.
 
-use std::sync::{Mutex, PoisonError};
-
-use rand::rngs::StdRng;
-use rand::SeedableRng;
-
 use super::py_repr::{self, display_layer};
-use super::{Forward, Module};
+use super::{Forward, Generator, Module};
 use crate::backend::Backend;
 use crate::tensor::Tensor;
 
@@ -16,7 +11,8 @@ use crate::tensor::Tensor;
 ///
 /// The layer draws its masks from a generator of its own, seeded when it is built, so a run
 /// is reproducible from its seeds alone and the masks do not depend on what else draws random
-/// numbers.
+/// numbers. The generator is a [`Generator`]: its position can be saved and restored through
+/// [`Dropout::generator`], so a resumed run draws the masks the uninterrupted run would have.
 ///
 /// ```
 /// use duograd::nn::{Dropout, Forward};
@@ -40,7 +36,7 @@ pub struct Dropout {
     #[module(skip)]
     p: f64,
     #[module(skip)]
-    rng: Mutex<StdRng>,
+    generator: Generator,
     training: bool,
 }
 
@@ -51,13 +47,23 @@ impl Dropout {
     /// If `p` is not between 0 and 1.
     #[track_caller]
     pub fn new(p: f64, seed: u64) -> Self {
+        Self::with_generator(p, Generator::new(seed))
+    }
+
+    /// Dropout with probability `p`, its masks drawn from `generator` (shared with whoever
+    /// holds a clone of it).
+    ///
+    /// # Panics
+    /// If `p` is not between 0 and 1.
+    #[track_caller]
+    pub fn with_generator(p: f64, generator: Generator) -> Self {
         assert!(
             (0.0..=1.0).contains(&p),
             "Dropout: p must be between 0 and 1, got {p}"
         );
         Dropout {
             p,
-            rng: Mutex::new(StdRng::seed_from_u64(seed)),
+            generator,
             training: true,
         }
     }
@@ -69,7 +75,12 @@ impl Dropout {
 
     /// Restarts the mask generator from `seed`, as if the layer had just been built with it.
     pub fn manual_seed(&self, seed: u64) {
-        *self.rng.lock().unwrap_or_else(PoisonError::into_inner) = StdRng::seed_from_u64(seed);
+        self.generator.manual_seed(seed);
+    }
+
+    /// A handle to the mask generator (its state can be read and set through it).
+    pub fn generator(&self) -> Generator {
+        self.generator.clone()
     }
 
     /// Whether the module is in training mode (the same as [`Module::is_training`], callable
@@ -99,8 +110,7 @@ impl<B: Backend> Forward<B> for Dropout {
         if !self.training {
             return x.clone();
         }
-        let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
-        x.dropout(self.p, true, &mut *rng)
+        self.generator.with_rng(|rng| x.dropout(self.p, true, rng))
     }
 }
 

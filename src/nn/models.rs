@@ -5,7 +5,8 @@
 use rand::Rng;
 
 use super::{
-    BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential,
+    BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, Generator, Linear, MaxPool2d, ReLU,
+    Sequential,
 };
 use crate::backend::Backend;
 use crate::Conv2dOptions;
@@ -62,7 +63,7 @@ pub fn lenet<B: Backend>(rng: &mut impl Rng) -> Sequential<B> {
 /// `Conv2d(3×3, padding 1)`, `BatchNorm2d`, ReLU, `MaxPool2d(2)` with 32, 64 and 128 channels
 /// (28 → 14 → 7 → 3), then `Flatten`, `Dropout(0.25)`, `Linear(1152, 128)`, `BatchNorm1d(128)`,
 /// ReLU, `Dropout(0.25)`, `Linear(128, 10)`. The dropout layers draw their masks from seeds
-/// `dropout_seed` and `dropout_seed + 1`.
+/// `dropout_seed` and `dropout_seed + 1` (see [`mnist_cnn_with_generators`]).
 ///
 /// ```
 /// use duograd::nn::{models, Forward, Module};
@@ -74,6 +75,20 @@ pub fn lenet<B: Backend>(rng: &mut impl Rng) -> Sequential<B> {
 /// assert_eq!(model.forward(&Tensor::zeros(&[2, 1, 28, 28])).shape(), &[2, 10]);
 /// ```
 pub fn mnist_cnn<B: Backend>(rng: &mut impl Rng, dropout_seed: u64) -> Sequential<B> {
+    let generators = [
+        Generator::new(dropout_seed),
+        Generator::new(dropout_seed.wrapping_add(1)),
+    ];
+    mnist_cnn_with_generators(rng, generators)
+}
+
+/// The network of [`mnist_cnn`], its two dropout layers drawing their masks from `generators`
+/// (in order), e.g. to save and restore their state with the rest of a run.
+pub fn mnist_cnn_with_generators<B: Backend>(
+    rng: &mut impl Rng,
+    generators: [Generator; 2],
+) -> Sequential<B> {
+    let [first, second] = generators;
     let mut model = Sequential::new();
     for (inp, out) in [(1, 32), (32, 64), (64, 128)] {
         model.push(conv(inp, out, 3, 1, rng));
@@ -83,10 +98,10 @@ pub fn mnist_cnn<B: Backend>(rng: &mut impl Rng, dropout_seed: u64) -> Sequentia
     }
     model
         .with(Flatten::new())
-        .with(Dropout::new(0.25, dropout_seed))
+        .with(Dropout::with_generator(0.25, first))
         .with(Linear::new(1152, 128, rng))
         .with(BatchNorm1d::<B>::new(128))
         .with(ReLU::new())
-        .with(Dropout::new(0.25, dropout_seed + 1))
+        .with(Dropout::with_generator(0.25, second))
         .with(Linear::new(128, 10, rng))
 }

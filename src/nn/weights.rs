@@ -244,7 +244,7 @@ fn decode<E: Element>(view: &TensorView<'_>) -> Option<Vec<E>> {
 
 /// Parses `bytes`, telling a file cut short ([`WeightsError::Truncated`]) from one that is not
 /// safetensors at all ([`WeightsError::Corrupt`]).
-fn parse<'a>(bytes: &'a [u8], path: &Path) -> Result<SafeTensors<'a>, WeightsError> {
+pub(crate) fn parse<'a>(bytes: &'a [u8], path: &Path) -> Result<SafeTensors<'a>, WeightsError> {
     let truncated = |reason: String| WeightsError::Truncated {
         path: path.to_path_buf(),
         reason,
@@ -303,8 +303,31 @@ pub fn tensors_to_safetensors<B: Backend>(
     )
 }
 
-/// Safetensors bytes of named raw tensors (names must be distinct).
+/// Safetensors bytes of named raw tensors (names must be distinct), with PyTorch's metadata.
 fn serialize(raw: Vec<(String, Raw)>) -> Result<Vec<u8>, WeightsError> {
+    let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
+    serialize_with(raw, metadata)
+}
+
+/// Safetensors bytes of named entries (tensors in the backend's element type, counters as
+/// `I64` scalars) with `metadata` as the header's `__metadata__`.
+pub(crate) fn entries_to_safetensors<B: Backend>(
+    entries: &[(String, Buffer<B>)],
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>, WeightsError> {
+    serialize_with(
+        entries
+            .iter()
+            .map(|(name, entry)| (name.clone(), entry_to_raw(entry)))
+            .collect(),
+        metadata,
+    )
+}
+
+fn serialize_with(
+    raw: Vec<(String, Raw)>,
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>, WeightsError> {
     let mut seen = std::collections::HashSet::new();
     if let Some((name, _)) = raw.iter().find(|(n, _)| !seen.insert(n.as_str())) {
         return Err(WeightsError::Corrupt {
@@ -312,7 +335,6 @@ fn serialize(raw: Vec<(String, Raw)>) -> Result<Vec<u8>, WeightsError> {
             reason: format!("two tensors are named '{name}'"),
         });
     }
-    let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
     safetensors::serialize(raw.iter().map(|(n, r)| (n.as_str(), r)), Some(metadata)).map_err(|e| {
         WeightsError::Corrupt {
             path: BYTES.into(),
@@ -349,7 +371,41 @@ fn read_all<B: Backend>(
     Ok(out)
 }
 
-fn read_file(path: &Path) -> Result<Vec<u8>, WeightsError> {
+/// The tensors of `st` named with `prefix` (kept in the names), sorted by name: float tensors
+/// converted to `B`'s element type, `I64` scalars as counters.
+///
+/// # Errors
+/// [`WeightsError::UnsupportedDtype`] for any other dtype or an `I64` tensor that is not a
+/// scalar.
+pub(crate) fn read_entries<B: Backend>(
+    st: &SafeTensors<'_>,
+    prefix: &str,
+    path: &Path,
+) -> Result<Vec<(String, Buffer<B>)>, WeightsError> {
+    let mut out = Vec::new();
+    for (name, view) in st.iter().filter(|(n, _)| n.starts_with(prefix)) {
+        let unsupported = || WeightsError::UnsupportedDtype {
+            path: path.to_path_buf(),
+            name: name.to_string(),
+            dtype: format!("{:?}", view.dtype()),
+        };
+        let entry = if view.dtype() == Dtype::I64 {
+            let data: [u8; 8] = view.data().try_into().map_err(|_| unsupported())?;
+            if !view.shape().is_empty() {
+                return Err(unsupported());
+            }
+            Buffer::Counter(Counter::new(i64::from_le_bytes(data)))
+        } else {
+            let values = decode::<B::Elem>(&view).ok_or_else(unsupported)?;
+            Buffer::Tensor(Tensor::from_vec(values, view.shape()))
+        };
+        out.push((name.to_string(), entry));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, WeightsError> {
     std::fs::read(path).map_err(|source| WeightsError::Io {
         path: path.to_path_buf(),
         source,
@@ -386,7 +442,7 @@ pub fn write_safetensors<B: Backend>(
 }
 
 /// The model's PyTorch-style `state_dict`: every parameter, then every buffer, by name.
-fn state_dict<B: Backend, M: Module<B> + ?Sized>(model: &M) -> Vec<(String, Buffer<B>)> {
+pub(crate) fn state_dict<B: Backend, M: Module<B> + ?Sized>(model: &M) -> Vec<(String, Buffer<B>)> {
     let params = model
         .named_parameters()
         .into_iter()
@@ -484,8 +540,22 @@ fn load_into<B: Backend, M: Module<B> + ?Sized>(
     bytes: &[u8],
     path: &Path,
 ) -> Result<(), WeightsError> {
-    let st = parse(bytes, path)?;
-    let entries = state_dict(model);
+    load_module_entries(model, &parse(bytes, path)?, "", path)
+}
+
+/// Loads the model's parameters and buffers from the tensors of `st` named with `prefix` (the
+/// rest of each name is the parameter's or buffer's), strictly: tensors without the prefix are
+/// ignored, those with it must all belong to the model.
+pub(crate) fn load_module_entries<B: Backend, M: Module<B> + ?Sized>(
+    model: &M,
+    st: &SafeTensors<'_>,
+    prefix: &str,
+    path: &Path,
+) -> Result<(), WeightsError> {
+    let entries: Vec<(String, Buffer<B>)> = state_dict(model)
+        .into_iter()
+        .map(|(name, entry)| (format!("{prefix}{name}"), entry))
+        .collect();
     let mut updates = Vec::with_capacity(entries.len());
     for (name, entry) in &entries {
         let view = st.tensor(name).map_err(|_| WeightsError::MissingTensor {
@@ -527,7 +597,7 @@ fn load_into<B: Backend, M: Module<B> + ?Sized>(
     let mut extra: Vec<&str> = st
         .names()
         .into_iter()
-        .filter(|n| !entries.iter().any(|(e, _)| e == n))
+        .filter(|n| n.starts_with(prefix) && !entries.iter().any(|(e, _)| e == n))
         .collect();
     extra.sort_unstable();
     if let Some(name) = extra.first() {

@@ -1,11 +1,21 @@
 //! Adam, as `torch.optim.Adam` (L2 weight decay added to the gradient, not AdamW's).
 
-use super::Optimizer;
+use super::state::{counter_entry, entry_name, snapshot, StateReader};
+use super::{OptimError, Optimizer, OptimizerState};
 use crate::autograd::no_grad;
 use crate::backend::Backend;
 use crate::nn::Parameter;
 use crate::tensor::Tensor;
 use crate::AdamStep;
+
+/// The name errors give.
+const NAME: &str = "Adam";
+/// The kind recorded in a saved state.
+const KIND: &str = "adam";
+/// The state's fields per parameter, as PyTorch names them.
+const EXP_AVG: &str = "exp_avg";
+const EXP_AVG_SQ: &str = "exp_avg_sq";
+const STEP: &str = "step";
 
 /// Settings of [`Adam`], with `torch.optim.Adam`'s defaults; set them builder-style.
 ///
@@ -81,8 +91,7 @@ impl AdamConfig {
         AdamConfig { maximize, ..self }
     }
 
-    #[track_caller]
-    fn validate(&self) {
+    fn validate(&self) -> Result<(), OptimError> {
         let AdamConfig {
             lr,
             betas: (b1, b2),
@@ -90,14 +99,25 @@ impl AdamConfig {
             weight_decay,
             ..
         } = *self;
-        assert!(lr >= 0.0, "Adam: invalid learning rate {lr}");
-        assert!(eps >= 0.0, "Adam: invalid eps {eps}");
-        assert!((0.0..1.0).contains(&b1), "Adam: invalid beta1 {b1}");
-        assert!((0.0..1.0).contains(&b2), "Adam: invalid beta2 {b2}");
-        assert!(
-            weight_decay >= 0.0,
-            "Adam: invalid weight_decay {weight_decay}"
-        );
+        // NaN fails every check, as it fails PyTorch's `0.0 <= lr`.
+        let at_least_zero = |x: f64| x >= 0.0;
+        let reason = if !at_least_zero(lr) {
+            format!("invalid learning rate {lr}")
+        } else if !at_least_zero(eps) {
+            format!("invalid eps {eps}")
+        } else if !(0.0..1.0).contains(&b1) {
+            format!("invalid beta1 {b1}")
+        } else if !(0.0..1.0).contains(&b2) {
+            format!("invalid beta2 {b2}")
+        } else if !at_least_zero(weight_decay) {
+            format!("invalid weight_decay {weight_decay}")
+        } else {
+            return Ok(());
+        };
+        Err(OptimError::InvalidSetting {
+            optimizer: NAME,
+            reason,
+        })
     }
 }
 
@@ -147,17 +167,33 @@ impl<B: Backend> Adam<B> {
     ///
     /// # Panics
     /// On an invalid setting (negative learning rate, eps or weight decay; a beta outside
-    /// `[0, 1)`), as PyTorch raises.
+    /// `[0, 1)`) or an empty parameter list, as PyTorch raises; see [`Adam::try_new`] for the
+    /// same checks as an error.
     #[track_caller]
     pub fn new(params: impl IntoIterator<Item = Parameter<B>>, config: AdamConfig) -> Self {
-        config.validate();
+        Self::try_new(params, config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// An optimizer for `params` with `config`, or why there cannot be one.
+    ///
+    /// # Errors
+    /// [`OptimError::InvalidSetting`] for a setting [`Adam::new`] rejects;
+    /// [`OptimError::NoParameters`] if `params` is empty (a module without parameters).
+    pub fn try_new(
+        params: impl IntoIterator<Item = Parameter<B>>,
+        config: AdamConfig,
+    ) -> Result<Self, OptimError> {
+        config.validate()?;
         let params: Vec<Parameter<B>> = params.into_iter().collect();
+        if params.is_empty() {
+            return Err(OptimError::NoParameters { optimizer: NAME });
+        }
         let state = (0..params.len()).map(|_| None).collect();
-        Adam {
+        Ok(Adam {
             params,
             config,
             state,
-        }
+        })
     }
 
     /// The settings.
@@ -214,5 +250,54 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
 
     fn set_lr(&mut self, lr: f64) {
         self.config.lr = lr;
+    }
+
+    fn state_dict(&self) -> OptimizerState<B> {
+        let mut entries = Vec::new();
+        for (i, st) in self.state.iter().enumerate() {
+            let Some(st) = st else { continue };
+            entries.push((entry_name(i, EXP_AVG), snapshot(&st.exp_avg)));
+            entries.push((entry_name(i, EXP_AVG_SQ), snapshot(&st.exp_avg_sq)));
+            entries.push((entry_name(i, STEP), counter_entry(i64::from(st.step))));
+        }
+        OptimizerState {
+            optimizer: KIND.to_string(),
+            num_params: self.params.len(),
+            entries,
+        }
+    }
+
+    fn load_state_dict(&mut self, state: &OptimizerState<B>) -> Result<(), OptimError> {
+        let reader = StateReader::new(
+            state,
+            NAME,
+            KIND,
+            &self.params,
+            &[EXP_AVG, EXP_AVG_SQ, STEP],
+        )?;
+        let mut loaded = Vec::with_capacity(self.params.len());
+        for i in 0..self.params.len() {
+            if !reader.has_state(i) {
+                loaded.push(None);
+                continue;
+            }
+            let step = reader.counter(i, STEP)?;
+            let step = i32::try_from(step)
+                .ok()
+                .filter(|s| *s >= 1)
+                .ok_or_else(|| OptimError::InvalidValue {
+                    optimizer: NAME,
+                    name: entry_name(i, STEP),
+                    value: step,
+                    what: "step count (from 1)",
+                })?;
+            loaded.push(Some(AdamState {
+                step,
+                exp_avg: reader.tensor(i, EXP_AVG)?,
+                exp_avg_sq: reader.tensor(i, EXP_AVG_SQ)?,
+            }));
+        }
+        self.state = loaded;
+        Ok(())
     }
 }

@@ -1,9 +1,14 @@
 //! AdamW, as `torch.optim.AdamW`: Adam with decoupled weight decay.
 
-use super::{Adam, AdamConfig, Optimizer};
+use super::{Adam, AdamConfig, OptimError, Optimizer, OptimizerState};
 use crate::autograd::no_grad;
 use crate::backend::Backend;
 use crate::nn::Parameter;
+
+/// The optimizer's name in errors.
+const NAME: &str = "AdamW";
+/// The kind recorded in a saved state.
+const KIND: &str = "adamw";
 
 /// Settings of [`AdamW`], with `torch.optim.AdamW`'s defaults: `lr = 1e-3`,
 /// `betas = (0.9, 0.999)`, `eps = 1e-8`, `weight_decay = 1e-2`.
@@ -120,18 +125,38 @@ impl<B: Backend> AdamW<B> {
     /// An AdamW optimizer over `params`.
     ///
     /// # Panics
-    /// On a negative learning rate, `eps` or weight decay, or a beta outside `[0, 1)`.
+    /// On a negative learning rate, `eps` or weight decay, a beta outside `[0, 1)`, or an empty
+    /// parameter list, as PyTorch raises; see [`AdamW::try_new`] for the same checks as an
+    /// error.
     #[track_caller]
     pub fn new(params: impl IntoIterator<Item = Parameter<B>>, config: AdamWConfig) -> Self {
-        assert!(
-            config.weight_decay >= 0.0,
-            "AdamW: invalid weight_decay {}",
-            config.weight_decay
-        );
-        AdamW {
-            adam: Adam::new(params, config.adam()),
-            config,
+        Self::try_new(params, config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// An AdamW optimizer over `params`, or why there cannot be one.
+    ///
+    /// # Errors
+    /// [`OptimError::InvalidSetting`] for a setting [`AdamW::new`] rejects;
+    /// [`OptimError::NoParameters`] if `params` is empty (a module without parameters).
+    pub fn try_new(
+        params: impl IntoIterator<Item = Parameter<B>>,
+        config: AdamWConfig,
+    ) -> Result<Self, OptimError> {
+        if !(config.weight_decay >= 0.0) {
+            return Err(OptimError::InvalidSetting {
+                optimizer: NAME,
+                reason: format!("invalid weight_decay {}", config.weight_decay),
+            });
         }
+        let adam = Adam::try_new(params, config.adam()).map_err(|e| match e {
+            OptimError::InvalidSetting { reason, .. } => OptimError::InvalidSetting {
+                optimizer: NAME,
+                reason,
+            },
+            OptimError::NoParameters { .. } => OptimError::NoParameters { optimizer: NAME },
+            other => other,
+        })?;
+        Ok(AdamW { adam, config })
     }
 
     /// The settings.
@@ -168,5 +193,27 @@ impl<B: Backend> Optimizer<B> for AdamW<B> {
     fn set_lr(&mut self, lr: f64) {
         self.config.lr = lr;
         self.adam.set_lr(lr);
+    }
+
+    /// Adam's entries (`state.{i}.exp_avg`, `exp_avg_sq`, `step`), recorded as AdamW's.
+    fn state_dict(&self) -> OptimizerState<B> {
+        OptimizerState {
+            optimizer: KIND.to_string(),
+            ..self.adam.state_dict()
+        }
+    }
+
+    fn load_state_dict(&mut self, state: &OptimizerState<B>) -> Result<(), OptimError> {
+        if state.optimizer != KIND {
+            return Err(OptimError::WrongOptimizer {
+                optimizer: NAME,
+                found: state.optimizer.clone(),
+            });
+        }
+        let as_adam = OptimizerState {
+            optimizer: self.adam.state_dict().optimizer,
+            ..state.clone()
+        };
+        self.adam.load_state_dict(&as_adam)
     }
 }

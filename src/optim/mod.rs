@@ -4,7 +4,9 @@
 //!
 //! An optimizer holds handles to the parameters it updates (the same tensors the model owns)
 //! and updates them in place under [`crate::no_grad`]; its state buffers (momentum, Adam's
-//! moments) are allocated once, at the first step, as in PyTorch.
+//! moments) are allocated once, at the first step, as in PyTorch. That state can be exported
+//! and loaded again ([`Optimizer::state_dict`], [`Optimizer::load_state_dict`]), so that a run
+//! saved to a checkpoint continues exactly.
 //!
 //! ```
 //! use duograd::nn::{Forward, Linear, Module};
@@ -29,15 +31,19 @@
 mod adam;
 mod adamw;
 mod clip;
+mod error;
 pub mod lr_scheduler;
 mod rmsprop;
 mod sgd;
+mod state;
 
 pub use adam::{Adam, AdamConfig};
 pub use adamw::{AdamW, AdamWConfig};
 pub use clip::{clip_grad_norm, clip_grad_value, grad_norms, total_grad_norm};
+pub use error::OptimError;
 pub use rmsprop::{RMSprop, RMSpropConfig};
 pub use sgd::{Sgd, SgdConfig};
+pub use state::OptimizerState;
 
 use crate::backend::Backend;
 use crate::nn::Parameter;
@@ -59,6 +65,21 @@ pub trait Optimizer<B: Backend> {
 
     /// Changes the learning rate (for schedules); the state buffers are kept.
     fn set_lr(&mut self, lr: f64);
+
+    /// The state carried between steps (momentum, moment estimates, step counts), as named
+    /// snapshots: see [`OptimizerState`].
+    fn state_dict(&self) -> OptimizerState<B>;
+
+    /// Replaces the state with `state`, saved by an optimizer of the same kind for parameters
+    /// of the same shapes: the next [`step`](Optimizer::step) is the one the saving optimizer
+    /// would have taken. Nothing changes unless the whole state fits.
+    ///
+    /// # Errors
+    /// [`OptimError::WrongOptimizer`], [`OptimError::ParamCount`],
+    /// [`OptimError::ShapeMismatch`], [`OptimError::MissingEntry`],
+    /// [`OptimError::UnexpectedEntry`], [`OptimError::EntryKind`] or
+    /// [`OptimError::InvalidValue`], naming the entry.
+    fn load_state_dict(&mut self, state: &OptimizerState<B>) -> Result<(), OptimError>;
 
     /// Clears every parameter's gradient (PyTorch's `zero_grad(set_to_none=True)`).
     fn zero_grad(&self) {

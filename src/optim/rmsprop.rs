@@ -1,10 +1,21 @@
 //! RMSprop, as `torch.optim.RMSprop`.
 
-use super::Optimizer;
+use super::state::{counter_entry, entry_name, snapshot, StateReader};
+use super::{OptimError, Optimizer, OptimizerState};
 use crate::autograd::no_grad;
 use crate::backend::Backend;
 use crate::nn::Parameter;
 use crate::tensor::Tensor;
+
+/// The optimizer's name in errors.
+const NAME: &str = "RMSprop";
+/// The kind recorded in a saved state.
+const KIND: &str = "rmsprop";
+// PyTorch's names of the state entries.
+const SQUARE_AVG: &str = "square_avg";
+const GRAD_AVG: &str = "grad_avg";
+const MOMENTUM_BUFFER: &str = "momentum_buffer";
+const STEP: &str = "step";
 
 /// Settings of [`RMSprop`], with `torch.optim.RMSprop`'s defaults: `lr = 1e-2`,
 /// `alpha = 0.99`, `eps = 1e-8`, no weight decay, no momentum, not centered.
@@ -94,8 +105,7 @@ impl RMSpropConfig {
         RMSpropConfig { maximize, ..self }
     }
 
-    #[track_caller]
-    fn validate(&self) {
+    fn validate(&self) -> Result<(), OptimError> {
         let RMSpropConfig {
             lr,
             alpha,
@@ -104,19 +114,31 @@ impl RMSpropConfig {
             momentum,
             ..
         } = *self;
-        assert!(lr >= 0.0, "RMSprop: invalid learning rate {lr}");
-        assert!(eps >= 0.0, "RMSprop: invalid eps {eps}");
-        assert!(alpha >= 0.0, "RMSprop: invalid alpha {alpha}");
-        assert!(momentum >= 0.0, "RMSprop: invalid momentum {momentum}");
-        assert!(
-            weight_decay >= 0.0,
-            "RMSprop: invalid weight_decay {weight_decay}"
-        );
+        // NaN fails every check, as it fails PyTorch's `0.0 <= lr`.
+        let at_least_zero = |x: f64| x >= 0.0;
+        let reason = if !at_least_zero(lr) {
+            format!("invalid learning rate {lr}")
+        } else if !at_least_zero(eps) {
+            format!("invalid eps {eps}")
+        } else if !at_least_zero(alpha) {
+            format!("invalid alpha {alpha}")
+        } else if !at_least_zero(momentum) {
+            format!("invalid momentum {momentum}")
+        } else if !at_least_zero(weight_decay) {
+            format!("invalid weight_decay {weight_decay}")
+        } else {
+            return Ok(());
+        };
+        Err(OptimError::InvalidSetting {
+            optimizer: NAME,
+            reason,
+        })
     }
 }
 
 /// One parameter's running averages, made at its first step.
 struct RMSpropState<B: Backend> {
+    step: i64,
     square_avg: Tensor<B>,
     grad_avg: Option<Tensor<B>>,
     momentum_buffer: Option<Tensor<B>>,
@@ -159,17 +181,34 @@ impl<B: Backend> RMSprop<B> {
     /// An RMSprop optimizer over `params`.
     ///
     /// # Panics
-    /// On a negative learning rate, `alpha`, `eps`, momentum or weight decay.
+    /// On a negative learning rate, `alpha`, `eps`, momentum or weight decay, or an empty
+    /// parameter list, as PyTorch raises; see [`RMSprop::try_new`] for the same checks as an
+    /// error.
     #[track_caller]
     pub fn new(params: impl IntoIterator<Item = Parameter<B>>, config: RMSpropConfig) -> Self {
-        config.validate();
+        Self::try_new(params, config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// An RMSprop optimizer over `params`, or why there cannot be one.
+    ///
+    /// # Errors
+    /// [`OptimError::InvalidSetting`] for a setting [`RMSprop::new`] rejects;
+    /// [`OptimError::NoParameters`] if `params` is empty (a module without parameters).
+    pub fn try_new(
+        params: impl IntoIterator<Item = Parameter<B>>,
+        config: RMSpropConfig,
+    ) -> Result<Self, OptimError> {
+        config.validate()?;
         let params: Vec<Parameter<B>> = params.into_iter().collect();
+        if params.is_empty() {
+            return Err(OptimError::NoParameters { optimizer: NAME });
+        }
         let state = (0..params.len()).map(|_| None).collect();
-        RMSprop {
+        Ok(RMSprop {
             params,
             config,
             state,
-        }
+        })
     }
 
     /// The settings.
@@ -199,10 +238,12 @@ impl<B: Backend> Optimizer<B> for RMSprop<B> {
                 g = &g + &(&**p * weight_decay);
             }
             let st = slot.get_or_insert_with(|| RMSpropState {
+                step: 0,
                 square_avg: p.zeros_like(),
                 grad_avg: centered.then(|| p.zeros_like()),
                 momentum_buffer: (momentum > 0.0).then(|| p.zeros_like()),
             });
+            st.step += 1;
             st.square_avg.mul_scalar_(alpha);
             st.square_avg.add_scaled_(1.0 - alpha, &g.square());
             let denominator = match &st.grad_avg {
@@ -235,5 +276,58 @@ impl<B: Backend> Optimizer<B> for RMSprop<B> {
 
     fn set_lr(&mut self, lr: f64) {
         self.config.lr = lr;
+    }
+
+    /// PyTorch's entries: `state.{i}.step`, `square_avg`, and `grad_avg` (centered) and
+    /// `momentum_buffer` (with momentum).
+    fn state_dict(&self) -> OptimizerState<B> {
+        let mut entries = Vec::new();
+        for (i, st) in self.state.iter().enumerate() {
+            let Some(st) = st else { continue };
+            entries.push((entry_name(i, STEP), counter_entry(st.step)));
+            entries.push((entry_name(i, SQUARE_AVG), snapshot(&st.square_avg)));
+            if let Some(m) = &st.grad_avg {
+                entries.push((entry_name(i, GRAD_AVG), snapshot(m)));
+            }
+            if let Some(b) = &st.momentum_buffer {
+                entries.push((entry_name(i, MOMENTUM_BUFFER), snapshot(b)));
+            }
+        }
+        OptimizerState {
+            optimizer: KIND.to_string(),
+            num_params: self.params.len(),
+            entries,
+        }
+    }
+
+    fn load_state_dict(&mut self, state: &OptimizerState<B>) -> Result<(), OptimError> {
+        let RMSpropConfig {
+            centered, momentum, ..
+        } = self.config;
+        let mut fields = vec![STEP, SQUARE_AVG];
+        if centered {
+            fields.push(GRAD_AVG);
+        }
+        if momentum > 0.0 {
+            fields.push(MOMENTUM_BUFFER);
+        }
+        let reader = StateReader::new(state, NAME, KIND, &self.params, &fields)?;
+        let mut loaded = Vec::with_capacity(self.params.len());
+        for i in 0..self.params.len() {
+            if !reader.has_state(i) {
+                loaded.push(None);
+                continue;
+            }
+            loaded.push(Some(RMSpropState {
+                step: reader.counter(i, STEP)?,
+                square_avg: reader.tensor(i, SQUARE_AVG)?,
+                grad_avg: centered.then(|| reader.tensor(i, GRAD_AVG)).transpose()?,
+                momentum_buffer: (momentum > 0.0)
+                    .then(|| reader.tensor(i, MOMENTUM_BUFFER))
+                    .transpose()?,
+            }));
+        }
+        self.state = loaded;
+        Ok(())
     }
 }

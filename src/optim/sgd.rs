@@ -1,12 +1,20 @@
 //! Stochastic gradient descent with momentum, dampening, weight decay and Nesterov momentum,
 //! as `torch.optim.SGD`.
 
-use super::Optimizer;
+use super::state::{entry_name, snapshot, StateReader};
+use super::{OptimError, Optimizer, OptimizerState};
 use crate::autograd::no_grad;
 use crate::backend::Backend;
 use crate::nn::Parameter;
 use crate::tensor::Tensor;
 use crate::MomentumStep;
+
+/// The name errors give.
+const NAME: &str = "Sgd";
+/// The kind recorded in a saved state.
+const KIND: &str = "sgd";
+/// The state's one field per parameter, as PyTorch names it.
+const MOMENTUM_BUFFER: &str = "momentum_buffer";
 
 /// Settings of [`Sgd`], with `torch.optim.SGD`'s defaults; set them builder-style.
 ///
@@ -86,8 +94,7 @@ impl SgdConfig {
         SgdConfig { maximize, ..self }
     }
 
-    #[track_caller]
-    fn validate(&self) {
+    fn validate(&self) -> Result<(), OptimError> {
         let SgdConfig {
             lr,
             momentum,
@@ -96,17 +103,28 @@ impl SgdConfig {
             nesterov,
             ..
         } = *self;
-        assert!(lr >= 0.0, "Sgd: invalid learning rate {lr}");
-        assert!(momentum >= 0.0, "Sgd: invalid momentum {momentum}");
-        assert!(
-            weight_decay >= 0.0,
-            "Sgd: invalid weight_decay {weight_decay}"
-        );
-        assert!(
-            !nesterov || (momentum > 0.0 && dampening == 0.0),
-            "Sgd: Nesterov momentum requires a momentum and zero dampening \
-             (got momentum {momentum}, dampening {dampening})"
-        );
+        let invalid = |reason: String| {
+            Err(OptimError::InvalidSetting {
+                optimizer: NAME,
+                reason,
+            })
+        };
+        if lr < 0.0 || lr.is_nan() {
+            return invalid(format!("invalid learning rate {lr}"));
+        }
+        if momentum < 0.0 || momentum.is_nan() {
+            return invalid(format!("invalid momentum {momentum}"));
+        }
+        if weight_decay < 0.0 || weight_decay.is_nan() {
+            return invalid(format!("invalid weight_decay {weight_decay}"));
+        }
+        if nesterov && !(momentum > 0.0 && dampening == 0.0) {
+            return invalid(format!(
+                "Nesterov momentum requires a momentum and zero dampening \
+                 (got momentum {momentum}, dampening {dampening})"
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -146,17 +164,44 @@ impl<B: Backend> Sgd<B> {
     ///
     /// # Panics
     /// On an invalid setting (negative learning rate, momentum or weight decay; Nesterov
-    /// without momentum or with dampening), as PyTorch raises.
+    /// without momentum or with dampening) or an empty parameter list, as PyTorch raises; see
+    /// [`Sgd::try_new`] for the same checks as an error.
     #[track_caller]
     pub fn new(params: impl IntoIterator<Item = Parameter<B>>, config: SgdConfig) -> Self {
-        config.validate();
+        Self::try_new(params, config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// An optimizer for `params` with `config`, or why there cannot be one.
+    ///
+    /// # Errors
+    /// [`OptimError::InvalidSetting`] for a setting [`Sgd::new`] rejects;
+    /// [`OptimError::NoParameters`] if `params` is empty (a module without parameters).
+    ///
+    /// ```
+    /// use duograd::nn::{Module, ReLU};
+    /// use duograd::optim::{OptimError, Sgd, SgdConfig};
+    /// use duograd::backends::NdArray;
+    ///
+    /// let relu = ReLU::new();
+    /// let params = Module::<NdArray<f32>>::parameters(&relu);
+    /// let err = Sgd::try_new(params, SgdConfig::new(0.1)).err().unwrap();
+    /// assert_eq!(err, OptimError::NoParameters { optimizer: "Sgd" });
+    /// ```
+    pub fn try_new(
+        params: impl IntoIterator<Item = Parameter<B>>,
+        config: SgdConfig,
+    ) -> Result<Self, OptimError> {
+        config.validate()?;
         let params: Vec<Parameter<B>> = params.into_iter().collect();
+        if params.is_empty() {
+            return Err(OptimError::NoParameters { optimizer: NAME });
+        }
         let momentum_buffers = vec![None; params.len()];
-        Sgd {
+        Ok(Sgd {
             params,
             config,
             momentum_buffers,
-        }
+        })
     }
 
     /// The settings.
@@ -236,5 +281,33 @@ impl<B: Backend> Optimizer<B> for Sgd<B> {
 
     fn set_lr(&mut self, lr: f64) {
         self.config.lr = lr;
+    }
+
+    fn state_dict(&self) -> OptimizerState<B> {
+        let entries = self
+            .momentum_buffers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, b)| Some((entry_name(i, MOMENTUM_BUFFER), snapshot(b.as_ref()?))))
+            .collect();
+        OptimizerState {
+            optimizer: KIND.to_string(),
+            num_params: self.params.len(),
+            entries,
+        }
+    }
+
+    fn load_state_dict(&mut self, state: &OptimizerState<B>) -> Result<(), OptimError> {
+        let reader = StateReader::new(state, NAME, KIND, &self.params, &[MOMENTUM_BUFFER])?;
+        let buffers = (0..self.params.len())
+            .map(|i| {
+                reader
+                    .has_state(i)
+                    .then(|| reader.tensor(i, MOMENTUM_BUFFER))
+                    .transpose()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.momentum_buffers = buffers;
+        Ok(())
     }
 }

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use super::error::ConfigError;
 use super::preset::Preset;
 use crate::backend::Backend;
-use crate::nn::{models, Activation, Forward, Init, Mlp, Parameter};
-use crate::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
+use crate::nn::{models, Activation, Forward, Generator, Init, Mlp, Parameter};
+use crate::optim::{Adam, AdamConfig, OptimError, Optimizer, Sgd, SgdConfig};
 
 /// Which data set a run trains on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -184,15 +184,30 @@ impl OptimizerConfig {
 
     /// An optimizer of this kind for `params`.
     ///
-    /// # Panics
-    /// On settings the optimizer rejects; [`TrainConfig::validate`] rules them out first.
-    pub fn build<B: Backend>(&self, params: Vec<Parameter<B>>) -> Box<dyn Optimizer<B>> {
-        match *self {
+    /// # Errors
+    /// [`OptimError::NoParameters`] if `params` is empty (a module without parameters: the
+    /// optimizer would update nothing); [`OptimError::InvalidSetting`] for a setting the
+    /// optimizer rejects, which [`TrainConfig::validate`] rules out first.
+    ///
+    /// ```
+    /// use duograd::nn::{Flatten, Module};
+    /// use duograd::train::OptimizerConfig;
+    /// use duograd::backends::NdArray;
+    ///
+    /// let no_params = Module::<NdArray<f32>>::parameters(&Flatten::new());
+    /// let err = OptimizerConfig::Adam { lr: 1e-3 }.build(no_params).err().unwrap();
+    /// assert!(err.to_string().contains("no parameters to optimize"), "{err}");
+    /// ```
+    pub fn build<B: Backend>(
+        &self,
+        params: Vec<Parameter<B>>,
+    ) -> Result<Box<dyn Optimizer<B>>, OptimError> {
+        Ok(match *self {
             OptimizerConfig::Sgd { lr, momentum } => {
-                Box::new(Sgd::new(params, SgdConfig::new(lr).momentum(momentum)))
+                Box::new(Sgd::try_new(params, SgdConfig::new(lr).momentum(momentum))?)
             }
-            OptimizerConfig::Adam { lr } => Box::new(Adam::new(params, AdamConfig::new(lr))),
-        }
+            OptimizerConfig::Adam { lr } => Box::new(Adam::try_new(params, AdamConfig::new(lr))?),
+        })
     }
 }
 
@@ -379,12 +394,35 @@ impl TrainConfig {
     /// a convolutional network ([`models`]) for 28×28 images, its dropout seeded from the seed
     /// too.
     pub fn build_network<B: Backend>(&self, input: usize, classes: usize) -> Box<dyn Forward<B>> {
+        self.build_network_with_generators(input, classes).0
+    }
+
+    /// [`TrainConfig::build_network`], with handles to the random generators inside the
+    /// network, by name (`"dropout.0"`, `"dropout.1"` for the CNN's dropout masks; none for the
+    /// other networks), so that their state can be saved and restored with a run.
+    pub fn build_network_with_generators<B: Backend>(
+        &self,
+        input: usize,
+        classes: usize,
+    ) -> (Box<dyn Forward<B>>, Vec<(String, Generator)>) {
         use rand::SeedableRng;
         let mut rng = rand::rngs::StdRng::seed_from_u64(self.seed);
         match self.model {
-            Architecture::Mlp => Box::new(self.build_model::<B>(input, classes)),
-            Architecture::Lenet => Box::new(models::lenet::<B>(&mut rng)),
-            Architecture::Cnn => Box::new(models::mnist_cnn::<B>(&mut rng, self.seed)),
+            Architecture::Mlp => (Box::new(self.build_model::<B>(input, classes)), Vec::new()),
+            Architecture::Lenet => (Box::new(models::lenet::<B>(&mut rng)), Vec::new()),
+            Architecture::Cnn => {
+                let generators = [
+                    Generator::new(self.seed),
+                    Generator::new(self.seed.wrapping_add(1)),
+                ];
+                let named = generators
+                    .iter()
+                    .enumerate()
+                    .map(|(i, g)| (format!("dropout.{i}"), g.clone()))
+                    .collect();
+                let model = models::mnist_cnn_with_generators::<B>(&mut rng, generators);
+                (Box::new(model), named)
+            }
         }
     }
 

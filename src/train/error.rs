@@ -1,11 +1,14 @@
-//! The errors of the training module: a bad setting ([`ConfigError`]) or data that cannot be
-//! found or read ([`TrainError`]).
+//! The errors of the training module: a bad setting ([`ConfigError`]), or a run that cannot
+//! start or go on ([`TrainError`]: data that cannot be found or read, a model without
+//! parameters, a checkpoint that does not fit).
 
 use std::path::PathBuf;
 
 use thiserror::Error;
 
+use super::checkpoint::CheckpointError;
 use crate::data::DataError;
+use crate::optim::OptimError;
 
 /// A setting that cannot be used: an unknown name or a value out of range.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -90,4 +93,10 @@ pub enum TrainError {
     /// A setting is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The optimizer cannot be built for the model (e.g. the model has no parameters).
+    #[error(transparent)]
+    Optimizer(#[from] OptimError),
+    /// A checkpoint cannot be written, read, or does not fit the run.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
 }

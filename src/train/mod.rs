@@ -1,7 +1,8 @@
 //! Training classifiers end to end: a [`TrainConfig`] (with named [`Preset`]s), data loading
 //! and normalization ([`load_splits`]), one training loop for every backend ([`train`],
-//! [`fit`]) that reports to an [`Observer`], evaluation under `no_grad` ([`evaluate`]), and
-//! serializable [`TrainMetrics`].
+//! [`fit`]) that reports to an [`Observer`], evaluation under `no_grad` ([`evaluate`]),
+//! serializable [`TrainMetrics`], and checkpoints of a whole run that resume it exactly
+//! ([`Run`], [`Checkpoint`]).
 //!
 //! The loop is generic over the [`Backend`](crate::Backend): a program picks the backend and
 //! precision once (`train::<NdArray<f32>>(…)`) and everything below is shared. The
@@ -19,6 +20,7 @@
 //! # Ok::<(), duograd::train::TrainError>(())
 //! ```
 
+mod checkpoint;
 mod config;
 mod data;
 mod error;
@@ -26,8 +28,14 @@ mod metrics;
 mod observer;
 mod overrides;
 mod preset;
+mod run;
+mod saved;
 mod trainer;
 
+pub use checkpoint::{
+    write_checkpoint, Checkpoint, CheckpointError, DataOrder, RunState, SavedGenerator,
+    CHECKPOINT_KEY, CHECKPOINT_VERSION,
+};
 pub use config::{
     activation_name, Architecture, DataSet, LrSchedule, OptimizerConfig, TrainConfig,
 };
@@ -40,4 +48,6 @@ pub use metrics::{peak_resident_bytes, EpochMetrics, Evaluation, StepPhases, Tra
 pub use observer::{BatchEvent, Observer, RunInfo};
 pub use overrides::{parse_activation, parse_hidden, parse_init, Overrides};
 pub use preset::Preset;
+pub use run::Run;
+pub use saved::SavedModel;
 pub use trainer::{evaluate, evaluate_as, fit, train, Trained};

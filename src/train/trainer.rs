@@ -11,7 +11,7 @@ use super::observer::{BatchEvent, Observer, RunInfo};
 use crate::autograd::no_grad;
 use crate::backend::Backend;
 use crate::data::{Batch, DataLoader, Dataset};
-use crate::nn::{Forward, Module};
+use crate::nn::Forward;
 use crate::optim::Optimizer;
 use crate::tensor::Tensor;
 use crate::{Element, Layout, Reduction};
@@ -29,7 +29,7 @@ pub struct Trained<B: Backend> {
 ///
 /// The weights are drawn from `config.seed`, and the batches are shuffled from it, with no
 /// backend involved: the same configuration gives the same initial model and the same batches
-/// on every backend.
+/// on every backend. To save checkpoints or resume from one, use [`Run`](super::Run).
 ///
 /// # Errors
 /// [`TrainError::Config`] if `config` does not [`validate`](TrainConfig::validate).
@@ -62,11 +62,56 @@ pub fn train<B: Backend>(
     splits: &Splits,
     observer: impl Observer,
 ) -> Result<Trained<B>, TrainError> {
-    config.validate()?;
-    let mut model = config.build_network::<B>(splits.input_size(), splits.classes());
-    let mut optimizer = config.optimizer.build(model.parameters());
-    let metrics = fit(&mut model, optimizer.as_mut(), splits, config, observer);
-    Ok(Trained { model, metrics })
+    super::Run::<B>::new(config, splits)?.train(splits, observer, None)
+}
+
+/// Where a run stands between epochs: what continuing it needs besides the model, the
+/// optimizer and the random generators.
+pub(super) struct Progress {
+    /// Epochs finished.
+    pub(super) epochs_done: usize,
+    /// Optimizer steps taken (the schedule's position).
+    pub(super) step: usize,
+    /// The learning rate the schedule starts from.
+    pub(super) base_lr: f64,
+    /// The metrics of the epochs finished.
+    pub(super) metrics: TrainMetrics,
+}
+
+impl Progress {
+    /// A run of `config` on `splits` that has not started, its schedule starting from
+    /// `base_lr`.
+    pub(super) fn start<B: Backend>(
+        config: &TrainConfig,
+        splits: &Splits,
+        num_parameters: usize,
+        base_lr: f64,
+    ) -> Self {
+        let batches = DataLoader::new(&splits.train, config.batch_size).num_batches();
+        let metrics = TrainMetrics {
+            backend: B::name().to_string(),
+            precision: B::Elem::NAME.to_string(),
+            config: config.clone(),
+            layer_sizes: match config.model {
+                Architecture::Mlp => config.layer_sizes(splits.input_size(), splits.classes()),
+                _ => Vec::new(),
+            },
+            num_parameters,
+            train_samples: splits.train.len(),
+            test_samples: splits.test.len(),
+            batch_losses: Vec::with_capacity(batches * config.epochs),
+            batches_per_epoch: batches,
+            epochs: Vec::with_capacity(config.epochs),
+            total_seconds: 0.0,
+            peak_resident_bytes: None,
+        };
+        Progress {
+            epochs_done: 0,
+            step: 0,
+            base_lr,
+            metrics,
+        }
+    }
 }
 
 /// Trains `model` with `optimizer` on `splits.train` for `config.epochs` epochs of
@@ -86,9 +131,38 @@ pub fn fit<B: Backend, M: Forward<B> + ?Sized>(
     optimizer: &mut dyn Optimizer<B>,
     splits: &Splits,
     config: &TrainConfig,
-    mut observer: impl Observer,
+    observer: impl Observer,
 ) -> TrainMetrics {
-    let run_start = Instant::now();
+    let mut progress = Progress::start::<B>(config, splits, model.num_parameters(), optimizer.lr());
+    let done = run_epochs(
+        model,
+        optimizer,
+        splits,
+        config,
+        observer,
+        &mut progress,
+        |_, _, _| Ok::<(), std::convert::Infallible>(()),
+    );
+    match done {
+        Ok(()) => progress.metrics,
+        Err(never) => match never {},
+    }
+}
+
+/// The training loop: trains from where `progress` stands to `config.epochs`, updating
+/// `progress`, and calls `after_epoch` after each epoch has been evaluated (to save a
+/// checkpoint); its error stops the run.
+pub(super) fn run_epochs<B: Backend, M: Forward<B> + ?Sized, E>(
+    model: &mut M,
+    optimizer: &mut dyn Optimizer<B>,
+    splits: &Splits,
+    config: &TrainConfig,
+    mut observer: impl Observer,
+    progress: &mut Progress,
+    mut after_epoch: impl FnMut(&M, &dyn Optimizer<B>, &Progress) -> Result<(), E>,
+) -> Result<(), E> {
+    let session_start = Instant::now();
+    let earlier_seconds = progress.metrics.total_seconds;
     let images = config.model.takes_images();
     let mut loader =
         DataLoader::new(&splits.train, config.batch_size).layout(batch_layout::<B>(images));
@@ -103,29 +177,11 @@ pub fn fit<B: Backend, M: Forward<B> + ?Sized>(
         train_samples: splits.train.len(),
         num_parameters,
     });
+    progress.metrics.config = config.clone();
 
-    let mut metrics = TrainMetrics {
-        backend: B::name().to_string(),
-        precision: B::Elem::NAME.to_string(),
-        config: config.clone(),
-        layer_sizes: match config.model {
-            Architecture::Mlp => config.layer_sizes(splits.input_size(), splits.classes()),
-            _ => Vec::new(),
-        },
-        num_parameters,
-        train_samples: splits.train.len(),
-        test_samples: splits.test.len(),
-        batch_losses: Vec::with_capacity(batches * config.epochs),
-        batches_per_epoch: batches,
-        epochs: Vec::with_capacity(config.epochs),
-        total_seconds: 0.0,
-        peak_resident_bytes: None,
-    };
-
-    let base_lr = optimizer.lr();
+    let base_lr = progress.base_lr;
     let total_steps = batches * config.epochs;
-    let mut step = 0;
-    for epoch in 1..=config.epochs {
+    for epoch in progress.epochs_done + 1..=config.epochs {
         observer.on_epoch_start(epoch, batches);
         model.train(true);
         let start = Instant::now();
@@ -142,13 +198,13 @@ pub fn fit<B: Backend, M: Forward<B> + ?Sized>(
             let rows = batch.len();
             let (x, labels) = batch_tensor::<B>(batch, images);
             phases.data += asked.elapsed().as_secs_f64();
-            optimizer.set_lr(config.schedule.lr(base_lr, step, total_steps));
-            step += 1;
+            optimizer.set_lr(config.schedule.lr(base_lr, progress.step, total_steps));
+            progress.step += 1;
             let (loss, batch_correct) = train_step(model, optimizer, &x, &labels, &mut phases);
             loss_sum += loss * rows as f64;
             correct += batch_correct;
             samples += rows;
-            metrics.batch_losses.push(loss);
+            progress.metrics.batch_losses.push(loss);
             observer.on_batch(&BatchEvent {
                 epoch,
                 batch: i + 1,
@@ -186,13 +242,21 @@ pub fn fit<B: Backend, M: Forward<B> + ?Sized>(
             },
         };
         observer.on_epoch_end(&epoch_metrics);
-        metrics.epochs.push(epoch_metrics);
+        progress.metrics.epochs.push(epoch_metrics);
+        progress.epochs_done = epoch;
+        progress.metrics.total_seconds = earlier_seconds + session_start.elapsed().as_secs_f64();
+        let saved = after_epoch(&*model, &*optimizer, progress);
+        if saved.is_err() {
+            model.train(true);
+            optimizer.set_lr(base_lr);
+            return saved;
+        }
     }
     model.train(true);
     optimizer.set_lr(base_lr);
-    metrics.total_seconds = run_start.elapsed().as_secs_f64();
-    metrics.peak_resident_bytes = super::metrics::peak_resident_bytes();
-    metrics
+    progress.metrics.total_seconds = earlier_seconds + session_start.elapsed().as_secs_f64();
+    progress.metrics.peak_resident_bytes = super::metrics::peak_resident_bytes();
+    Ok(())
 }
 
 /// One optimizer step on the batch `x` with `labels`; returns the batch's mean loss and how many
