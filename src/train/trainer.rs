@@ -7,7 +7,7 @@ use super::config::{Architecture, TrainConfig};
 use super::data::Splits;
 use super::error::TrainError;
 use super::metrics::{EpochMetrics, Evaluation, StepPhases, TrainMetrics};
-use super::observer::{BatchEvent, Observer, RunInfo};
+use super::observer::{BatchEvent, LossExploding, Observer, RunInfo, EXPLODING_LOSS_FACTOR};
 use crate::autograd::no_grad;
 use crate::backend::Backend;
 use crate::data::{Batch, DataLoader, Dataset};
@@ -32,7 +32,8 @@ pub struct Trained<B: Backend> {
 /// on every backend.
 ///
 /// # Errors
-/// [`TrainError::Config`] if `config` does not [`validate`](TrainConfig::validate).
+/// [`TrainError::Config`] if `config` does not [`validate`](TrainConfig::validate);
+/// [`TrainError::Diverged`] if the loss stops being finite (see [`fit`]).
 ///
 /// ```
 /// use duograd::data::Dataset;
@@ -65,7 +66,7 @@ pub fn train<B: Backend>(
     config.validate()?;
     let mut model = config.build_network::<B>(splits.input_size(), splits.classes());
     let mut optimizer = config.optimizer.build(model.parameters());
-    let metrics = fit(&mut model, optimizer.as_mut(), splits, config, observer);
+    let metrics = fit(&mut model, optimizer.as_mut(), splits, config, observer)?;
     Ok(Trained { model, metrics })
 }
 
@@ -78,6 +79,14 @@ pub fn train<B: Backend>(
 /// each epoch's metrics. The architecture and optimizer fields of `config` are not used here:
 /// the model and the optimizer are given.
 ///
+/// Divergence: a batch whose loss is NaN or infinite stops the run at once with
+/// [`TrainError::Diverged`] (naming the epoch and the batch; the model's weights are then not
+/// usable). An epoch whose mean training loss ends more than [`EXPLODING_LOSS_FACTOR`] times
+/// the first batch's loss is reported to [`Observer::on_loss_exploding`], and training goes on.
+///
+/// # Errors
+/// [`TrainError::Diverged`] as above.
+///
 /// # Panics
 /// If the model's output does not fit the data (not `(batch, classes)` logits), or if
 /// `config.batch_size` or `config.eval_batch_size` is 0 (see [`TrainConfig::validate`]).
@@ -87,7 +96,7 @@ pub fn fit<B: Backend, M: Module<B> + ?Sized>(
     splits: &Splits,
     config: &TrainConfig,
     mut observer: impl Observer,
-) -> TrainMetrics {
+) -> Result<TrainMetrics, TrainError> {
     let run_start = Instant::now();
     let images = config.model.takes_images();
     let mut loader =
@@ -125,6 +134,7 @@ pub fn fit<B: Backend, M: Module<B> + ?Sized>(
     let base_lr = optimizer.lr();
     let total_steps = batches * config.epochs;
     let mut step = 0;
+    let mut first_loss = None;
     for epoch in 1..=config.epochs {
         observer.on_epoch_start(epoch, batches);
         model.train(true);
@@ -145,6 +155,18 @@ pub fn fit<B: Backend, M: Module<B> + ?Sized>(
             optimizer.set_lr(config.schedule.lr(base_lr, step, total_steps));
             step += 1;
             let (loss, batch_correct) = train_step(model, optimizer, &x, &labels, &mut phases);
+            if !loss.is_finite() {
+                let lr = optimizer.lr();
+                optimizer.set_lr(base_lr);
+                return Err(TrainError::Diverged {
+                    epoch,
+                    batch: i + 1,
+                    batches,
+                    loss,
+                    lr,
+                });
+            }
+            first_loss.get_or_insert(loss);
             loss_sum += loss * rows as f64;
             correct += batch_correct;
             samples += rows;
@@ -186,13 +208,23 @@ pub fn fit<B: Backend, M: Module<B> + ?Sized>(
             },
         };
         observer.on_epoch_end(&epoch_metrics);
+        if let Some(first_loss) = first_loss {
+            if epoch_metrics.train_loss > EXPLODING_LOSS_FACTOR * first_loss {
+                observer.on_loss_exploding(&LossExploding {
+                    epoch,
+                    train_loss: epoch_metrics.train_loss,
+                    first_loss,
+                    lr: base_lr,
+                });
+            }
+        }
         metrics.epochs.push(epoch_metrics);
     }
     model.train(true);
     optimizer.set_lr(base_lr);
     metrics.total_seconds = run_start.elapsed().as_secs_f64();
     metrics.peak_resident_bytes = super::metrics::peak_resident_bytes();
-    metrics
+    Ok(metrics)
 }
 
 /// One optimizer step on the batch `x` with `labels`; returns the batch's mean loss and how many
