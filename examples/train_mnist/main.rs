@@ -10,6 +10,7 @@
 //! backend; everything it calls (`duograd::train`) is shared by all backends.
 
 mod cli;
+mod download;
 mod plot;
 mod report;
 
@@ -43,6 +44,9 @@ fn main_inner(args: &Args) -> Result<(), String> {
     let config = args.config().map_err(|e| e.to_string())?;
     check_output_dirs(args)?;
     let location = data_location(config.dataset, args.data_dir.as_deref());
+    if args.download {
+        download::fetch_mnist(config.dataset, &location, args.mirror.as_deref())?;
+    }
     let splits = load_splits(config.dataset, &location, config.validation, config.seed)
         .map_err(|e| e.to_string())?;
     if !args.quiet {
