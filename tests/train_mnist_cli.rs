@@ -1,6 +1,9 @@
 //! Tests of the `train_mnist` program itself: what a user sees when the data is missing, when
 //! `--download` cannot be served, and when training diverges. The runs use a small synthetic
-//! MNIST written as IDX files, so they take a second or two.
+//! MNIST written as IDX files, so they take a second or two. With the `download` feature, the
+//! downloader runs against servers on 127.0.0.1 (nothing leaves the machine); its one test
+//! that needs `MNIST_DIR` is ignored unless asked for (`.ci/run` runs it with
+//! `--features download … -- --include-ignored`).
 //!
 //! The example is built (or brought up to date) with the same profile and features as this
 //! test before the first run.
@@ -234,7 +237,7 @@ mod download {
     use std::net::TcpListener;
 
     /// Serves `body` with status 200 to at most `max` connections on 127.0.0.1; returns its URL.
-    fn serve(body: &'static [u8], max: usize) -> String {
+    fn serve(body: Vec<u8>, max: usize) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         std::thread::spawn(move || {
@@ -249,7 +252,7 @@ mod download {
                     body.len()
                 );
                 let _ = s.write_all(head.as_bytes());
-                let _ = s.write_all(body);
+                let _ = s.write_all(&body);
             }
         });
         format!("http://{addr}")
@@ -288,7 +291,7 @@ mod download {
 
     #[test]
     fn a_file_with_the_wrong_checksum_is_not_kept() {
-        let mirror = serve(b"not an MNIST archive", 1);
+        let mirror = serve(b"not an MNIST archive".to_vec(), 1);
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("mnist");
         let out = run(&[
@@ -323,5 +326,56 @@ mod download {
             &stderr(&out),
             &["train-images-idx3-ubyte: SHA-256 mismatch (uncompressed content)"],
         );
+    }
+
+    /// A real download over loopback: three files copied from `MNIST_DIR`, the fourth (the
+    /// official test-labels archive) served by a local mirror, then one epoch of training.
+    #[test]
+    #[ignore = "needs MNIST_DIR"]
+    fn a_missing_file_is_fetched_verified_and_trained_on() {
+        use duograd::data::{sha256_hex, MNIST_FILES, TEST_LABELS};
+        let source = PathBuf::from(std::env::var_os("MNIST_DIR").expect("MNIST_DIR is set"));
+        let archive = |name: &str| source.join(format!("{name}.gz"));
+        let served = std::fs::read(archive(TEST_LABELS.name)).expect("MNIST_DIR holds .gz files");
+        assert_eq!(
+            sha256_hex(&served),
+            TEST_LABELS.archive_sha256,
+            "this test needs the official {}.gz in MNIST_DIR",
+            TEST_LABELS.name
+        );
+        let dir = tempfile::tempdir().unwrap();
+        for file in MNIST_FILES.iter().filter(|f| f.name != TEST_LABELS.name) {
+            let dest = dir.path().join(format!("{}.gz", file.name));
+            std::fs::copy(archive(file.name), dest).unwrap();
+        }
+        let mirror = serve(served.clone(), 1);
+        let target = dir.path().to_str().unwrap();
+        let out = run(&[
+            "--download",
+            "--mirror",
+            &mirror,
+            "--data-dir",
+            target,
+            "--preset",
+            "arena",
+            "--epochs",
+            "1",
+            "--quiet",
+        ]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}\n{stdout}", stderr(&out));
+        assert_contains(
+            &stdout,
+            &[
+                &format!("MNIST is in {target} (SHA-256 verified):"),
+                "best test accuracy",
+            ],
+        );
+        for file in &MNIST_FILES {
+            let path = dir.path().join(format!("{}.gz", file.name));
+            assert_contains(&stdout, &[&format!("  {}", path.display())]);
+        }
+        let fetched = std::fs::read(dir.path().join(format!("{}.gz", TEST_LABELS.name))).unwrap();
+        assert_eq!(fetched, served);
     }
 }
