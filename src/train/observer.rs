@@ -71,10 +71,11 @@ pub struct LossExploding {
 /// How many times the first batch's loss an epoch's mean training loss may reach before
 /// [`Observer::on_loss_exploding`] is called.
 ///
-/// Cross-entropy starts near `ln(classes)` for a freshly initialized model and falls as it
-/// learns; a learning-rate spike can lift a few batches, but an epoch's mean a hundred times
-/// above the start means the weights have blown up. Judging the epoch's mean, not single
-/// batches, keeps the warning quiet on healthy but noisy runs.
+/// Cross-entropy starts near `ln(classes)` for a model initialized PyTorch's way (higher with
+/// larger initial weights) and falls as the model learns; a learning-rate spike can lift a few
+/// batches, but an epoch's mean a hundred times above the start means the weights have blown
+/// up. Judging the epoch's mean, not single batches, keeps the warning quiet on healthy but
+/// noisy runs.
 pub const EXPLODING_LOSS_FACTOR: f64 = 100.0;
 
 impl std::fmt::Display for LossExploding {
