@@ -62,3 +62,9 @@ pub use gradcheck::{gradcheck, gradgradcheck, GradcheckError, GradcheckOptions};
 pub use ops::conv::Conv2dOptions;
 pub use ops::pool::Pool2dOptions;
 pub use tensor::Tensor;
+
+/// The README's Rust examples, compiled and run by `cargo test --doc` (its `toml`, `sh` and
+/// `text` blocks are not Rust and are skipped).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

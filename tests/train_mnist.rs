@@ -18,9 +18,9 @@ use duograd::data::{Dataset, DIGITS_ENV_VAR};
 use duograd::nn::{Activation, Init, Module};
 use duograd::train::{
     evaluate, fit, load_digits_split, load_mnist, parse_activation, parse_hidden, parse_init,
-    train, Architecture, BatchEvent, ConfigError, DataSet, EpochMetrics, LrSchedule, Observer,
-    OptimizerConfig, Overrides, Preset, RunInfo, Splits, StepPhases, TrainConfig, TrainError,
-    TrainMetrics,
+    train, Architecture, BatchEvent, ConfigError, DataSet, EpochMetrics, LossExploding, LrSchedule,
+    Observer, OptimizerConfig, Overrides, Preset, RunInfo, Splits, StepPhases, TrainConfig,
+    TrainError, TrainMetrics, EXPLODING_LOSS_FACTOR,
 };
 use duograd::Backend;
 use rand::SeedableRng;
@@ -81,6 +81,7 @@ struct Recorder {
     batches: Vec<BatchEvent>,
     evaluations: Vec<usize>,
     epochs: Vec<EpochMetrics>,
+    exploding: Vec<LossExploding>,
 }
 
 impl Observer for Recorder {
@@ -98,6 +99,9 @@ impl Observer for Recorder {
     }
     fn on_epoch_end(&mut self, metrics: &EpochMetrics) {
         self.epochs.push(metrics.clone());
+    }
+    fn on_loss_exploding(&mut self, warning: &LossExploding) {
+        self.exploding.push(*warning);
     }
 }
 
@@ -267,7 +271,7 @@ fn fit_trains_a_given_model_with_a_given_optimizer() {
     }
     .build(model.parameters())
     .unwrap();
-    let metrics = fit(&mut model, optimizer.as_mut(), &splits, &config, ());
+    let metrics = fit(&mut model, optimizer.as_mut(), &splits, &config, ()).unwrap();
     assert!(metrics.final_accuracy() >= 0.97);
     assert_eq!(optimizer.lr(), 0.1, "the schedule's changes are undone");
     assert!(model.is_training());
@@ -593,6 +597,128 @@ fn names_parse() {
     assert!(OptimizerConfig::named("adamw").is_err());
 }
 
+// ---------------------------------------------------------------- divergence
+
+#[test]
+fn a_huge_learning_rate_stops_at_the_first_non_finite_loss() {
+    let splits = synthetic_splits();
+    let config = TrainConfig {
+        optimizer: OptimizerConfig::Sgd {
+            lr: 1e6,
+            momentum: 0.0,
+        },
+        schedule: LrSchedule::Constant,
+        epochs: 20,
+        ..synthetic_config()
+    };
+    let mut recorder = Recorder::default();
+    let err = match train::<NdArray<f32>>(&config, &splits, &mut recorder) {
+        Ok(_) => panic!("training at lr 1e6 finished without diverging"),
+        Err(err) => err,
+    };
+    let TrainError::Diverged {
+        epoch,
+        batch,
+        batches,
+        loss,
+        lr,
+    } = err
+    else {
+        panic!("expected TrainError::Diverged, got {err:?}");
+    };
+    assert!(!loss.is_finite(), "{loss}");
+    assert_eq!(lr, 1e6);
+    assert_eq!(batches, 15);
+    // Every batch before the failing one was reported, and none after it.
+    assert_eq!(recorder.batches.len(), (epoch - 1) * batches + batch - 1);
+    assert!(recorder.batches.iter().all(|b| b.loss.is_finite()));
+    assert_eq!(recorder.epochs.len(), epoch - 1);
+    let msg = err.to_string();
+    for part in [
+        "training diverged".to_string(),
+        format!("at epoch {epoch}, batch {batch} of 15"),
+        "learning rate 1e6".to_string(),
+        "try a lower learning rate, e.g. --lr 1e5".to_string(),
+    ] {
+        assert!(msg.contains(&part), "{part:?} missing from: {msg}");
+    }
+}
+
+#[test]
+fn a_nan_in_the_data_stops_training_at_the_first_batch() {
+    let mut inputs = blobs(480, 10, 4, 1).inputs().into_owned();
+    inputs[3] = f32::NAN;
+    let train_set = Dataset::new(inputs, (0..480).map(|i| i % 4).collect(), 10, 4);
+    let splits = Splits::new(
+        DataSet::Mnist,
+        train_set,
+        None,
+        blobs(160, 10, 4, 3),
+        PathBuf::from("<synthetic>"),
+    );
+    let mut model = synthetic_config().build_model::<NdArray<f64>>(10, 4);
+    let mut optimizer = OptimizerConfig::Sgd {
+        lr: 0.1,
+        momentum: 0.0,
+    }
+    .build(model.parameters());
+    let err = fit(
+        &mut model,
+        optimizer.as_mut(),
+        &splits,
+        &synthetic_config(),
+        (),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TrainError::Diverged {
+                epoch: 1,
+                batch: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(optimizer.lr(), 0.1, "the schedule's changes are undone");
+}
+
+#[test]
+fn an_exploding_but_finite_loss_is_reported_and_a_healthy_run_is_not() {
+    let splits = synthetic_splits();
+    let config = TrainConfig {
+        optimizer: OptimizerConfig::Adam { lr: 1e6 },
+        epochs: 2,
+        ..synthetic_config()
+    };
+    let mut recorder = Recorder::default();
+    let metrics = train::<NdArray<f32>>(&config, &splits, &mut recorder)
+        .unwrap()
+        .metrics;
+    let first_loss = metrics.batch_losses[0];
+    let expected: Vec<usize> = metrics
+        .epochs
+        .iter()
+        .filter(|e| e.train_loss > EXPLODING_LOSS_FACTOR * first_loss)
+        .map(|e| e.epoch)
+        .collect();
+    assert!(
+        !expected.is_empty(),
+        "the loss did not explode: {metrics:?}"
+    );
+    let warned: Vec<usize> = recorder.exploding.iter().map(|w| w.epoch).collect();
+    assert_eq!(warned, expected);
+    let w = recorder.exploding[0];
+    assert_eq!((w.first_loss, w.lr), (first_loss, 1e6));
+    assert_eq!(w.train_loss, metrics.epochs[w.epoch - 1].train_loss);
+    assert!(w.to_string().contains("lower learning rate"), "{w}");
+
+    let mut healthy = Recorder::default();
+    train::<NdArray<f32>>(&synthetic_config(), &splits, &mut healthy).unwrap();
+    assert!(healthy.exploding.is_empty());
+}
+
 // ---------------------------------------------------------------- data location errors
 
 #[test]
@@ -606,6 +732,7 @@ fn missing_mnist_dir_tells_how_to_point_at_the_data() {
         "not found",
         "MNIST_DIR",
         "--data-dir",
+        "--download",
     ] {
         assert!(msg.contains(part), "{part:?} missing from: {msg}");
     }
@@ -614,9 +741,28 @@ fn missing_mnist_dir_tells_how_to_point_at_the_data() {
 #[test]
 fn mnist_dir_without_the_files_names_the_missing_file() {
     let dir = tempfile::tempdir().unwrap();
-    let msg = load_mnist(dir.path(), false).unwrap_err().to_string();
-    assert!(msg.contains("train-images-idx3-ubyte"), "{msg}");
-    assert!(msg.contains("MNIST_DIR"), "{msg}");
+    std::fs::write(dir.path().join("t10k-labels-idx1-ubyte.gz"), b"").unwrap();
+    let err = load_mnist(dir.path(), false).unwrap_err();
+    let TrainError::MnistFilesMissing { missing, .. } = &err else {
+        panic!("expected MnistFilesMissing, got {err:?}");
+    };
+    assert_eq!(
+        missing,
+        &[
+            "train-images-idx3-ubyte",
+            "train-labels-idx1-ubyte",
+            "t10k-images-idx3-ubyte"
+        ]
+    );
+    let msg = err.to_string();
+    for part in [
+        "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte (nor .gz)",
+        "--data-dir DIR",
+        "MNIST_DIR=DIR",
+        "--download",
+    ] {
+        assert!(msg.contains(part), "{part:?} missing from: {msg}");
+    }
 }
 
 #[test]

@@ -44,6 +44,11 @@ Presets (flags given explicitly override the preset's settings):
 
 Data: MNIST is read from --data-dir, else $MNIST_DIR, else data/mnist (the four IDX files,
 raw or .gz). The digits CSV from --data-dir, else $DIGITS_CSV, else data/digits/digits.csv.gz.
+No data yet? --download fetches MNIST into that directory and checks its SHA-256 (built with
+`cargo run --release --features download --example train_mnist -- --download`).
+
+Divergence: a loss that becomes NaN or infinite stops the run with an error (exit status 1);
+an epoch whose mean training loss ends above 100 times the first batch's gets a warning.
 
 Examples:
   train_mnist                                   # the default preset on ndarray, f32
@@ -138,6 +143,15 @@ pub struct Args {
     /// data/digits/digits.csv.gz].
     #[arg(long, value_name = "PATH")]
     pub data_dir: Option<PathBuf>,
+
+    /// Fetch the four MNIST files into the data directory first (those already there are
+    /// kept if their SHA-256 checks out), then train. Needs the `download` cargo feature.
+    #[arg(long)]
+    pub download: bool,
+
+    /// Where --download fetches from [default: a public mirror of the official archives].
+    #[arg(long, value_name = "URL", requires = "download")]
+    pub mirror: Option<String>,
 
     /// Save the trained weights (safetensors, PyTorch parameter names).
     #[arg(long, value_name = "FILE")]

@@ -10,6 +10,7 @@
 //! backend; everything it calls (`duograd::train`) is shared by all backends.
 
 mod cli;
+mod download;
 mod plot;
 mod report;
 
@@ -94,6 +95,9 @@ fn main_inner(args: &Args, matches: &ArgMatches) -> Result<(), String> {
 /// The data of `config`, from `--data-dir` or the environment.
 fn load(args: &Args, config: &TrainConfig) -> Result<Splits, String> {
     let location = data_location(config.dataset, args.data_dir.as_deref());
+    if args.download {
+        download::fetch_mnist(config.dataset, &location, args.mirror.as_deref())?;
+    }
     load_splits(config.dataset, &location, config.validation, config.seed)
         .map_err(|e| e.to_string())
 }

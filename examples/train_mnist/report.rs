@@ -4,11 +4,11 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use duograd::train::{BatchEvent, EpochMetrics, Observer, RunInfo, TrainMetrics};
+use duograd::train::{BatchEvent, EpochMetrics, LossExploding, Observer, RunInfo, TrainMetrics};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// An [`Observer`] drawing an `indicatif` bar on stderr (only when stderr is a terminal and not
-/// `quiet`) and printing one line per epoch on stdout (unless `quiet`).
+/// `quiet`), printing one line per epoch on stdout (unless `quiet`) and warnings on stderr.
 pub struct Reporter {
     quiet: bool,
     show_bar: bool,
@@ -80,6 +80,14 @@ impl Observer for Reporter {
         if !self.quiet {
             println!("{}", epoch_line(m, self.epochs));
         }
+    }
+
+    /// Printed even when `quiet`: a warning is not progress.
+    fn on_loss_exploding(&mut self, warning: &LossExploding) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        eprintln!("warning: {warning}");
     }
 }
 

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use super::config::DataSet;
 use super::error::TrainError;
-use crate::data::{load_digits, train_test_split, Dataset, Mnist, Normalization, DIGITS_ENV_VAR};
+use crate::data::{
+    load_digits, train_test_split, Dataset, Mnist, Normalization, DIGITS_ENV_VAR, MNIST_FILES,
+};
 
 /// MNIST training images kept for training when a validation split is asked for; the remaining
 /// 10,000 validate.
@@ -117,12 +119,25 @@ pub fn data_location(dataset: DataSet, explicit: Option<&Path>) -> PathBuf {
 /// the training images' mean and standard deviation.
 ///
 /// # Errors
-/// [`TrainError::MnistDirNotFound`] if `dir` is not a directory; [`TrainError::Data`] naming
-/// the file if one is missing or malformed.
+/// [`TrainError::MnistDirNotFound`] if `dir` is not a directory;
+/// [`TrainError::MnistFilesMissing`] naming the files it lacks; [`TrainError::Data`] naming
+/// the file if one is malformed.
 pub fn load_mnist(dir: &Path, validation: bool) -> Result<Splits, TrainError> {
     if !dir.is_dir() {
         return Err(TrainError::MnistDirNotFound {
             path: dir.to_path_buf(),
+            env_var: Mnist::ENV_VAR,
+        });
+    }
+    let missing: Vec<_> = MNIST_FILES
+        .iter()
+        .map(|f| f.name)
+        .filter(|name| Mnist::find_file(dir, name).is_err())
+        .collect();
+    if !missing.is_empty() {
+        return Err(TrainError::MnistFilesMissing {
+            dir: dir.to_path_buf(),
+            missing,
             env_var: Mnist::ENV_VAR,
         });
     }

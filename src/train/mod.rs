@@ -45,7 +45,7 @@ pub use data::{
 };
 pub use error::{ConfigError, TrainError};
 pub use metrics::{peak_resident_bytes, EpochMetrics, Evaluation, StepPhases, TrainMetrics};
-pub use observer::{BatchEvent, Observer, RunInfo};
+pub use observer::{BatchEvent, LossExploding, Observer, RunInfo, EXPLODING_LOSS_FACTOR};
 pub use overrides::{parse_activation, parse_hidden, parse_init, Overrides};
 pub use preset::Preset;
 pub use run::Run;

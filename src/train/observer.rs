@@ -46,6 +46,54 @@ impl BatchEvent {
     }
 }
 
+/// An epoch whose mean training loss ended far above the loss of the run's first batch (more
+/// than [`EXPLODING_LOSS_FACTOR`] times): the loss is still finite, but the run is diverging.
+/// Given to [`Observer::on_loss_exploding`]; training goes on (a loss that stops being finite
+/// ends it with [`TrainError::Diverged`](super::TrainError::Diverged)).
+///
+/// ```
+/// use duograd::train::LossExploding;
+/// let w = LossExploding { epoch: 1, train_loss: 2.1e21, first_loss: 2.3, lr: 1e6 };
+/// assert!(w.to_string().contains("epoch 1"));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LossExploding {
+    /// The epoch, from 1.
+    pub epoch: usize,
+    /// The epoch's mean training loss.
+    pub train_loss: f64,
+    /// The loss of the run's first batch.
+    pub first_loss: f64,
+    /// The learning rate the run started from.
+    pub lr: f64,
+}
+
+/// How many times the first batch's loss an epoch's mean training loss may reach before
+/// [`Observer::on_loss_exploding`] is called.
+///
+/// Cross-entropy starts near `ln(classes)` for a model initialized PyTorch's way (higher with
+/// larger initial weights) and falls as the model learns; a learning-rate spike can lift a few
+/// batches, but an epoch's mean a hundred times above the start means the weights have blown
+/// up. Judging the epoch's mean, not single batches, keeps the warning quiet on healthy but
+/// noisy runs.
+pub const EXPLODING_LOSS_FACTOR: f64 = 100.0;
+
+impl std::fmt::Display for LossExploding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the training loss is exploding: epoch {}'s mean loss {:.4e} is {:.1e} times the \
+             first batch's ({:.4}); the results will be meaningless — try a lower learning rate \
+             (the run started at {})",
+            self.epoch,
+            self.train_loss,
+            self.train_loss / self.first_loss,
+            self.first_loss,
+            super::error::short_number(self.lr)
+        )
+    }
+}
+
 /// Receives the training loop's progress. Every method does nothing by default: implement only
 /// those you need. `()` is the observer that ignores everything.
 ///
@@ -82,6 +130,10 @@ pub trait Observer {
 
     /// Called after each epoch has been evaluated.
     fn on_epoch_end(&mut self, _metrics: &EpochMetrics) {}
+
+    /// Called after [`on_epoch_end`](Observer::on_epoch_end) when the epoch's mean training
+    /// loss is more than [`EXPLODING_LOSS_FACTOR`] times the first batch's.
+    fn on_loss_exploding(&mut self, _warning: &LossExploding) {}
 }
 
 impl Observer for () {}
@@ -101,5 +153,8 @@ impl<O: Observer + ?Sized> Observer for &mut O {
     }
     fn on_epoch_end(&mut self, metrics: &EpochMetrics) {
         (**self).on_epoch_end(metrics);
+    }
+    fn on_loss_exploding(&mut self, warning: &LossExploding) {
+        (**self).on_loss_exploding(warning);
     }
 }

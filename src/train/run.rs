@@ -276,7 +276,7 @@ impl<B: Backend> Run<B> {
                         num_params,
                         progress,
                     );
-                    write_checkpoint(path, model, optimizer, &state)
+                    write_checkpoint(path, model, optimizer, &state).map_err(TrainError::from)
                 }
                 None => Ok(()),
             },

@@ -7,7 +7,7 @@ use super::config::{Architecture, TrainConfig};
 use super::data::Splits;
 use super::error::TrainError;
 use super::metrics::{EpochMetrics, Evaluation, StepPhases, TrainMetrics};
-use super::observer::{BatchEvent, Observer, RunInfo};
+use super::observer::{BatchEvent, LossExploding, Observer, RunInfo, EXPLODING_LOSS_FACTOR};
 use crate::autograd::no_grad;
 use crate::backend::Backend;
 use crate::data::{Batch, DataLoader, Dataset};
@@ -32,7 +32,8 @@ pub struct Trained<B: Backend> {
 /// on every backend. To save checkpoints or resume from one, use [`Run`](super::Run).
 ///
 /// # Errors
-/// [`TrainError::Config`] if `config` does not [`validate`](TrainConfig::validate).
+/// [`TrainError::Config`] if `config` does not [`validate`](TrainConfig::validate);
+/// [`TrainError::Diverged`] if the loss stops being finite (see [`fit`]).
 ///
 /// ```
 /// use duograd::data::Dataset;
@@ -123,6 +124,14 @@ impl Progress {
 /// each epoch's metrics. The architecture and optimizer fields of `config` are not used here:
 /// the model and the optimizer are given.
 ///
+/// Divergence: a batch whose loss is NaN or infinite stops the run at once with
+/// [`TrainError::Diverged`] (naming the epoch and the batch; the model's weights are then not
+/// usable). An epoch whose mean training loss ends more than [`EXPLODING_LOSS_FACTOR`] times
+/// the first batch's loss is reported to [`Observer::on_loss_exploding`], and training goes on.
+///
+/// # Errors
+/// [`TrainError::Diverged`] as above.
+///
 /// # Panics
 /// If the model's output does not fit the data (not `(batch, classes)` logits), or if
 /// `config.batch_size` or `config.eval_batch_size` is 0 (see [`TrainConfig::validate`]).
@@ -132,35 +141,32 @@ pub fn fit<B: Backend, M: Forward<B> + ?Sized>(
     splits: &Splits,
     config: &TrainConfig,
     observer: impl Observer,
-) -> TrainMetrics {
+) -> Result<TrainMetrics, TrainError> {
     let mut progress = Progress::start::<B>(config, splits, model.num_parameters(), optimizer.lr());
-    let done = run_epochs(
+    run_epochs(
         model,
         optimizer,
         splits,
         config,
         observer,
         &mut progress,
-        |_, _, _| Ok::<(), std::convert::Infallible>(()),
-    );
-    match done {
-        Ok(()) => progress.metrics,
-        Err(never) => match never {},
-    }
+        |_, _, _| Ok(()),
+    )?;
+    Ok(progress.metrics)
 }
 
 /// The training loop: trains from where `progress` stands to `config.epochs`, updating
 /// `progress`, and calls `after_epoch` after each epoch has been evaluated (to save a
-/// checkpoint); its error stops the run.
-pub(super) fn run_epochs<B: Backend, M: Forward<B> + ?Sized, E>(
+/// checkpoint); its error stops the run, as a non-finite loss does ([`TrainError::Diverged`]).
+pub(super) fn run_epochs<B: Backend, M: Forward<B> + ?Sized>(
     model: &mut M,
     optimizer: &mut dyn Optimizer<B>,
     splits: &Splits,
     config: &TrainConfig,
     mut observer: impl Observer,
     progress: &mut Progress,
-    mut after_epoch: impl FnMut(&M, &dyn Optimizer<B>, &Progress) -> Result<(), E>,
-) -> Result<(), E> {
+    mut after_epoch: impl FnMut(&M, &dyn Optimizer<B>, &Progress) -> Result<(), TrainError>,
+) -> Result<(), TrainError> {
     let session_start = Instant::now();
     let earlier_seconds = progress.metrics.total_seconds;
     let images = config.model.takes_images();
@@ -201,6 +207,18 @@ pub(super) fn run_epochs<B: Backend, M: Forward<B> + ?Sized, E>(
             optimizer.set_lr(config.schedule.lr(base_lr, progress.step, total_steps));
             progress.step += 1;
             let (loss, batch_correct) = train_step(model, optimizer, &x, &labels, &mut phases);
+            if !loss.is_finite() {
+                let lr = optimizer.lr();
+                model.train(true);
+                optimizer.set_lr(base_lr);
+                return Err(TrainError::Diverged {
+                    epoch,
+                    batch: i + 1,
+                    batches,
+                    loss,
+                    lr,
+                });
+            }
             loss_sum += loss * rows as f64;
             correct += batch_correct;
             samples += rows;
@@ -242,6 +260,17 @@ pub(super) fn run_epochs<B: Backend, M: Forward<B> + ?Sized, E>(
             },
         };
         observer.on_epoch_end(&epoch_metrics);
+        // The run's first batch, also when it was resumed: its losses are part of the progress.
+        if let Some(&first_loss) = progress.metrics.batch_losses.first() {
+            if epoch_metrics.train_loss > EXPLODING_LOSS_FACTOR * first_loss {
+                observer.on_loss_exploding(&LossExploding {
+                    epoch,
+                    train_loss: epoch_metrics.train_loss,
+                    first_loss,
+                    lr: base_lr,
+                });
+            }
+        }
         progress.metrics.epochs.push(epoch_metrics);
         progress.epochs_done = epoch;
         progress.metrics.total_seconds = earlier_seconds + session_start.elapsed().as_secs_f64();
