@@ -11,7 +11,7 @@ mod dropout;
 mod elementwise;
 mod index;
 mod layout;
-mod loss;
+pub(crate) mod loss;
 mod matmul;
 mod norm;
 mod overload;
