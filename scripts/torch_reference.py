@@ -16,6 +16,8 @@ Generates the committed fixtures the Rust tests compare against:
   tests/fixtures/torch_cnn.json         an input batch [4,1,28,28] and the eval-mode output;
                                         for the cnn also every buffer after one train-mode
                                         forward (dropout off)
+  tests/fixtures/init.json              torch.nn.init's fans (2-d, conv and N-d weights)
+                                        and calculate_gain for every nonlinearity
 
 How to run (from the repository root):
 
@@ -1097,6 +1099,58 @@ def build_torch_cnn(out_dir):
 
 
 # ---------------------------------------------------------------------------
+# init.json: fans and gains of torch.nn.init
+# ---------------------------------------------------------------------------
+
+INIT_SHAPES = [[3, 5], [10, 4], [16, 3, 5, 5], [8, 2, 3], [6, 4, 3, 3, 2], [7, 1], [1, 9, 1, 1],
+               [32, 4, 0, 3]]
+GAIN_CASES = [("linear", None), ("conv1d", None), ("conv2d", None), ("conv3d", None),
+              ("conv_transpose1d", None), ("conv_transpose2d", None),
+              ("conv_transpose3d", None), ("sigmoid", None), ("tanh", None), ("relu", None),
+              ("relu", 0.3), ("leaky_relu", None), ("leaky_relu", 0.2),
+              ("leaky_relu", 5 ** 0.5), ("leaky_relu", -0.5), ("selu", None)]
+
+
+def build_init():
+    from torch.nn import init
+    fans = []
+    for shape in INIT_SHAPES:
+        w = torch.empty(shape)
+        fan_in, fan_out = init._calculate_fan_in_and_fan_out(w)
+        fans.append({"shape": shape, "fan_in": fan_in, "fan_out": fan_out,
+                     "fan_in_mode": init._calculate_correct_fan(w, "fan_in"),
+                     "fan_out_mode": init._calculate_correct_fan(w, "fan_out")})
+    low_rank = []
+    for shape in [[5], []]:
+        try:
+            init._calculate_fan_in_and_fan_out(torch.empty(shape))
+            raise AssertionError(f"fans of {shape} did not raise")
+        except ValueError as e:
+            low_rank.append({"shape": shape, "error": str(e)})
+    gains = [{"nonlinearity": n, "param": p, "gain": init.calculate_gain(n, p)}
+             for n, p in GAIN_CASES]
+    trunc = [truncated_normal_moments(*c) for c in TRUNC_CASES]
+    return {"torch_version": torch.__version__, "fans": fans, "low_rank": low_rank,
+            "gains": gains, "trunc_normal": trunc}
+
+
+TRUNC_CASES = [(0.0, 1.0, -2.0, 2.0), (0.5, 2.0, -1.0, 1.5), (1.0, 0.5, 0.0, 4.0)]
+
+
+def truncated_normal_moments(mean, std, a, b):
+    """Mean and standard deviation of N(mean, std^2) truncated to [a, b] (closed form)."""
+    n = torch.distributions.Normal(torch.tensor(0.0, dtype=DTYPE), torch.tensor(1.0, dtype=DTYPE))
+    al = torch.tensor((a - mean) / std, dtype=DTYPE)
+    be = torch.tensor((b - mean) / std, dtype=DTYPE)
+    pa, pb = n.log_prob(al).exp(), n.log_prob(be).exp()
+    z = n.cdf(be) - n.cdf(al)
+    m = mean + std * (pa - pb) / z
+    var = std ** 2 * (1 + (al * pa - be * pb) / z - ((pa - pb) / z) ** 2)
+    return {"mean": mean, "std": std, "a": a, "b": b,
+            "truncated_mean": float(m), "truncated_std": float(var.sqrt())}
+
+
+# ---------------------------------------------------------------------------
 # writing
 # ---------------------------------------------------------------------------
 
@@ -1145,10 +1199,11 @@ def main():
     write_json(os.path.join(out_dir, "torch_mlp.json"), build_torch_mlp(out_dir))
     write_json(os.path.join(out_dir, "torch_lenet.json"), build_torch_lenet(out_dir))
     write_json(os.path.join(out_dir, "torch_cnn.json"), build_torch_cnn(out_dir))
+    write_json(os.path.join(out_dir, "init.json"), build_init())
 
     for f in ["ops.json", "optim.json", "torch_mlp.json", "torch_mlp.safetensors",
               "torch_lenet.json", "torch_lenet.safetensors", "torch_cnn.json",
-              "torch_cnn.safetensors"]:
+              "torch_cnn.safetensors", "init.json"]:
         p = os.path.join(out_dir, f)
         print(f"wrote {p} ({os.path.getsize(p)} bytes)")
     print(f"{len(CASES)} op cases, {len(ops['second_order'])} second-order cases, "

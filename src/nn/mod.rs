@@ -1,7 +1,7 @@
 //! Neural-network building blocks: [`Parameter`] and [`Buffer`], the [`Module`] trait, layers
 //! ([`Linear`], [`Conv2d`], pooling, [`BatchNorm1d`] and [`BatchNorm2d`], [`Dropout`],
-//! [`Flatten`], activations, [`Sequential`], [`Mlp`]), loss [`functional`]s, and safetensors
-//! [`weights`].
+//! [`Flatten`], activations, [`Sequential`], [`Mlp`]), loss [`functional`]s, parameter
+//! [`init`]ialization, and safetensors [`weights`].
 //!
 //! Models are written once, generic over the [`Backend`](crate::Backend), and their parameter
 //! names follow PyTorch (`0.weight`, `linear1.bias`), so weights move between duograd and
@@ -39,6 +39,7 @@ mod conv;
 mod dropout;
 mod flatten;
 pub mod functional;
+pub mod init;
 mod linear;
 mod mlp;
 pub mod models;

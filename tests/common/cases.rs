@@ -271,10 +271,9 @@ fn loss_case<B: Backend>(name: &str, x: &[Tensor<B>], labels: &[usize]) -> Tenso
         "ce_smoothing_weight_sum" => {
             x[0].cross_entropy(labels, ce(Sum).weight(&x[1]).label_smoothing(0.3))
         }
-        "ce_smoothing_ignore_none" => x[0].cross_entropy(
-            labels,
-            ce(None).ignore_index(IGNORED).label_smoothing(0.25),
-        ),
+        "ce_smoothing_ignore_none" => {
+            x[0].cross_entropy(labels, ce(None).ignore_index(IGNORED).label_smoothing(0.25))
+        }
         "ce_probs_mean" => x[0].cross_entropy_probs(&x[1], Mean),
         "ce_probs_weight_smoothing_none" => {
             x[0].cross_entropy_probs(&x[1], ce(None).weight(&x[2]).label_smoothing(0.2))
@@ -288,10 +287,9 @@ fn loss_case<B: Backend>(name: &str, x: &[Tensor<B>], labels: &[usize]) -> Tenso
         ),
         "nll_weight_sum" => x[0].nll_loss(labels, NllLossOptions::new(Sum).weight(&x[1])),
         "bce_logits_mean" => x[0].binary_cross_entropy_with_logits(&x[1], Mean),
-        "bce_logits_weight_pos_weight_none" => x[0].binary_cross_entropy_with_logits(
-            &x[1],
-            bce(None).weight(&x[2]).pos_weight(&x[3]),
-        ),
+        "bce_logits_weight_pos_weight_none" => {
+            x[0].binary_cross_entropy_with_logits(&x[1], bce(None).weight(&x[2]).pos_weight(&x[3]))
+        }
         "bce_logits_extreme_sum" => {
             x[0].binary_cross_entropy_with_logits(&x[1], bce(Sum).pos_weight(&x[2]))
         }

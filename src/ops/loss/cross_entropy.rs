@@ -230,10 +230,7 @@ fn row_weights<B: Backend>(
     options: &NllLossOptions<B>,
 ) -> (Vec<f64>, Vec<usize>) {
     check_labels(op, shape, labels, options.ignore_index);
-    let weights = options
-        .weight
-        .as_ref()
-        .map(|w| class_weights(op, w, shape));
+    let weights = options.weight.as_ref().map(|w| class_weights(op, w, shape));
     labels
         .iter()
         .map(|&l| match (Some(l) == options.ignore_index, &weights) {
