@@ -1,7 +1,12 @@
 //! Loss functions and activations as free functions, as PyTorch's `torch.nn.functional`.
 //!
 //! Each is a thin wrapper over the [`Tensor`] method of the same name, for code that reads
-//! better as `F::cross_entropy(&logits, &labels, Reduction::Mean)`.
+//! better as `F::cross_entropy(&logits, &labels, Reduction::Mean)`. The losses take PyTorch's
+//! options ([`CrossEntropyOptions`], [`NllLossOptions`], [`BceOptions`], [`KlDivReduction`])
+//! and give PyTorch's numbers. Most are composed from registered ops, so they need no backward
+//! or registration of their own and are differentiable to any order; the plain cross-entropy and
+//! the binary cross-entropy on probabilities are ops of their own (`cross_entropy`,
+//! `binary_cross_entropy`).
 //!
 //! ```
 //! use duograd::nn::functional as F;

@@ -30,6 +30,13 @@ use crate::backend::Backend;
 use crate::tensor::Tensor;
 
 /// Why an initialization could not run.
+///
+/// ```
+/// use duograd::nn::init::{fan_in_and_fan_out, InitError};
+/// let err = fan_in_and_fan_out(&[10]).unwrap_err();
+/// assert!(matches!(err, InitError::FanOfLowRank { ref shape, .. } if shape == &[10]));
+/// assert!(err.to_string().contains("fewer than 2 dimensions, got shape [10]"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum InitError {
     /// Fans need a weight of at least two dimensions (PyTorch raises the same).
@@ -47,6 +54,12 @@ pub enum InitError {
 
 /// Which fan scales the variance, as PyTorch's `mode=`: `FanIn` keeps the forward pass's
 /// variance, `FanOut` the backward pass's.
+///
+/// ```
+/// use duograd::nn::init::{fan, FanMode};
+/// assert_eq!(fan(&[8, 3], FanMode::default()), Ok(3));
+/// assert_eq!(fan(&[8, 3], FanMode::FanOut), Ok(8));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum FanMode {
     /// The number of inputs of each output (the default).
@@ -57,6 +70,12 @@ pub enum FanMode {
 }
 
 /// A nonlinearity, for [`calculate_gain`] (PyTorch's names).
+///
+/// ```
+/// use duograd::nn::init::{calculate_gain, Nonlinearity};
+/// assert_eq!(calculate_gain(Nonlinearity::Selu, None), 0.75);
+/// assert_eq!(calculate_gain(Nonlinearity::LeakyRelu, Some(1.0)), 1.0);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Nonlinearity {
     /// The identity (gain 1).

@@ -30,7 +30,15 @@ pub struct BceOptions<B: Backend> {
 }
 
 impl<B: Backend> BceOptions<B> {
-    /// Options with `reduction` and neither weight.
+    /// Options with `reduction` and neither weight: the same as passing `reduction` itself.
+    ///
+    /// ```
+    /// use duograd::backends::NdArray;
+    /// use duograd::{BceOptions, Reduction, Tensor};
+    /// let x = Tensor::<NdArray<f64>>::from_f64(&[0.3], &[1]);
+    /// let a = x.binary_cross_entropy_with_logits(&x, BceOptions::new(Reduction::Sum));
+    /// assert_eq!(a.item(), x.binary_cross_entropy_with_logits(&x, Reduction::Sum).item());
+    /// ```
     pub fn new(reduction: Reduction) -> Self {
         BceOptions {
             reduction,
@@ -40,6 +48,14 @@ impl<B: Backend> BceOptions<B> {
     }
 
     /// A weight broadcast to the input's shape, multiplying each element's loss.
+    ///
+    /// ```
+    /// use duograd::backends::NdArray;
+    /// use duograd::{BceOptions, Reduction, Tensor};
+    /// let p = Tensor::<NdArray<f64>>::from_f64(&[0.5, 0.5], &[1, 2]);
+    /// let options = BceOptions::new(Reduction::Sum).weight(&Tensor::from_f64(&[0.0, 2.0], &[2]));
+    /// assert!((p.binary_cross_entropy(&p, options).item() - 2.0 * 2f64.ln()).abs() < 1e-12);
+    /// ```
     pub fn weight(mut self, weight: &Tensor<B>) -> Self {
         self.weight = Some(weight.clone());
         self
@@ -47,12 +63,29 @@ impl<B: Backend> BceOptions<B> {
 
     /// A weight of the positive term (`target · log σ(x)`), broadcast to the input's shape
     /// (usually one per class: the last axis); above 1 it raises recall. Logits only.
+    ///
+    /// ```
+    /// use duograd::backends::NdArray;
+    /// use duograd::{BceOptions, Reduction, Tensor};
+    /// let logits = Tensor::<NdArray<f64>>::from_f64(&[0.0], &[1]);
+    /// let options = BceOptions::new(Reduction::Sum).pos_weight(&Tensor::from_f64(&[5.0], &[1]));
+    /// let loss = logits.binary_cross_entropy_with_logits(&Tensor::ones(&[1]), options);
+    /// assert!((loss.item() - 5.0 * 2f64.ln()).abs() < 1e-12);
+    /// ```
     pub fn pos_weight(mut self, pos_weight: &Tensor<B>) -> Self {
         self.pos_weight = Some(pos_weight.clone());
         self
     }
 
     /// The reduction.
+    ///
+    /// ```
+    /// use duograd::backends::NdArray;
+    /// use duograd::{BceOptions, Reduction, Tensor};
+    /// let x = Tensor::<NdArray<f64>>::zeros(&[3]);
+    /// let options = BceOptions::new(Reduction::Mean).reduction(Reduction::None);
+    /// assert_eq!(x.binary_cross_entropy_with_logits(&x, options).shape(), &[3]);
+    /// ```
     pub fn reduction(mut self, reduction: Reduction) -> Self {
         self.reduction = reduction;
         self

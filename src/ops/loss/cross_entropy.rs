@@ -32,6 +32,14 @@ pub struct NllLossOptions<B: Backend> {
 
 impl<B: Backend> NllLossOptions<B> {
     /// Options with `reduction`, no class weights and no ignored label.
+    ///
+    /// ```
+    /// use duograd::backends::NdArray;
+    /// use duograd::{NllLossOptions, Reduction, Tensor};
+    /// let log_probs = Tensor::<NdArray<f64>>::from_f64(&[-0.5, -1.0], &[1, 2]);
+    /// let options = NllLossOptions::new(Reduction::Sum);
+    /// assert_eq!(log_probs.nll_loss(&[1], options).item(), 1.0);
+    /// ```
     pub fn new(reduction: Reduction) -> Self {
         NllLossOptions {
             reduction,
@@ -43,6 +51,15 @@ impl<B: Backend> NllLossOptions<B> {
     /// One weight per class (a constant: no gradient flows to it, as in PyTorch). Each row's
     /// loss is multiplied by its label's weight, and [`Reduction::Mean`] divides by the sum of
     /// the weights of the rows kept.
+    ///
+    /// ```
+    /// use duograd::backends::NdArray;
+    /// use duograd::{NllLossOptions, Reduction, Tensor};
+    /// let log_probs = Tensor::<NdArray<f64>>::from_f64(&[-1.0, -2.0, -3.0, -4.0], &[2, 2]);
+    /// let options = NllLossOptions::new(Reduction::Mean).weight(&Tensor::from_f64(&[3.0, 1.0], &[2]));
+    /// // (3·1 + 1·4) / (3 + 1)
+    /// assert_eq!(log_probs.nll_loss(&[0, 1], options).item(), 1.75);
+    /// ```
     pub fn weight(mut self, weight: &Tensor<B>) -> Self {
         self.weight = Some(weight.detach());
         self
@@ -50,12 +67,28 @@ impl<B: Backend> NllLossOptions<B> {
 
     /// Rows whose label is `index` contribute nothing (loss and gradient 0) and are not counted
     /// by [`Reduction::Mean`]. `index` may lie outside the classes (PyTorch's default is -100).
+    ///
+    /// ```
+    /// use duograd::backends::NdArray;
+    /// use duograd::{NllLossOptions, Reduction, Tensor};
+    /// let log_probs = Tensor::<NdArray<f64>>::from_f64(&[-1.0, -2.0, -3.0, -4.0], &[2, 2]);
+    /// let options = NllLossOptions::new(Reduction::Mean).ignore_index(255);
+    /// assert_eq!(log_probs.nll_loss(&[255, 1], options).item(), 4.0);
+    /// ```
     pub fn ignore_index(mut self, index: usize) -> Self {
         self.ignore_index = Some(index);
         self
     }
 
     /// The reduction.
+    ///
+    /// ```
+    /// use duograd::backends::NdArray;
+    /// use duograd::{NllLossOptions, Reduction, Tensor};
+    /// let log_probs = Tensor::<NdArray<f64>>::from_f64(&[-1.0, -2.0], &[2, 1]);
+    /// let options = NllLossOptions::new(Reduction::Mean).reduction(Reduction::None);
+    /// assert_eq!(log_probs.nll_loss(&[0, 0], options).to_vec(), vec![1.0, 2.0]);
+    /// ```
     pub fn reduction(mut self, reduction: Reduction) -> Self {
         self.reduction = reduction;
         self
@@ -90,7 +123,16 @@ pub struct CrossEntropyOptions<B: Backend> {
 }
 
 impl<B: Backend> CrossEntropyOptions<B> {
-    /// Options with `reduction`, no class weights, no ignored label and no label smoothing.
+    /// Options with `reduction`, no class weights, no ignored label and no label smoothing:
+    /// the same as passing `reduction` itself.
+    ///
+    /// ```
+    /// use duograd::backends::NdArray;
+    /// use duograd::{CrossEntropyOptions, Reduction, Tensor};
+    /// let logits = Tensor::<NdArray<f64>>::from_f64(&[1.0, 2.0], &[1, 2]);
+    /// let a = logits.cross_entropy(&[0], CrossEntropyOptions::new(Reduction::Mean));
+    /// assert_eq!(a.item(), logits.cross_entropy(&[0], Reduction::Mean).item());
+    /// ```
     pub fn new(reduction: Reduction) -> Self {
         CrossEntropyOptions {
             nll: NllLossOptions::new(reduction),
@@ -100,6 +142,14 @@ impl<B: Backend> CrossEntropyOptions<B> {
 
     /// One weight per class: see [`NllLossOptions::weight`]. With probability targets each
     /// class's term is weighted, and [`Reduction::Mean`] divides by the batch size.
+    ///
+    /// ```
+    /// use duograd::backends::NdArray;
+    /// use duograd::{CrossEntropyOptions, Reduction, Tensor};
+    /// let logits = Tensor::<NdArray<f64>>::from_f64(&[0.0, 0.0], &[1, 2]);
+    /// let options = CrossEntropyOptions::new(Reduction::Sum).weight(&Tensor::from_f64(&[2.0, 1.0], &[2]));
+    /// assert!((logits.cross_entropy(&[0], options).item() - 2.0 * 2f64.ln()).abs() < 1e-12);
+    /// ```
     pub fn weight(mut self, weight: &Tensor<B>) -> Self {
         self.nll = self.nll.weight(weight);
         self
@@ -107,6 +157,15 @@ impl<B: Backend> CrossEntropyOptions<B> {
 
     /// Rows labelled `index` are ignored: see [`NllLossOptions::ignore_index`]. Not available
     /// with probability targets (as in PyTorch).
+    ///
+    /// ```
+    /// use duograd::backends::NdArray;
+    /// use duograd::{CrossEntropyOptions, Reduction, Tensor};
+    /// let logits = Tensor::<NdArray<f64>>::from_f64(&[0.0, 0.0, 5.0, 0.0], &[2, 2]);
+    /// let options = CrossEntropyOptions::new(Reduction::Mean).ignore_index(1);
+    /// // Only row 0 (loss ln 2) counts.
+    /// assert!((logits.cross_entropy(&[0, 1], options).item() - 2f64.ln()).abs() < 1e-12);
+    /// ```
     pub fn ignore_index(mut self, index: usize) -> Self {
         self.nll = self.nll.ignore_index(index);
         self
@@ -114,12 +173,29 @@ impl<B: Backend> CrossEntropyOptions<B> {
 
     /// Mixes the target with the uniform distribution: `(1 - ε)·target + ε / classes`, as
     /// PyTorch's `label_smoothing` (ε in `[0, 1]`).
+    ///
+    /// ```
+    /// use duograd::backends::NdArray;
+    /// use duograd::{CrossEntropyOptions, Reduction, Tensor};
+    /// // Full smoothing: the target is uniform whatever the label.
+    /// let logits = Tensor::<NdArray<f64>>::from_f64(&[0.0, 0.0], &[1, 2]);
+    /// let options = CrossEntropyOptions::new(Reduction::Mean).label_smoothing(1.0);
+    /// assert!((logits.cross_entropy(&[1], options).item() - 2f64.ln()).abs() < 1e-12);
+    /// ```
     pub fn label_smoothing(mut self, epsilon: f64) -> Self {
         self.label_smoothing = epsilon;
         self
     }
 
     /// The reduction.
+    ///
+    /// ```
+    /// use duograd::backends::NdArray;
+    /// use duograd::{CrossEntropyOptions, Reduction, Tensor};
+    /// let logits = Tensor::<NdArray<f64>>::from_f64(&[0.0, 0.0, 0.0, 0.0], &[2, 2]);
+    /// let options = CrossEntropyOptions::new(Reduction::Mean).reduction(Reduction::None);
+    /// assert_eq!(logits.cross_entropy(&[0, 1], options).shape(), &[2]);
+    /// ```
     pub fn reduction(mut self, reduction: Reduction) -> Self {
         self.nll.reduction = reduction;
         self

@@ -9,6 +9,16 @@ use crate::Reduction;
 /// How [`Tensor::kl_div`] reduces, as PyTorch's `reduction=` for `F.kl_div`: a [`Reduction`] or
 /// `BatchMean`, the sum divided by the batch size (the first axis), which is the actual KL
 /// divergence per sample; PyTorch's default `'mean'` divides by every element instead.
+///
+/// ```
+/// use duograd::backends::NdArray;
+/// use duograd::{KlDivReduction, Reduction, Tensor};
+/// let log_q = Tensor::<NdArray<f64>>::from_f64(&[-1.0, -1.0, -1.0, -1.0], &[2, 2]);
+/// let p = Tensor::from_f64(&[1.0, 0.0, 1.0, 0.0], &[2, 2]);
+/// let sum = log_q.kl_div(&p, Reduction::Sum, false).item();
+/// assert_eq!(log_q.kl_div(&p, KlDivReduction::BatchMean, false).item(), sum / 2.0);
+/// assert_eq!(log_q.kl_div(&p, KlDivReduction::Mean, false).item(), sum / 4.0);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum KlDivReduction {
     /// The mean over every element.
