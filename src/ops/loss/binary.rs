@@ -47,7 +47,8 @@ impl<B: Backend> BceOptions<B> {
         }
     }
 
-    /// A weight broadcast to the input's shape, multiplying each element's loss.
+    /// A weight broadcast to the input's shape, multiplying each element's loss (a constant: no
+    /// gradient flows to it, as in PyTorch).
     ///
     /// ```
     /// use duograd::backends::NdArray;
@@ -57,12 +58,13 @@ impl<B: Backend> BceOptions<B> {
     /// assert!((p.binary_cross_entropy(&p, options).item() - 2.0 * 2f64.ln()).abs() < 1e-12);
     /// ```
     pub fn weight(mut self, weight: &Tensor<B>) -> Self {
-        self.weight = Some(weight.clone());
+        self.weight = Some(weight.detach());
         self
     }
 
     /// A weight of the positive term (`target · log σ(x)`), broadcast to the input's shape
-    /// (usually one per class: the last axis); above 1 it raises recall. Logits only.
+    /// (usually one per class: the last axis); above 1 it raises recall. Logits only; a
+    /// constant, as the weight.
     ///
     /// ```
     /// use duograd::backends::NdArray;
@@ -73,7 +75,7 @@ impl<B: Backend> BceOptions<B> {
     /// assert!((loss.item() - 5.0 * 2f64.ln()).abs() < 1e-12);
     /// ```
     pub fn pos_weight(mut self, pos_weight: &Tensor<B>) -> Self {
-        self.pos_weight = Some(pos_weight.clone());
+        self.pos_weight = Some(pos_weight.detach());
         self
     }
 

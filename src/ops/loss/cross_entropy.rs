@@ -497,6 +497,11 @@ impl<B: Backend> Tensor<B> {
         );
         let epsilon = options.label_smoothing;
         check_smoothing(op, epsilon);
+        let weights = options
+            .nll
+            .weight
+            .as_ref()
+            .map(|w| class_weights(op, w, shape));
         let (batch, classes) = (shape[0], shape[1]);
         let target = match epsilon > 0.0 {
             true => target
@@ -505,9 +510,8 @@ impl<B: Backend> Tensor<B> {
             false => target.clone(),
         };
         let mut terms = &self.log_softmax(1) * &target;
-        if let Some(w) = &options.nll.weight {
-            let weights = class_weights(op, w, shape);
-            terms = terms * Tensor::from_f64(&weights, &[1, classes]);
+        if let Some(w) = weights {
+            terms = terms * Tensor::from_f64(&w, &[1, classes]);
         }
         let rows = terms.sum_dim(1, false).neg();
         match options.nll.reduction {
@@ -538,11 +542,12 @@ impl<B: Backend> Tensor<B> {
     #[track_caller]
     pub fn nll_loss(&self, labels: &[usize], options: impl Into<NllLossOptions<B>>) -> Self {
         let options = options.into();
-        let (weights, safe_labels) = row_weights("nll_loss", self.shape(), labels, &options);
         if options.is_plain() {
+            check_labels("nll_loss", self.shape(), labels, None);
             let rows: Vec<usize> = (0..labels.len()).collect();
             return super::reduce(options.reduction, self.index(&[&rows, labels]).neg());
         }
+        let (weights, safe_labels) = row_weights("nll_loss", self.shape(), labels, &options);
         let rows = weighted_nll_rows(self, &weights, &safe_labels);
         reduce_rows(options.reduction, rows, weights.iter().sum())
     }
