@@ -22,6 +22,8 @@ Generates the committed fixtures the Rust tests compare against:
   tests/fixtures/torch_cnn.json         an input batch [4,1,28,28] and the eval-mode output;
                                         for the cnn also every buffer after one train-mode
                                         forward (dropout off)
+  tests/fixtures/init.json              torch.nn.init's fans (2-d, conv and N-d weights)
+                                        and calculate_gain for every nonlinearity
 
 How to run (from the repository root):
 
@@ -395,6 +397,158 @@ def build_layer_cases():
          [randn(4, 3)], index=emb_index)
     case("embedding", "F.embedding(index (2,3), table(4,3)); repeated indices add gradients",
          lambda t: F.embedding(torch.tensor(emb_index), t), [randn(4, 3)], index=emb_index)
+
+
+# ---------------------------------------------------------------------------
+# ops.json: losses (their own seed, after every other op case)
+# ---------------------------------------------------------------------------
+
+LOSS_SEED = 20261207
+IGNORED = 7  # an ignore_index outside the 4 classes (duograd labels are unsigned)
+
+
+def probs(*shape):
+    """Rows of class probabilities (softmax of normals)."""
+    return torch.softmax(randn(*shape), -1)
+
+
+def unit(*shape):
+    """Uniform in [0.05, 0.95]: probabilities away from 0 and 1."""
+    return torch.rand(shape, dtype=DTYPE) * 0.9 + 0.05
+
+
+def build_loss_cases():
+    torch.manual_seed(LOSS_SEED)
+    labels = [1, 0, 3, 3, 2]
+    lt = torch.tensor(labels)
+    w = torch.tensor([0.5, 2.0, 1.0, 1.5], dtype=DTYPE)
+
+    # ---- cross-entropy with options --------------------------------------------------
+    case("ce_weight_mean", "F.cross_entropy(x(5,4), labels, weight=w(4)) (mean: divided by "
+         "the sum of the labels' weights); w constant",
+         lambda x, w: F.cross_entropy(x, lt, weight=w), [randn(5, 4), Const(w)], labels=labels)
+    case("ce_weight_sum", "F.cross_entropy(x(5,4), labels, weight=w(4), reduction='sum')",
+         lambda x, w: F.cross_entropy(x, lt, weight=w, reduction="sum"),
+         [randn(5, 4), Const(w)], labels=labels)
+    ign = [1, IGNORED, 3, IGNORED, 0]
+    it = torch.tensor(ign)
+    case("ce_ignore_index_mean", f"F.cross_entropy(x(5,4), labels, ignore_index={IGNORED}) "
+         "(mean over the 3 kept rows); ignored rows get gradient 0",
+         lambda x: F.cross_entropy(x, it, ignore_index=IGNORED), [randn(5, 4)], labels=ign)
+    case("ce_weight_ignore_in_range_none", "F.cross_entropy(x(5,4), labels, weight=w(4), "
+         "ignore_index=3, reduction='none'): class 3 is ignored (rows 2 and 3 give 0)",
+         lambda x, w: F.cross_entropy(x, lt, weight=w, ignore_index=3, reduction="none"),
+         [randn(5, 4), Const(w)], labels=labels)
+    case("ce_weight_ignore_mean", f"F.cross_entropy(x(5,4), labels, weight=w(4), "
+         f"ignore_index={IGNORED}) (mean: divided by the kept rows' weights)",
+         lambda x, w: F.cross_entropy(x, it, weight=w, ignore_index=IGNORED),
+         [randn(5, 4), Const(w)], labels=ign)
+    case("ce_label_smoothing_mean", "F.cross_entropy(x(5,4), labels, label_smoothing=0.2)",
+         lambda x: F.cross_entropy(x, lt, label_smoothing=0.2), [randn(5, 4)], labels=labels)
+    case("ce_smoothing_weight_ignore_mean", f"F.cross_entropy(x(5,4), labels, weight=w(4), "
+         f"ignore_index={IGNORED}, label_smoothing=0.1)",
+         lambda x, w: F.cross_entropy(x, it, weight=w, ignore_index=IGNORED,
+                                      label_smoothing=0.1),
+         [randn(5, 4), Const(w)], labels=ign)
+    case("ce_smoothing_weight_sum", "F.cross_entropy(x(5,4), labels, weight=w(4), "
+         "label_smoothing=0.3, reduction='sum')",
+         lambda x, w: F.cross_entropy(x, lt, weight=w, label_smoothing=0.3, reduction="sum"),
+         [randn(5, 4), Const(w)], labels=labels)
+    case("ce_smoothing_ignore_none", f"F.cross_entropy(x(5,4), labels, "
+         f"ignore_index={IGNORED}, label_smoothing=0.25, reduction='none')",
+         lambda x: F.cross_entropy(x, it, ignore_index=IGNORED, label_smoothing=0.25,
+                                   reduction="none"), [randn(5, 4)], labels=ign)
+    case("ce_probs_mean", "F.cross_entropy(x(5,4), p(5,4)) with class probabilities p "
+         "(constant) (mean: divided by the batch size)",
+         lambda x, p: F.cross_entropy(x, p), [randn(5, 4), Const(probs(5, 4))])
+    case("ce_probs_weight_smoothing_none", "F.cross_entropy(x(5,4), p(5,4), weight=w(4), "
+         "label_smoothing=0.2, reduction='none'); p differentiable",
+         lambda x, p, w: F.cross_entropy(x, p, weight=w, label_smoothing=0.2, reduction="none"),
+         [randn(5, 4), probs(5, 4), Const(w)])
+    case("ce_probs_weight_sum", "F.cross_entropy(x(5,4), p(5,4), weight=w(4), reduction='sum')",
+         lambda x, p, w: F.cross_entropy(x, p, weight=w, reduction="sum"),
+         [randn(5, 4), probs(5, 4), Const(w)])
+
+    # ---- nll with options -------------------------------------------------------------
+    case("nll_weight_ignore_mean", f"F.nll_loss(F.log_softmax(x(5,4), 1), labels, weight=w(4), "
+         f"ignore_index={IGNORED}); the input is the raw logits x",
+         lambda x, w: F.nll_loss(F.log_softmax(x, 1), it, weight=w, ignore_index=IGNORED),
+         [randn(5, 4), Const(w)], labels=ign)
+    case("nll_weight_sum", "F.nll_loss(x(5,4), labels, weight=w(4), reduction='sum'); x used "
+         "directly as log-probabilities",
+         lambda x, w: F.nll_loss(x, lt, weight=w, reduction="sum"),
+         [randn(5, 4), Const(w)], labels=labels)
+
+    # ---- binary cross-entropy -----------------------------------------------------------
+    case("bce_logits_mean", "F.binary_cross_entropy_with_logits(x(3,4), y(3,4)), y in [0,1] "
+         "constant", lambda x, y: F.binary_cross_entropy_with_logits(x, y),
+         [randn(3, 4) * 2, Const(torch.rand(3, 4, dtype=DTYPE))])
+    case("bce_logits_weight_pos_weight_none", "F.binary_cross_entropy_with_logits(x(3,4), "
+         "y(3,4), weight=w(3,1), pos_weight=pw(4), reduction='none'); y differentiable",
+         lambda x, y, w, pw: F.binary_cross_entropy_with_logits(x, y, weight=w, pos_weight=pw,
+                                                                reduction="none"),
+         [randn(3, 4), torch.rand(3, 4, dtype=DTYPE), Const(rand_pos(3, 1)),
+          Const(rand_pos(4) * 2)])
+    case("bce_logits_extreme_sum", "F.binary_cross_entropy_with_logits(x, y, pos_weight=pw(3), "
+         "reduction='sum'), x entries +-1e4, +-40 and 0 (exact zeros and 1e4 per element)",
+         lambda x, y, pw: F.binary_cross_entropy_with_logits(x, y, pos_weight=pw,
+                                                             reduction="sum"),
+         [torch.tensor([[1e4, -1e4, 0.0], [40.0, -40.0, 1e4]], dtype=DTYPE),
+          Const(torch.tensor([[1.0, 1.0, 0.5], [0.0, 0.25, 0.0]], dtype=DTYPE)),
+          Const(torch.tensor([2.0, 0.5, 3.0], dtype=DTYPE))])
+    case("bce_mean", "F.binary_cross_entropy(p(3,4), y(3,4)), p in [0.05,0.95]; both "
+         "differentiable", lambda p, y: F.binary_cross_entropy(p, y),
+         [unit(3, 4), torch.rand(3, 4, dtype=DTYPE)])
+    case("bce_weight_none", "F.binary_cross_entropy(p(3,4), y(3,4), weight=w(4), "
+         "reduction='none')",
+         lambda p, y, w: F.binary_cross_entropy(p, y, weight=w, reduction="none"),
+         [unit(3, 4), torch.rand(3, 4, dtype=DTYPE), Const(rand_pos(4))])
+    case("bce_clamped_sum", "F.binary_cross_entropy(p, y, reduction='sum'), p entries 0, 1 "
+         "and 1e-50: log clamped at -100, gradient (p - y) / max(p (1 - p), 1e-12) = +-1e12; "
+         "y constant", lambda p, y: F.binary_cross_entropy(p, y, reduction="sum"),
+         [torch.tensor([0.0, 1.0, 1e-50, 0.0, 1.0, 0.5], dtype=DTYPE),
+          Const(torch.tensor([1.0, 0.0, 1.0, 0.0, 1.0, 0.25], dtype=DTYPE))])
+
+    # ---- regression losses --------------------------------------------------------------
+    kinks = torch.tensor([[-1.0, 1.0, 0.5, 0.0], [-0.5, 2.0, -3.0, 0.25],
+                          [1.5, -1.5, 0.75, -0.1]], dtype=DTYPE)
+    case("mse_sum", "F.mse_loss(a(3,4), b(3,4), reduction='sum')",
+         lambda a, b: F.mse_loss(a, b, reduction="sum"), [randn(3, 4), randn(3, 4)])
+    case("mse_none", "F.mse_loss(a(3,4), b(3,4), reduction='none')",
+         lambda a, b: F.mse_loss(a, b, reduction="none"), [randn(3, 4), randn(3, 4)])
+    case("l1_mean", "F.l1_loss(a(3,4), b(3,4)); both differentiable",
+         lambda a, b: F.l1_loss(a, b), [randn(3, 4), randn(3, 4)])
+    case("l1_sum_kinks", "F.l1_loss(x(3,4), 0, reduction='sum'), x with an exact 0 "
+         "(gradient 0 there); target constant",
+         lambda x, t: F.l1_loss(x, t, reduction="sum"), [kinks, Const(torch.zeros(3, 4, dtype=DTYPE))])
+    case("smooth_l1_mean", "F.smooth_l1_loss(a(3,4), b(3,4), beta=0.5)",
+         lambda a, b: F.smooth_l1_loss(a, b, beta=0.5), [randn(3, 4), randn(3, 4)])
+    case("smooth_l1_kinks_none", "F.smooth_l1_loss(x(3,4), 0, beta=1.0, reduction='none'), "
+         "|x| exactly 1 and 0 at some entries; target constant",
+         lambda x, t: F.smooth_l1_loss(x, t, beta=1.0, reduction="none"),
+         [kinks, Const(torch.zeros(3, 4, dtype=DTYPE))])
+    case("smooth_l1_beta0_sum", "F.smooth_l1_loss(a(3,4), b(3,4), beta=0, reduction='sum') "
+         "(the L1 loss)", lambda a, b: F.smooth_l1_loss(a, b, beta=0.0, reduction="sum"),
+         [randn(3, 4), randn(3, 4)])
+    case("huber_mean", "F.huber_loss(a(3,4), b(3,4), delta=0.8)",
+         lambda a, b: F.huber_loss(a, b, delta=0.8), [randn(3, 4), randn(3, 4)])
+    case("huber_kinks_sum", "F.huber_loss(x(3,4), 0, delta=1.5, reduction='sum'), |x| exactly "
+         "1.5 and 0 at some entries; target constant",
+         lambda x, t: F.huber_loss(x, t, delta=1.5, reduction="sum"),
+         [kinks, Const(torch.zeros(3, 4, dtype=DTYPE))])
+    case("kl_div_batchmean", "F.kl_div(log_softmax(x(3,4)), p(3,4), reduction='batchmean'), "
+         "the input is the raw x; p constant with an exact 0 (term 0)",
+         lambda x, p: F.kl_div(F.log_softmax(x, 1), p, reduction="batchmean"),
+         [randn(3, 4), Const(torch.tensor([[0.1, 0.2, 0.3, 0.4], [0.0, 0.5, 0.25, 0.25],
+                                           [0.7, 0.1, 0.1, 0.1]], dtype=DTYPE))])
+    case("kl_div_mean", "F.kl_div(x(3,4), p(3,4)) (mean over elements); p differentiable",
+         lambda x, p: F.kl_div(x, p), [randn(3, 4), probs(3, 4)])
+    case("kl_div_log_target_sum", "F.kl_div(x(3,4), t(3,4), reduction='sum', log_target=True); "
+         "both differentiable", lambda x, t: F.kl_div(x, t, reduction="sum", log_target=True),
+         [randn(3, 4), torch.log(probs(3, 4))])
+    case("kl_div_log_target_none", "F.kl_div(x(2,3), t(2,3), reduction='none', "
+         "log_target=True)", lambda x, t: F.kl_div(x, t, reduction="none", log_target=True),
+         [randn(2, 3), randn(2, 3)])
 
 
 def first_max_pool_grad(x, grad_output, kernel, stride, padding):
@@ -1071,6 +1225,58 @@ def build_torch_cnn(out_dir):
 
 
 # ---------------------------------------------------------------------------
+# init.json: fans and gains of torch.nn.init
+# ---------------------------------------------------------------------------
+
+INIT_SHAPES = [[3, 5], [10, 4], [16, 3, 5, 5], [8, 2, 3], [6, 4, 3, 3, 2], [7, 1], [1, 9, 1, 1],
+               [32, 4, 0, 3]]
+GAIN_CASES = [("linear", None), ("conv1d", None), ("conv2d", None), ("conv3d", None),
+              ("conv_transpose1d", None), ("conv_transpose2d", None),
+              ("conv_transpose3d", None), ("sigmoid", None), ("tanh", None), ("relu", None),
+              ("relu", 0.3), ("leaky_relu", None), ("leaky_relu", 0.2),
+              ("leaky_relu", 5 ** 0.5), ("leaky_relu", -0.5), ("selu", None)]
+
+
+def build_init():
+    from torch.nn import init
+    fans = []
+    for shape in INIT_SHAPES:
+        w = torch.empty(shape)
+        fan_in, fan_out = init._calculate_fan_in_and_fan_out(w)
+        fans.append({"shape": shape, "fan_in": fan_in, "fan_out": fan_out,
+                     "fan_in_mode": init._calculate_correct_fan(w, "fan_in"),
+                     "fan_out_mode": init._calculate_correct_fan(w, "fan_out")})
+    low_rank = []
+    for shape in [[5], []]:
+        try:
+            init._calculate_fan_in_and_fan_out(torch.empty(shape))
+            raise AssertionError(f"fans of {shape} did not raise")
+        except ValueError as e:
+            low_rank.append({"shape": shape, "error": str(e)})
+    gains = [{"nonlinearity": n, "param": p, "gain": init.calculate_gain(n, p)}
+             for n, p in GAIN_CASES]
+    trunc = [truncated_normal_moments(*c) for c in TRUNC_CASES]
+    return {"torch_version": torch.__version__, "fans": fans, "low_rank": low_rank,
+            "gains": gains, "trunc_normal": trunc}
+
+
+TRUNC_CASES = [(0.0, 1.0, -2.0, 2.0), (0.5, 2.0, -1.0, 1.5), (1.0, 0.5, 0.0, 4.0)]
+
+
+def truncated_normal_moments(mean, std, a, b):
+    """Mean and standard deviation of N(mean, std^2) truncated to [a, b] (closed form)."""
+    n = torch.distributions.Normal(torch.tensor(0.0, dtype=DTYPE), torch.tensor(1.0, dtype=DTYPE))
+    al = torch.tensor((a - mean) / std, dtype=DTYPE)
+    be = torch.tensor((b - mean) / std, dtype=DTYPE)
+    pa, pb = n.log_prob(al).exp(), n.log_prob(be).exp()
+    z = n.cdf(be) - n.cdf(al)
+    m = mean + std * (pa - pb) / z
+    var = std ** 2 * (1 + (al * pa - be * pb) / z - ((pa - pb) / z) ** 2)
+    return {"mean": mean, "std": std, "a": a, "b": b,
+            "truncated_mean": float(m), "truncated_std": float(var.sqrt())}
+
+
+# ---------------------------------------------------------------------------
 # writing
 # ---------------------------------------------------------------------------
 
@@ -1107,6 +1313,7 @@ def main():
     torch.use_deterministic_algorithms(True)
 
     build_op_cases()
+    build_loss_cases()
     ops = {
         "torch_version": torch.__version__,
         "dtype": "float64",
@@ -1120,10 +1327,12 @@ def main():
     write_json(os.path.join(out_dir, "torch_lenet.json"), build_torch_lenet(out_dir))
     write_json(os.path.join(out_dir, "torch_cnn.json"), build_torch_cnn(out_dir))
     write_json(os.path.join(out_dir, "torch_layers.json"), build_torch_layers(out_dir))
+    write_json(os.path.join(out_dir, "init.json"), build_init())
 
     for f in ["ops.json", "optim.json", "lr_schedulers.json", "torch_mlp.json", "torch_mlp.safetensors",
               "torch_lenet.json", "torch_lenet.safetensors", "torch_cnn.json",
-              "torch_cnn.safetensors", "torch_layers.json", "torch_layers.safetensors"]:
+              "torch_cnn.safetensors", "torch_layers.json", "torch_layers.safetensors",
+              "init.json"]:
         p = os.path.join(out_dir, f)
         print(f"wrote {p} ({os.path.getsize(p)} bytes)")
     print(f"{len(CASES)} op cases, {len(ops['second_order'])} second-order cases, "

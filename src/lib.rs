@@ -60,6 +60,9 @@ pub use duograd_backend::{
 pub use error::AutogradError;
 pub use gradcheck::{gradcheck, gradgradcheck, GradcheckError, GradcheckOptions};
 pub use ops::conv::Conv2dOptions;
+pub use ops::loss::binary::BceOptions;
+pub use ops::loss::cross_entropy::{CrossEntropyOptions, NllLossOptions};
+pub use ops::loss::regression::KlDivReduction;
 pub use ops::pool::Pool2dOptions;
 pub use tensor::Tensor;
 

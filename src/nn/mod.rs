@@ -1,7 +1,8 @@
 //! Neural-network building blocks: [`Parameter`] and [`Buffer`], the [`Module`] trait (and its
 //! derive) with [`Forward`], layers ([`Linear`], [`Conv2d`], pooling, [`BatchNorm1d`] and
 //! [`BatchNorm2d`], [`LayerNorm`], [`Embedding`], [`Dropout`], [`Flatten`], [`Identity`],
-//! activations, [`Sequential`], [`Mlp`]), loss [`functional`]s, and safetensors [`weights`].
+//! activations, [`Sequential`], [`Mlp`]), loss [`functional`]s, parameter [`init`]ialization,
+//! and safetensors [`weights`].
 //!
 //! Models are written once, generic over the [`Backend`](crate::Backend), and their parameter
 //! names follow PyTorch (`0.weight`, `linear1.bias`), so weights move between duograd and
@@ -42,6 +43,7 @@ mod flatten;
 mod forward;
 pub mod functional;
 mod generator;
+pub mod init;
 mod layer_norm;
 mod linear;
 mod mlp;

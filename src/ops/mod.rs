@@ -12,7 +12,7 @@ mod elementwise;
 mod index;
 mod layer_norm;
 mod layout;
-mod loss;
+pub(crate) mod loss;
 mod matmul;
 mod norm;
 mod overload;

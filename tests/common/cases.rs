@@ -4,7 +4,10 @@
 
 use std::collections::HashMap;
 
-use duograd::{Backend, Conv2dOptions, Pool2dOptions, Reduction, Tensor};
+use duograd::{
+    Backend, BceOptions, Conv2dOptions, CrossEntropyOptions, KlDivReduction, NllLossOptions,
+    Pool2dOptions, Reduction, Tensor,
+};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::Deserialize;
 
@@ -243,6 +246,79 @@ pub fn apply<B: Backend>(name: &str, x: &[Tensor<B>], idx: &Indices) -> Tensor<B
         ),
         "fold" => x[0].fold([4, 5], [2, 2], Conv2dOptions::new()),
         "fold_stride2_pad1" => x[0].fold([5, 4], [3, 3], Conv2dOptions::new().padding(1).stride(2)),
+        other => loss_case(other, x, labels),
+    }
+}
+
+/// The ignore_index of the loss cases whose labels include it (outside the 4 classes).
+const IGNORED: usize = 7;
+
+/// The duograd expression of a loss case (`build_loss_cases` in the reference script).
+fn loss_case<B: Backend>(name: &str, x: &[Tensor<B>], labels: &[usize]) -> Tensor<B> {
+    use Reduction::{Mean, None, Sum};
+    let ce = CrossEntropyOptions::<B>::new;
+    let bce = BceOptions::<B>::new;
+    match name {
+        "ce_weight_mean" => x[0].cross_entropy(labels, ce(Mean).weight(&x[1])),
+        "ce_weight_sum" => x[0].cross_entropy(labels, ce(Sum).weight(&x[1])),
+        "ce_ignore_index_mean" => x[0].cross_entropy(labels, ce(Mean).ignore_index(IGNORED)),
+        "ce_weight_ignore_in_range_none" => {
+            x[0].cross_entropy(labels, ce(None).weight(&x[1]).ignore_index(3))
+        }
+        "ce_weight_ignore_mean" => {
+            x[0].cross_entropy(labels, ce(Mean).weight(&x[1]).ignore_index(IGNORED))
+        }
+        "ce_label_smoothing_mean" => x[0].cross_entropy(labels, ce(Mean).label_smoothing(0.2)),
+        "ce_smoothing_weight_ignore_mean" => x[0].cross_entropy(
+            labels,
+            ce(Mean)
+                .weight(&x[1])
+                .ignore_index(IGNORED)
+                .label_smoothing(0.1),
+        ),
+        "ce_smoothing_weight_sum" => {
+            x[0].cross_entropy(labels, ce(Sum).weight(&x[1]).label_smoothing(0.3))
+        }
+        "ce_smoothing_ignore_none" => {
+            x[0].cross_entropy(labels, ce(None).ignore_index(IGNORED).label_smoothing(0.25))
+        }
+        "ce_probs_mean" => x[0].cross_entropy_probs(&x[1], Mean),
+        "ce_probs_weight_smoothing_none" => {
+            x[0].cross_entropy_probs(&x[1], ce(None).weight(&x[2]).label_smoothing(0.2))
+        }
+        "ce_probs_weight_sum" => x[0].cross_entropy_probs(&x[1], ce(Sum).weight(&x[2])),
+        "nll_weight_ignore_mean" => x[0].log_softmax(1).nll_loss(
+            labels,
+            NllLossOptions::new(Mean)
+                .weight(&x[1])
+                .ignore_index(IGNORED),
+        ),
+        "nll_weight_sum" => x[0].nll_loss(labels, NllLossOptions::new(Sum).weight(&x[1])),
+        "bce_logits_mean" => x[0].binary_cross_entropy_with_logits(&x[1], Mean),
+        "bce_logits_weight_pos_weight_none" => {
+            x[0].binary_cross_entropy_with_logits(&x[1], bce(None).weight(&x[2]).pos_weight(&x[3]))
+        }
+        "bce_logits_extreme_sum" => {
+            x[0].binary_cross_entropy_with_logits(&x[1], bce(Sum).pos_weight(&x[2]))
+        }
+        "bce_mean" => x[0].binary_cross_entropy(&x[1], Mean),
+        "bce_weight_none" => x[0].binary_cross_entropy(&x[1], bce(None).weight(&x[2])),
+        "bce_clamped_sum" => x[0].binary_cross_entropy(&x[1], Sum),
+        "mse_sum" => x[0].mse_loss_with(&x[1], Sum),
+        "mse_none" => x[0].mse_loss_with(&x[1], None),
+        "l1_mean" => x[0].l1_loss(&x[1], Mean),
+        "l1_sum_kinks" => x[0].l1_loss(&x[1], Sum),
+        "smooth_l1_mean" => x[0].smooth_l1_loss(&x[1], 0.5, Mean),
+        "smooth_l1_kinks_none" => x[0].smooth_l1_loss(&x[1], 1.0, None),
+        "smooth_l1_beta0_sum" => x[0].smooth_l1_loss(&x[1], 0.0, Sum),
+        "huber_mean" => x[0].huber_loss(&x[1], 0.8, Mean),
+        "huber_kinks_sum" => x[0].huber_loss(&x[1], 1.5, Sum),
+        "kl_div_batchmean" => x[0]
+            .log_softmax(1)
+            .kl_div(&x[1], KlDivReduction::BatchMean, false),
+        "kl_div_mean" => x[0].kl_div(&x[1], Mean, false),
+        "kl_div_log_target_sum" => x[0].kl_div(&x[1], Sum, true),
+        "kl_div_log_target_none" => x[0].kl_div(&x[1], None, true),
         other => panic!(
             "no duograd expression for fixture case '{other}': add it to tests/common/cases.rs"
         ),
@@ -256,6 +332,14 @@ fn domain(case: &str, input: usize) -> Domain {
         ("div" | "div_broadcast", 1) | ("scalar_rdiv", 0) => Domain::AwayFromZero,
         // A running variance, under a square root.
         ("batch_norm_eval" | "batch_norm_train_running_stats", 2) => Domain::Positive,
+        // Probabilities strictly inside (0, 1).
+        ("bce_mean" | "bce_weight_none" | "bce_clamped_sum", 0) => Domain::Probability,
+        // Class weights, probabilities, element weights and targets under a logarithm.
+        (c, 1..) if c.starts_with("ce_") || c.starts_with("nll_") => Domain::Positive,
+        ("bce_logits_weight_pos_weight_none", 2 | 3) | ("bce_logits_extreme_sum", 2) => {
+            Domain::Positive
+        }
+        ("bce_weight_none", 2) | ("kl_div_batchmean" | "kl_div_mean", 1) => Domain::Positive,
         _ => Domain::Normal,
     }
 }
@@ -264,6 +348,7 @@ enum Domain {
     Normal,
     Positive,
     AwayFromZero,
+    Probability,
 }
 
 /// Fresh random inputs with the fixture's shapes, inside each op's smooth domain (the fixture's
@@ -282,6 +367,7 @@ pub fn random_inputs<B: Backend>(case: &OpCase, seed: u64) -> Vec<Tensor<B>> {
                         Domain::Normal => z,
                         Domain::Positive => 0.5 + z.abs(),
                         Domain::AwayFromZero => z.signum() * (0.5 + z.abs()),
+                        Domain::Probability => 0.1 + 0.8 * rng.random::<f64>(),
                     }
                 })
                 .collect();
