@@ -4,7 +4,8 @@
 //! `--resume` refusals and `--eval`.
 //!
 //! The program is an example, so cargo gives tests no path to it: it is built here with
-//! `cargo build --release --example train_mnist` (a no-op when up to date) and found in
+//! `cargo build --example train_mnist` in the profile of the test itself (`--release` under
+//! `cargo test --release`; a no-op when `cargo test` has built the examples) and found in
 //! cargo's JSON messages. The data is a synthetic CSV in the 8×8 digits format, written to a
 //! temporary directory, so the test needs no data set.
 
@@ -21,14 +22,11 @@ use rand::{Rng, SeedableRng};
 fn program() -> &'static Path {
     static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
     PROGRAM.get_or_init(|| {
+        let release = (!cfg!(debug_assertions)).then_some("--release");
         let output = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--release",
-                "--example",
-                "train_mnist",
-                "--message-format=json-render-diagnostics",
-            ])
+            .args(["build", "--example", "train_mnist"])
+            .args(release)
+            .arg("--message-format=json-render-diagnostics")
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .stderr(Stdio::inherit())
             .output()

@@ -253,13 +253,16 @@ const RUN_FLAGS: [(&str, &str); 17] = [
     ("precision", "--precision"),
 ];
 
+/// Whether the argument `id` was given on the command line (not left to its default).
+pub fn given(matches: &ArgMatches, id: &str) -> bool {
+    matches.value_source(id) == Some(ValueSource::CommandLine)
+}
+
 /// The run-shaping flags given on the command line, but for those in `allowed`.
 pub fn given_run_flags(matches: &ArgMatches, allowed: &[&str]) -> Vec<&'static str> {
     RUN_FLAGS
         .iter()
-        .filter(|(id, flag)| {
-            !allowed.contains(flag) && matches.value_source(id) == Some(ValueSource::CommandLine)
-        })
+        .filter(|(id, flag)| !allowed.contains(flag) && given(matches, id))
         .map(|&(_, flag)| flag)
         .collect()
 }

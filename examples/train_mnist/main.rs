@@ -226,7 +226,24 @@ fn evaluate_file(args: &Args, matches: &ArgMatches, path: &Path) -> Result<(), S
         None => args.config().map_err(|e| e.to_string())?,
     };
     let splits = load(args, &config)?;
-    let evaluate = match (args.backend, args.precision) {
+    // A checkpoint is evaluated on the backend and precision that trained it unless told
+    // otherwise: then it reproduces the run's final test metrics exactly.
+    let recorded = match &saved {
+        SavedModel::Checkpoint(c) => (
+            BackendKind::named(&c.state().backend),
+            Precision::named(&c.state().precision),
+        ),
+        SavedModel::Weights(_) => (None, None),
+    };
+    let backend = match recorded.0 {
+        Some(b) if !cli::given(matches, "backend") => b,
+        _ => args.backend,
+    };
+    let precision = match recorded.1 {
+        Some(p) if !cli::given(matches, "precision") => p,
+        _ => args.precision,
+    };
+    let evaluate = match (backend, precision) {
         (BackendKind::Ndarray, Precision::F32) => SavedModel::evaluate::<NdArray<f32>>,
         (BackendKind::Ndarray, Precision::F64) => SavedModel::evaluate::<NdArray<f64>>,
         (BackendKind::Nalgebra, Precision::F32) => SavedModel::evaluate::<Nalgebra<f32>>,
@@ -238,11 +255,13 @@ fn evaluate_file(args: &Args, matches: &ArgMatches, path: &Path) -> Result<(), S
         SavedModel::Weights(_) => "weights".to_string(),
     };
     println!(
-        "{} ({kind}): {}, {} test samples of {}",
+        "{} ({kind}): {}, {} test samples of {}, backend {}, {}",
         path.display(),
         config.describe(splits.input_size(), splits.classes()),
         report::thousands(eval.samples as f64),
         splits.dataset,
+        backend.name(),
+        precision.name(),
     );
     println!(
         "test accuracy {:.2}% ({}/{}), test loss {:.4}",

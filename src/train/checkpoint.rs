@@ -194,7 +194,7 @@ pub struct RunState {
 /// assert!(err.to_string().contains("not a valid safetensors file"), "{err}");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Checkpoint {
     path: PathBuf,
     bytes: Vec<u8>,
@@ -352,6 +352,17 @@ impl Checkpoint {
             g.set_state(&s.state().expect("checked when read"));
         }
         Ok(())
+    }
+}
+
+impl std::fmt::Debug for Checkpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checkpoint")
+            .field("path", &self.path)
+            .field("bytes", &self.bytes.len())
+            .field("epochs_done", &self.state.epochs_done)
+            .field("config", &self.state.config)
+            .finish_non_exhaustive()
     }
 }
 
