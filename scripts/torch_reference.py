@@ -370,6 +370,8 @@ def build_op_cases():
 
     # ---- convolutional networks (after every case above, whose random inputs stay the same) --
     build_conv_cases()
+    # ---- the everyday op surface (after the cases above, whose random inputs stay the same) --
+    build_everyday_cases()
 
 
 def first_max_pool_grad(x, grad_output, kernel, stride, padding):
@@ -557,6 +559,103 @@ def build_conv_cases():
     case("fold_stride2_pad1", "F.fold(p(2,18,6), output_size=(5,4), kernel_size=3, padding=1, "
          "stride=2) -> (2,2,5,4); entries that fall in the padding are dropped",
          lambda p: F.fold(p, (5, 4), 3, padding=1, stride=2), [randn(2, 18, 6)])
+
+
+def with_zeros(x, *positions):
+    """x with exact zeros at the given positions (kinks where PyTorch picks a derivative)."""
+    x = x.clone()
+    for p in positions:
+        x[p] = 0.0
+    return x
+
+
+def mask(*shape):
+    """A random 0/1 mask as float64 (duograd's mask representation)."""
+    return (torch.rand(shape, dtype=DTYPE) > 0.5).to(DTYPE)
+
+
+def build_everyday_cases():
+    """Elementwise functions, selection by masks, reductions, shapes and einsum. They draw from
+    the global generator after every earlier case, so adding them left those inputs unchanged."""
+    # ---- elementwise ------------------------------------------------------------------------
+    case("log1p", "x.log1p(), x(3,4) = rand+0.5", lambda x: x.log1p(), [rand_pos(3, 4)])
+    case("expm1", "x.expm1(), x(3,4)", lambda x: x.expm1(), [randn(3, 4)])
+    case("sin", "x.sin(), x(3,4) * 3", lambda x: x.sin(), [randn(3, 4) * 3])
+    case("cos", "x.cos(), x(3,4) * 3", lambda x: x.cos(), [randn(3, 4) * 3])
+    case("erf", "torch.erf(x), x(3,4)", torch.erf, [randn(3, 4)])
+    c = case("gelu", "F.gelu(x) (exact, erf), x(3,4) with exact zeros at (0,1),(2,2): "
+             "gelu'(0) = 0.5", F.gelu, [with_zeros(randn(3, 4) * 2, (0, 1), (2, 2))])
+    assert g(c, 0)[0, 1] == 0.5 * go(c)[0, 1]
+    case("gelu_tanh", "F.gelu(x, approximate='tanh'), x(3,4) with exact zeros at (1,1),(2,3)",
+         lambda x: F.gelu(x, approximate="tanh"),
+         [with_zeros(randn(3, 4) * 2, (1, 1), (2, 3))])
+    case("silu", "F.silu(x), x(3,4)", F.silu, [randn(3, 4) * 2])
+    c = case("leaky_relu", "F.leaky_relu(x, 0.1), x(3,4) with exact zeros at (0,0),(1,2): "
+             "torch: the derivative at 0 is the slope",
+             lambda x: F.leaky_relu(x, 0.1), [with_zeros(randn(3, 4), (0, 0), (1, 2))])
+    assert g(c, 0)[0, 0] == 0.1 * go(c)[0, 0]
+    xe = with_zeros(randn(3, 4) * 2, (0, 3), (2, 1))
+    xe[1, 1] = 800.0  # exp(800) overflows: the curve must not see it
+    c = case("elu", "F.elu(x, alpha=1.3), x(3,4) with exact zeros at (0,3),(2,1) (derivative "
+             "alpha there, as torch) and x[1,1] = 800", lambda x: F.elu(x, alpha=1.3), [xe])
+    assert abs(g(c, 0)[0, 3] - 1.3 * go(c)[0, 3]) < 1e-15
+    xs = randn(3, 4) * 3
+    xs[0, 0], xs[2, 3] = 25.0, 900.0
+    case("softplus", "F.softplus(x) (beta 1, threshold 20), x(3,4) * 3 with x[0,0] = 25 and "
+         "x[2,3] = 900 above the threshold (linear there)", F.softplus, [xs])
+    case("softplus_beta2_threshold3", "F.softplus(x, beta=2, threshold=3), x(3,4) * 2: the "
+         "entries with 2x > 3 are x itself", lambda x: F.softplus(x, beta=2, threshold=3),
+         [randn(3, 4) * 2])
+    case("reciprocal", "x.reciprocal(), x(3,4), |x| >= 0.5", lambda x: x.reciprocal(),
+         [away(3, 4)])
+    case("pow_tensor", "torch.pow(a(3,4), b(4,)) with a = rand+0.5, broadcasting",
+         torch.pow, [rand_pos(3, 4), randn(4)])
+    a0 = with_zeros(rand_pos(3, 4), (0, 0), (0, 1), (1, 2), (2, 0))
+    b0 = randn(3, 4)
+    b0[0, 0], b0[0, 1], b0[1, 2], b0[2, 0], b0[2, 2] = 0.0, 2.0, 1.0, 3.0, 0.0
+    c = case("pow_tensor_zero_base", "torch.pow(a(3,4), b(3,4)); a = 0 at (0,0),(0,1),(1,2),"
+             "(2,0) with b = 0, 2, 1, 3 there, and b = 0 at (2,2): torch's gradients are 0 for "
+             "the base where b = 0 and 0 for the exponent where a = 0 and b >= 0",
+             torch.pow, [a0, b0])
+    assert g(c, 1)[0, 1] == 0 and g(c, 0)[2, 2] == 0
+    xc = randn(3, 4)
+    xc[0, 0], xc[1, 1], xc[2, 2] = -0.5, 0.8, -0.5
+    c = case("clamp", "x.clamp(-0.5, 0.8), x(3,4) with x exactly at the bounds at (0,0),(1,1),"
+             "(2,2): torch 2.15 gives gradient 0 at either bound", lambda x: x.clamp(-0.5, 0.8),
+             [xc])
+    assert g(c, 0)[0, 0] == 0 and g(c, 0)[1, 1] == 0
+    case("clamp_crossed", "x.clamp(1.0, -1.0), x(3,4): min > max, so every element is max "
+         "and the gradient is 0", lambda x: x.clamp(1.0, -1.0), [randn(3, 4)])
+    xm = randn(3, 4)
+    xm[1, 0] = 0.3
+    case("clamp_max", "x.clamp(max=0.3), x(3,4) with x[1,0] = 0.3 exactly (gradient 0 there)",
+         lambda x: x.clamp(max=0.3), [xm])
+
+    # ---- selection ----------------------------------------------------------------------------
+    case("where", "torch.where(cond(3,1) != 0, a(3,4), b(4,)) -> (3,4); cond a 0/1 mask (no "
+         "grad); both branches differentiable and broadcast",
+         lambda c, a, b: torch.where(c != 0, a, b),
+         [Const(torch.tensor([[1.0], [0.0], [1.0]], dtype=DTYPE)), randn(3, 4), randn(4)])
+    case("where_mask_full", "torch.where(cond(2,3) != 0, a(2,3), b(2,3)), cond random 0/1",
+         lambda c, a, b: torch.where(c != 0, a, b), [Const(mask(2, 3)), randn(2, 3), randn(2, 3)])
+    case("masked_fill", "x(3,4).masked_fill(mask(4,) != 0, -2.5); mask broadcast over rows",
+         lambda x, m: x.masked_fill(m != 0, -2.5),
+         [randn(3, 4), Const(torch.tensor([1.0, 0.0, 0.0, 1.0], dtype=DTYPE))])
+    a = randn(3, 4)
+    b = a.clone()
+    b[0] = randn(4)
+    b[2, 1:3] = randn(2)  # ties elsewhere
+    case("comparison_masks", "a * (1*(a==b) + 2*(a!=b) + 4*(a<b) + 8*(a<=b) + 16*(a>b) + "
+         "32*(a>=b)), a,b (3,4) tied at half the entries; the masks carry no gradient (b, "
+         "only compared, is a constant)",
+         lambda a, b: a * ((a == b) * 1.0 + (a != b) * 2.0 + (a < b) * 4.0 + (a <= b) * 8.0
+                           + (a > b) * 16.0 + (a >= b) * 32.0), [a, Const(b)])
+    xq = randn(3, 4)
+    xq[0, 0] = xq[1, 3] = xq[2, 2] = 0.5
+    case("comparison_masks_scalar", "x * (1*(x==0.5) + 2*(x!=0.5) + 4*(x<0.5) + 8*(x<=0.5) + "
+         "16*(x>0.5) + 32*(x>=0.5)), x(3,4) equal to 0.5 at three entries",
+         lambda x: x * ((x == 0.5) * 1.0 + (x != 0.5) * 2.0 + (x < 0.5) * 4.0
+                        + (x <= 0.5) * 8.0 + (x > 0.5) * 16.0 + (x >= 0.5) * 32.0), [xq])
 
 
 _MLP = {}

@@ -5,6 +5,7 @@
 //! tables (`tests/common/cases.rs`); the registry-completeness test fails until that is done.
 //! Composite ops (softmax, mean, index_select, …) need no backward of their own.
 
+mod activation;
 mod binary;
 pub(crate) mod conv;
 mod dropout;
@@ -17,6 +18,7 @@ mod norm;
 mod overload;
 pub(crate) mod pool;
 mod reduce;
+mod select;
 mod softmax;
 
 use crate::autograd::Registry;
@@ -36,4 +38,5 @@ pub(crate) fn register_builtins<B: Backend>(r: &Registry<B>) {
     conv::register(r);
     pool::register(r);
     norm::register(r);
+    select::register(r);
 }

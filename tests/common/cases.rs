@@ -235,6 +235,45 @@ pub fn apply<B: Backend>(name: &str, x: &[Tensor<B>], idx: &Indices) -> Tensor<B
         ),
         "fold" => x[0].fold([4, 5], [2, 2], Conv2dOptions::new()),
         "fold_stride2_pad1" => x[0].fold([5, 4], [3, 3], Conv2dOptions::new().padding(1).stride(2)),
+        "log1p" => x[0].log1p(),
+        "expm1" => x[0].expm1(),
+        "sin" => x[0].sin(),
+        "cos" => x[0].cos(),
+        "erf" => x[0].erf(),
+        "gelu" => x[0].gelu(),
+        "gelu_tanh" => x[0].gelu_tanh(),
+        "silu" => x[0].silu(),
+        "leaky_relu" => x[0].leaky_relu(0.1),
+        "elu" => x[0].elu(1.3),
+        "softplus" => x[0].softplus(1.0, 20.0),
+        "softplus_beta2_threshold3" => x[0].softplus(2.0, 3.0),
+        "reciprocal" => x[0].reciprocal(),
+        "pow_tensor" | "pow_tensor_zero_base" => x[0].pow(&x[1]),
+        "clamp" => x[0].clamp(-0.5, 0.8),
+        "clamp_crossed" => x[0].clamp(1.0, -1.0),
+        "clamp_max" => x[0].clamp_max(0.3),
+        "where" | "where_mask_full" => Tensor::where_(&x[0], &x[1], &x[2]),
+        "masked_fill" => x[0].masked_fill(&x[1], -2.5),
+        "comparison_masks" => {
+            let (a, b) = (&x[0], &x[1]);
+            let masks = a.eq(b)
+                + a.ne(b).mul_scalar(2.0)
+                + a.lt(b).mul_scalar(4.0)
+                + a.le(b).mul_scalar(8.0)
+                + a.gt(b).mul_scalar(16.0)
+                + a.ge(b).mul_scalar(32.0);
+            a * &masks
+        }
+        "comparison_masks_scalar" => {
+            let a = &x[0];
+            let masks = a.eq_scalar(0.5)
+                + a.ne_scalar(0.5).mul_scalar(2.0)
+                + a.lt_scalar(0.5).mul_scalar(4.0)
+                + a.le_scalar(0.5).mul_scalar(8.0)
+                + a.gt_scalar(0.5).mul_scalar(16.0)
+                + a.ge_scalar(0.5).mul_scalar(32.0);
+            a * &masks
+        }
         other => panic!(
             "no duograd expression for fixture case '{other}': add it to tests/common/cases.rs"
         ),
@@ -244,7 +283,10 @@ pub fn apply<B: Backend>(name: &str, x: &[Tensor<B>], idx: &Indices) -> Tensor<B
 /// Where a case's random inputs must lie for the op to be smooth there.
 fn domain(case: &str, input: usize) -> Domain {
     match (case, input) {
-        ("log" | "sqrt" | "pow_half" | "pow_neg", 0) => Domain::Positive,
+        ("log" | "sqrt" | "pow_half" | "pow_neg" | "log1p", 0) => Domain::Positive,
+        ("pow_tensor" | "pow_tensor_zero_base", 0) => Domain::Positive,
+        ("reciprocal", 0) => Domain::AwayFromZero,
+        ("where" | "where_mask_full", 0) | ("masked_fill", 1) => Domain::Mask,
         ("div" | "div_broadcast", 1) | ("scalar_rdiv", 0) => Domain::AwayFromZero,
         // A running variance, under a square root.
         ("batch_norm_eval" | "batch_norm_train_running_stats", 2) => Domain::Positive,
@@ -256,6 +298,8 @@ enum Domain {
     Normal,
     Positive,
     AwayFromZero,
+    /// 0 or 1 (a condition or mask input).
+    Mask,
 }
 
 /// Fresh random inputs with the fixture's shapes, inside each op's smooth domain (the fixture's
@@ -274,6 +318,7 @@ pub fn random_inputs<B: Backend>(case: &OpCase, seed: u64) -> Vec<Tensor<B>> {
                         Domain::Normal => z,
                         Domain::Positive => 0.5 + z.abs(),
                         Domain::AwayFromZero => z.signum() * (0.5 + z.abs()),
+                        Domain::Mask => f64::from(u8::from(z > 0.0)),
                     }
                 })
                 .collect();

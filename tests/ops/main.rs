@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod bad_input;
 mod completeness;
 mod cross_backend;
 mod gradcheck;

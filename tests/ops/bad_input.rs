@@ -1,0 +1,51 @@
+//! Bad input to the elementwise, selection, reduction, shape and einsum ops: a panic whose
+//! message names the op, the shapes and the argument, never a wrong answer.
+
+use duograd::backends::NdArray;
+use duograd::Tensor;
+
+type T = Tensor<NdArray<f64>>;
+
+#[test]
+#[should_panic(expected = "pow: shapes [2, 3] and [4] cannot be broadcast together")]
+fn pow_rejects_shapes_that_do_not_broadcast() {
+    T::ones(&[2, 3]).pow(&T::ones(&[4]));
+}
+
+#[test]
+#[should_panic(
+    expected = "where: condition of shape [3], a of shape [2, 3] and b of shape [2, 4] cannot be broadcast together"
+)]
+fn where_rejects_branches_that_do_not_broadcast() {
+    T::where_(&T::ones(&[3]), &T::ones(&[2, 3]), &T::ones(&[2, 4]));
+}
+
+#[test]
+#[should_panic(
+    expected = "where: condition of shape [4], a of shape [2, 3] and b of shape [3] cannot be broadcast together"
+)]
+fn where_rejects_a_condition_that_does_not_broadcast() {
+    T::where_(&T::ones(&[4]), &T::ones(&[2, 3]), &T::ones(&[3]));
+}
+
+#[test]
+#[should_panic(
+    expected = "masked_fill: mask of shape [2, 1, 3] does not broadcast to the tensor's shape [2, 3]"
+)]
+fn masked_fill_rejects_a_mask_that_would_grow_the_tensor() {
+    T::ones(&[2, 3]).masked_fill(&T::ones(&[2, 1, 3]), 0.0);
+}
+
+#[test]
+#[should_panic(
+    expected = "masked_fill: mask of shape [3, 2] does not broadcast to the tensor's shape [2, 3]"
+)]
+fn masked_fill_rejects_a_mask_of_the_wrong_shape() {
+    T::ones(&[2, 3]).masked_fill(&T::ones(&[3, 2]), 0.0);
+}
+
+#[test]
+#[should_panic(expected = "ne: shapes [2] and [3] cannot be broadcast together")]
+fn ne_rejects_shapes_that_do_not_broadcast() {
+    T::ones(&[2]).ne(&T::ones(&[3]));
+}
