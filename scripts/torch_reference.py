@@ -657,6 +657,78 @@ def build_everyday_cases():
          lambda x: x * ((x == 0.5) * 1.0 + (x != 0.5) * 2.0 + (x < 0.5) * 4.0
                         + (x <= 0.5) * 8.0 + (x > 0.5) * 16.0 + (x >= 0.5) * 32.0), [xq])
 
+    # ---- reductions -----------------------------------------------------------------------------
+    xm = randn(2, 3, 4)
+    bottom = -float(xm.abs().max()) - 0.5
+    xm[0, 0, 1] = xm[0, 2, 1] = bottom
+    xm[1, 1, 2] = xm[1, 2, 2] = bottom
+    c = case("min_dim1", "x(2,3,4).min(1).values -> (2,4); ties along dim 1 at [0,{0,2},1] "
+             "and [1,{1,2},2]: torch routes the whole gradient to the FIRST minimal index",
+             lambda x: x.min(1).values, [xm])
+    assert g(c, 0)[0, 2, 1] == 0 and g(c, 0)[0, 0, 1] == go(c)[0, 1]
+    c = case("min_dim1_with_indices", "x.min(1) values + 10 * indices (as float), x(2,3,4) "
+             "with the ties of min_dim1: the indices are the first minimal ones",
+             lambda x: x.min(1).values + 10.0 * x.min(1).indices.to(DTYPE), [xm.clone()])
+    xt = randn(2, 3, 4)
+    top = float(xt.abs().max()) + 0.5
+    xt[1, 0, 0] = xt[1, 0, 2] = top
+    case("max_dim2_with_indices_keepdim", "x.max(2, keepdim=True) values + 10 * indices, "
+         "x(2,3,4) with ties along dim 2 at [1,0,{0,2}] (the first wins)",
+         lambda x: x.max(2, keepdim=True).values
+         + 10.0 * x.max(2, keepdim=True).indices.to(DTYPE), [xt])
+    xa = randn(2, 3, 4)
+    low = float(xa.min()) - 1.0
+    xa[0, 1, 0] = xa[1, 0, 3] = low
+    c = case("min_all", "x(2,3,4).min() -> (); the min appears exactly twice: torch splits "
+             "the gradient evenly", lambda x: x.min(), [xa])
+    assert g(c, 0)[0, 1, 0] == 0.5 * go(c)
+    xz = randn(3, 4)
+    xz[0, 1] = 0.0
+    xz[2, 0] = xz[2, 3] = 0.0
+    c = case("prod_dim1", "x(3,4).prod(1) -> (3,); row 0 has one zero (its gradient is the "
+             "product of the others), row 2 two zeros (all gradients 0)",
+             lambda x: x.prod(1), [xz])
+    assert g(c, 0)[0, 1] != 0
+    case("prod_all", "x(2,3).prod() -> ()", lambda x: x.prod(), [randn(2, 3)])
+    case("prod_dim0_keepdim", "x(5,2).prod(0, keepdim=True) -> (1,2) (odd length)",
+         lambda x: x.prod(0, keepdim=True), [randn(5, 2)])
+    case("var_dim1", "x(3,5).var(1) (correction 1) -> (3,)", lambda x: x.var(1), [randn(3, 5)])
+    case("var_all_correction0", "x(3,4).var(correction=0) -> ()",
+         lambda x: x.var(correction=0), [randn(3, 4)])
+    case("var_dims02_keepdim_correction2", "x(2,3,4).var((0,2), correction=2, keepdim=True) "
+         "-> (1,3,1)", lambda x: x.var((0, 2), correction=2, keepdim=True), [randn(2, 3, 4)])
+    xs = randn(3, 4)
+    xs[1] = 0.7
+    c = case("std_dim1", "x(3,4).std(1) -> (3,); row 1 is constant (std 0): torch's gradient "
+             "there is 0", lambda x: x.std(1), [xs])
+    assert (g(c, 0)[1] == 0).all()
+    case("std_all_correction0", "x(2,3).std(correction=0) -> ()",
+         lambda x: x.std(correction=0), [randn(2, 3)])
+    case("norm_p1", "torch.linalg.vector_norm(x(3,4), 1) -> (); x[1,1] = 0 (gradient 0)",
+         lambda x: torch.linalg.vector_norm(x, 1), [with_zeros(randn(3, 4), (1, 1))])
+    xn = randn(3, 4)
+    xn[1] = 0.0
+    c = case("norm_p2_dim1", "torch.linalg.vector_norm(x(3,4), 2, dim=1) -> (3,); row 1 is the "
+             "zero vector: torch's gradient there is 0", lambda x: torch.linalg.vector_norm(x, 2, dim=1),
+             [xn])
+    assert (g(c, 0)[1] == 0).all()
+    case("norm_p2_all", "torch.linalg.vector_norm(x(2,3,2)) -> ()",
+         lambda x: torch.linalg.vector_norm(x), [randn(2, 3, 2)])
+    xi = randn(3, 4)
+    xi[0, 0], xi[0, 3], xi[2, 1] = 3.5, -3.5, 3.5
+    c = case("norm_inf", "torch.linalg.vector_norm(x(3,4), inf) -> (); |x| = 3.5 is the "
+             "largest, three times with both signs: torch splits the gradient evenly (with signs)",
+             lambda x: torch.linalg.vector_norm(x, float("inf")), [xi])
+    assert abs(g(c, 0)[0, 3] + go(c) / 3) < 1e-15
+    xj = randn(2, 4)
+    xj[1, 0], xj[1, 2] = -2.5, 2.5
+    xj[1, 1], xj[1, 3] = 0.5, -0.5
+    case("norm_inf_dim1_keepdim", "torch.linalg.vector_norm(x(2,4), inf, dim=1, keepdim=True) "
+         "-> (2,1); row 1 ties at |x| = 2.5", lambda x: torch.linalg.vector_norm(
+             x, float("inf"), dim=1, keepdim=True), [xj])
+    case("cumsum_dim1", "x(3,5).cumsum(1)", lambda x: x.cumsum(1), [randn(3, 5)])
+    case("cumsum_dim0", "x(4,2,3).cumsum(0)", lambda x: x.cumsum(0), [randn(4, 2, 3)])
+
 
 _MLP = {}
 

@@ -20,6 +20,7 @@ pub(crate) mod pool;
 mod reduce;
 mod select;
 mod softmax;
+mod statistics;
 
 use crate::autograd::Registry;
 use crate::backend::Backend;

@@ -274,6 +274,31 @@ pub fn apply<B: Backend>(name: &str, x: &[Tensor<B>], idx: &Indices) -> Tensor<B
                 + a.ge_scalar(0.5).mul_scalar(32.0);
             a * &masks
         }
+        "min_dim1" => x[0].min_dim(1, false),
+        "min_dim1_with_indices" => {
+            let (values, indices) = x[0].min_dim_with_indices(1, false);
+            values + indices.mul_scalar(10.0)
+        }
+        "max_dim2_with_indices_keepdim" => {
+            let (values, indices) = x[0].max_dim_with_indices(2, true);
+            values + indices.mul_scalar(10.0)
+        }
+        "min_all" => x[0].min(),
+        "prod_dim1" => x[0].prod_dim(1, false),
+        "prod_all" => x[0].prod(),
+        "prod_dim0_keepdim" => x[0].prod_dim(0, true),
+        "var_dim1" => x[0].var_dims(&[1], 1.0, false),
+        "var_all_correction0" => x[0].var(0.0),
+        "var_dims02_keepdim_correction2" => x[0].var_dims(&[0, 2], 2.0, true),
+        "std_dim1" => x[0].std_dims(&[1], 1.0, false),
+        "std_all_correction0" => x[0].std(0.0),
+        "norm_p1" => x[0].norm(1.0),
+        "norm_p2_dim1" => x[0].norm_dims(2.0, &[1], false),
+        "norm_p2_all" => x[0].norm(2.0),
+        "norm_inf" => x[0].norm(f64::INFINITY),
+        "norm_inf_dim1_keepdim" => x[0].norm_dims(f64::INFINITY, &[1], true),
+        "cumsum_dim1" => x[0].cumsum(1),
+        "cumsum_dim0" => x[0].cumsum(0),
         other => panic!(
             "no duograd expression for fixture case '{other}': add it to tests/common/cases.rs"
         ),

@@ -49,3 +49,39 @@ fn masked_fill_rejects_a_mask_of_the_wrong_shape() {
 fn ne_rejects_shapes_that_do_not_broadcast() {
     T::ones(&[2]).ne(&T::ones(&[3]));
 }
+
+#[test]
+#[should_panic(expected = "var: axis 2 is out of range for shape [2, 3] (rank 2)")]
+fn var_rejects_an_axis_out_of_range() {
+    T::ones(&[2, 3]).var_dims(&[2], 1.0, false);
+}
+
+#[test]
+#[should_panic(expected = "norm: p = 3 is not supported for shape [2, 3] (1, 2 or infinity)")]
+fn norm_rejects_an_unsupported_p() {
+    T::ones(&[2, 3]).norm(3.0);
+}
+
+#[test]
+#[should_panic(expected = "prod: axis -3 is out of range for shape [2, 3] (rank 2)")]
+fn prod_rejects_an_axis_out_of_range() {
+    T::ones(&[2, 3]).prod_dim(-3, false);
+}
+
+#[test]
+#[should_panic(expected = "cumsum: axis 5 is out of range for shape [4] (rank 1)")]
+fn cumsum_rejects_an_axis_out_of_range() {
+    T::ones(&[4]).cumsum(5);
+}
+
+#[test]
+#[should_panic(expected = "min_dim: axis 1 of shape [2, 0] is empty")]
+fn min_dim_rejects_an_empty_axis() {
+    T::ones(&[2, 0]).min_dim(1, false);
+}
+
+#[test]
+#[should_panic(expected = "argmin: axis 0 of shape [0, 3] is empty")]
+fn argmin_rejects_an_empty_axis() {
+    T::ones(&[0, 3]).argmin_dim(0, false);
+}

@@ -7,6 +7,7 @@ mod common;
 
 mod bad_input;
 mod completeness;
+mod corner_cases;
 mod cross_backend;
 mod gradcheck;
 mod properties;
