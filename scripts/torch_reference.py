@@ -729,6 +729,47 @@ def build_everyday_cases():
     case("cumsum_dim1", "x(3,5).cumsum(1)", lambda x: x.cumsum(1), [randn(3, 5)])
     case("cumsum_dim0", "x(4,2,3).cumsum(0)", lambda x: x.cumsum(0), [randn(4, 2, 3)])
 
+    # ---- shapes and indexing ----------------------------------------------------------------
+    case("repeat", "x(2,3).repeat(2,1,2) -> (2,2,6): a leading axis added, copies summed in "
+         "the gradient", lambda x: x.repeat(2, 1, 2), [randn(2, 3)])
+    case("repeat_1d", "x(3,).repeat(2,2) -> (2,6)", lambda x: x.repeat(2, 2), [randn(3)])
+    case("unsqueeze_front", "x(2,3).unsqueeze(-3) -> (1,2,3)", lambda x: x.unsqueeze(-3),
+         [randn(2, 3)])
+    case("slice_step2", "x(4,7)[:, 1:6:2] -> (4,3)", lambda x: x[:, 1:6:2], [randn(4, 7)])
+    case("slice_negative_start", "x(9,2)[-4::3] -> (2,2)", lambda x: x[-4::3], [randn(9, 2)])
+    case("slice_step1", "x(3,5)[:, -4:-1] -> (3,3)", lambda x: x[:, -4:-1], [randn(3, 5)])
+    case("split", "torch.split(x(7,3), 3, 0) -> sizes 3,3,1; output cat([p0, 2 p1, 3 p2])",
+         lambda x: torch.cat([p * (i + 1) for i, p in enumerate(torch.split(x, 3, 0))], 0),
+         [randn(7, 3)])
+    case("split_sizes", "torch.split(x(2,5), [1,4], 1); output cat([2 p1, p0], 1)",
+         lambda x: torch.cat([torch.split(x, [1, 4], 1)[1] * 2, torch.split(x, [1, 4], 1)[0]], 1),
+         [randn(2, 5)])
+    case("chunk", "torch.chunk(x(2,5), 4, 1) -> widths 2,2,1 (three pieces); output "
+         "cat([p0, 2 p1, 3 p2], 1)",
+         lambda x: torch.cat([p * (i + 1) for i, p in enumerate(torch.chunk(x, 4, 1))], 1),
+         [randn(2, 5)])
+    ia = [0, 2, 2, 4]
+    case("index_add", "x(5,3).index_add(0, index, src(4,3)); index 2 twice (accumulates)",
+         lambda x, src: x.index_add(0, torch.tensor(ia), src), [randn(5, 3), randn(4, 3)],
+         index=ia)
+    ib = [1, 0, 1]
+    case("index_add_dim1", "x(2,4,3).index_add(1, index, src(2,3,3)); index 1 twice",
+         lambda x, src: x.index_add(1, torch.tensor(ib), src), [randn(2, 4, 3), randn(2, 3, 3)],
+         index=ib)
+    si = [[4, 4], [0, 1], [2, 0]]
+    case("scatter_add_dim1", "x(3,5).scatter_add(1, index(3,2), src(3,2)); row 0 adds twice "
+         "into column 4",
+         lambda x, src: x.scatter_add(1, torch.tensor(si), src), [randn(3, 5), randn(3, 2)],
+         index=si)
+    sj = [[1, 0, 3], [1, 1, 0]]
+    case("scatter_add_dim0", "x(4,3).scatter_add(0, index(2,3), src(2,3)); (1,0) receives twice",
+         lambda x, src: x.scatter_add(0, torch.tensor(sj), src), [randn(4, 3), randn(2, 3)],
+         index=sj)
+    oh = [2, 0, 3, 2]
+    case("one_hot", "x(4,4) * F.one_hot(labels, 4) (as float64): the one-hot rows are a "
+         "constant", lambda x: x * F.one_hot(torch.tensor(oh), 4).to(DTYPE), [randn(4, 4)],
+         labels=oh)
+
 
 _MLP = {}
 

@@ -19,6 +19,7 @@ mod overload;
 pub(crate) mod pool;
 mod reduce;
 mod select;
+mod slice;
 mod softmax;
 mod statistics;
 

@@ -299,6 +299,37 @@ pub fn apply<B: Backend>(name: &str, x: &[Tensor<B>], idx: &Indices) -> Tensor<B
         "norm_inf_dim1_keepdim" => x[0].norm_dims(f64::INFINITY, &[1], true),
         "cumsum_dim1" => x[0].cumsum(1),
         "cumsum_dim0" => x[0].cumsum(0),
+        "repeat" => x[0].repeat(&[2, 1, 2]),
+        "repeat_1d" => x[0].repeat(&[2, 2]),
+        "unsqueeze_front" => x[0].unsqueeze(-3),
+        "slice_step2" => x[0].slice(1, 1, 6, 2),
+        "slice_negative_start" => x[0].slice(0, -4, isize::MAX, 3),
+        "slice_step1" => x[0].slice(1, -4, -1, 1),
+        "split" | "chunk" => {
+            let (pieces, dim) = if name == "split" {
+                (x[0].split(3, 0), 0)
+            } else {
+                (x[0].chunk(4, 1), 1)
+            };
+            let scaled: Vec<Tensor<B>> = pieces
+                .iter()
+                .enumerate()
+                .map(|(i, p)| p.mul_scalar(i as f64 + 1.0))
+                .collect();
+            Tensor::cat(&scaled.iter().collect::<Vec<_>>(), dim)
+        }
+        "split_sizes" => {
+            let p = x[0].split_sizes(&[1, 4], 1);
+            Tensor::cat(&[&p[1].mul_scalar(2.0), &p[0]], 1)
+        }
+        "index_add" => x[0].index_add(0, &flat_usize(&idx.index), &x[1]),
+        "index_add_dim1" => x[0].index_add(1, &flat_usize(&idx.index), &x[1]),
+        "scatter_add_dim1" | "scatter_add_dim0" => {
+            let dim = if name == "scatter_add_dim1" { 1 } else { 0 };
+            let index = flat_usize(&idx.index);
+            x[0].scatter_add(dim, &index, &nested_shape(&idx.index), &x[1])
+        }
+        "one_hot" => &x[0] * &Tensor::one_hot(labels, 4),
         other => panic!(
             "no duograd expression for fixture case '{other}': add it to tests/common/cases.rs"
         ),

@@ -85,3 +85,73 @@ fn min_dim_rejects_an_empty_axis() {
 fn argmin_rejects_an_empty_axis() {
     T::ones(&[0, 3]).argmin_dim(0, false);
 }
+
+#[test]
+#[should_panic(expected = "slice: step must be positive, got 0 for axis 1 of shape [2, 3]")]
+fn slice_rejects_a_zero_step() {
+    T::ones(&[2, 3]).slice(1, 0, 3, 0);
+}
+
+#[test]
+#[should_panic(expected = "slice: axis 2 is out of range for shape [2, 3] (rank 2)")]
+fn slice_rejects_an_axis_out_of_range() {
+    T::ones(&[2, 3]).slice(2, 0, 1, 1);
+}
+
+#[test]
+#[should_panic(expected = "split: sizes [1, 1] do not add up to axis 0 of shape [3]")]
+fn split_sizes_rejects_sizes_that_do_not_add_up() {
+    T::ones(&[3]).split_sizes(&[1, 1], 0);
+}
+
+#[test]
+#[should_panic(expected = "chunk: chunks must be positive, got 0 for axis 0 of shape [3]")]
+fn chunk_rejects_zero_chunks() {
+    T::ones(&[3]).chunk(0, 0);
+}
+
+#[test]
+#[should_panic(
+    expected = "repeat: 1 repeat counts [2] for a tensor of shape [2, 3] (need at least 2)"
+)]
+fn repeat_rejects_too_few_counts() {
+    T::ones(&[2, 3]).repeat(&[2]);
+}
+
+#[test]
+#[should_panic(
+    expected = "index_add: source of shape [2, 2] for a tensor of shape [4, 3] and 2 indices along axis 0 (expected [2, 3])"
+)]
+fn index_add_rejects_a_source_of_the_wrong_shape() {
+    T::ones(&[4, 3]).index_add(0, &[0, 1], &T::ones(&[2, 2]));
+}
+
+#[test]
+#[should_panic(
+    expected = "index_add: index 4 is out of range for axis 0 of shape [4, 3] of size 4"
+)]
+fn index_add_rejects_an_index_out_of_bounds() {
+    T::ones(&[4, 3]).index_add(0, &[0, 4], &T::ones(&[2, 3]));
+}
+
+#[test]
+#[should_panic(
+    expected = "scatter_add: index of shape [2, 4] (8 values) does not fit a tensor of shape [2, 3] and a source of shape [2, 3] along axis 0"
+)]
+fn scatter_add_rejects_an_index_larger_than_the_source() {
+    T::ones(&[2, 3]).scatter_add(0, &[0; 8], &[2, 4], &T::ones(&[2, 3]));
+}
+
+#[test]
+#[should_panic(
+    expected = "scatter_add: index 3 is out of range for axis 1 of shape [2, 3] of size 3"
+)]
+fn scatter_add_rejects_an_index_out_of_bounds() {
+    T::ones(&[2, 3]).scatter_add(1, &[0, 3], &[2, 1], &T::ones(&[2, 1]));
+}
+
+#[test]
+#[should_panic(expected = "one_hot: index 3 is out of range for num_classes of size 3")]
+fn one_hot_rejects_an_index_out_of_range() {
+    T::one_hot(&[0, 3], 3);
+}

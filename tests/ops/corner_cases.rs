@@ -68,3 +68,17 @@ fn comparison_masks_are_constant() {
         assert!(m.to_vec().iter().all(|&v| v == 0.0 || v == 1.0));
     }
 }
+
+/// `torch.zeros(2, 3).scatter_add(1, [[2, 2], [0, 1]], src)` with `src` of shape `[3, 4]` reads
+/// only `src[:2, :2]`: `[[0, 0, 3], [5, 6, 0]]`; the rest of `src` gets gradient 0.
+#[test]
+fn scatter_add_reads_only_the_part_of_src_the_index_covers() {
+    let src = T::from_f64(&[1., 2., 3., 4., 5., 6., 7., 8., 9., 9., 9., 9.], &[3, 4])
+        .requires_grad_(true);
+    let y = T::zeros(&[2, 3]).scatter_add(1, &[2, 2, 0, 1], &[2, 2], &src);
+    assert_eq!(y.to_vec(), vec![0., 0., 3., 5., 6., 0.]);
+    let w = T::from_f64(&[1., 2., 3., 4., 5., 6.], &[2, 3]);
+    (&y * &w).sum().backward().unwrap();
+    let want = vec![3., 3., 0., 0., 4., 5., 0., 0., 0., 0., 0., 0.];
+    assert_eq!(src.grad().unwrap().to_vec(), want);
+}
