@@ -561,6 +561,25 @@ def build_conv_cases():
          lambda p: F.fold(p, (5, 4), 3, padding=1, stride=2), [randn(2, 18, 6)])
 
 
+# name, equation, operand shapes; tests/common/cases.rs maps the same names to the equations.
+EINSUM_CASES = [
+    ("einsum_matmul", "ij,jk->ik", [(3, 4), (4, 5)]),
+    ("einsum_batched_matmul", "bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+    ("einsum_diagonal", "ii->i", [(4, 4)]),
+    ("einsum_trace", "ii->", [(4, 4)]),
+    ("einsum_column_sums", "ij->j", [(3, 4)]),
+    ("einsum_dot", "i,i->", [(5,), (5,)]),
+    ("einsum_outer", "i,j->ij", [(3,), (4,)]),
+    ("einsum_transpose", "ij->ji", [(3, 4)]),
+    ("einsum_implicit", "ij,jk", [(3, 4), (4, 2)]),
+    ("einsum_attention_scores", "bhqd,bhkd->bhqk", [(2, 2, 3, 4), (2, 2, 5, 4)]),
+    ("einsum_sum_then_contract", "ijk,jl->il", [(2, 3, 4), (3, 5)]),
+    ("einsum_chain", "ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),
+    ("einsum_batch_diagonal", "bii->bi", [(2, 3, 3)]),
+    ("einsum_bilinear", "bn,anm,bm->ba", [(2, 3), (4, 3, 5), (2, 5)]),
+]
+
+
 def with_zeros(x, *positions):
     """x with exact zeros at the given positions (kinks where PyTorch picks a derivative)."""
     x = x.clone()
@@ -769,6 +788,12 @@ def build_everyday_cases():
     case("one_hot", "x(4,4) * F.one_hot(labels, 4) (as float64): the one-hot rows are a "
          "constant", lambda x: x * F.one_hot(torch.tensor(oh), 4).to(DTYPE), [randn(4, 4)],
          labels=oh)
+
+    # ---- einsum (the equations duograd's tests map by case name) ------------------------------
+    for name, eq, shapes in EINSUM_CASES:
+        case(name, f"torch.einsum('{eq}', " + ", ".join(f"x{i}{tuple(s)}" for i, s in
+                                                          enumerate(shapes)) + ")",
+             lambda *xs, eq=eq: torch.einsum(eq, *xs), [randn(*s) for s in shapes])
 
 
 _MLP = {}

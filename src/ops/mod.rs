@@ -9,6 +9,7 @@ mod activation;
 mod binary;
 pub(crate) mod conv;
 mod dropout;
+mod einsum;
 mod elementwise;
 mod index;
 mod layout;

@@ -330,9 +330,33 @@ pub fn apply<B: Backend>(name: &str, x: &[Tensor<B>], idx: &Indices) -> Tensor<B
             x[0].scatter_add(dim, &index, &nested_shape(&idx.index), &x[1])
         }
         "one_hot" => &x[0] * &Tensor::one_hot(labels, 4),
+        einsum if einsum.starts_with("einsum_") => {
+            Tensor::einsum(einsum_equation(einsum), &x.iter().collect::<Vec<_>>())
+        }
         other => panic!(
             "no duograd expression for fixture case '{other}': add it to tests/common/cases.rs"
         ),
+    }
+}
+
+/// The equation of an einsum case (`EINSUM_CASES` in the reference script).
+fn einsum_equation(name: &str) -> &'static str {
+    match name {
+        "einsum_matmul" => "ij,jk->ik",
+        "einsum_batched_matmul" => "bij,bjk->bik",
+        "einsum_diagonal" => "ii->i",
+        "einsum_trace" => "ii->",
+        "einsum_column_sums" => "ij->j",
+        "einsum_dot" => "i,i->",
+        "einsum_outer" => "i,j->ij",
+        "einsum_transpose" => "ij->ji",
+        "einsum_implicit" => "ij,jk",
+        "einsum_attention_scores" => "bhqd,bhkd->bhqk",
+        "einsum_sum_then_contract" => "ijk,jl->il",
+        "einsum_chain" => "ij,jk,kl->il",
+        "einsum_batch_diagonal" => "bii->bi",
+        "einsum_bilinear" => "bn,anm,bm->ba",
+        other => panic!("no equation for einsum case '{other}'"),
     }
 }
 

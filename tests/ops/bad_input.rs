@@ -155,3 +155,51 @@ fn scatter_add_rejects_an_index_out_of_bounds() {
 fn one_hot_rejects_an_index_out_of_range() {
     T::one_hot(&[0, 3], 3);
 }
+
+#[test]
+#[should_panic(expected = "einsum: output subscript 'k' in 'ij->ik' appears in no operand")]
+fn einsum_rejects_an_unknown_output_subscript() {
+    T::einsum("ij->ik", &[&T::ones(&[2, 3])]);
+}
+
+#[test]
+#[should_panic(
+    expected = "einsum: '1' in 'i1,jk->ik' is not a subscript (subscripts are the letters a-z, A-Z)"
+)]
+fn einsum_rejects_a_subscript_that_is_not_a_letter() {
+    T::einsum("i1,jk->ik", &[&T::ones(&[2, 3]), &T::ones(&[3, 4])]);
+}
+
+#[test]
+#[should_panic(
+    expected = "einsum: subscript 'j' in 'ij,jk->ik' has sizes 3 and 4 (operand 1 of shape [4, 5])"
+)]
+fn einsum_rejects_mismatched_sizes_of_one_subscript() {
+    T::einsum("ij,jk->ik", &[&T::ones(&[2, 3]), &T::ones(&[4, 5])]);
+}
+
+#[test]
+#[should_panic(
+    expected = "einsum: operand 0 has subscripts 'ij' in 'ij->j' for a tensor of shape [2, 3, 4]"
+)]
+fn einsum_rejects_too_few_subscripts_for_an_operand() {
+    T::einsum("ij->j", &[&T::ones(&[2, 3, 4])]);
+}
+
+#[test]
+#[should_panic(expected = "einsum: 'ij,jk->ik' has 2 operands but 1 tensors were given")]
+fn einsum_rejects_a_missing_operand() {
+    T::einsum("ij,jk->ik", &[&T::ones(&[2, 3])]);
+}
+
+#[test]
+#[should_panic(expected = "einsum: output subscript 'i' appears twice in 'ij->ii'")]
+fn einsum_rejects_a_repeated_output_subscript() {
+    T::einsum("ij->ii", &[&T::ones(&[2, 3])]);
+}
+
+#[test]
+#[should_panic(expected = "einsum: '...' (an ellipsis) is not supported in '...ij->...ji'")]
+fn einsum_rejects_an_ellipsis() {
+    T::einsum("...ij->...ji", &[&T::ones(&[2, 3])]);
+}
