@@ -577,6 +577,9 @@ EINSUM_CASES = [
     ("einsum_chain", "ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),
     ("einsum_batch_diagonal", "bii->bi", [(2, 3, 3)]),
     ("einsum_bilinear", "bn,anm,bm->ba", [(2, 3), (4, 3, 5), (2, 5)]),
+    ("einsum_hadamard", "ij,ij->ij", [(3, 4), (3, 4)]),
+    ("einsum_row_dots", "ij,ij->i", [(3, 4), (3, 4)]),
+    ("einsum_unused_letter_summed", "ij,jk->", [(2, 3), (3, 4)]),
 ]
 
 

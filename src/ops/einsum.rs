@@ -29,12 +29,11 @@ impl Equation {
         };
         let letters = |term: &str| -> Vec<char> {
             term.chars()
-                .map(|c| {
+                .inspect(|c| {
                     assert!(
                         c.is_ascii_alphabetic(),
                         "einsum: '{c}' in '{equation}' is not a subscript (subscripts are the letters a-z, A-Z)"
                     );
-                    c
                 })
                 .collect()
         };

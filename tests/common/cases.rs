@@ -356,6 +356,9 @@ fn einsum_equation(name: &str) -> &'static str {
         "einsum_chain" => "ij,jk,kl->il",
         "einsum_batch_diagonal" => "bii->bi",
         "einsum_bilinear" => "bn,anm,bm->ba",
+        "einsum_hadamard" => "ij,ij->ij",
+        "einsum_row_dots" => "ij,ij->i",
+        "einsum_unused_letter_summed" => "ij,jk->",
         other => panic!("no equation for einsum case '{other}'"),
     }
 }
