@@ -580,6 +580,10 @@ EINSUM_CASES = [
     ("einsum_hadamard", "ij,ij->ij", [(3, 4), (3, 4)]),
     ("einsum_row_dots", "ij,ij->i", [(3, 4), (3, 4)]),
     ("einsum_unused_letter_summed", "ij,jk->", [(2, 3), (3, 4)]),
+    ("einsum_ellipsis_transpose", "...ij->...ji", [(2, 3, 4)]),
+    ("einsum_ellipsis_broadcast_matmul", "...ij,...jk", [(1, 2, 3), (3, 3, 4)]),
+    ("einsum_ellipsis_right_aligned", "bij,...jk->...ik", [(5, 2, 3), (3, 4)]),
+    ("einsum_size1_broadcast", "ij,jk->ik", [(2, 1), (3, 4)]),
 ]
 
 

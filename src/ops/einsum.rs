@@ -13,57 +13,92 @@ struct Equation {
     output: Vec<char>,
 }
 
+/// Stands for an ellipsis while an equation is parsed.
+const ELLIPSIS: char = '.';
+
 impl Equation {
     /// Parses `equation` for operands of `shapes`, checking every subscript, and returns it
-    /// with the size of each letter.
+    /// with the size of each letter (the larger one where an operand broadcasts a size-1 axis).
+    /// Each ellipsis becomes letters the equation does not use, aligned from the right.
     #[track_caller]
     fn parse(equation: &str, shapes: &[&[usize]]) -> (Self, BTreeMap<char, usize>) {
         let compact: String = equation.chars().filter(|c| !c.is_whitespace()).collect();
-        assert!(
-            !compact.contains("..."),
-            "einsum: '...' (an ellipsis) is not supported in '{equation}': name every axis"
-        );
         let (lhs, rhs) = match compact.split_once("->") {
             Some((l, r)) => (l, Some(r)),
             None => (compact.as_str(), None),
         };
         let letters = |term: &str| -> Vec<char> {
-            term.chars()
-                .inspect(|c| {
-                    assert!(
-                        c.is_ascii_alphabetic(),
-                        "einsum: '{c}' in '{equation}' is not a subscript (subscripts are the letters a-z, A-Z)"
-                    );
-                })
-                .collect()
+            if let Some(c) = term
+                .replace("...", "")
+                .chars()
+                .find(|c| !c.is_ascii_alphabetic())
+            {
+                panic!(
+                    "einsum: '{c}' in '{equation}' is not a subscript (subscripts are the letters a-z, A-Z, and '...')"
+                );
+            }
+            assert!(
+                term.matches("...").count() <= 1,
+                "einsum: the term '{term}' of '{equation}' has more than one '...'"
+            );
+            term.replace("...", &ELLIPSIS.to_string()).chars().collect()
         };
-        let inputs: Vec<Vec<char>> = lhs.split(',').map(letters).collect();
+        let mut inputs: Vec<Vec<char>> = lhs.split(',').map(letters).collect();
         assert!(
             inputs.len() == shapes.len(),
             "einsum: '{equation}' has {} operands but {} tensors were given",
             inputs.len(),
             shapes.len()
         );
-        let mut sizes = BTreeMap::new();
+        // How many axes each ellipsis stands for, and fresh letters for them.
+        let mut spans = Vec::new();
+        for (i, (term, shape)) in inputs.iter().zip(shapes).enumerate() {
+            let named = term.iter().filter(|&&c| c != ELLIPSIS).count();
+            let has_ellipsis = term.contains(&ELLIPSIS);
+            assert!(
+                named == shape.len() || (has_ellipsis && named <= shape.len()),
+                "einsum: operand {i} has subscripts '{}' in '{equation}' for a tensor of shape {shape:?}",
+                term.iter().collect::<String>().replace(ELLIPSIS, "...")
+            );
+            spans.push(shape.len() - named);
+        }
+        let widest = spans.iter().copied().max().unwrap_or(0);
+        let fresh: Vec<char> = ('A'..='Z')
+            .chain('a'..='z')
+            .filter(|c| !compact.contains(*c))
+            .take(widest)
+            .collect();
+        assert!(
+            fresh.len() == widest,
+            "einsum: '{equation}' uses too many letters to name the {widest} axes of its '...'"
+        );
+        let expand = |term: &[char], span: usize| -> Vec<char> {
+            term.iter()
+                .flat_map(|&c| match c {
+                    ELLIPSIS => fresh[widest - span..].to_vec(),
+                    c => vec![c],
+                })
+                .collect()
+        };
+        for (term, &span) in inputs.iter_mut().zip(&spans) {
+            *term = expand(term, span);
+        }
+        let mut sizes: BTreeMap<char, usize> = BTreeMap::new();
         let mut count: BTreeMap<char, usize> = BTreeMap::new();
         for (i, (term, shape)) in inputs.iter().zip(shapes).enumerate() {
-            assert!(
-                term.len() == shape.len(),
-                "einsum: operand {i} has subscripts '{}' in '{equation}' for a tensor of shape {shape:?}",
-                term.iter().collect::<String>()
-            );
             for (&c, &d) in term.iter().zip(shape.iter()) {
-                let known = *sizes.entry(c).or_insert(d);
+                let known = sizes.entry(c).or_insert(d);
                 assert!(
-                    known == d,
+                    *known == d || *known == 1 || d == 1,
                     "einsum: subscript '{c}' in '{equation}' has sizes {known} and {d} (operand {i} of shape {shape:?})"
                 );
+                *known = (*known).max(d);
                 *count.entry(c).or_insert(0) += 1;
             }
         }
         let output = match rhs {
             Some(r) => {
-                let out = letters(r);
+                let out = expand(&letters(r), widest);
                 for (k, c) in out.iter().enumerate() {
                     assert!(
                         sizes.contains_key(c),
@@ -76,11 +111,17 @@ impl Equation {
                 }
                 out
             }
-            // Implicit output: the letters seen once, in alphabetical order (as NumPy, PyTorch).
-            None => count
+            // Implicit output: the ellipsis's axes, then the letters seen once in alphabetical
+            // order (as NumPy and PyTorch).
+            None => fresh
                 .iter()
-                .filter(|&(_, &n)| n == 1)
-                .map(|(&c, _)| c)
+                .copied()
+                .chain(
+                    count
+                        .iter()
+                        .filter(|&(c, &n)| n == 1 && !fresh.contains(c))
+                        .map(|(&c, _)| c),
+                )
                 .collect(),
         };
         (Equation { inputs, output }, sizes)
@@ -90,9 +131,11 @@ impl Equation {
 impl<B: Backend> Tensor<B> {
     /// Einstein summation, as `torch.einsum`: each operand's axes are named by letters, letters
     /// shared between operands are multiplied along, and letters missing from the output (after
-    /// `->`) are summed over; a letter repeated within one operand takes its diagonal. Without
-    /// `->` the output is the letters that appear once, in alphabetical order. Spaces are
-    /// ignored. Composed of `take` (diagonals), `sum`, `permute`, `reshape` and `matmul` (each
+    /// `->`) are summed over; a letter repeated within one operand takes its diagonal. An
+    /// ellipsis (`...`) stands for the axes not named (aligned from the right, as PyTorch's), and
+    /// an axis of size 1 broadcasts against the same letter's size elsewhere. Without `->` the
+    /// output is the ellipsis's axes, then the letters that appear once in alphabetical order.
+    /// Spaces are ignored. Composed of `take` (diagonals), `sum`, `permute`, `reshape` and `matmul` (each
     /// pair of operands is contracted by one batched matrix product, left to right), whose
     /// gradients it has.
     ///
@@ -106,27 +149,41 @@ impl<B: Backend> Tensor<B> {
     /// assert_eq!(T::einsum("ii->", &[&a]).item(), 5.0); // the trace
     /// assert_eq!(T::einsum("ij->ji", &[&a]).to_vec(), vec![1., 3., 2., 4.]);
     /// assert_eq!(T::einsum("i,j->ij", &[&a.sum_dim(0, false), &b.sum_dim(0, false)]).shape(), &[2, 2]);
+    /// let batch = T::ones(&[5, 2, 3]);
+    /// assert_eq!(T::einsum("...ij->...ji", &[&batch]).shape(), &[5, 3, 2]);
     /// ```
     ///
     /// # Panics
     /// If the equation names a subscript that is not a letter, an output subscript that no
     /// operand has or that repeats, has a different number of operands than given or of
-    /// subscripts than an operand's axes, or gives one letter two sizes; or if it uses an
-    /// ellipsis (`...`), which is not supported. The message names the equation and the
-    /// offending subscript or shape.
+    /// subscripts than an operand's axes, or gives one letter two sizes (neither of them 1).
+    /// The message names the equation and the offending subscript or shape.
     #[track_caller]
     pub fn einsum(equation: &str, operands: &[&Tensor<B>]) -> Self {
         assert!(!operands.is_empty(), "einsum: no operands for '{equation}'");
         let shapes: Vec<&[usize]> = operands.iter().map(|t| t.shape()).collect();
         let (eq, sizes) = Equation::parse(equation, &shapes);
-        // Each operand with distinct letters, and the letters no one else needs summed out.
-        let mut terms: Vec<(Tensor<B>, Vec<char>)> = Vec::new();
-        for (i, (&t, letters)) in operands.iter().zip(&eq.inputs).enumerate() {
-            let (t, letters) = diagonal(t, letters, &sizes);
+        // Each operand without the size-1 axes it broadcasts (the letter is then absent from
+        // it, which is what broadcasting means here), with distinct letters, and with the
+        // letters no one else needs summed out.
+        let reduced: Vec<(Tensor<B>, Vec<char>)> = operands
+            .iter()
+            .zip(&eq.inputs)
+            .map(|(&t, letters)| {
+                let broadcast = |k: usize| t.shape()[k] == 1 && sizes[&letters[k]] != 1;
+                let squeezed: Vec<usize> = (0..letters.len()).filter(|&k| broadcast(k)).collect();
+                let letters: Vec<char> = (0..letters.len())
+                    .filter(|&k| !broadcast(k))
+                    .map(|k| letters[k])
+                    .collect();
+                diagonal(&t.sum_axes(&squeezed, false), &letters, &sizes)
+            })
+            .collect();
+        let all: Vec<Vec<char>> = reduced.iter().map(|(_, l)| l.clone()).collect();
+        let mut terms = reduced.into_iter().enumerate().map(|(i, (t, letters))| {
             let needed = |c: &char| {
                 eq.output.contains(c)
-                    || eq
-                        .inputs
+                    || all
                         .iter()
                         .enumerate()
                         .any(|(j, other)| j != i && other.contains(c))
@@ -135,13 +192,12 @@ impl<B: Backend> Tensor<B> {
                 .filter(|&k| !needed(&letters[k]))
                 .collect();
             let kept: Vec<char> = letters.iter().copied().filter(|c| needed(c)).collect();
-            terms.push((t.sum_axes(&summed, false), kept));
-        }
-        let mut terms = terms.into_iter();
+            (t.sum_axes(&summed, false), kept)
+        });
         let mut acc = terms.next().expect("at least one operand");
         for (k, next) in terms.enumerate() {
             // Letters still needed after this contraction: the output's and later operands'.
-            let later = &eq.inputs[k + 2..];
+            let later = &all[k + 2..];
             let keep = |c: &char| eq.output.contains(c) || later.iter().any(|t| t.contains(c));
             acc = contract(acc, next, &keep, &sizes);
         }

@@ -359,6 +359,10 @@ fn einsum_equation(name: &str) -> &'static str {
         "einsum_hadamard" => "ij,ij->ij",
         "einsum_row_dots" => "ij,ij->i",
         "einsum_unused_letter_summed" => "ij,jk->",
+        "einsum_ellipsis_transpose" => "...ij->...ji",
+        "einsum_ellipsis_broadcast_matmul" => "...ij,...jk",
+        "einsum_ellipsis_right_aligned" => "bij,...jk->...ik",
+        "einsum_size1_broadcast" => "ij,jk->ik",
         other => panic!("no equation for einsum case '{other}'"),
     }
 }
