@@ -378,6 +378,8 @@ def build_op_cases():
 
     # ---- convolutional networks (after every case above, whose random inputs stay the same) --
     build_conv_cases()
+    # ---- the everyday op surface (after the cases above, whose random inputs stay the same) --
+    build_everyday_cases()
     build_layer_cases()
 
 
@@ -736,6 +738,248 @@ def build_conv_cases():
     case("fold_stride2_pad1", "F.fold(p(2,18,6), output_size=(5,4), kernel_size=3, padding=1, "
          "stride=2) -> (2,2,5,4); entries that fall in the padding are dropped",
          lambda p: F.fold(p, (5, 4), 3, padding=1, stride=2), [randn(2, 18, 6)])
+
+
+# name, equation, operand shapes; tests/common/cases.rs maps the same names to the equations.
+EINSUM_CASES = [
+    ("einsum_matmul", "ij,jk->ik", [(3, 4), (4, 5)]),
+    ("einsum_batched_matmul", "bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+    ("einsum_diagonal", "ii->i", [(4, 4)]),
+    ("einsum_trace", "ii->", [(4, 4)]),
+    ("einsum_column_sums", "ij->j", [(3, 4)]),
+    ("einsum_dot", "i,i->", [(5,), (5,)]),
+    ("einsum_outer", "i,j->ij", [(3,), (4,)]),
+    ("einsum_transpose", "ij->ji", [(3, 4)]),
+    ("einsum_implicit", "ij,jk", [(3, 4), (4, 2)]),
+    ("einsum_attention_scores", "bhqd,bhkd->bhqk", [(2, 2, 3, 4), (2, 2, 5, 4)]),
+    ("einsum_sum_then_contract", "ijk,jl->il", [(2, 3, 4), (3, 5)]),
+    ("einsum_chain", "ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),
+    ("einsum_batch_diagonal", "bii->bi", [(2, 3, 3)]),
+    ("einsum_bilinear", "bn,anm,bm->ba", [(2, 3), (4, 3, 5), (2, 5)]),
+    ("einsum_hadamard", "ij,ij->ij", [(3, 4), (3, 4)]),
+    ("einsum_row_dots", "ij,ij->i", [(3, 4), (3, 4)]),
+    ("einsum_unused_letter_summed", "ij,jk->", [(2, 3), (3, 4)]),
+    ("einsum_ellipsis_transpose", "...ij->...ji", [(2, 3, 4)]),
+    ("einsum_ellipsis_broadcast_matmul", "...ij,...jk", [(1, 2, 3), (3, 3, 4)]),
+    ("einsum_ellipsis_right_aligned", "bij,...jk->...ik", [(5, 2, 3), (3, 4)]),
+    ("einsum_size1_broadcast", "ij,jk->ik", [(2, 1), (3, 4)]),
+]
+
+
+def with_zeros(x, *positions):
+    """x with exact zeros at the given positions (kinks where PyTorch picks a derivative)."""
+    x = x.clone()
+    for p in positions:
+        x[p] = 0.0
+    return x
+
+
+def mask(*shape):
+    """A random 0/1 mask as float64 (duograd's mask representation)."""
+    return (torch.rand(shape, dtype=DTYPE) > 0.5).to(DTYPE)
+
+
+def build_everyday_cases():
+    """Elementwise functions, selection by masks, reductions, shapes and einsum. They draw from
+    the global generator after every earlier case, so adding them left those inputs unchanged."""
+    # ---- elementwise ------------------------------------------------------------------------
+    case("log1p", "x.log1p(), x(3,4) = rand+0.5", lambda x: x.log1p(), [rand_pos(3, 4)])
+    case("expm1", "x.expm1(), x(3,4)", lambda x: x.expm1(), [randn(3, 4)])
+    case("sin", "x.sin(), x(3,4) * 3", lambda x: x.sin(), [randn(3, 4) * 3])
+    case("cos", "x.cos(), x(3,4) * 3", lambda x: x.cos(), [randn(3, 4) * 3])
+    case("erf", "torch.erf(x), x(3,4)", torch.erf, [randn(3, 4)])
+    c = case("gelu", "F.gelu(x) (exact, erf), x(3,4) with exact zeros at (0,1),(2,2): "
+             "gelu'(0) = 0.5", F.gelu, [with_zeros(randn(3, 4) * 2, (0, 1), (2, 2))])
+    assert g(c, 0)[0, 1] == 0.5 * go(c)[0, 1]
+    case("gelu_tanh", "F.gelu(x, approximate='tanh'), x(3,4) with exact zeros at (1,1),(2,3)",
+         lambda x: F.gelu(x, approximate="tanh"),
+         [with_zeros(randn(3, 4) * 2, (1, 1), (2, 3))])
+    case("silu", "F.silu(x), x(3,4)", F.silu, [randn(3, 4) * 2])
+    c = case("leaky_relu", "F.leaky_relu(x, 0.1), x(3,4) with exact zeros at (0,0),(1,2): "
+             "torch: the derivative at 0 is the slope",
+             lambda x: F.leaky_relu(x, 0.1), [with_zeros(randn(3, 4), (0, 0), (1, 2))])
+    assert g(c, 0)[0, 0] == 0.1 * go(c)[0, 0]
+    xe = with_zeros(randn(3, 4) * 2, (0, 3), (2, 1))
+    xe[1, 1] = 800.0  # exp(800) overflows: the curve must not see it
+    c = case("elu", "F.elu(x, alpha=1.3), x(3,4) with exact zeros at (0,3),(2,1) (derivative "
+             "alpha there, as torch) and x[1,1] = 800", lambda x: F.elu(x, alpha=1.3), [xe])
+    assert abs(g(c, 0)[0, 3] - 1.3 * go(c)[0, 3]) < 1e-15
+    xs = randn(3, 4) * 3
+    xs[0, 0], xs[2, 3] = 25.0, 900.0
+    case("softplus", "F.softplus(x) (beta 1, threshold 20), x(3,4) * 3 with x[0,0] = 25 and "
+         "x[2,3] = 900 above the threshold (linear there)", F.softplus, [xs])
+    case("softplus_beta2_threshold3", "F.softplus(x, beta=2, threshold=3), x(3,4) * 2: the "
+         "entries with 2x > 3 are x itself", lambda x: F.softplus(x, beta=2, threshold=3),
+         [randn(3, 4) * 2])
+    case("reciprocal", "x.reciprocal(), x(3,4), |x| >= 0.5", lambda x: x.reciprocal(),
+         [away(3, 4)])
+    case("pow_tensor", "torch.pow(a(3,4), b(4,)) with a = rand+0.5, broadcasting",
+         torch.pow, [rand_pos(3, 4), randn(4)])
+    a0 = with_zeros(rand_pos(3, 4), (0, 0), (0, 1), (1, 2), (2, 0))
+    b0 = randn(3, 4)
+    b0[0, 0], b0[0, 1], b0[1, 2], b0[2, 0], b0[2, 2] = 0.0, 2.0, 1.0, 3.0, 0.0
+    c = case("pow_tensor_zero_base", "torch.pow(a(3,4), b(3,4)); a = 0 at (0,0),(0,1),(1,2),"
+             "(2,0) with b = 0, 2, 1, 3 there, and b = 0 at (2,2): torch's gradients are 0 for "
+             "the base where b = 0 and 0 for the exponent where a = 0 and b >= 0",
+             torch.pow, [a0, b0])
+    assert g(c, 1)[0, 1] == 0 and g(c, 0)[2, 2] == 0
+    xc = randn(3, 4)
+    xc[0, 0], xc[1, 1], xc[2, 2] = -0.5, 0.8, -0.5
+    c = case("clamp", "x.clamp(-0.5, 0.8), x(3,4) with x exactly at the bounds at (0,0),(1,1),"
+             "(2,2): torch 2.15 gives gradient 0 at either bound", lambda x: x.clamp(-0.5, 0.8),
+             [xc])
+    assert g(c, 0)[0, 0] == 0 and g(c, 0)[1, 1] == 0
+    case("clamp_crossed", "x.clamp(1.0, -1.0), x(3,4): min > max, so every element is max "
+         "and the gradient is 0", lambda x: x.clamp(1.0, -1.0), [randn(3, 4)])
+    xm = randn(3, 4)
+    xm[1, 0] = 0.3
+    case("clamp_max", "x.clamp(max=0.3), x(3,4) with x[1,0] = 0.3 exactly (gradient 0 there)",
+         lambda x: x.clamp(max=0.3), [xm])
+
+    # ---- selection ----------------------------------------------------------------------------
+    case("where", "torch.where(cond(3,1) != 0, a(3,4), b(4,)) -> (3,4); cond a 0/1 mask (no "
+         "grad); both branches differentiable and broadcast",
+         lambda c, a, b: torch.where(c != 0, a, b),
+         [Const(torch.tensor([[1.0], [0.0], [1.0]], dtype=DTYPE)), randn(3, 4), randn(4)])
+    case("where_mask_full", "torch.where(cond(2,3) != 0, a(2,3), b(2,3)), cond random 0/1",
+         lambda c, a, b: torch.where(c != 0, a, b), [Const(mask(2, 3)), randn(2, 3), randn(2, 3)])
+    case("masked_fill", "x(3,4).masked_fill(mask(4,) != 0, -2.5); mask broadcast over rows",
+         lambda x, m: x.masked_fill(m != 0, -2.5),
+         [randn(3, 4), Const(torch.tensor([1.0, 0.0, 0.0, 1.0], dtype=DTYPE))])
+    a = randn(3, 4)
+    b = a.clone()
+    b[0] = randn(4)
+    b[2, 1:3] = randn(2)  # ties elsewhere
+    case("comparison_masks", "a * (1*(a==b) + 2*(a!=b) + 4*(a<b) + 8*(a<=b) + 16*(a>b) + "
+         "32*(a>=b)), a,b (3,4) tied at half the entries; the masks carry no gradient (b, "
+         "only compared, is a constant)",
+         lambda a, b: a * ((a == b) * 1.0 + (a != b) * 2.0 + (a < b) * 4.0 + (a <= b) * 8.0
+                           + (a > b) * 16.0 + (a >= b) * 32.0), [a, Const(b)])
+    xq = randn(3, 4)
+    xq[0, 0] = xq[1, 3] = xq[2, 2] = 0.5
+    case("comparison_masks_scalar", "x * (1*(x==0.5) + 2*(x!=0.5) + 4*(x<0.5) + 8*(x<=0.5) + "
+         "16*(x>0.5) + 32*(x>=0.5)), x(3,4) equal to 0.5 at three entries",
+         lambda x: x * ((x == 0.5) * 1.0 + (x != 0.5) * 2.0 + (x < 0.5) * 4.0
+                        + (x <= 0.5) * 8.0 + (x > 0.5) * 16.0 + (x >= 0.5) * 32.0), [xq])
+
+    # ---- reductions -----------------------------------------------------------------------------
+    xm = randn(2, 3, 4)
+    bottom = -float(xm.abs().max()) - 0.5
+    xm[0, 0, 1] = xm[0, 2, 1] = bottom
+    xm[1, 1, 2] = xm[1, 2, 2] = bottom
+    c = case("min_dim1", "x(2,3,4).min(1).values -> (2,4); ties along dim 1 at [0,{0,2},1] "
+             "and [1,{1,2},2]: torch routes the whole gradient to the FIRST minimal index",
+             lambda x: x.min(1).values, [xm])
+    assert g(c, 0)[0, 2, 1] == 0 and g(c, 0)[0, 0, 1] == go(c)[0, 1]
+    c = case("min_dim1_with_indices", "x.min(1) values + 10 * indices (as float), x(2,3,4) "
+             "with the ties of min_dim1: the indices are the first minimal ones",
+             lambda x: x.min(1).values + 10.0 * x.min(1).indices.to(DTYPE), [xm.clone()])
+    xt = randn(2, 3, 4)
+    top = float(xt.abs().max()) + 0.5
+    xt[1, 0, 0] = xt[1, 0, 2] = top
+    case("max_dim2_with_indices_keepdim", "x.max(2, keepdim=True) values + 10 * indices, "
+         "x(2,3,4) with ties along dim 2 at [1,0,{0,2}] (the first wins)",
+         lambda x: x.max(2, keepdim=True).values
+         + 10.0 * x.max(2, keepdim=True).indices.to(DTYPE), [xt])
+    xa = randn(2, 3, 4)
+    low = float(xa.min()) - 1.0
+    xa[0, 1, 0] = xa[1, 0, 3] = low
+    c = case("min_all", "x(2,3,4).min() -> (); the min appears exactly twice: torch splits "
+             "the gradient evenly", lambda x: x.min(), [xa])
+    assert g(c, 0)[0, 1, 0] == 0.5 * go(c)
+    xz = randn(3, 4)
+    xz[0, 1] = 0.0
+    xz[2, 0] = xz[2, 3] = 0.0
+    c = case("prod_dim1", "x(3,4).prod(1) -> (3,); row 0 has one zero (its gradient is the "
+             "product of the others), row 2 two zeros (all gradients 0)",
+             lambda x: x.prod(1), [xz])
+    assert g(c, 0)[0, 1] != 0
+    case("prod_all", "x(2,3).prod() -> ()", lambda x: x.prod(), [randn(2, 3)])
+    case("prod_dim0_keepdim", "x(5,2).prod(0, keepdim=True) -> (1,2) (odd length)",
+         lambda x: x.prod(0, keepdim=True), [randn(5, 2)])
+    case("var_dim1", "x(3,5).var(1) (correction 1) -> (3,)", lambda x: x.var(1), [randn(3, 5)])
+    case("var_all_correction0", "x(3,4).var(correction=0) -> ()",
+         lambda x: x.var(correction=0), [randn(3, 4)])
+    case("var_dims02_keepdim_correction2", "x(2,3,4).var((0,2), correction=2, keepdim=True) "
+         "-> (1,3,1)", lambda x: x.var((0, 2), correction=2, keepdim=True), [randn(2, 3, 4)])
+    xs = randn(3, 4)
+    xs[1] = 0.7
+    c = case("std_dim1", "x(3,4).std(1) -> (3,); row 1 is constant (std 0): torch's gradient "
+             "there is 0", lambda x: x.std(1), [xs])
+    assert (g(c, 0)[1] == 0).all()
+    case("std_all_correction0", "x(2,3).std(correction=0) -> ()",
+         lambda x: x.std(correction=0), [randn(2, 3)])
+    case("norm_p1", "torch.linalg.vector_norm(x(3,4), 1) -> (); x[1,1] = 0 (gradient 0)",
+         lambda x: torch.linalg.vector_norm(x, 1), [with_zeros(randn(3, 4), (1, 1))])
+    xn = randn(3, 4)
+    xn[1] = 0.0
+    c = case("norm_p2_dim1", "torch.linalg.vector_norm(x(3,4), 2, dim=1) -> (3,); row 1 is the "
+             "zero vector: torch's gradient there is 0", lambda x: torch.linalg.vector_norm(x, 2, dim=1),
+             [xn])
+    assert (g(c, 0)[1] == 0).all()
+    case("norm_p2_all", "torch.linalg.vector_norm(x(2,3,2)) -> ()",
+         lambda x: torch.linalg.vector_norm(x), [randn(2, 3, 2)])
+    xi = randn(3, 4)
+    xi[0, 0], xi[0, 3], xi[2, 1] = 3.5, -3.5, 3.5
+    c = case("norm_inf", "torch.linalg.vector_norm(x(3,4), inf) -> (); |x| = 3.5 is the "
+             "largest, three times with both signs: torch splits the gradient evenly (with signs)",
+             lambda x: torch.linalg.vector_norm(x, float("inf")), [xi])
+    assert abs(g(c, 0)[0, 3] + go(c) / 3) < 1e-15
+    xj = randn(2, 4)
+    xj[1, 0], xj[1, 2] = -2.5, 2.5
+    xj[1, 1], xj[1, 3] = 0.5, -0.5
+    case("norm_inf_dim1_keepdim", "torch.linalg.vector_norm(x(2,4), inf, dim=1, keepdim=True) "
+         "-> (2,1); row 1 ties at |x| = 2.5", lambda x: torch.linalg.vector_norm(
+             x, float("inf"), dim=1, keepdim=True), [xj])
+    case("cumsum_dim1", "x(3,5).cumsum(1)", lambda x: x.cumsum(1), [randn(3, 5)])
+    case("cumsum_dim0", "x(4,2,3).cumsum(0)", lambda x: x.cumsum(0), [randn(4, 2, 3)])
+
+    # ---- shapes and indexing ----------------------------------------------------------------
+    case("repeat", "x(2,3).repeat(2,1,2) -> (2,2,6): a leading axis added, copies summed in "
+         "the gradient", lambda x: x.repeat(2, 1, 2), [randn(2, 3)])
+    case("repeat_1d", "x(3,).repeat(2,2) -> (2,6)", lambda x: x.repeat(2, 2), [randn(3)])
+    case("unsqueeze_front", "x(2,3).unsqueeze(-3) -> (1,2,3)", lambda x: x.unsqueeze(-3),
+         [randn(2, 3)])
+    case("slice_step2", "x(4,7)[:, 1:6:2] -> (4,3)", lambda x: x[:, 1:6:2], [randn(4, 7)])
+    case("slice_negative_start", "x(9,2)[-4::3] -> (2,2)", lambda x: x[-4::3], [randn(9, 2)])
+    case("slice_step1", "x(3,5)[:, -4:-1] -> (3,3)", lambda x: x[:, -4:-1], [randn(3, 5)])
+    case("split", "torch.split(x(7,3), 3, 0) -> sizes 3,3,1; output cat([p0, 2 p1, 3 p2])",
+         lambda x: torch.cat([p * (i + 1) for i, p in enumerate(torch.split(x, 3, 0))], 0),
+         [randn(7, 3)])
+    case("split_sizes", "torch.split(x(2,5), [1,4], 1); output cat([2 p1, p0], 1)",
+         lambda x: torch.cat([torch.split(x, [1, 4], 1)[1] * 2, torch.split(x, [1, 4], 1)[0]], 1),
+         [randn(2, 5)])
+    case("chunk", "torch.chunk(x(2,5), 4, 1) -> widths 2,2,1 (three pieces); output "
+         "cat([p0, 2 p1, 3 p2], 1)",
+         lambda x: torch.cat([p * (i + 1) for i, p in enumerate(torch.chunk(x, 4, 1))], 1),
+         [randn(2, 5)])
+    ia = [0, 2, 2, 4]
+    case("index_add", "x(5,3).index_add(0, index, src(4,3)); index 2 twice (accumulates)",
+         lambda x, src: x.index_add(0, torch.tensor(ia), src), [randn(5, 3), randn(4, 3)],
+         index=ia)
+    ib = [1, 0, 1]
+    case("index_add_dim1", "x(2,4,3).index_add(1, index, src(2,3,3)); index 1 twice",
+         lambda x, src: x.index_add(1, torch.tensor(ib), src), [randn(2, 4, 3), randn(2, 3, 3)],
+         index=ib)
+    si = [[4, 4], [0, 1], [2, 0]]
+    case("scatter_add_dim1", "x(3,5).scatter_add(1, index(3,2), src(3,2)); row 0 adds twice "
+         "into column 4",
+         lambda x, src: x.scatter_add(1, torch.tensor(si), src), [randn(3, 5), randn(3, 2)],
+         index=si)
+    sj = [[1, 0, 3], [1, 1, 0]]
+    case("scatter_add_dim0", "x(4,3).scatter_add(0, index(2,3), src(2,3)); (1,0) receives twice",
+         lambda x, src: x.scatter_add(0, torch.tensor(sj), src), [randn(4, 3), randn(2, 3)],
+         index=sj)
+    oh = [2, 0, 3, 2]
+    case("one_hot", "x(4,4) * F.one_hot(labels, 4) (as float64): the one-hot rows are a "
+         "constant", lambda x: x * F.one_hot(torch.tensor(oh), 4).to(DTYPE), [randn(4, 4)],
+         labels=oh)
+
+    # ---- einsum (the equations duograd's tests map by case name) ------------------------------
+    for name, eq, shapes in EINSUM_CASES:
+        case(name, f"torch.einsum('{eq}', " + ", ".join(f"x{i}{tuple(s)}" for i, s in
+                                                          enumerate(shapes)) + ")",
+             lambda *xs, eq=eq: torch.einsum(eq, *xs), [randn(*s) for s in shapes])
 
 
 _MLP = {}

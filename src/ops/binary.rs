@@ -63,6 +63,27 @@ impl<B: Backend> Tensor<B> {
         self.zip(other, "minimum", BinaryOp::Minimum)
     }
 
+    /// `a^b` elementwise with a tensor exponent, broadcasting, as `torch.pow(a, b)`: NaN for a
+    /// negative base with a non-integer exponent, `0^0 = 1`. The gradients are PyTorch's:
+    /// `b·a^(b−1)` for the base (0 where `b = 0`) and `a^b·ln a` for the exponent (0 where
+    /// `a = 0` and `b ≥ 0`; NaN for a negative base).
+    ///
+    /// ```
+    /// use duograd::Tensor;
+    /// use duograd::backends::NdArray;
+    /// type T = Tensor<NdArray<f64>>;
+    /// let a = T::from_f64(&[2.0, -2.0, 9.0], &[3]);
+    /// let b = T::from_f64(&[3.0, 2.0, 0.5], &[3]);
+    /// assert_eq!(a.pow(&b).to_vec(), vec![8.0, 4.0, 3.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// If the shapes cannot be broadcast together.
+    #[track_caller]
+    pub fn pow(&self, exponent: &Tensor<B>) -> Self {
+        self.zip(exponent, "pow", BinaryOp::Pow)
+    }
+
     /// `1` where `a == b`, else `0`, broadcasting. Not differentiable: never recorded.
     #[track_caller]
     pub fn eq(&self, other: &Tensor<B>) -> Self {
@@ -158,7 +179,25 @@ fn minimum_backward_b<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
     (a.grad * &winner_mask(y.lt(x), y, x)).sum_to_shape(y.shape())
 }
 
+// d/da a^b = b a^(b-1), taken as 0 where b = 0 (as PyTorch)
+fn pow_backward_a<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    let (x, p) = (&a.inputs[0], &a.inputs[1]);
+    let slope = p * &x.pow(&p.sub_scalar(1.0));
+    let slope = Tensor::where_(&p.eq_scalar(0.0), &Tensor::scalar(0.0), &slope);
+    (a.grad * &slope).sum_to_shape(x.shape())
+}
+
+// d/db a^b = a^b ln a, taken as 0 where a = 0 and b >= 0 (as PyTorch)
+fn pow_backward_b<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    let (x, p) = (&a.inputs[0], &a.inputs[1]);
+    let zero_base = &x.eq_scalar(0.0) * &p.ge(&Tensor::scalar(0.0));
+    let slope = a.output * &x.log();
+    let slope = Tensor::where_(&zero_base, &Tensor::scalar(0.0), &slope);
+    (a.grad * &slope).sum_to_shape(p.shape())
+}
+
 pub(crate) fn register<B: Backend>(r: &Registry<B>) {
+    r.register_all("pow", &[pow_backward_a, pow_backward_b]);
     r.register_all("add", &[add_backward_a, add_backward_b]);
     r.register_all("sub", &[add_backward_a, sub_backward_b]);
     r.register_all("mul", &[mul_backward_a, mul_backward_b]);

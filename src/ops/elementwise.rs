@@ -1,5 +1,7 @@
 //! Elementwise functions of one tensor, each with its derivative beside it.
 
+use std::sync::Arc;
+
 use crate::autograd::{is_grad_enabled, Attrs, BackwardArgs, Registry};
 use crate::backend::Backend;
 use crate::tensor::Tensor;
@@ -126,6 +128,120 @@ impl<B: Backend> Tensor<B> {
     pub fn sign(&self) -> Self {
         self.map_untracked(UnaryOp::Sign)
     }
+
+    /// `ln(1 + x)`, accurate where `x` is tiny (where `(x + 1).log()` loses the digits of `x`).
+    ///
+    /// ```
+    /// use duograd::Tensor;
+    /// use duograd::backends::NdArray;
+    /// let x = Tensor::<NdArray<f64>>::from_f64(&[1e-20, 0.0], &[2]);
+    /// assert_eq!(x.log1p().to_vec(), vec![1e-20, 0.0]);
+    /// ```
+    pub fn log1p(&self) -> Self {
+        self.map("log1p", UnaryOp::Log1p, Attrs::None)
+    }
+
+    /// `e^x - 1`, accurate where `x` is tiny.
+    ///
+    /// ```
+    /// use duograd::Tensor;
+    /// use duograd::backends::NdArray;
+    /// let x = Tensor::<NdArray<f64>>::from_f64(&[1e-20, 0.0], &[2]);
+    /// assert_eq!(x.expm1().to_vec(), vec![1e-20, 0.0]);
+    /// ```
+    pub fn expm1(&self) -> Self {
+        self.map("expm1", UnaryOp::Expm1, Attrs::None)
+    }
+
+    /// Sine (radians).
+    ///
+    /// ```
+    /// use duograd::Tensor;
+    /// use duograd::backends::NdArray;
+    /// let x = Tensor::<NdArray<f64>>::from_f64(&[0.0], &[1]);
+    /// assert_eq!(x.sin().to_vec(), vec![0.0]);
+    /// ```
+    pub fn sin(&self) -> Self {
+        self.map("sin", UnaryOp::Sin, Attrs::None)
+    }
+
+    /// Cosine (radians).
+    ///
+    /// ```
+    /// use duograd::Tensor;
+    /// use duograd::backends::NdArray;
+    /// let x = Tensor::<NdArray<f64>>::from_f64(&[0.0], &[1]);
+    /// assert_eq!(x.cos().to_vec(), vec![1.0]);
+    /// ```
+    pub fn cos(&self) -> Self {
+        self.map("cos", UnaryOp::Cos, Attrs::None)
+    }
+
+    /// The error function `erf x = 2/√π ∫₀ˣ e^(-t²) dt` (the exact GELU is built on it).
+    ///
+    /// ```
+    /// use duograd::Tensor;
+    /// use duograd::backends::NdArray;
+    /// let x = Tensor::<NdArray<f64>>::from_f64(&[0.0, 10.0], &[2]);
+    /// assert_eq!(x.erf().to_vec(), vec![0.0, 1.0]);
+    /// ```
+    pub fn erf(&self) -> Self {
+        self.map("erf", UnaryOp::Erf, Attrs::None)
+    }
+
+    /// `1 / x`, as `torch.reciprocal` (`±∞` at `±0`). Composed of [`Tensor::rdiv_scalar`],
+    /// whose gradient it has.
+    ///
+    /// ```
+    /// use duograd::Tensor;
+    /// use duograd::backends::NdArray;
+    /// let x = Tensor::<NdArray<f64>>::from_f64(&[2.0, -0.5], &[2]);
+    /// assert_eq!(x.reciprocal().to_vec(), vec![0.5, -2.0]);
+    /// ```
+    pub fn reciprocal(&self) -> Self {
+        self.rdiv_scalar(1.0)
+    }
+
+    /// `min(max(x, min), max)`, as `torch.clamp(x, min, max)`: where `min > max` every
+    /// element becomes `max`, and NaN stays NaN. The gradient is 1 strictly between the
+    /// bounds and 0 elsewhere, at either bound too, as PyTorch 2.15 gives.
+    ///
+    /// ```
+    /// use duograd::Tensor;
+    /// use duograd::backends::NdArray;
+    /// let x = Tensor::<NdArray<f64>>::from_f64(&[-2.0, 0.5, 3.0], &[3]);
+    /// assert_eq!(x.clamp(-1.0, 1.0).to_vec(), vec![-1.0, 0.5, 1.0]);
+    /// assert_eq!(x.clamp(2.0, 1.0).to_vec(), vec![1.0, 1.0, 1.0]);
+    /// ```
+    pub fn clamp(&self, min: f64, max: f64) -> Self {
+        // The kernel gives `lo` where `x < lo`; PyTorch lets `max` win when the bounds cross.
+        let lo = min.min(max);
+        let kernel = UnaryOp::Clamp(B::Elem::of(lo), B::Elem::of(max));
+        self.map(
+            "clamp",
+            kernel,
+            Attrs::Custom(Arc::new(ClampBounds { min, max })),
+        )
+    }
+
+    /// `min(x, c)`; the gradient at exactly `c` is 0, as PyTorch's `clamp(max=c)`.
+    ///
+    /// ```
+    /// use duograd::Tensor;
+    /// use duograd::backends::NdArray;
+    /// let x = Tensor::<NdArray<f64>>::from_f64(&[-2.0, 3.0], &[2]);
+    /// assert_eq!(x.clamp_max(1.0).to_vec(), vec![-2.0, 1.0]);
+    /// ```
+    pub fn clamp_max(&self, c: f64) -> Self {
+        self.clamp(f64::NEG_INFINITY, c)
+    }
+}
+
+/// The bounds `clamp` records for its backward.
+#[derive(Debug)]
+struct ClampBounds {
+    min: f64,
+    max: f64,
 }
 
 // d/dx -x = -1
@@ -217,7 +333,54 @@ fn rdiv_scalar_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
     -(a.grad * a.output) / &a.inputs[0]
 }
 
+// d/dx ln(1 + x) = 1 / (1 + x)
+fn log1p_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    a.grad / &a.inputs[0].add_scalar(1.0)
+}
+
+// d/dx (e^x - 1) = e^x = out + 1 (as PyTorch computes it)
+fn expm1_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    a.grad * &a.output.add_scalar(1.0)
+}
+
+// d/dx sin x = cos x
+fn sin_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    a.grad * &a.inputs[0].cos()
+}
+
+// d/dx cos x = -sin x
+fn cos_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    -(a.grad * &a.inputs[0].sin())
+}
+
+// d/dx erf x = 2/√π e^(-x²)
+fn erf_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    let x = &a.inputs[0];
+    a.grad
+        * &(x * x)
+            .neg()
+            .exp()
+            .mul_scalar(std::f64::consts::FRAC_2_SQRT_PI)
+}
+
+// d/dx clamp(x, lo, hi) = [lo < x < hi] (0 at either bound, as PyTorch 2.15 gives)
+fn clamp_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
+    let ClampBounds { min, max } = *a.attrs.custom::<ClampBounds>();
+    let x = &a.inputs[0];
+    let mut inside = x.lt(&Tensor::scalar(max));
+    if min > f64::NEG_INFINITY {
+        inside = &inside * &x.gt_scalar(min);
+    }
+    a.grad * &inside
+}
+
 pub(crate) fn register<B: Backend>(r: &Registry<B>) {
+    r.register_all("log1p", &[log1p_backward]);
+    r.register_all("expm1", &[expm1_backward]);
+    r.register_all("sin", &[sin_backward]);
+    r.register_all("cos", &[cos_backward]);
+    r.register_all("erf", &[erf_backward]);
+    r.register_all("clamp", &[clamp_backward]);
     r.register_all("neg", &[neg_backward]);
     r.register_all("exp", &[exp_backward]);
     r.register_all("log", &[log_backward]);

@@ -185,6 +185,158 @@ impl<B: Backend> Tensor<B> {
     }
 }
 
+impl<B: Backend> Tensor<B> {
+    /// PyTorch's `index_add(dim, index, source)`: this tensor with slice `k` of `source` along
+    /// `dim` added to slice `index[k]` (repeated indices accumulate). `source` has this tensor's
+    /// shape except `index.len()` along `dim`. Composed of [`Tensor::scatter_add_flat`] and
+    /// `add`, whose gradients it has (this tensor's is the incoming gradient, `source`'s the
+    /// incoming gradient's slices at `index`).
+    ///
+    /// ```
+    /// use duograd::Tensor;
+    /// use duograd::backends::NdArray;
+    /// type T = Tensor<NdArray<f64>>;
+    /// let x = T::zeros(&[3, 2]);
+    /// let src = T::from_f64(&[1., 2., 3., 4., 5., 6.], &[3, 2]);
+    /// let y = x.index_add(0, &[2, 0, 2], &src);
+    /// assert_eq!(y.to_vec(), vec![3., 4., 0., 0., 6., 8.]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `dim` is out of range, `source` has the wrong shape, or an index is out of range.
+    #[track_caller]
+    pub fn index_add(&self, dim: isize, index: &[usize], source: &Tensor<B>) -> Self {
+        let shape = self.shape();
+        let axis = crate::check::axis("index_add", dim, shape);
+        let mut want = Vec::from(shape);
+        want[axis] = index.len();
+        assert!(
+            source.shape() == want,
+            "index_add: source of shape {:?} for a tensor of shape {shape:?} and {} indices along axis {axis} (expected {want:?})",
+            source.shape(),
+            index.len()
+        );
+        crate::check::indices_below(
+            "index_add",
+            index,
+            shape[axis],
+            &format!("axis {axis} of shape {shape:?}"),
+        );
+        let outer = numel(&shape[..axis]);
+        let inner = numel(&shape[axis + 1..]);
+        let n = shape[axis];
+        let flat: Vec<usize> = (0..outer)
+            .flat_map(|o| {
+                index
+                    .iter()
+                    .flat_map(move |&i| (0..inner).map(move |j| (o * n + i) * inner + j))
+            })
+            .collect();
+        let spread = source
+            .reshape_to(&[source.numel()])
+            .scatter_add_flat(shape, flat.into());
+        self + &spread
+    }
+
+    /// PyTorch's `scatter_add(dim, index, src)`: this tensor with `src[p]` added at the position
+    /// `p` with its coordinate along `dim` replaced by `index[p]`, for every position `p` of
+    /// `index` (row-major, of `index_shape`); repeated targets accumulate. `index` has this
+    /// tensor's rank, is no larger than `src` on any axis and no larger than this tensor off
+    /// `dim`; only the part of `src` that `index` covers is read. Composed of
+    /// [`Tensor::take_flat`], [`Tensor::scatter_add_flat`] and `add`, whose gradients it has.
+    ///
+    /// ```
+    /// use duograd::Tensor;
+    /// use duograd::backends::NdArray;
+    /// type T = Tensor<NdArray<f64>>;
+    /// let x = T::zeros(&[2, 3]);
+    /// let src = T::from_f64(&[1., 2., 3., 4.], &[2, 2]);
+    /// // row 0: src[0][0] → column 2, src[0][1] → column 2; row 1: → columns 0 and 1
+    /// let y = x.scatter_add(1, &[2, 2, 0, 1], &[2, 2], &src);
+    /// assert_eq!(y.to_vec(), vec![0., 0., 3., 3., 4., 0.]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `dim` is out of range, the index shape does not fit this tensor or `src`, or an index
+    /// is out of range.
+    #[track_caller]
+    pub fn scatter_add(
+        &self,
+        dim: isize,
+        index: &[usize],
+        index_shape: &[usize],
+        src: &Tensor<B>,
+    ) -> Self {
+        let shape = self.shape();
+        let axis = crate::check::axis("scatter_add", dim, shape);
+        let fits = index_shape.len() == shape.len()
+            && src.rank() == shape.len()
+            && index_shape
+                .iter()
+                .enumerate()
+                .all(|(i, &d)| d <= src.shape()[i] && (i == axis || d <= shape[i]));
+        assert!(
+            fits && numel(index_shape) == index.len(),
+            "scatter_add: index of shape {index_shape:?} ({} values) does not fit a tensor of shape {shape:?} and a source of shape {:?} along axis {axis}",
+            index.len(),
+            src.shape()
+        );
+        crate::check::indices_below(
+            "scatter_add",
+            index,
+            shape[axis],
+            &format!("axis {axis} of shape {shape:?}"),
+        );
+        let (dst_st, src_st, ist) = (strides(shape), strides(src.shape()), strides(index_shape));
+        let coordinate = |p: usize, ax: usize| (p / ist[ax]) % index_shape[ax];
+        let target: Vec<usize> = index
+            .iter()
+            .enumerate()
+            .map(|(p, &i)| {
+                (0..shape.len())
+                    .map(|ax| if ax == axis { i } else { coordinate(p, ax) } * dst_st[ax])
+                    .sum()
+            })
+            .collect();
+        let values = if src.shape() == index_shape {
+            src.reshape_to(&[src.numel()])
+        } else {
+            let read: Vec<usize> = (0..index.len())
+                .map(|p| {
+                    (0..shape.len())
+                        .map(|ax| coordinate(p, ax) * src_st[ax])
+                        .sum()
+                })
+                .collect();
+            src.take_flat(read.into())
+        };
+        self + &values.scatter_add_flat(shape, target.into())
+    }
+
+    /// One-hot rows, as `F.one_hot(indices, num_classes)` (with this library's element type):
+    /// `[indices.len(), num_classes]`, row `k` all 0 but a 1 at column `indices[k]`. Not
+    /// recorded.
+    ///
+    /// ```
+    /// use duograd::Tensor;
+    /// use duograd::backends::NdArray;
+    /// let y = Tensor::<NdArray<f64>>::one_hot(&[2, 0], 3);
+    /// assert_eq!(y.to_vec(), vec![0., 0., 1., 1., 0., 0.]);
+    /// ```
+    ///
+    /// # Panics
+    /// If an index is not below `num_classes`.
+    #[track_caller]
+    pub fn one_hot(indices: &[usize], num_classes: usize) -> Self {
+        crate::check::indices_below("one_hot", indices, num_classes, "num_classes");
+        let mut data = vec![0.0; indices.len() * num_classes];
+        for (row, &i) in indices.iter().enumerate() {
+            data[row * num_classes + i] = 1.0;
+        }
+        Tensor::from_f64(&data, &[indices.len(), num_classes])
+    }
+}
+
 fn indices_of(attrs: &Attrs) -> (&Arc<[usize]>, &[usize]) {
     match attrs {
         Attrs::Indices { indices, shape } => (indices, shape),

@@ -130,7 +130,20 @@ impl<B: Backend> Tensor<B> {
         self.reshape_to(&shape)
     }
 
-    /// Inserts a size-1 axis at `dim` (`-1` appends).
+    /// Inserts a size-1 axis at `dim` (`-1` appends; any dim from `-(rank + 1)` to `rank`),
+    /// as `torch.unsqueeze`.
+    ///
+    /// ```
+    /// use duograd::Tensor;
+    /// use duograd::backends::NdArray;
+    /// let x = Tensor::<NdArray<f32>>::zeros(&[2, 3]);
+    /// assert_eq!(x.unsqueeze(0).shape(), &[1, 2, 3]);
+    /// assert_eq!(x.unsqueeze(-1).shape(), &[2, 3, 1]);
+    /// assert_eq!(x.unsqueeze(-3).shape(), &[1, 2, 3]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `dim` is out of range.
     #[track_caller]
     pub fn unsqueeze(&self, dim: isize) -> Self {
         let mut shape = Vec::from(self.shape());

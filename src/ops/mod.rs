@@ -5,9 +5,11 @@
 //! tables (`tests/common/cases.rs`); the registry-completeness test fails until that is done.
 //! Composite ops (softmax, mean, index_select, …) need no backward of their own.
 
+mod activation;
 mod binary;
 pub(crate) mod conv;
 mod dropout;
+mod einsum;
 mod elementwise;
 mod index;
 mod layer_norm;
@@ -18,7 +20,10 @@ mod norm;
 mod overload;
 pub(crate) mod pool;
 mod reduce;
+mod select;
+mod slice;
 mod softmax;
+mod statistics;
 
 use crate::autograd::Registry;
 use crate::backend::Backend;
@@ -37,4 +42,5 @@ pub(crate) fn register_builtins<B: Backend>(r: &Registry<B>) {
     conv::register(r);
     pool::register(r);
     norm::register(r);
+    select::register(r);
 }

@@ -93,6 +93,140 @@ impl<B: Backend> Tensor<B> {
         Tensor::from_op("max_dim", out, &[self], Attrs::Axis { axis, keepdim })
     }
 
+    /// The largest values along `dim` and their indices (the first of ties, as
+    /// [`Tensor::argmax_dim`]), as PyTorch's `max(dim)` returns both. The values are
+    /// [`Tensor::max_dim`]'s; the indices are never recorded.
+    ///
+    /// ```
+    /// use duograd::Tensor;
+    /// use duograd::backends::NdArray;
+    /// let x = Tensor::<NdArray<f64>>::from_f64(&[1., 5., 5., 7., 0., 2.], &[2, 3]);
+    /// let (values, indices) = x.max_dim_with_indices(1, false);
+    /// assert_eq!(values.to_vec(), vec![5.0, 7.0]);
+    /// assert_eq!(indices.to_vec(), vec![1.0, 0.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `dim` is out of range or has length 0.
+    #[track_caller]
+    pub fn max_dim_with_indices(&self, dim: isize, keepdim: bool) -> (Self, Self) {
+        (self.max_dim(dim, keepdim), self.argmax_dim(dim, keepdim))
+    }
+
+    /// Smallest value along `dim`. The gradient goes to the single index
+    /// [`Tensor::argmin_dim`] returns (the first of tied minima), as PyTorch's `min(dim)`; a NaN
+    /// is the minimum wherever there is one. Composed as `-max_dim(-x)`, whose gradient it has.
+    ///
+    /// ```
+    /// use duograd::Tensor;
+    /// use duograd::backends::NdArray;
+    /// let x = Tensor::<NdArray<f64>>::from_f64(&[1., 0., 0., 7., 3., 2.], &[2, 3]);
+    /// assert_eq!(x.min_dim(1, false).to_vec(), vec![0.0, 2.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `dim` is out of range or has length 0.
+    #[track_caller]
+    pub fn min_dim(&self, dim: isize, keepdim: bool) -> Self {
+        let axis = crate::check::axis("min_dim", dim, self.shape());
+        assert!(
+            self.shape()[axis] > 0,
+            "min_dim: axis {axis} of shape {:?} is empty",
+            self.shape()
+        );
+        self.neg().max_dim(dim, keepdim).neg()
+    }
+
+    /// The smallest values along `dim` and their indices (the first of ties), as PyTorch's
+    /// `min(dim)` returns both; see [`Tensor::min_dim`].
+    ///
+    /// ```
+    /// use duograd::Tensor;
+    /// use duograd::backends::NdArray;
+    /// let x = Tensor::<NdArray<f64>>::from_f64(&[1., 0., 0., 7., 3., 2.], &[2, 3]);
+    /// let (values, indices) = x.min_dim_with_indices(1, true);
+    /// assert_eq!(values.to_vec(), vec![0.0, 2.0]);
+    /// assert_eq!(indices.to_vec(), vec![1.0, 2.0]);
+    /// assert_eq!(indices.shape(), &[2, 1]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `dim` is out of range or has length 0.
+    #[track_caller]
+    pub fn min_dim_with_indices(&self, dim: isize, keepdim: bool) -> (Self, Self) {
+        (self.min_dim(dim, keepdim), self.argmin_dim(dim, keepdim))
+    }
+
+    /// Smallest element, as a 0-d tensor. Tied minima share the gradient evenly, as PyTorch's
+    /// `min()`. Composed as `-max(-x)`, whose gradient it has.
+    ///
+    /// ```
+    /// use duograd::Tensor;
+    /// use duograd::backends::NdArray;
+    /// let x = Tensor::<NdArray<f64>>::from_f64(&[3., -1., 2.], &[3]);
+    /// assert_eq!(x.min().item(), -1.0);
+    /// ```
+    ///
+    /// # Panics
+    /// If the tensor is empty.
+    #[track_caller]
+    pub fn min(&self) -> Self {
+        assert!(
+            self.numel() > 0,
+            "min: the tensor of shape {:?} is empty",
+            self.shape()
+        );
+        self.neg().max().neg()
+    }
+
+    /// Indices of the smallest values along `dim` (the first of ties; a NaN counts as smaller
+    /// than every number), one per position of the other axes in row-major order.
+    ///
+    /// ```
+    /// use duograd::Tensor;
+    /// use duograd::backends::NdArray;
+    /// let x = Tensor::<NdArray<f64>>::from_f64(&[1., 0., 0., 7., 3., 2.], &[2, 3]);
+    /// assert_eq!(x.argmin_indices(1), vec![1, 2]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `dim` is out of range or has length 0.
+    #[track_caller]
+    pub fn argmin_indices(&self, dim: isize) -> Vec<usize> {
+        let axis = crate::check::axis("argmin", dim, self.shape());
+        assert!(
+            self.shape()[axis] > 0,
+            "argmin: axis {axis} of shape {:?} is empty",
+            self.shape()
+        );
+        // Negation is exact and keeps NaN a NaN, so the first maximum of `-x` is the first
+        // minimum of `x`.
+        B::argmax(&B::unary(&self.storage(), crate::UnaryOp::Neg), axis)
+    }
+
+    /// Indices of the smallest values along `dim` (the first of ties, as PyTorch's `argmin`),
+    /// as a tensor of index values. Not differentiable: never recorded.
+    ///
+    /// ```
+    /// use duograd::Tensor;
+    /// use duograd::backends::NdArray;
+    /// let x = Tensor::<NdArray<f32>>::from_f64(&[1., 0., 0., 7., 3., 2.], &[2, 3]);
+    /// assert_eq!(x.argmin_dim(1, false).to_vec(), vec![1.0, 2.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `dim` is out of range or has length 0.
+    #[track_caller]
+    pub fn argmin_dim(&self, dim: isize, keepdim: bool) -> Self {
+        let axis = crate::check::axis("argmin", dim, self.shape());
+        let values: Vec<f64> = self
+            .argmin_indices(dim)
+            .into_iter()
+            .map(|i| i as f64)
+            .collect();
+        Tensor::from_f64(&values, &reduced_shape(self.shape(), &[axis], keepdim))
+    }
+
     /// Largest element, as a 0-d tensor. Tied maxima share the gradient evenly, as PyTorch's
     /// `max()`.
     ///

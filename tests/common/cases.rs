@@ -246,6 +246,104 @@ pub fn apply<B: Backend>(name: &str, x: &[Tensor<B>], idx: &Indices) -> Tensor<B
         ),
         "fold" => x[0].fold([4, 5], [2, 2], Conv2dOptions::new()),
         "fold_stride2_pad1" => x[0].fold([5, 4], [3, 3], Conv2dOptions::new().padding(1).stride(2)),
+        "log1p" => x[0].log1p(),
+        "expm1" => x[0].expm1(),
+        "sin" => x[0].sin(),
+        "cos" => x[0].cos(),
+        "erf" => x[0].erf(),
+        "gelu" => x[0].gelu(),
+        "gelu_tanh" => x[0].gelu_tanh(),
+        "silu" => x[0].silu(),
+        "leaky_relu" => x[0].leaky_relu(0.1),
+        "elu" => x[0].elu(1.3),
+        "softplus" => x[0].softplus(1.0, 20.0),
+        "softplus_beta2_threshold3" => x[0].softplus(2.0, 3.0),
+        "reciprocal" => x[0].reciprocal(),
+        "pow_tensor" | "pow_tensor_zero_base" => x[0].pow(&x[1]),
+        "clamp" => x[0].clamp(-0.5, 0.8),
+        "clamp_crossed" => x[0].clamp(1.0, -1.0),
+        "clamp_max" => x[0].clamp_max(0.3),
+        "where" | "where_mask_full" => Tensor::where_(&x[0], &x[1], &x[2]),
+        "masked_fill" => x[0].masked_fill(&x[1], -2.5),
+        "comparison_masks" => {
+            let (a, b) = (&x[0], &x[1]);
+            let masks = a.eq(b)
+                + a.ne(b).mul_scalar(2.0)
+                + a.lt(b).mul_scalar(4.0)
+                + a.le(b).mul_scalar(8.0)
+                + a.gt(b).mul_scalar(16.0)
+                + a.ge(b).mul_scalar(32.0);
+            a * &masks
+        }
+        "comparison_masks_scalar" => {
+            let a = &x[0];
+            let masks = a.eq_scalar(0.5)
+                + a.ne_scalar(0.5).mul_scalar(2.0)
+                + a.lt_scalar(0.5).mul_scalar(4.0)
+                + a.le_scalar(0.5).mul_scalar(8.0)
+                + a.gt_scalar(0.5).mul_scalar(16.0)
+                + a.ge_scalar(0.5).mul_scalar(32.0);
+            a * &masks
+        }
+        "min_dim1" => x[0].min_dim(1, false),
+        "min_dim1_with_indices" => {
+            let (values, indices) = x[0].min_dim_with_indices(1, false);
+            values + indices.mul_scalar(10.0)
+        }
+        "max_dim2_with_indices_keepdim" => {
+            let (values, indices) = x[0].max_dim_with_indices(2, true);
+            values + indices.mul_scalar(10.0)
+        }
+        "min_all" => x[0].min(),
+        "prod_dim1" => x[0].prod_dim(1, false),
+        "prod_all" => x[0].prod(),
+        "prod_dim0_keepdim" => x[0].prod_dim(0, true),
+        "var_dim1" => x[0].var_dims(&[1], 1.0, false),
+        "var_all_correction0" => x[0].var(0.0),
+        "var_dims02_keepdim_correction2" => x[0].var_dims(&[0, 2], 2.0, true),
+        "std_dim1" => x[0].std_dims(&[1], 1.0, false),
+        "std_all_correction0" => x[0].std(0.0),
+        "norm_p1" => x[0].norm(1.0),
+        "norm_p2_dim1" => x[0].norm_dims(2.0, &[1], false),
+        "norm_p2_all" => x[0].norm(2.0),
+        "norm_inf" => x[0].norm(f64::INFINITY),
+        "norm_inf_dim1_keepdim" => x[0].norm_dims(f64::INFINITY, &[1], true),
+        "cumsum_dim1" => x[0].cumsum(1),
+        "cumsum_dim0" => x[0].cumsum(0),
+        "repeat" => x[0].repeat(&[2, 1, 2]),
+        "repeat_1d" => x[0].repeat(&[2, 2]),
+        "unsqueeze_front" => x[0].unsqueeze(-3),
+        "slice_step2" => x[0].slice(1, 1, 6, 2),
+        "slice_negative_start" => x[0].slice(0, -4, isize::MAX, 3),
+        "slice_step1" => x[0].slice(1, -4, -1, 1),
+        "split" | "chunk" => {
+            let (pieces, dim) = if name == "split" {
+                (x[0].split(3, 0), 0)
+            } else {
+                (x[0].chunk(4, 1), 1)
+            };
+            let scaled: Vec<Tensor<B>> = pieces
+                .iter()
+                .enumerate()
+                .map(|(i, p)| p.mul_scalar(i as f64 + 1.0))
+                .collect();
+            Tensor::cat(&scaled.iter().collect::<Vec<_>>(), dim)
+        }
+        "split_sizes" => {
+            let p = x[0].split_sizes(&[1, 4], 1);
+            Tensor::cat(&[&p[1].mul_scalar(2.0), &p[0]], 1)
+        }
+        "index_add" => x[0].index_add(0, &flat_usize(&idx.index), &x[1]),
+        "index_add_dim1" => x[0].index_add(1, &flat_usize(&idx.index), &x[1]),
+        "scatter_add_dim1" | "scatter_add_dim0" => {
+            let dim = if name == "scatter_add_dim1" { 1 } else { 0 };
+            let index = flat_usize(&idx.index);
+            x[0].scatter_add(dim, &index, &nested_shape(&idx.index), &x[1])
+        }
+        "one_hot" => &x[0] * &Tensor::one_hot(labels, 4),
+        einsum if einsum.starts_with("einsum_") => {
+            Tensor::einsum(einsum_equation(einsum), &x.iter().collect::<Vec<_>>())
+        }
         other => loss_case(other, x, labels),
     }
 }
@@ -325,10 +423,41 @@ fn loss_case<B: Backend>(name: &str, x: &[Tensor<B>], labels: &[usize]) -> Tenso
     }
 }
 
+/// The equation of an einsum case (`EINSUM_CASES` in the reference script).
+fn einsum_equation(name: &str) -> &'static str {
+    match name {
+        "einsum_matmul" => "ij,jk->ik",
+        "einsum_batched_matmul" => "bij,bjk->bik",
+        "einsum_diagonal" => "ii->i",
+        "einsum_trace" => "ii->",
+        "einsum_column_sums" => "ij->j",
+        "einsum_dot" => "i,i->",
+        "einsum_outer" => "i,j->ij",
+        "einsum_transpose" => "ij->ji",
+        "einsum_implicit" => "ij,jk",
+        "einsum_attention_scores" => "bhqd,bhkd->bhqk",
+        "einsum_sum_then_contract" => "ijk,jl->il",
+        "einsum_chain" => "ij,jk,kl->il",
+        "einsum_batch_diagonal" => "bii->bi",
+        "einsum_bilinear" => "bn,anm,bm->ba",
+        "einsum_hadamard" => "ij,ij->ij",
+        "einsum_row_dots" => "ij,ij->i",
+        "einsum_unused_letter_summed" => "ij,jk->",
+        "einsum_ellipsis_transpose" => "...ij->...ji",
+        "einsum_ellipsis_broadcast_matmul" => "...ij,...jk",
+        "einsum_ellipsis_right_aligned" => "bij,...jk->...ik",
+        "einsum_size1_broadcast" => "ij,jk->ik",
+        other => panic!("no equation for einsum case '{other}'"),
+    }
+}
+
 /// Where a case's random inputs must lie for the op to be smooth there.
 fn domain(case: &str, input: usize) -> Domain {
     match (case, input) {
-        ("log" | "sqrt" | "pow_half" | "pow_neg", 0) => Domain::Positive,
+        ("log" | "sqrt" | "pow_half" | "pow_neg" | "log1p", 0) => Domain::Positive,
+        ("pow_tensor" | "pow_tensor_zero_base", 0) => Domain::Positive,
+        ("reciprocal", 0) => Domain::AwayFromZero,
+        ("where" | "where_mask_full", 0) | ("masked_fill", 1) => Domain::Mask,
         ("div" | "div_broadcast", 1) | ("scalar_rdiv", 0) => Domain::AwayFromZero,
         // A running variance, under a square root.
         ("batch_norm_eval" | "batch_norm_train_running_stats", 2) => Domain::Positive,
@@ -348,6 +477,8 @@ enum Domain {
     Normal,
     Positive,
     AwayFromZero,
+    /// 0 or 1 (a condition or mask input).
+    Mask,
     Probability,
 }
 
@@ -367,6 +498,7 @@ pub fn random_inputs<B: Backend>(case: &OpCase, seed: u64) -> Vec<Tensor<B>> {
                         Domain::Normal => z,
                         Domain::Positive => 0.5 + z.abs(),
                         Domain::AwayFromZero => z.signum() * (0.5 + z.abs()),
+                        Domain::Mask => f64::from(u8::from(z > 0.0)),
                         Domain::Probability => 0.1 + 0.8 * rng.random::<f64>(),
                     }
                 })

@@ -5,7 +5,9 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod bad_input;
 mod completeness;
+mod corner_cases;
 mod cross_backend;
 mod gradcheck;
 mod properties;

@@ -90,6 +90,8 @@ binary_ops!(
     "mul" => |a, b| a * b,
     "div" => |a, b| a / b,
     "maximum" => |a, b| a.maximum(b),
+    "pow" => |a, b| b.pow(a),
+    "where" => |a, b| Tensor::where_(&a.gt(b), a, b),
 );
 
 proptest! {

@@ -48,6 +48,16 @@ pub enum UnaryOp<E> {
     GtScalar(E),
     /// `1` where `x == c`, else `0`
     EqScalar(E),
+    /// `ln(1 + x)`, accurate for small `|x|`
+    Log1p,
+    /// `e^x - 1`, accurate for small `|x|`
+    Expm1,
+    /// `sin x`
+    Sin,
+    /// `cos x`
+    Cos,
+    /// the error function `erf x = 2/√π ∫₀ˣ e^(-t²) dt`
+    Erf,
 }
 
 /// An elementwise function of two tensors, with NumPy/PyTorch broadcasting.
@@ -80,6 +90,8 @@ pub enum BinaryOp {
     /// `threshold_backward`; at a NaN input it gives 0 as the product does (PyTorch passes the
     /// gradient there).
     ReluGrad,
+    /// `a^b` (IEEE `pow`: NaN for a negative base and a non-integer exponent, `x^0 = 1`)
+    Pow,
 }
 
 /// A reduction over a set of axes.

@@ -219,6 +219,11 @@ unary_kernels! {
     UnaryOp::Clamp(lo, hi) => |x| if x < lo { lo } else if x > hi { hi } else { x },
     UnaryOp::GtScalar(c) => |x| indicator(x > c),
     UnaryOp::EqScalar(c) => |x| indicator(x == c),
+    UnaryOp::Log1p => |x| x.ln_1p(),
+    UnaryOp::Expm1 => |x| x.exp_m1(),
+    UnaryOp::Sin => |x| x.sin(),
+    UnaryOp::Cos => |x| x.cos(),
+    UnaryOp::Erf => |x| erf(x),
 }
 
 /// `tanh x`: for `f32` through [`tanh_f32`](crate::fast_tanh::tanh_f32), which has no branch
@@ -308,6 +313,13 @@ binary_kernels! {
     BinaryOp::Lt => |a, b| indicator(a < b),
     BinaryOp::Le => |a, b| indicator(a <= b),
     BinaryOp::ReluGrad => |a, b| if b > E::zero() { a } else { E::zero() },
+    BinaryOp::Pow => |a, b| powf(a, b),
+}
+
+/// `erf x`, through `f64` for every element type (libm's `erf`; `f32` rounds its result once).
+#[inline(always)]
+fn erf<E: Element>(x: E) -> E {
+    E::of(libm::erf(x.as_f64()))
 }
 
 /// `dst[i] += alpha · src[i]` (the SGD update and gradient accumulation), vectorized for the

@@ -3,11 +3,11 @@
 use crate::{Backend, BinaryOp, Element};
 
 use super::reference;
-use super::support::{assert_exact, mixed, numel, read, same, store, who, SPECIALS};
+use super::support::{assert_close, assert_exact, mixed, numel, read, same, store, who, SPECIALS};
 use super::views::{view, Kind};
 
 /// Every [`BinaryOp`].
-pub(crate) const ALL_OPS: [BinaryOp; 12] = [
+pub(crate) const ALL_OPS: [BinaryOp; 13] = [
     BinaryOp::Add,
     BinaryOp::Sub,
     BinaryOp::Mul,
@@ -20,6 +20,7 @@ pub(crate) const ALL_OPS: [BinaryOp; 12] = [
     BinaryOp::Lt,
     BinaryOp::Le,
     BinaryOp::ReluGrad,
+    BinaryOp::Pow,
 ];
 
 /// Pairs of broadcast-compatible shapes (each is also tried the other way round): equal
@@ -70,7 +71,7 @@ fn operands<E: Element>(na: usize, nb: usize, seed: u64) -> (Vec<f64>, Vec<f64>)
     (a, b)
 }
 
-/// Checks `binary(a, b, op)` against the reference, exactly.
+/// Checks `binary(a, b, op)` against the reference, exactly (within the tolerance for `Pow`).
 #[allow(clippy::too_many_arguments)]
 fn check<B: Backend>(
     a: &B::Storage,
@@ -84,12 +85,12 @@ fn check<B: Backend>(
 ) {
     let (want, shape) = reference::broadcast_binary(op, da, sa, db, sb).expect("shapes broadcast");
     let y = B::binary(a, b, op);
-    assert_exact::<B>(
-        &y,
-        &shape,
-        &want,
-        format_args!("{what} {op:?} of {sa:?} and {sb:?}"),
-    );
+    let what = format!("{what} {op:?} of {sa:?} and {sb:?}");
+    if reference::binary_is_exact(op) {
+        assert_exact::<B>(&y, &shape, &want, what);
+    } else {
+        assert_close::<B>(&y, &shape, &want, None, what);
+    }
 }
 
 /// `binary` of two arrays of the same shape matches each op's definition exactly, for every
@@ -203,6 +204,13 @@ pub fn binary_special_values<B: Backend>() {
         (BinaryOp::ReluGrad, -3.0, nan, 0.0),
         (BinaryOp::ReluGrad, -inf, 1.0, -inf),
         (BinaryOp::ReluGrad, nan, 1.0, nan),
+        (BinaryOp::Pow, 2.0, 3.0, 8.0),
+        (BinaryOp::Pow, -2.0, 3.0, -8.0),
+        (BinaryOp::Pow, -2.0, 0.5, nan),
+        (BinaryOp::Pow, 0.0, 0.0, 1.0),
+        (BinaryOp::Pow, nan, 0.0, 1.0),
+        (BinaryOp::Pow, 0.0, -1.0, inf),
+        (BinaryOp::Pow, 4.0, 0.5, 2.0),
     ];
     for (op, x, y, want) in &cases {
         // One pair alone, broadcast against a long row (both sides), and inside long arrays at

@@ -267,6 +267,11 @@ pub(crate) fn unary(op: UnaryOp<f64>, x: f64) -> f64 {
         UnaryOp::Clamp(lo, hi) => maximum(minimum(x, hi), lo),
         UnaryOp::GtScalar(c) => indicator(x > c),
         UnaryOp::EqScalar(c) => indicator(x == c),
+        UnaryOp::Log1p => x.ln_1p(),
+        UnaryOp::Expm1 => x.exp_m1(),
+        UnaryOp::Sin => x.sin(),
+        UnaryOp::Cos => x.cos(),
+        UnaryOp::Erf => libm::erf(x),
     }
 }
 
@@ -275,7 +280,16 @@ pub(crate) fn unary(op: UnaryOp<f64>, x: f64) -> f64 {
 pub(crate) fn unary_is_exact(op: UnaryOp<f64>) -> bool {
     !matches!(
         op,
-        UnaryOp::Exp | UnaryOp::Log | UnaryOp::Tanh | UnaryOp::Sigmoid | UnaryOp::Powf(_)
+        UnaryOp::Exp
+            | UnaryOp::Log
+            | UnaryOp::Tanh
+            | UnaryOp::Sigmoid
+            | UnaryOp::Powf(_)
+            | UnaryOp::Log1p
+            | UnaryOp::Expm1
+            | UnaryOp::Sin
+            | UnaryOp::Cos
+            | UnaryOp::Erf
     )
 }
 
@@ -297,8 +311,8 @@ fn minimum(a: f64, b: f64) -> f64 {
     }
 }
 
-/// [`BinaryOp`]'s definitions, one pair at a time. Every one is a single IEEE operation or a
-/// selection, so backends must match it exactly.
+/// [`BinaryOp`]'s definitions, one pair at a time. Every one but `Pow` is a single IEEE
+/// operation or a selection, so backends must match it exactly ([`binary_is_exact`]).
 pub(crate) fn binary(op: BinaryOp, a: f64, b: f64) -> f64 {
     let indicator = |c: bool| if c { 1.0 } else { 0.0 };
     match op {
@@ -320,7 +334,14 @@ pub(crate) fn binary(op: BinaryOp, a: f64, b: f64) -> f64 {
                 0.0
             }
         }
+        BinaryOp::Pow => a.powf(b),
     }
+}
+
+/// Whether the op is one IEEE operation or a selection: compared bit for bit. `Pow` is a libm
+/// function, compared within the tolerance.
+pub(crate) fn binary_is_exact(op: BinaryOp) -> bool {
+    op != BinaryOp::Pow
 }
 
 /// `op` applied with broadcasting: the values and the output shape (`None` if the shapes do

@@ -43,6 +43,11 @@ pub(crate) fn all_ops() -> Vec<UnaryOp<f64>> {
         UnaryOp::GtScalar(1.0),
         UnaryOp::EqScalar(1.0),
         UnaryOp::EqScalar(0.0),
+        UnaryOp::Log1p,
+        UnaryOp::Expm1,
+        UnaryOp::Sin,
+        UnaryOp::Cos,
+        UnaryOp::Erf,
     ]
 }
 
@@ -78,6 +83,11 @@ fn map_op<T>(op: UnaryOp<f64>, f: impl Fn(f64) -> T) -> UnaryOp<T> {
         UnaryOp::Clamp(lo, hi) => UnaryOp::Clamp(f(lo), f(hi)),
         UnaryOp::GtScalar(c) => UnaryOp::GtScalar(f(c)),
         UnaryOp::EqScalar(c) => UnaryOp::EqScalar(f(c)),
+        UnaryOp::Log1p => UnaryOp::Log1p,
+        UnaryOp::Expm1 => UnaryOp::Expm1,
+        UnaryOp::Sin => UnaryOp::Sin,
+        UnaryOp::Cos => UnaryOp::Cos,
+        UnaryOp::Erf => UnaryOp::Erf,
     }
 }
 
@@ -255,6 +265,16 @@ pub fn unary_special_values<B: Backend>() {
         (UnaryOp::Powf(0.5), -1.0, nan),
         (UnaryOp::Powf(-1.0), 0.0, inf),
         (UnaryOp::Powf(2.0), nan, nan),
+        (UnaryOp::Log1p, -1.0, -inf),
+        (UnaryOp::Log1p, -0.0, -0.0),
+        (UnaryOp::Log1p, inf, inf),
+        (UnaryOp::Expm1, -inf, -1.0),
+        (UnaryOp::Expm1, -0.0, -0.0),
+        (UnaryOp::Sin, inf, nan),
+        (UnaryOp::Cos, 0.0, 1.0),
+        (UnaryOp::Erf, inf, 1.0),
+        (UnaryOp::Erf, -inf, -1.0),
+        (UnaryOp::Erf, 0.0, 0.0),
     ];
     // Each case alone, and all of them in one long array (the vectorized loops).
     let long: Vec<f64> = cases.iter().map(|c| c.1).collect();
