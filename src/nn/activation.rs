@@ -1,5 +1,5 @@
-//! Activation modules ([`ReLU`], [`Tanh`], [`Sigmoid`]), [`Identity`], and the [`Activation`] choice for
-//! builders such as [`super::Mlp`].
+//! Activation modules without settings ([`ReLU`], [`SiLU`], [`Tanh`], [`Sigmoid`]),
+//! [`Identity`], and the [`Activation`] choice for builders such as [`super::Mlp`].
 
 use std::fmt;
 
@@ -65,6 +65,11 @@ activation_module!(
     /// and names when a layer is switched off).
     Identity,
     clone
+);
+activation_module!(
+    /// `x·σ(x)` elementwise, as PyTorch's `nn.SiLU` (also called swish). See [`Tensor::silu`].
+    SiLU,
+    silu
 );
 activation_module!(
     /// `tanh(x)` elementwise, as PyTorch's `nn.Tanh`.

@@ -50,12 +50,13 @@ mod mlp;
 pub mod models;
 pub mod module;
 mod parameter;
+mod parametric_activation;
 mod pool;
 mod py_repr;
 mod sequential;
 pub mod weights;
 
-pub use activation::{Activation, Identity, ReLU, Sigmoid, Tanh};
+pub use activation::{Activation, Identity, ReLU, SiLU, Sigmoid, Tanh};
 pub use batch_norm::{BatchNorm, BatchNorm1d, BatchNorm2d};
 pub use buffer::{Buffer, Counter};
 pub use conv::Conv2d;
@@ -69,6 +70,7 @@ pub use linear::{Init, Linear};
 pub use mlp::Mlp;
 pub use module::Module;
 pub use parameter::Parameter;
+pub use parametric_activation::{LeakyReLU, Softplus, ELU, GELU};
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
 pub use sequential::Sequential;
 pub use weights::{
