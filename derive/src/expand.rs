@@ -17,7 +17,6 @@ struct Entry {
     member: syn::Member,
     /// The name its entries are listed under; `None` for a flattened list.
     name: Option<String>,
-    ty: Type,
     kind: Kind,
 }
 
@@ -68,8 +67,8 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
         }
         if field_attrs.skip {
             if field_attrs.flatten {
-                push_error(syn::Error::new(
-                    field.span(),
+                push_error(syn::Error::new_spanned(
+                    field,
                     format!("field `{name}`: `skip` and `flatten` exclude each other"),
                 ));
             }
@@ -78,16 +77,16 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
         let kind = match classify(&field.ty) {
             Ok(kind) => kind,
             Err(why) => {
-                push_error(syn::Error::new(
-                    field.ty.span(),
+                push_error(syn::Error::new_spanned(
+                    &field.ty,
                     format!("`#[derive(Module)]`: field `{name}`: {why}"),
                 ));
                 continue;
             }
         };
         if field_attrs.flatten && !matches!(kind, Kind::List(_)) {
-            push_error(syn::Error::new(
-                field.span(),
+            push_error(syn::Error::new_spanned(
+                field,
                 format!(
                     "field `{name}`: `#[module(flatten)]` applies to a `Vec` or an array, whose \
                      elements are then named `0`, `1`, …"
@@ -98,7 +97,6 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
         entries.push(Entry {
             member,
             name: (!field_attrs.flatten).then_some(name),
-            ty: field.ty.clone(),
             kind,
         });
     }
@@ -112,9 +110,7 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     let ident = &input.ident;
     let module = quote!(#krate::nn::Module<#backend>);
 
-    let walk_all = |category: Category,
-                    mutable: bool,
-                    leaf: &dyn Fn(&Entry, &Ident, &TokenStream) -> TokenStream| {
+    let walk_all = |category: Category, mutable: bool, leaf: &Leaf| {
         let mut out = TokenStream::new();
         for entry in entries.iter().filter(|e| e.kind.category() == category) {
             let member = &entry.member;
@@ -127,9 +123,7 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
                 .name
                 .as_ref()
                 .map(|n| quote!(::std::string::String::from(#n)));
-            out.extend(walk(&entry.kind, expr, name, 0, mutable, &|x, n| {
-                leaf(entry, x, n)
-            }));
+            out.extend(walk(&entry.kind, expr, name, 0, leaf));
         }
         out
     };
@@ -144,14 +138,21 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
         false,
         &|_, x, n| quote!(__out.push((#n, #krate::nn::Buffer::<#backend>::from(::core::clone::Clone::clone(#x))));),
     );
-    let children = walk_all(Category::Module, false, &|e, x, n| {
-        // Spanned at the field's type, so that a type that is no module fails there.
-        let span = e.ty.span();
-        quote_spanned!(span=> __out.push((#n, #x as &dyn #module));)
+    // The casts are spanned at the submodule's type, so that a type that is no module fails
+    // there, with the field in the error's snippet.
+    let leaf_span = |kind: &Kind| match kind {
+        Kind::Module(ty) => ty.span(),
+        _ => Span::call_site(),
+    };
+    let children = walk_all(Category::Module, false, &|kind, x, n| {
+        let span = leaf_span(kind);
+        let x = Ident::new(&x.to_string(), span);
+        quote_spanned!(span=> __out.push((#n, #x as &dyn #krate::nn::Module<#backend>));)
     });
-    let children_mut = walk_all(Category::Module, true, &|e, x, _| {
-        let span = e.ty.span();
-        quote_spanned!(span=> __out.push(#x as &mut dyn #module);)
+    let children_mut = walk_all(Category::Module, true, &|kind, x, _| {
+        let span = leaf_span(kind);
+        let x = Ident::new(&x.to_string(), span);
+        quote_spanned!(span=> __out.push(#x as &mut dyn #krate::nn::Module<#backend>);)
     });
 
     let (is_training, set_training) = if training_field {
@@ -212,16 +213,17 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     })
 }
 
+/// Writes the statement run on each value reached: `leaf(kind, value, name)`.
+type Leaf<'a> = dyn Fn(&Kind, &Ident, &TokenStream) -> TokenStream + 'a;
+
 /// Code that visits every value of kind `kind` reachable from `expr` (a reference to it), with
-/// `name` (a `String` expression, `None` at a flattened list) and runs `leaf(value, name)` on
-/// each.
+/// `name` (a `String` expression, `None` at a flattened list) and runs `leaf` on each.
 fn walk(
     kind: &Kind,
     expr: TokenStream,
     name: Option<TokenStream>,
     depth: usize,
-    mutable: bool,
-    leaf: &dyn Fn(&Ident, &TokenStream) -> TokenStream,
+    leaf: &Leaf,
 ) -> TokenStream {
     let x = format_ident!("__x{depth}");
     match kind {
@@ -232,14 +234,7 @@ fn walk(
                 Some(prefix) => quote!(::std::format!("{}.{}", #prefix, #i)),
                 None => quote!(::std::string::ToString::to_string(&#i)),
             };
-            let body = walk(
-                inner,
-                quote!(#x),
-                Some(quote!(#n.clone())),
-                depth + 1,
-                mutable,
-                leaf,
-            );
+            let body = walk(inner, quote!(#x), Some(quote!(#n.clone())), depth + 1, leaf);
             quote! {
                 for (#i, #x) in ::core::iter::IntoIterator::into_iter(#expr).enumerate() {
                     let #n: ::std::string::String = #element_name;
@@ -248,7 +243,7 @@ fn walk(
             }
         }
         Kind::Option(inner) => {
-            let body = walk(inner, quote!(#x), name, depth + 1, mutable, leaf);
+            let body = walk(inner, quote!(#x), name, depth + 1, leaf);
             quote! {
                 if let ::core::option::Option::Some(#x) = #expr {
                     #body
@@ -257,7 +252,7 @@ fn walk(
         }
         _ => {
             let name = name.expect("a flattened field is a list");
-            let body = leaf(&x, &name);
+            let body = leaf(kind, &x, &name);
             quote! {
                 {
                     let #x = #expr;
