@@ -5,6 +5,7 @@
 #[macro_use]
 mod common;
 
+use duograd::backends::NdArray;
 use duograd::nn::{
     load_safetensors, save_safetensors, BatchNorm1d, Buffer, Counter, Forward, Linear, Module,
     Parameter, ReLU, Sequential,
@@ -108,8 +109,21 @@ fn buffer_names<B: Backend>(m: &dyn Module<B>) -> Vec<String> {
 }
 
 /// The names and order PyTorch's `named_parameters()` and `named_buffers()` give for the same
-/// model written with `nn.ModuleList` for the `Vec` and the array, `None` for the absent layer
-/// and an `nn.Parameter` attribute for `scale` (printed by torch 2.15).
+/// model (printed by torch 2.15), with `nn.ModuleList` for the `Vec` and the array:
+///
+/// ```python
+/// class Net(nn.Module):
+///     def __init__(s):
+///         super().__init__()
+///         s.input = nn.Linear(4, 8)
+///         s.hidden = nn.ModuleList([nn.Linear(8, 8), nn.Linear(8, 8)])
+///         s.norm = nn.BatchNorm1d(8)
+///         s.skip_proj = nn.Linear(8, 8)
+///         s.unused = None
+///         s.heads = nn.ModuleList([nn.Linear(8, 3), nn.Linear(8, 3)])
+///         s.scale = nn.Parameter(torch.ones(3))
+///         s.act = nn.ReLU()
+/// ```
 fn lists_every_parameter_and_buffer_in_pytorch_order<B: Backend>() {
     let net = Net::<B>::new(0);
     assert_eq!(
@@ -297,6 +311,41 @@ Total parameters: 17"
     );
 }
 
+/// A struct generic over a module type as well as the backend: the backend is the parameter
+/// bounded by `Backend`.
+#[derive(Module)]
+struct Wrapper<B: Backend, M: Module<B>> {
+    inner: M,
+    #[module(skip)]
+    backend: std::marker::PhantomData<B>,
+}
+
+fn a_module_generic_over_its_submodule<B: Backend>() {
+    let wrapper = Wrapper::<B, _> {
+        inner: Linear::<B>::new(2, 2, &mut rng(13)),
+        backend: std::marker::PhantomData,
+    };
+    assert_eq!(names(&wrapper), ["inner.weight", "inner.bias"]);
+}
+
+/// `#[module(backend = ..)]` may name a concrete backend, for a struct with no type parameter;
+/// `crate = ..` says where duograd is.
+#[derive(Module)]
+#[module(backend = NdArray<f64>, crate = ::duograd)]
+struct Concrete {
+    layer: Linear<NdArray<f64>>,
+    gain: Parameter<NdArray<f64>>,
+}
+
+#[test]
+fn a_named_backend_may_be_concrete() {
+    let concrete = Concrete {
+        layer: Linear::new(2, 2, &mut rng(14)),
+        gain: Tensor::ones(&[2]).into(),
+    };
+    assert_eq!(names(&concrete), ["gain", "layer.weight", "layer.bias"]);
+}
+
 backend_tests!(
     f32 and f64: lists_every_parameter_and_buffer_in_pytorch_order,
     an_option_lists_its_content_only_when_some,
@@ -305,4 +354,5 @@ backend_tests!(
     round_trips_through_safetensors,
     train_and_eval_reach_submodules_in_containers,
     a_derived_module_nests_in_a_sequential,
+    a_module_generic_over_its_submodule,
 );

@@ -12,7 +12,7 @@ pub enum Kind {
     /// `Counter`: an integer buffer.
     Counter,
     /// Any other type: a submodule, checked by the `Module<B>` bound.
-    Module(Type),
+    Module(Box<Type>),
     /// `Vec<T>` or `[T; N]`: one entry per element, named by its index.
     List(Box<Kind>),
     /// `Option<T>`: the entry under the same name if `Some`, nothing if `None`.
@@ -91,7 +91,7 @@ pub fn classify(ty: &Type) -> Result<Kind, String> {
                      `#[module(skip)]`",
                     compact(ty)
                 )),
-                _ => Ok(Kind::Module(ty.clone())),
+                _ => Ok(Kind::Module(Box::new(ty.clone()))),
             }
         }
         _ => Err(format!(
