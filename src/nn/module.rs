@@ -35,7 +35,7 @@ pub use duograd_derive::Module;
 /// use duograd::backends::NdArray;
 /// use rand::SeedableRng;
 ///
-/// /// Linear layers with ReLU between them, and an optional output scale.
+/// /// Linear layers with ReLU between them, and an optional output layer.
 /// #[derive(Module)]
 /// struct Net<B: Backend> {
 ///     input: Linear<B>,
