@@ -33,76 +33,7 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
         ));
     };
 
-    let mut entries = Vec::new();
-    let mut training_field = false;
-    let mut errors: Option<syn::Error> = None;
-    let mut push_error = |e: syn::Error| match &mut errors {
-        Some(all) => all.combine(e),
-        None => errors = Some(e),
-    };
-    let fields: Vec<_> = match &data.fields {
-        Fields::Named(f) => f.named.iter().collect(),
-        Fields::Unnamed(f) => f.unnamed.iter().collect(),
-        Fields::Unit => Vec::new(),
-    };
-    for (index, field) in fields.into_iter().enumerate() {
-        let field_attrs = match FieldAttrs::parse(&field.attrs) {
-            Ok(a) => a,
-            Err(e) => {
-                push_error(e);
-                continue;
-            }
-        };
-        let (member, name) = match &field.ident {
-            Some(ident) => {
-                let name = ident.to_string();
-                let name = name.strip_prefix("r#").unwrap_or(&name).to_string();
-                (syn::Member::Named(ident.clone()), name)
-            }
-            None => (syn::Member::Unnamed(index.into()), index.to_string()),
-        };
-        if name == "training" && is_bool(&field.ty) {
-            training_field = true;
-            continue;
-        }
-        if field_attrs.skip {
-            if field_attrs.flatten {
-                push_error(syn::Error::new_spanned(
-                    field,
-                    format!("field `{name}`: `skip` and `flatten` exclude each other"),
-                ));
-            }
-            continue;
-        }
-        let kind = match classify(&field.ty) {
-            Ok(kind) => kind,
-            Err(why) => {
-                push_error(syn::Error::new_spanned(
-                    &field.ty,
-                    format!("`#[derive(Module)]`: field `{name}`: {why}"),
-                ));
-                continue;
-            }
-        };
-        if field_attrs.flatten && !matches!(kind, Kind::List(_)) {
-            push_error(syn::Error::new_spanned(
-                field,
-                format!(
-                    "field `{name}`: `#[module(flatten)]` applies to a `Vec` or an array, whose \
-                     elements are then named `0`, `1`, …"
-                ),
-            ));
-            continue;
-        }
-        entries.push(Entry {
-            member,
-            name: (!field_attrs.flatten).then_some(name),
-            kind,
-        });
-    }
-    if let Some(e) = errors {
-        return Err(e);
-    }
+    let (entries, training_field) = read_fields(&data.fields)?;
 
     let (backend, impl_generics_src) = backend(input, &attrs, &krate)?;
     let (impl_generics, _, _) = impl_generics_src.split_for_impl();
@@ -211,6 +142,85 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
             #type_name
         }
     })
+}
+
+/// The fields the module lists, in declaration order, and whether a `training: bool` field
+/// holds the train/eval flag; or every field's error.
+fn read_fields(fields: &Fields) -> syn::Result<(Vec<Entry>, bool)> {
+    let mut entries = Vec::new();
+    let mut training_field = false;
+    let mut errors: Option<syn::Error> = None;
+    let mut push_error = |e: syn::Error| match &mut errors {
+        Some(all) => all.combine(e),
+        None => errors = Some(e),
+    };
+    let fields: Vec<_> = match fields {
+        Fields::Named(f) => f.named.iter().collect(),
+        Fields::Unnamed(f) => f.unnamed.iter().collect(),
+        Fields::Unit => Vec::new(),
+    };
+    for (index, field) in fields.into_iter().enumerate() {
+        let field_attrs = match FieldAttrs::parse(&field.attrs) {
+            Ok(a) => a,
+            Err(e) => {
+                push_error(e);
+                continue;
+            }
+        };
+        let (member, name) = match &field.ident {
+            Some(ident) => {
+                let name = ident.to_string();
+                let name = name.strip_prefix("r#").unwrap_or(&name).to_string();
+                (syn::Member::Named(ident.clone()), name)
+            }
+            None => (syn::Member::Unnamed(index.into()), index.to_string()),
+        };
+        if name == "training" && is_bool(&field.ty) {
+            training_field = true;
+            continue;
+        }
+        if field_attrs.skip {
+            if field_attrs.flatten {
+                push_error(syn::Error::new_spanned(
+                    field,
+                    format!(
+                        "`#[derive(Module)]`: field `{name}`: `skip` and `flatten` exclude \
+                         each other"
+                    ),
+                ));
+            }
+            continue;
+        }
+        let kind = match classify(&field.ty) {
+            Ok(kind) => kind,
+            Err(why) => {
+                push_error(syn::Error::new_spanned(
+                    &field.ty,
+                    format!("`#[derive(Module)]`: field `{name}`: {why}"),
+                ));
+                continue;
+            }
+        };
+        if field_attrs.flatten && !matches!(kind, Kind::List(_)) {
+            push_error(syn::Error::new_spanned(
+                field,
+                format!(
+                    "`#[derive(Module)]`: field `{name}`: `#[module(flatten)]` applies to a `Vec` \
+                     or an array, whose elements are then named `0`, `1`, …"
+                ),
+            ));
+            continue;
+        }
+        entries.push(Entry {
+            member,
+            name: (!field_attrs.flatten).then_some(name),
+            kind,
+        });
+    }
+    match errors {
+        Some(e) => Err(e),
+        None => Ok((entries, training_field)),
+    }
 }
 
 /// Writes the statement run on each value reached: `leaf(kind, value, name)`.
