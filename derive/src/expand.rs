@@ -17,7 +17,6 @@ struct Entry {
     member: syn::Member,
     /// The name its entries are listed under; `None` for a flattened list.
     name: Option<String>,
-    ty: Type,
     kind: Kind,
 }
 
@@ -34,77 +33,7 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
         ));
     };
 
-    let mut entries = Vec::new();
-    let mut training_field = false;
-    let mut errors: Option<syn::Error> = None;
-    let mut push_error = |e: syn::Error| match &mut errors {
-        Some(all) => all.combine(e),
-        None => errors = Some(e),
-    };
-    let fields: Vec<_> = match &data.fields {
-        Fields::Named(f) => f.named.iter().collect(),
-        Fields::Unnamed(f) => f.unnamed.iter().collect(),
-        Fields::Unit => Vec::new(),
-    };
-    for (index, field) in fields.into_iter().enumerate() {
-        let field_attrs = match FieldAttrs::parse(&field.attrs) {
-            Ok(a) => a,
-            Err(e) => {
-                push_error(e);
-                continue;
-            }
-        };
-        let (member, name) = match &field.ident {
-            Some(ident) => {
-                let name = ident.to_string();
-                let name = name.strip_prefix("r#").unwrap_or(&name).to_string();
-                (syn::Member::Named(ident.clone()), name)
-            }
-            None => (syn::Member::Unnamed(index.into()), index.to_string()),
-        };
-        if name == "training" && is_bool(&field.ty) {
-            training_field = true;
-            continue;
-        }
-        if field_attrs.skip {
-            if field_attrs.flatten {
-                push_error(syn::Error::new(
-                    field.span(),
-                    format!("field `{name}`: `skip` and `flatten` exclude each other"),
-                ));
-            }
-            continue;
-        }
-        let kind = match classify(&field.ty) {
-            Ok(kind) => kind,
-            Err(why) => {
-                push_error(syn::Error::new(
-                    field.ty.span(),
-                    format!("`#[derive(Module)]`: field `{name}`: {why}"),
-                ));
-                continue;
-            }
-        };
-        if field_attrs.flatten && !matches!(kind, Kind::List(_)) {
-            push_error(syn::Error::new(
-                field.span(),
-                format!(
-                    "field `{name}`: `#[module(flatten)]` applies to a `Vec` or an array, whose \
-                     elements are then named `0`, `1`, …"
-                ),
-            ));
-            continue;
-        }
-        entries.push(Entry {
-            member,
-            name: (!field_attrs.flatten).then_some(name),
-            ty: field.ty.clone(),
-            kind,
-        });
-    }
-    if let Some(e) = errors {
-        return Err(e);
-    }
+    let (entries, training_field) = read_fields(&data.fields)?;
 
     let (backend, impl_generics_src) = backend(input, &attrs, &krate)?;
     let (impl_generics, _, _) = impl_generics_src.split_for_impl();
@@ -112,9 +41,7 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     let ident = &input.ident;
     let module = quote!(#krate::nn::Module<#backend>);
 
-    let walk_all = |category: Category,
-                    mutable: bool,
-                    leaf: &dyn Fn(&Entry, &Ident, &TokenStream) -> TokenStream| {
+    let walk_all = |category: Category, mutable: bool, leaf: &Leaf| {
         let mut out = TokenStream::new();
         for entry in entries.iter().filter(|e| e.kind.category() == category) {
             let member = &entry.member;
@@ -127,9 +54,7 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
                 .name
                 .as_ref()
                 .map(|n| quote!(::std::string::String::from(#n)));
-            out.extend(walk(&entry.kind, expr, name, 0, mutable, &|x, n| {
-                leaf(entry, x, n)
-            }));
+            out.extend(walk(&entry.kind, expr, name, 0, leaf));
         }
         out
     };
@@ -144,14 +69,21 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
         false,
         &|_, x, n| quote!(__out.push((#n, #krate::nn::Buffer::<#backend>::from(::core::clone::Clone::clone(#x))));),
     );
-    let children = walk_all(Category::Module, false, &|e, x, n| {
-        // Spanned at the field's type, so that a type that is no module fails there.
-        let span = e.ty.span();
-        quote_spanned!(span=> __out.push((#n, #x as &dyn #module));)
+    // The casts are spanned at the submodule's type, so that a type that is no module fails
+    // there, with the field in the error's snippet.
+    let leaf_span = |kind: &Kind| match kind {
+        Kind::Module(ty) => ty.span(),
+        _ => Span::call_site(),
+    };
+    let children = walk_all(Category::Module, false, &|kind, x, n| {
+        let span = leaf_span(kind);
+        let x = Ident::new(&x.to_string(), span);
+        quote_spanned!(span=> __out.push((#n, #x as &dyn #krate::nn::Module<#backend>));)
     });
-    let children_mut = walk_all(Category::Module, true, &|e, x, _| {
-        let span = e.ty.span();
-        quote_spanned!(span=> __out.push(#x as &mut dyn #module);)
+    let children_mut = walk_all(Category::Module, true, &|kind, x, _| {
+        let span = leaf_span(kind);
+        let x = Ident::new(&x.to_string(), span);
+        quote_spanned!(span=> __out.push(#x as &mut dyn #krate::nn::Module<#backend>);)
     });
 
     let (is_training, set_training) = if training_field {
@@ -212,16 +144,96 @@ pub fn derive(input: &DeriveInput) -> syn::Result<TokenStream> {
     })
 }
 
+/// The fields the module lists, in declaration order, and whether a `training: bool` field
+/// holds the train/eval flag; or every field's error.
+fn read_fields(fields: &Fields) -> syn::Result<(Vec<Entry>, bool)> {
+    let mut entries = Vec::new();
+    let mut training_field = false;
+    let mut errors: Option<syn::Error> = None;
+    let mut push_error = |e: syn::Error| match &mut errors {
+        Some(all) => all.combine(e),
+        None => errors = Some(e),
+    };
+    let fields: Vec<_> = match fields {
+        Fields::Named(f) => f.named.iter().collect(),
+        Fields::Unnamed(f) => f.unnamed.iter().collect(),
+        Fields::Unit => Vec::new(),
+    };
+    for (index, field) in fields.into_iter().enumerate() {
+        let field_attrs = match FieldAttrs::parse(&field.attrs) {
+            Ok(a) => a,
+            Err(e) => {
+                push_error(e);
+                continue;
+            }
+        };
+        let (member, name) = match &field.ident {
+            Some(ident) => {
+                let name = ident.to_string();
+                let name = name.strip_prefix("r#").unwrap_or(&name).to_string();
+                (syn::Member::Named(ident.clone()), name)
+            }
+            None => (syn::Member::Unnamed(index.into()), index.to_string()),
+        };
+        if name == "training" && is_bool(&field.ty) {
+            training_field = true;
+            continue;
+        }
+        if field_attrs.skip {
+            if field_attrs.flatten {
+                push_error(syn::Error::new_spanned(
+                    field,
+                    format!(
+                        "`#[derive(Module)]`: field `{name}`: `skip` and `flatten` exclude \
+                         each other"
+                    ),
+                ));
+            }
+            continue;
+        }
+        let kind = match classify(&field.ty) {
+            Ok(kind) => kind,
+            Err(why) => {
+                push_error(syn::Error::new_spanned(
+                    &field.ty,
+                    format!("`#[derive(Module)]`: field `{name}`: {why}"),
+                ));
+                continue;
+            }
+        };
+        if field_attrs.flatten && !matches!(kind, Kind::List(_)) {
+            push_error(syn::Error::new_spanned(
+                field,
+                format!(
+                    "`#[derive(Module)]`: field `{name}`: `#[module(flatten)]` applies to a `Vec` \
+                     or an array, whose elements are then named `0`, `1`, …"
+                ),
+            ));
+            continue;
+        }
+        entries.push(Entry {
+            member,
+            name: (!field_attrs.flatten).then_some(name),
+            kind,
+        });
+    }
+    match errors {
+        Some(e) => Err(e),
+        None => Ok((entries, training_field)),
+    }
+}
+
+/// Writes the statement run on each value reached: `leaf(kind, value, name)`.
+type Leaf<'a> = dyn Fn(&Kind, &Ident, &TokenStream) -> TokenStream + 'a;
+
 /// Code that visits every value of kind `kind` reachable from `expr` (a reference to it), with
-/// `name` (a `String` expression, `None` at a flattened list) and runs `leaf(value, name)` on
-/// each.
+/// `name` (a `String` expression, `None` at a flattened list) and runs `leaf` on each.
 fn walk(
     kind: &Kind,
     expr: TokenStream,
     name: Option<TokenStream>,
     depth: usize,
-    mutable: bool,
-    leaf: &dyn Fn(&Ident, &TokenStream) -> TokenStream,
+    leaf: &Leaf,
 ) -> TokenStream {
     let x = format_ident!("__x{depth}");
     match kind {
@@ -232,14 +244,7 @@ fn walk(
                 Some(prefix) => quote!(::std::format!("{}.{}", #prefix, #i)),
                 None => quote!(::std::string::ToString::to_string(&#i)),
             };
-            let body = walk(
-                inner,
-                quote!(#x),
-                Some(quote!(#n.clone())),
-                depth + 1,
-                mutable,
-                leaf,
-            );
+            let body = walk(inner, quote!(#x), Some(quote!(#n.clone())), depth + 1, leaf);
             quote! {
                 for (#i, #x) in ::core::iter::IntoIterator::into_iter(#expr).enumerate() {
                     let #n: ::std::string::String = #element_name;
@@ -248,7 +253,7 @@ fn walk(
             }
         }
         Kind::Option(inner) => {
-            let body = walk(inner, quote!(#x), name, depth + 1, mutable, leaf);
+            let body = walk(inner, quote!(#x), name, depth + 1, leaf);
             quote! {
                 if let ::core::option::Option::Some(#x) = #expr {
                     #body
@@ -257,7 +262,7 @@ fn walk(
         }
         _ => {
             let name = name.expect("a flattened field is a list");
-            let body = leaf(&x, &name);
+            let body = leaf(kind, &x, &name);
             quote! {
                 {
                     let #x = #expr;

@@ -12,7 +12,7 @@ pub enum Kind {
     /// `Counter`: an integer buffer.
     Counter,
     /// Any other type: a submodule, checked by the `Module<B>` bound.
-    Module,
+    Module(Box<Type>),
     /// `Vec<T>` or `[T; N]`: one entry per element, named by its index.
     List(Box<Kind>),
     /// `Option<T>`: the entry under the same name if `Some`, nothing if `None`.
@@ -33,7 +33,7 @@ impl Kind {
         match self {
             Kind::Parameter => Category::Parameter,
             Kind::Buffer | Kind::Counter => Category::Buffer,
-            Kind::Module => Category::Module,
+            Kind::Module(_) => Category::Module,
             Kind::List(inner) | Kind::Option(inner) => inner.category(),
         }
     }
@@ -91,7 +91,7 @@ pub fn classify(ty: &Type) -> Result<Kind, String> {
                      `#[module(skip)]`",
                     compact(ty)
                 )),
-                _ => Ok(Kind::Module),
+                _ => Ok(Kind::Module(Box::new(ty.clone()))),
             }
         }
         _ => Err(format!(

@@ -35,7 +35,50 @@ mod kind;
 ///
 /// A field of a type that is none of these (a number, a `String`, a plain `Tensor`, a
 /// reference, a tuple, or a type that does not implement `Module<B>`) is a compile error that
-/// points at the field.
+/// points at the field. Types are recognized by how they are spelled, so a type alias of a
+/// `Vec` or an `Option` is taken for a module (and fails the `Module<B>` bound).
+///
+/// A list of parameters (`Vec<Parameter<B>>`, `[Parameter<B>; N]`) is listed with the
+/// module's own parameters, before the submodules' (where PyTorch's `nn.ParameterList`, a
+/// submodule, would list them among the submodules, at the field's place).
+///
+/// ```
+/// use duograd::nn::{BatchNorm1d, Counter, Forward, Linear, Module, Parameter};
+/// use duograd::{Backend, Tensor};
+///
+/// /// Parameters `gate`, `blocks.0.weight`, …, `out.weight`, `out.bias` (if `Some`), and
+/// /// buffers `calls`, `norm.running_mean`, ….
+/// #[derive(Module)]
+/// #[module(extra_repr = Self::settings)]
+/// struct Gated<B: Backend> {
+///     gate: Parameter<B>,
+///     calls: Counter,
+///     blocks: Vec<Linear<B>>,
+///     norm: BatchNorm1d<B>,
+///     out: Option<Linear<B>>,
+///     #[module(skip)]
+///     threshold: f64,
+///     training: bool,
+/// }
+///
+/// impl<B: Backend> Gated<B> {
+///     fn settings(&self) -> String {
+///         format!("threshold={}", self.threshold)
+///     }
+/// }
+///
+/// impl<B: Backend> Forward<B> for Gated<B> {
+///     fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
+///         self.calls.increment();
+///         let mut h = x.mul(&self.gate);
+///         for block in &self.blocks {
+///             h = block.forward(&h).relu();
+///         }
+///         h = self.norm.forward(&h);
+///         self.out.as_ref().map_or(h.clone(), |out| out.forward(&h))
+///     }
+/// }
+/// ```
 #[proc_macro_derive(Module, attributes(module))]
 pub fn derive_module(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

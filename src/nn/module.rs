@@ -7,11 +7,8 @@ use std::fmt;
 use super::{Buffer, Parameter};
 use crate::backend::Backend;
 
-/// Writes [`Module`] for a struct from its fields (the derive macro; the trait of the same name
-/// is imported with it).
-///
-/// See the [`Module`] trait for an example and
-/// [the macro's reference](duograd_derive::Module) for the attributes.
+/// The derive macro: writes the [`Module`] trait for a struct from its fields (the trait's
+/// documentation has an example). `use duograd::nn::Module;` imports both.
 pub use duograd_derive::Module;
 
 /// The structure of a layer or a model: the parameters, buffers and submodules it owns, and
@@ -38,7 +35,7 @@ pub use duograd_derive::Module;
 /// use duograd::backends::NdArray;
 /// use rand::SeedableRng;
 ///
-/// /// Linear layers with ReLU between them, and an optional output scale.
+/// /// Linear layers with ReLU between them, and an optional output layer.
 /// #[derive(Module)]
 /// struct Net<B: Backend> {
 ///     input: Linear<B>,
