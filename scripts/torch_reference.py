@@ -1122,6 +1122,8 @@ OPT_CONFIGS = [
                                                       weight_decay=0.01, momentum=0.8,
                                                       centered=True)),
     ("rmsprop_momentum", "rmsprop", dict(lr=0.005, momentum=0.5)),
+    ("adam_amsgrad_wd", "adam", dict(lr=0.01, amsgrad=True, weight_decay=0.01)),
+    ("adamw_amsgrad_maximize", "adamw", dict(lr=0.01, amsgrad=True, maximize=True)),
 ]
 OPT_CLASSES = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
                "rmsprop": torch.optim.RMSprop}

@@ -1,6 +1,6 @@
 //! Optimizers against PyTorch: `tests/fixtures/optim.json` holds 5-step SGD, Adam, AdamW and
 //! RMSprop trajectories of `nn.Sequential(Linear(4,5), ReLU, Linear(5,3))` under
-//! cross-entropy, for eleven settings, and a `clip_grad_norm_` case; saving and loading
+//! cross-entropy, for thirteen settings, and a `clip_grad_norm_` case; saving and loading
 //! optimizer state, and the errors of a state or a parameter list that does not fit. Every
 //! test runs on both backends in f64.
 
@@ -96,7 +96,6 @@ fn optimizer<B: Backend>(config: &Value, params: Vec<Parameter<B>>) -> Box<dyn O
             Box::new(Sgd::new(params, c))
         }
         Some("adam") => {
-            assert!(!flag("amsgrad"), "amsgrad is not implemented");
             assert_eq!(
                 h.as_object().unwrap().len(),
                 6,
@@ -107,11 +106,11 @@ fn optimizer<B: Backend>(config: &Value, params: Vec<Parameter<B>>) -> Box<dyn O
                 .betas(betas[0], betas[1])
                 .eps(num("eps"))
                 .weight_decay(num("weight_decay"))
-                .maximize(flag("maximize"));
+                .maximize(flag("maximize"))
+                .amsgrad(flag("amsgrad"));
             Box::new(Adam::new(params, c))
         }
         Some("adamw") => {
-            assert!(!flag("amsgrad"), "amsgrad is not implemented");
             assert_eq!(
                 h.as_object().unwrap().len(),
                 6,
@@ -122,7 +121,8 @@ fn optimizer<B: Backend>(config: &Value, params: Vec<Parameter<B>>) -> Box<dyn O
                 .betas(betas[0], betas[1])
                 .eps(num("eps"))
                 .weight_decay(num("weight_decay"))
-                .maximize(flag("maximize"));
+                .maximize(flag("maximize"))
+                .amsgrad(flag("amsgrad"));
             Box::new(AdamW::new(params, c))
         }
         Some("rmsprop") => {
@@ -148,7 +148,7 @@ fn every_optimizer_config_reproduces_pytorch_parameters_after_every_step<B: Back
     let fx = fixture();
     let (x, y) = (tensor::<B>(&fx["x"]), labels(&fx));
     let configs = fx["configs"].as_array().unwrap();
-    assert_eq!(configs.len(), 11);
+    assert_eq!(configs.len(), 13);
     for config in configs {
         let name = config["name"].as_str().unwrap();
         let model = model::<B>(&fx);
@@ -494,7 +494,7 @@ fn clip_grad_value_rejects_a_negative_bound() {
 /// The optimizers whose state is saved, each as a name and a maker.
 type Maker<B> = (&'static str, fn(Vec<Parameter<B>>) -> Box<dyn Optimizer<B>>);
 
-fn stateful_optimizers<B: Backend>() -> [Maker<B>; 4] {
+fn stateful_optimizers<B: Backend>() -> [Maker<B>; 7] {
     [
         ("sgd momentum", |p| {
             Box::new(Sgd::new(
@@ -516,6 +516,16 @@ fn stateful_optimizers<B: Backend>() -> [Maker<B>; 4] {
         }),
         ("adam maximize", |p| {
             Box::new(Adam::new(p, AdamConfig::new(0.05).maximize(true)))
+        }),
+        ("adam amsgrad", |p| {
+            Box::new(Adam::new(p, AdamConfig::new(0.05).amsgrad(true)))
+        }),
+        ("adamw amsgrad", |p| {
+            Box::new(AdamW::new(p, AdamWConfig::new(0.05).amsgrad(true)))
+        }),
+        ("rmsprop centered momentum", |p| {
+            let c = RMSpropConfig::new(0.01).centered(true).momentum(0.5);
+            Box::new(RMSprop::new(p, c))
         }),
     ]
 }

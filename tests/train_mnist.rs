@@ -661,7 +661,8 @@ fn a_nan_in_the_data_stops_training_at_the_first_batch() {
         lr: 0.1,
         momentum: 0.0,
     }
-    .build(model.parameters());
+    .build(model.parameters())
+    .unwrap();
     let err = fit(
         &mut model,
         optimizer.as_mut(),

@@ -44,7 +44,11 @@ impl GELU {
     }
 
     fn repr_args(&self) -> String {
-        let form = if self.tanh_approximation { "tanh" } else { "none" };
+        let form = if self.tanh_approximation {
+            "tanh"
+        } else {
+            "none"
+        };
         format!("approximate='{form}'")
     }
 }

@@ -16,6 +16,7 @@ const KIND: &str = "adam";
 const EXP_AVG: &str = "exp_avg";
 const EXP_AVG_SQ: &str = "exp_avg_sq";
 const STEP: &str = "step";
+const MAX_EXP_AVG_SQ: &str = "max_exp_avg_sq";
 
 /// Settings of [`Adam`], with `torch.optim.Adam`'s defaults; set them builder-style.
 ///
@@ -37,6 +38,9 @@ pub struct AdamConfig {
     pub weight_decay: f64,
     /// Ascend instead of descend (default `false`).
     pub maximize: bool,
+    /// AMSGrad (Reddi et al.): normalize by the largest second-moment estimate seen so far
+    /// instead of the current one.
+    pub amsgrad: bool,
 }
 
 impl Default for AdamConfig {
@@ -47,6 +51,7 @@ impl Default for AdamConfig {
             eps: 1e-8,
             weight_decay: 0.0,
             maximize: false,
+            amsgrad: false,
         }
     }
 }
@@ -91,6 +96,11 @@ impl AdamConfig {
         AdamConfig { maximize, ..self }
     }
 
+    /// Turns AMSGrad on or off.
+    pub fn amsgrad(self, amsgrad: bool) -> Self {
+        AdamConfig { amsgrad, ..self }
+    }
+
     fn validate(&self) -> Result<(), OptimError> {
         let AdamConfig {
             lr,
@@ -126,6 +136,8 @@ struct AdamState<B: Backend> {
     step: i32,
     exp_avg: Tensor<B>,
     exp_avg_sq: Tensor<B>,
+    /// AMSGrad's running maximum of `exp_avg_sq`.
+    max_exp_avg_sq: Option<Tensor<B>>,
 }
 
 /// Adam, with the update of `torch.optim.Adam` (`amsgrad=False`):
@@ -211,6 +223,7 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
             eps,
             weight_decay: wd,
             maximize,
+            amsgrad,
         } = self.config;
         for (p, slot) in self.params.iter().zip(&mut self.state) {
             let Some(grad) = p.grad() else { continue };
@@ -218,8 +231,13 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
                 step: 0,
                 exp_avg: p.zeros_like(),
                 exp_avg_sq: p.zeros_like(),
+                max_exp_avg_sq: amsgrad.then(|| p.zeros_like()),
             });
             st.step += 1;
+            if let Some(max_sq) = &st.max_exp_avg_sq {
+                amsgrad_step(p, st, max_sq, &grad, &self.config);
+                continue;
+            }
             let step = AdamStep {
                 lr,
                 beta1: b1,
@@ -258,6 +276,9 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
             let Some(st) = st else { continue };
             entries.push((entry_name(i, EXP_AVG), snapshot(&st.exp_avg)));
             entries.push((entry_name(i, EXP_AVG_SQ), snapshot(&st.exp_avg_sq)));
+            if let Some(max_sq) = &st.max_exp_avg_sq {
+                entries.push((entry_name(i, MAX_EXP_AVG_SQ), snapshot(max_sq)));
+            }
             entries.push((entry_name(i, STEP), counter_entry(i64::from(st.step))));
         }
         OptimizerState {
@@ -273,7 +294,11 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
             NAME,
             KIND,
             &self.params,
-            &[EXP_AVG, EXP_AVG_SQ, STEP],
+            if self.config.amsgrad {
+                &[EXP_AVG, EXP_AVG_SQ, MAX_EXP_AVG_SQ, STEP]
+            } else {
+                &[EXP_AVG, EXP_AVG_SQ, STEP]
+            },
         )?;
         let mut loaded = Vec::with_capacity(self.params.len());
         for i in 0..self.params.len() {
@@ -295,9 +320,46 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
                 step,
                 exp_avg: reader.tensor(i, EXP_AVG)?,
                 exp_avg_sq: reader.tensor(i, EXP_AVG_SQ)?,
+                max_exp_avg_sq: self
+                    .config
+                    .amsgrad
+                    .then(|| reader.tensor(i, MAX_EXP_AVG_SQ))
+                    .transpose()?,
             }));
         }
         self.state = loaded;
         Ok(())
     }
+}
+
+/// One AMSGrad step of parameter `p` (its step count already advanced), as PyTorch's
+/// single-tensor Adam with `amsgrad=True`, in whole-tensor ops: the fused backend step has no
+/// running maximum.
+fn amsgrad_step<B: Backend>(
+    p: &Parameter<B>,
+    st: &AdamState<B>,
+    max_sq: &Tensor<B>,
+    grad: &Tensor<B>,
+    config: &AdamConfig,
+) {
+    let (b1, b2) = config.betas;
+    let mut g = if config.maximize {
+        grad.neg()
+    } else {
+        grad.clone()
+    };
+    if config.weight_decay != 0.0 {
+        g = &g + &(&**p * config.weight_decay);
+    }
+    st.exp_avg.add_scaled_(1.0 - b1, &(&g - &st.exp_avg));
+    st.exp_avg_sq.mul_scalar_(b2);
+    st.exp_avg_sq.add_scaled_(1.0 - b2, &g.square());
+    max_sq.copy_(&max_sq.maximum(&st.exp_avg_sq));
+    let bias_correction1 = 1.0 - b1.powi(st.step);
+    let bias_correction2 = 1.0 - b2.powi(st.step);
+    let denominator = max_sq
+        .sqrt()
+        .div_scalar(bias_correction2.sqrt())
+        .add_scalar(config.eps);
+    p.add_scaled_(-config.lr / bias_correction1, &st.exp_avg.div(&denominator));
 }

@@ -30,6 +30,8 @@ pub struct AdamWConfig {
     pub weight_decay: f64,
     /// Maximize the objective instead of minimizing it.
     pub maximize: bool,
+    /// AMSGrad: normalize by the largest second-moment estimate seen so far.
+    pub amsgrad: bool,
 }
 
 impl Default for AdamWConfig {
@@ -40,6 +42,7 @@ impl Default for AdamWConfig {
             eps: 1e-8,
             weight_decay: 1e-2,
             maximize: false,
+            amsgrad: false,
         }
     }
 }
@@ -84,16 +87,22 @@ impl AdamWConfig {
         AdamWConfig { maximize, ..self }
     }
 
+    /// Turns AMSGrad on or off.
+    pub fn amsgrad(self, amsgrad: bool) -> Self {
+        AdamWConfig { amsgrad, ..self }
+    }
+
     /// The Adam settings of the update after the decay: the same, without coupled decay.
     fn adam(&self) -> AdamConfig {
         AdamConfig::new(self.lr)
             .betas(self.betas.0, self.betas.1)
             .eps(self.eps)
             .maximize(self.maximize)
+            .amsgrad(self.amsgrad)
     }
 }
 
-/// AdamW (Loshchilov & Hutter), as `torch.optim.AdamW` (`amsgrad=False`): for each parameter
+/// AdamW (Loshchilov & Hutter), as `torch.optim.AdamW`: for each parameter
 /// with a gradient, `p ← p·(1 − lr·weight_decay)`, then the [`Adam`] update without weight
 /// decay. Unlike Adam's `weight_decay`, the decay does not pass through the moment estimates.
 ///
