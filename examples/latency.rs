@@ -28,19 +28,19 @@ fn median_step_micros<B: Backend>(steps: usize) -> f64 {
     for _ in 0..steps / 10 {
         step(); // warm-up
     }
-    // Median of 20 rounds of steps/20 steps each: robust to a noisy neighbour.
-    let rounds = 20;
-    let mut per_step: Vec<f64> = (0..rounds)
+    // Median of 20 batches of steps/20 steps each: robust to a noisy neighbour.
+    let batches = 20;
+    let mut per_step: Vec<f64> = (0..batches)
         .map(|_| {
             let t = Instant::now();
-            for _ in 0..steps / rounds {
+            for _ in 0..steps / batches {
                 step();
             }
-            t.elapsed().as_secs_f64() * 1e6 / (steps / rounds) as f64
+            t.elapsed().as_secs_f64() * 1e6 / (steps / batches) as f64
         })
         .collect();
     per_step.sort_by(f64::total_cmp);
-    per_step[rounds / 2]
+    per_step[batches / 2]
 }
 
 fn main() {

@@ -107,7 +107,7 @@ impl AdamWConfig {
 /// decay. Unlike Adam's `weight_decay`, the decay does not pass through the moment estimates.
 ///
 /// ```
-/// use duograd::nn::{Linear, Module};
+/// use duograd::nn::{Forward, Linear, Module};
 /// use duograd::optim::{AdamW, AdamWConfig, Optimizer};
 /// use duograd::Tensor;
 /// use duograd::backends::NdArray;
@@ -151,7 +151,9 @@ impl<B: Backend> AdamW<B> {
         params: impl IntoIterator<Item = Parameter<B>>,
         config: AdamWConfig,
     ) -> Result<Self, OptimError> {
-        if !(config.weight_decay >= 0.0) {
+        // NaN fails the check, as it fails PyTorch's `0.0 <= weight_decay`.
+        let non_negative = config.weight_decay >= 0.0;
+        if !non_negative {
             return Err(OptimError::InvalidSetting {
                 optimizer: NAME,
                 reason: format!("invalid weight_decay {}", config.weight_decay),

@@ -152,7 +152,7 @@ struct RMSpropState<B: Backend> {
 /// - with momentum: `b ← momentum·b + g/d` and `p ← p − lr·b`, else `p ← p − lr·g/d`.
 ///
 /// ```
-/// use duograd::nn::{Linear, Module};
+/// use duograd::nn::{Forward, Linear, Module};
 /// use duograd::optim::{Optimizer, RMSprop, RMSpropConfig};
 /// use duograd::Tensor;
 /// use duograd::backends::NdArray;

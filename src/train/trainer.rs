@@ -324,8 +324,9 @@ fn train_step<B: Backend, M: Forward<B> + ?Sized>(
 
 /// The mean cross-entropy and the accuracy of `model` on `data`, computed under
 /// [`no_grad`] in batches of `batch_size` samples (no graph is recorded, so memory stays that
-/// of one forward pass). Put the model in evaluation mode first ([`Module::eval`]) if it has
-/// layers that behave differently in training.
+/// of one forward pass). Put the model in evaluation mode first
+/// ([`Module::eval`](crate::nn::Module::eval)) if it has layers that behave differently in
+/// training.
 ///
 /// An empty data set gives loss 0 and accuracy 0.
 ///

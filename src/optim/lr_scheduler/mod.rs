@@ -9,7 +9,7 @@
 //! and is not an [`LrScheduler`].
 //!
 //! ```
-//! use duograd::nn::{Linear, Module};
+//! use duograd::nn::{Forward, Linear, Module};
 //! use duograd::optim::lr_scheduler::{CosineAnnealingLR, LrScheduler};
 //! use duograd::optim::{Optimizer, Sgd, SgdConfig};
 //! use duograd::backends::NdArray;
