@@ -103,7 +103,6 @@ pub fn clip_grad_value<B: Backend>(params: &[Parameter<B>], clip_value: f64) {
     );
     let _guard = no_grad();
     for g in params.iter().filter_map(|p| p.grad()) {
-        let clipped = g.clamp_min(-clip_value).neg().clamp_min(-clip_value).neg();
-        g.copy_(&clipped);
+        g.copy_(&g.clamp(-clip_value, clip_value));
     }
 }
