@@ -11,7 +11,7 @@
 //! Backends give the buffers of dropped tensors back with [`recycle`]
 //! ([`Backend::recycle`](duograd_backend::Backend::recycle)); the kernels that make large outputs
 //! take theirs with [`take`]. Only buffers of at least [`MIN_BYTES`] are kept (smaller ones
-//! `malloc` reuses well), at most [`MAX_BUFFERS`] of them and [`MAX_BYTES`] in all per thread, the
+//! `malloc` reuses well) and at most [`MAX_BUFFER_BYTES`], at most [`MAX_BUFFERS`] of them and [`MAX_BYTES`] in all per thread, the
 //! oldest freed first.
 //!
 //! ```
@@ -39,6 +39,10 @@ pub const MAX_BUFFERS: usize = 64;
 /// network frees and the next one asks for again (at batch 128, one 32-channel 28×28 map of
 /// `f32` is 12.8 MB, and a step makes a dozen of them).
 pub const MAX_BYTES: usize = 256 << 20;
+
+/// The largest buffer kept, in bytes: a training step's buffers are well below it, and keeping
+/// an evaluation's occasional huge one would hold its memory and push out the step's.
+pub const MAX_BUFFER_BYTES: usize = MAX_BYTES / 8;
 
 /// One kept buffer: an empty `Vec<E>` of capacity `len` (`bytes` bytes), for some `E`.
 struct Kept {
@@ -91,10 +95,10 @@ pub fn take_zeroed<E: Element>(len: usize) -> Vec<E> {
 }
 
 /// Keeps `vec`'s buffer (its values dropped) for a later [`take`] on this thread, if it is at
-/// least [`MIN_BYTES`] large; else, or if this thread is exiting, frees it.
+/// least [`MIN_BYTES`] and at most [`MAX_BUFFER_BYTES`] large; else, or if this thread is exiting, frees it.
 pub fn recycle<E: 'static>(mut vec: Vec<E>) {
     let (len, bytes) = (vec.capacity(), vec.capacity() * size_of::<E>());
-    if !(MIN_BYTES..=MAX_BYTES).contains(&bytes) {
+    if !(MIN_BYTES..=MAX_BUFFER_BYTES).contains(&bytes) {
         return;
     }
     vec.clear();
