@@ -18,6 +18,7 @@ use duograd_backend::window::Window2d;
 use duograd_backend::{Element, Layout};
 
 use crate::gemm::{matmul_with_threads, StridedMatrix};
+use crate::simd::with_best_simd;
 use crate::threads::{self, pool};
 use crate::window::{add_patches, tap_row, Strides4};
 
@@ -120,9 +121,14 @@ fn patches<E: Element>(x: &[E], g: &Geometry, count: usize, cols: &mut Vec<E>) {
     // `tap_row` writes every entry (zeros too): the buffer's old contents need no clearing.
     cols.resize(g.taps * width, E::zero());
     let strides = Strides4::row_major(window.input);
-    for (row, out) in cols.chunks_mut(width.max(1)).enumerate() {
-        tap_row(x, strides, &window, row, out);
-    }
+    with_best_simd(
+        #[inline(always)]
+        || {
+            for (row, out) in cols.chunks_mut(width.max(1)).enumerate() {
+                tap_row(x, strides, &window, row, out);
+            }
+        },
+    );
 }
 
 /// `[count, O, L]` (row-major, per sample) reordered to `[O, count·L]`, and back.

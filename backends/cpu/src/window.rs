@@ -13,6 +13,7 @@ use std::sync::{Mutex, PoisonError};
 use duograd_backend::window::Window2d;
 use duograd_backend::{Element, Layout};
 
+use crate::simd::with_best_simd;
 use crate::threads::{self, pool};
 
 /// Below this many output elements a kernel runs on the calling thread.
@@ -106,9 +107,14 @@ pub fn im2col<E: Element>(x: &[E], strides: Strides4, window: &Window2d, layout:
             let per_share = units_per_share(rows);
             for_each_chunk(&mut out, per_share * cols, |share, part| {
                 let first = share * per_share;
-                for (k, row) in part.chunks_mut(cols).enumerate() {
-                    tap_row(x, strides, window, first + k, row);
-                }
+                with_best_simd(
+                    #[inline(always)]
+                    || {
+                        for (k, row) in part.chunks_mut(cols).enumerate() {
+                            tap_row(x, strides, window, first + k, row);
+                        }
+                    },
+                );
             });
         }
         Layout::ColMajor => {
@@ -132,7 +138,9 @@ fn tap(window: &Window2d, row: usize) -> (usize, usize, usize) {
 }
 
 /// Writes row `row` of the patch matrix (one tap of every window, over the whole batch) into
-/// `out` (`N·outH·outW` long), zeros included: `out` need not be zeroed first.
+/// `out` (`N·outH·outW` long), zeros included: `out` need not be zeroed first. Inlined so that
+/// a caller inside [`with_best_simd`] moves [`short_line`]'s blocks in the widest registers.
+#[inline(always)]
 pub(crate) fn tap_row<E: Element>(x: &[E], s: Strides4, w: &Window2d, row: usize, out: &mut [E]) {
     let [n_count, _, h, wd] = w.input;
     let [oh, ow] = w.output_size();
@@ -140,19 +148,24 @@ pub(crate) fn tap_row<E: Element>(x: &[E], s: Strides4, w: &Window2d, row: usize
     let (oi, oj) = (i * w.dilation[0], j * w.dilation[1]);
     let ys = valid_range(oh, w.stride[0], oi, w.padding[0], h);
     let xs = valid_range(ow, w.stride[1], oj, w.padding[1], wd);
+    let contiguous = w.stride[1] == 1 && s.0[3] == 1;
     for n in 0..n_count {
-        let sample = &mut out[n * oh * ow..][..oh * ow];
+        let first = n * oh * ow;
         // Rows of the window that fall in the padding read zeros.
-        sample[..ys.start * ow].fill(E::zero());
-        sample[ys.end * ow..].fill(E::zero());
+        out[first..][..ys.start * ow].fill(E::zero());
         for oy in ys.clone() {
             let y = oy * w.stride[0] + oi - w.padding[0];
-            let line = &mut sample[oy * ow..][..ow];
-            line[..xs.start].fill(E::zero());
-            line[xs.end..].fill(E::zero());
+            let start = first + oy * ow;
             let base = s.at(n, c, y, 0);
             let x0 = xs.start * w.stride[1] + oj - w.padding[1];
-            if w.stride[1] == 1 && s.0[3] == 1 {
+            if contiguous && ow <= SHORT_LINE && !xs.is_empty() {
+                short_line(x, base + x0, out, start, xs.clone(), ow);
+                continue;
+            }
+            let line = &mut out[start..][..ow];
+            line[..xs.start].fill(E::zero());
+            line[xs.end..].fill(E::zero());
+            if contiguous {
                 let len = xs.len();
                 line[xs.clone()].copy_from_slice(&x[base + x0..][..len]);
             } else {
@@ -161,6 +174,61 @@ pub(crate) fn tap_row<E: Element>(x: &[E], s: Strides4, w: &Window2d, row: usize
                 }
             }
         }
+        out[first + ys.end * ow..][..(oh - ys.end) * ow].fill(E::zero());
+    }
+}
+
+/// The longest patch-matrix line [`short_line`] writes; also its block size.
+const SHORT_LINE: usize = 2 * BLOCK;
+const BLOCK: usize = 16;
+
+/// Writes the line `out[start..start + ow]` of a patch-matrix row: `x[src..]` at positions `xs`,
+/// zeros around them, with blocks of [`BLOCK`] elements whose size the compiler knows (a few
+/// vector moves each) instead of the `memcpy`/`memset` calls that runs this short (a LeNet
+/// line is 10 to 28 values) would cost. A block may run past the line's end into the lines
+/// after it, which the caller writes later (lines are written in order; the rows after the
+/// last valid line are filled afterwards); near the end of `out` or `x` the exact lengths are
+/// used.
+#[inline(always)]
+fn short_line<E: Element>(
+    x: &[E],
+    src: usize,
+    out: &mut [E],
+    start: usize,
+    xs: Range<usize>,
+    ow: usize,
+) {
+    debug_assert!(ow <= SHORT_LINE && !xs.is_empty() && xs.end <= ow);
+    let (zero, len) = ([E::zero(); BLOCK], xs.len());
+    let blocks = |n: usize| n.div_ceil(BLOCK);
+    let fits = xs.start <= BLOCK
+        && ow - xs.end <= BLOCK
+        && start + ow + BLOCK <= out.len()
+        && src + blocks(len) * BLOCK <= x.len();
+    if !fits {
+        let line = &mut out[start..][..ow];
+        line[..xs.start].fill(E::zero());
+        line[xs.end..].fill(E::zero());
+        line[xs.clone()].copy_from_slice(&x[src..][..len]);
+        return;
+    }
+    let mut block = |at: usize, values: &[E; BLOCK]| {
+        let dst: &mut [E; BLOCK] = (&mut out[at..at + BLOCK]).try_into().expect("a block");
+        *dst = *values;
+    };
+    // Left padding (then overwritten from `xs.start` on), the values, right padding (after
+    // them, so that it wins over the blocks' overrun).
+    if xs.start > 0 {
+        block(start, &zero);
+    }
+    let from =
+        |k: usize| -> &[E; BLOCK] { x[src + k..src + k + BLOCK].try_into().expect("a block") };
+    block(start + xs.start, from(0));
+    if len > BLOCK {
+        block(start + xs.start + BLOCK, from(BLOCK));
+    }
+    if xs.end < ow {
+        block(start + xs.end, &zero);
     }
 }
 
@@ -532,6 +600,44 @@ mod tests {
         let back = col2im(&y, Layout::RowMajor, &window, s);
         let rhs: f64 = x.iter().zip(&back).map(|(a, b)| a * b).sum();
         assert_eq!(lhs, rhs);
+    }
+
+    /// `tap_row` over a buffer of NaNs (what a reused buffer may hold) equals the column-major
+    /// patch matrix `patch_column` builds, for lines short enough for `short_line` and longer,
+    /// with and without padding, dilation and stride, in both element types.
+    #[test]
+    fn patch_rows_overwrite_every_entry() {
+        fn check<E: Element + std::fmt::Debug>(window: Window2d, value: impl Fn(usize) -> E) {
+            let x: Vec<E> = (0..window.input.iter().product()).map(value).collect();
+            let s = Strides4::row_major(window.input);
+            let cm = im2col(&x, s, &window, Layout::ColMajor);
+            let (rows, cols) = (window.patch_len(), window.positions());
+            let mut out = vec![E::nan(); rows * cols];
+            for (r, line) in out.chunks_mut(cols).enumerate() {
+                tap_row(&x, s, &window, r, line);
+            }
+            for r in 0..rows {
+                for c in 0..cols {
+                    assert_eq!(out[r * cols + c], cm[c * rows + r], "{window:?} ({r}, {c})");
+                }
+            }
+        }
+        for (size, kernel, padding, dilation, stride) in [
+            ([3, 1, 28, 28], 5, 2, 1, 1),
+            ([3, 6, 14, 14], 5, 0, 1, 1),
+            ([2, 3, 7, 7], 3, 1, 1, 1),
+            ([2, 2, 9, 20], 3, 1, 2, 1),
+            ([2, 2, 6, 40], 3, 2, 1, 1),
+            ([2, 2, 8, 33], 4, 3, 1, 2),
+            ([1, 1, 5, 3], 3, 4, 1, 1),
+        ] {
+            let window = Window2d::new(size, [kernel, kernel])
+                .padding([padding, padding])
+                .dilation([dilation, dilation])
+                .stride([stride, stride]);
+            check::<f32>(window, |v| v as f32 + 1.0);
+            check::<f64>(window, |v| v as f64 - 7.5);
+        }
     }
 
     #[test]
