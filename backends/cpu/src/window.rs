@@ -471,22 +471,29 @@ fn pool_plane<E: Element>(
     let plain =
         w.stride == [2, 2] && w.kernel == [2, 2] && w.padding == [0, 0] && w.dilation == [1, 1];
     if plain && sx == 1 {
-        // The common 2×2 pooling of a row-major plane: four loads per output.
-        for oy in 0..oh {
-            let (r0, r1) = (base + 2 * oy * sy, base + (2 * oy + 1) * sy);
-            let (row0, row1) = (&x[r0..r0 + 2 * ow], &x[r1..r1 + 2 * ow]);
-            for ox in 0..ow {
-                let taps = [
-                    row0[2 * ox],
-                    row0[2 * ox + 1],
-                    row1[2 * ox],
-                    row1[2 * ox + 1],
-                ];
-                let (v, t) = first_max(taps);
-                values[oy * ow + ox] = v;
-                indices[oy * ow + ox] = index_base + (2 * oy + t / 2) * wd + 2 * ox + t % 2;
-            }
-        }
+        // The common 2×2 pooling of a row-major plane, without branches so that it vectorizes.
+        with_best_simd(
+            #[inline(always)]
+            || {
+                for oy in 0..oh {
+                    let (r0, r1) = (base + 2 * oy * sy, base + (2 * oy + 1) * sy);
+                    let (row0, row1) = (&x[r0..r0 + 2 * ow], &x[r1..r1 + 2 * ow]);
+                    let top = index_base + 2 * oy * wd;
+                    let outputs = values[oy * ow..][..ow]
+                        .iter_mut()
+                        .zip(&mut indices[oy * ow..][..ow]);
+                    let windows = row0.chunks_exact(2).zip(row1.chunks_exact(2));
+                    for (ox, ((v, at), (upper, lower))) in outputs.zip(windows).enumerate() {
+                        let (best, offset) = first_max_of_four(
+                            [upper[0], upper[1], lower[0], lower[1]],
+                            [0, 1, wd, wd + 1],
+                        );
+                        *v = best;
+                        *at = top + 2 * ox + offset;
+                    }
+                }
+            },
+        );
         return;
     }
     if plain {
@@ -529,6 +536,18 @@ fn pool_plane<E: Element>(
             indices[oy * ow + ox] = index_base + best_at;
         }
     }
+}
+
+/// [`first_max`] with selects instead of branches, giving the offset of the tap it took.
+#[inline(always)]
+fn first_max_of_four<E: Element>(taps: [E; 4], offsets: [usize; 4]) -> (E, usize) {
+    let (mut best, mut offset) = (taps[0], offsets[0]);
+    for t in 1..4 {
+        let take = taps[t] > best || taps[t].is_nan();
+        best = if take { taps[t] } else { best };
+        offset = if take { offsets[t] } else { offset };
+    }
+    (best, offset)
 }
 
 /// The largest of four taps in scan order and its position, as PyTorch's kernel picks it: a
