@@ -131,8 +131,18 @@ fn patches<E: Element>(x: &[E], g: &Geometry, count: usize, cols: &mut Vec<E>) {
     );
 }
 
-/// `[count, O, L]` (row-major, per sample) reordered to `[O, count·L]`, and back.
-fn samples_to_channels<E: Element>(x: &[E], o: usize, l: usize, count: usize, out: &mut Vec<E>) {
+/// `[count, O, L]` (row-major, per sample) as `[O, count·L]`: `x` itself for one sample, else
+/// reordered into `out`.
+fn samples_to_channels<'a, E: Element>(
+    x: &'a [E],
+    o: usize,
+    l: usize,
+    count: usize,
+    out: &'a mut Vec<E>,
+) -> &'a [E] {
+    if count == 1 {
+        return x;
+    }
     out.clear();
     out.resize(o * count * l, E::zero());
     for s in 0..count {
@@ -140,8 +150,10 @@ fn samples_to_channels<E: Element>(x: &[E], o: usize, l: usize, count: usize, ou
             out[(c * count + s) * l..][..l].copy_from_slice(&x[(s * o + c) * l..][..l]);
         }
     }
+    out
 }
 
+/// The inverse of [`samples_to_channels`].
 fn channels_to_samples<E: Element>(x: &[E], o: usize, l: usize, count: usize, out: &mut [E]) {
     for s in 0..count {
         for c in 0..o {
@@ -256,8 +268,8 @@ pub fn conv2d_backward_input<E: Element>(
         let mut grads = Vec::new();
         for (a, m) in groups(first, count, group_size(&g)) {
             let gn = samples(grad, gs, grad_shape, a, m);
-            samples_to_channels(&gn, out_channels, g.positions, m, &mut grads);
-            let grads = StridedMatrix::row_major(&grads, out_channels, m * g.positions);
+            let grads = samples_to_channels(&gn, out_channels, g.positions, m, &mut grads);
+            let grads = StridedMatrix::row_major(grads, out_channels, m * g.positions);
             let cols = matmul_with_threads(w_t, grads, Layout::RowMajor, 1);
             let window = over(&g, m);
             let dx = &mut chunk[(a - first) * g.input_len()..][..m * g.input_len()];
@@ -300,10 +312,10 @@ pub fn conv2d_backward_weight<E: Element>(
         for (a, m) in groups(first, end.saturating_sub(first), group_size(&g)) {
             patches(&samples(x, xs, window.input, a, m), &g, m, &mut cols);
             let gn = samples(grad, gs, grad_shape, a, m);
-            samples_to_channels(&gn, out_channels, g.positions, m, &mut grads);
+            let grads = samples_to_channels(&gn, out_channels, g.positions, m, &mut grads);
             let width = m * g.positions;
             let product = matmul_with_threads(
-                StridedMatrix::row_major(&grads, out_channels, width),
+                StridedMatrix::row_major(grads, out_channels, width),
                 StridedMatrix::row_major(&cols, g.taps, width).t(),
                 Layout::RowMajor,
                 1,
@@ -370,12 +382,21 @@ mod tests {
 
     #[test]
     fn forward_and_both_gradients_match_the_definition() {
-        let win = Window2d::new([3, 2, 6, 5], [3, 2])
+        // Samples grouped three to a product, then (at least 256 positions each) one by one.
+        let small = Window2d::new([3, 2, 6, 5], [3, 2])
             .stride([2, 1])
             .padding([1, 1])
             .dilation([1, 2]);
+        let large = Window2d::new([3, 2, 18, 17], [3, 3]).padding([1, 1]);
+        for win in [small, large] {
+            check_against_the_definition(&win);
+        }
+    }
+
+    fn check_against_the_definition(win: &Window2d) {
+        let win = *win;
         let o = 4;
-        let x: Vec<f64> = (0..3 * 2 * 6 * 5)
+        let x: Vec<f64> = (0..win.input.iter().product())
             .map(|i| ((i * 7) % 11) as f64 - 5.0)
             .collect();
         let w: Vec<f64> = (0..o * win.patch_len())
