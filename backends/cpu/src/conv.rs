@@ -12,6 +12,7 @@
 //! outputs are row-major.
 
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 use std::sync::{Mutex, PoisonError};
 
 use duograd_backend::window::Window2d;
@@ -153,23 +154,46 @@ fn samples_to_channels<'a, E: Element>(
     out
 }
 
-/// The inverse of [`samples_to_channels`].
-fn channels_to_samples<E: Element>(x: &[E], o: usize, l: usize, count: usize, out: &mut [E]) {
+/// The inverse of [`samples_to_channels`], into the uninitialized `out` (every value written),
+/// with `bias[c]` (if given) added to channel `c`.
+fn channels_to_samples<E: Element>(
+    x: &[E],
+    o: usize,
+    l: usize,
+    count: usize,
+    bias: Option<&[E]>,
+    out: &mut [MaybeUninit<E>],
+) {
+    debug_assert_eq!(out.len(), count * o * l);
     for s in 0..count {
         for c in 0..o {
-            out[(s * o + c) * l..][..l].copy_from_slice(&x[(c * count + s) * l..][..l]);
+            let dst = &mut out[(s * o + c) * l..][..l];
+            let src = &x[(c * count + s) * l..][..l];
+            match bias {
+                Some(bias) => {
+                    let b = bias[c];
+                    dst.iter_mut().zip(src).for_each(|(d, &v)| {
+                        d.write(v + b);
+                    });
+                }
+                None => {
+                    dst.iter_mut().zip(src).for_each(|(d, &v)| {
+                        d.write(v);
+                    });
+                }
+            }
         }
     }
 }
 
 /// Runs `job(first sample, output chunk)` over shares of the samples, each share writing its
 /// samples' `per_sample` output elements, on the worker pool when there is enough work.
-fn for_each_share<E: Element>(
-    out: &mut [E],
+fn for_each_share<T: Send>(
+    out: &mut [T],
     samples: usize,
     per_sample: usize,
     work_per_sample: usize,
-    job: impl Fn(usize, &mut [E]) + Sync,
+    job: impl Fn(usize, &mut [T]) + Sync,
 ) {
     let threads = threads::num_threads();
     // Below ~2 MFLOP in all, handing shares to the pool costs more than it saves.
@@ -177,7 +201,7 @@ fn for_each_share<E: Element>(
         return job(0, out);
     }
     let per_share = samples.div_ceil(threads);
-    let shares: Vec<Mutex<&mut [E]>> = out
+    let shares: Vec<Mutex<&mut [T]>> = out
         .chunks_mut(per_share * per_sample)
         .map(Mutex::new)
         .collect();
@@ -217,11 +241,12 @@ pub fn conv2d<E: Element>(
         bias.map_or(0, <[E]>::len)
     );
     let n = window.input[0];
-    let mut out = crate::buffers::take::<E>(n * g.output_len());
-    out.resize(n * g.output_len(), E::zero());
+    let len = n * g.output_len();
+    let mut out = crate::buffers::take::<E>(len);
     let w = StridedMatrix::row_major(weight, out_channels, g.taps);
     let work = 2 * g.output_len() * g.taps;
-    for_each_share(&mut out, n, g.output_len(), work, |first, chunk| {
+    let dst = &mut out.spare_capacity_mut()[..len];
+    for_each_share(dst, n, g.output_len(), work, |first, chunk| {
         let count = chunk.len() / g.output_len().max(1);
         let mut cols = Vec::new();
         for (a, m) in groups(first, count, group_size(&g)) {
@@ -229,15 +254,12 @@ pub fn conv2d<E: Element>(
             let cols = StridedMatrix::row_major(&cols, g.taps, m * g.positions);
             let product = matmul_with_threads(w, cols, Layout::RowMajor, 1);
             let dst = &mut chunk[(a - first) * g.output_len()..][..m * g.output_len()];
-            channels_to_samples(&product, out_channels, g.positions, m, dst);
-            if let Some(bias) = bias {
-                for (o, run) in dst.chunks_mut(g.positions).enumerate() {
-                    let b = bias[o % out_channels];
-                    run.iter_mut().for_each(|v| *v += b);
-                }
-            }
+            channels_to_samples(&product, out_channels, g.positions, m, bias, dst);
         }
     });
+    // SAFETY: the groups cover every sample, and `channels_to_samples` wrote each one's
+    // `output_len` values.
+    unsafe { out.set_len(len) };
     out
 }
 

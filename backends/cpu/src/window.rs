@@ -7,6 +7,7 @@
 //! row is a run of contiguous writes) or column-major (one patch per column), which is what a
 //! column-major backend stores for that shape.
 
+use std::mem::MaybeUninit;
 use std::ops::Range;
 use std::sync::{Mutex, PoisonError};
 
@@ -364,18 +365,19 @@ pub fn max_pool2d<E: Element>(
     let pooled = window.pooled_shape();
     let len: usize = pooled.iter().product();
     let mut values = crate::buffers::take::<E>(len);
-    values.resize(len, E::zero());
     let mut indices = crate::buffers::take::<usize>(len);
-    indices.resize(len, 0);
     let plane = pooled[2] * pooled[3];
     if plane == 0 {
+        values.resize(len, E::zero());
+        indices.resize(len, 0);
         return (values, indices);
     }
     let planes = pooled[0] * pooled[1];
     let per_share = units_per_share(planes);
-    let shares: Vec<Mutex<(&mut [E], &mut [usize])>> = values
+    type Share<'a, E> = (&'a mut [MaybeUninit<E>], &'a mut [MaybeUninit<usize>]);
+    let shares: Vec<Mutex<Share<'_, E>>> = values.spare_capacity_mut()[..len]
         .chunks_mut(per_share * plane)
-        .zip(indices.chunks_mut(per_share * plane))
+        .zip(indices.spare_capacity_mut()[..len].chunks_mut(per_share * plane))
         .map(Mutex::new)
         .collect();
     let job = |i: usize| {
@@ -397,6 +399,12 @@ pub fn max_pool2d<E: Element>(
         (0..shares.len()).for_each(job);
     }
     drop(shares);
+    // SAFETY: the shares cover all `planes · plane = len` outputs, and `pool_plane` wrote every
+    // value and index of each plane.
+    unsafe {
+        values.set_len(len);
+        indices.set_len(len);
+    }
     (values, indices)
 }
 
@@ -452,15 +460,16 @@ pub fn max_pool2d_backward<E: Element>(grad: &[E], indices: &[usize], window: &W
     image
 }
 
-/// Pools plane `(n, c)` into the row-major `values` and `indices` of its outputs.
+/// Pools plane `(n, c)` into the row-major `values` and `indices` of its outputs, writing every
+/// one of them.
 fn pool_plane<E: Element>(
     x: &[E],
     s: Strides4,
     w: &Window2d,
     n: usize,
     c: usize,
-    values: &mut [E],
-    indices: &mut [usize],
+    values: &mut [MaybeUninit<E>],
+    indices: &mut [MaybeUninit<usize>],
 ) {
     let [_, channels, h, wd] = w.input;
     let [oh, ow] = w.output_size();
@@ -488,8 +497,8 @@ fn pool_plane<E: Element>(
                             [upper[0], upper[1], lower[0], lower[1]],
                             [0, 1, wd, wd + 1],
                         );
-                        *v = best;
-                        *at = top + 2 * ox + offset;
+                        v.write(best);
+                        at.write(top + 2 * ox + offset);
                     }
                 }
             },
@@ -503,8 +512,8 @@ fn pool_plane<E: Element>(
             for oy in 0..oh {
                 let (y0, y1) = (2 * oy * sy, (2 * oy + 1) * sy);
                 let (v, t) = first_max([x[c0 + y0], x[c1 + y0], x[c0 + y1], x[c1 + y1]]);
-                values[oy * ow + ox] = v;
-                indices[oy * ow + ox] = index_base + (2 * oy + t / 2) * wd + 2 * ox + t % 2;
+                values[oy * ow + ox].write(v);
+                indices[oy * ow + ox].write(index_base + (2 * oy + t / 2) * wd + 2 * ox + t % 2);
             }
         }
         return;
@@ -532,8 +541,8 @@ fn pool_plane<E: Element>(
                 }
             }
             debug_assert!(best_at != usize::MAX, "a window entirely in the padding");
-            values[oy * ow + ox] = best;
-            indices[oy * ow + ox] = index_base + best_at;
+            values[oy * ow + ox].write(best);
+            indices[oy * ow + ox].write(index_base + best_at);
         }
     }
 }
