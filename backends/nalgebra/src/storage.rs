@@ -8,10 +8,11 @@
 //!
 //! Because nalgebra is column-major, the buffer (`as_slice()`) of a rank ≥ 3 tensor is exactly
 //! its row-major order, as is the buffer of a matrix with at most one row or one column
-//! ([`is_row_major`]): conversions and reshapes among those are free. Only a 2-D tensor with
-//! several rows and columns stores its elements in another order, the column-major one: its
-//! buffer walks the axes in *storage order* `[c, r]` (see [`storage_order`]), which the N-d
-//! code of the other modules handles through [`storage_strides`].
+//! ([`is_row_major`]): their conversions from and to row-major data are plain copies, and
+//! reshapes among them reuse the buffer. Only a 2-D tensor with several rows and columns stores
+//! its elements in another order, the column-major one: its buffer walks the axes in *storage
+//! order* `[c, r]` (see [`storage_order`]), which the N-d code of the other modules handles
+//! through [`storage_strides`].
 
 use std::fmt;
 use std::sync::Arc;
