@@ -5,12 +5,16 @@
 //!   [`axpy`](duograd_cpu::kernel::axpy)): the same arithmetic as nalgebra's `map`, `zip_map` and
 //!   `axpy`, vectorized for the CPU at run time where nalgebra's run on the baseline
 //!   instruction set.
-//! - Broadcasts that keep the matrix structure — each operand being the full `R×C` matrix, a row
-//!   vector (`(1, C)`, `(C,)`, …), a column vector (`(R, 1)`) or a single element — are computed
-//!   column by column over nalgebra's column iterator, each column a contiguous slice: no
-//!   per-element index arithmetic. This covers the bias add `(m, n) + (n,)`.
-//! - Any other broadcast (e.g. `(2, 3, 4) * (3, 1)`) falls back to reading both operands through
-//!   broadcast strides, run by run, in the output's storage order (`crate::strided`).
+//! - Broadcasts that keep the matrix structure — each operand being the full `R×C` matrix, one
+//!   value per column, one value per row, or a single element — are computed column by column
+//!   over nalgebra's column iterator, each column a contiguous slice: no per-element index
+//!   arithmetic. For a 2-D output that covers the bias add `(m, n) + (n,)` and `(m, n) * (m, 1)`;
+//!   for rank ≥ 3 (whose matrix has the last axis along its rows) `(…, n) + (n,)` and
+//!   `(a, b, n) * (a, b, 1)`.
+//! - Any other broadcast (e.g. `(2, 3, 4) * (3, 1)`, `(N, C, H, W) * (C, 1, 1)`, or a 2-D operand
+//!   against a rank ≥ 3 output of the same elements) falls back to reading both operands
+//!   through their broadcast storage strides, run by run, in the output's storage order
+//!   (`crate::strided`): for the row-major buffers of rank ≥ 3 these are long contiguous runs.
 //!
 //! In the broadcasts the op is matched once, outside the loops (`with_binary!`), so every loop
 //! body is a monomorphic closure around `BinaryOp::apply`.
@@ -21,7 +25,9 @@ use duograd_cpu::kernel::axpy;
 use duograd_cpu::{BinaryKernel, UnaryKernel};
 use nalgebra::DMatrix;
 
-use crate::storage::{broadcast_storage_strides, matrix_dims, storage_order, NaTensor};
+use crate::storage::{
+    broadcast_storage_strides, is_row_major, matrix_dims, storage_order, NaTensor,
+};
 use crate::strided::zip_strided;
 
 /// Evaluates `$body` with `$f` bound to a closure `Fn(E, E) -> E` computing `$op`, matching on
@@ -113,14 +119,18 @@ pub(crate) fn binary<E: Element>(a: &NaTensor<E>, b: &NaTensor<E>, op: BinaryOp)
 /// arithmetic.
 #[derive(Debug)]
 pub(crate) enum Broadcast<'a, E> {
-    /// The operand has the output's shape (up to leading 1s): its own `R×C` matrix.
+    /// The operand has the output's shape (up to leading 1s) and its matrix: its own `R×C`
+    /// matrix.
     Full(&'a DMatrix<E>),
     /// A single element, repeated everywhere.
     Scalar(E),
-    /// One value per output column (the operand varies only along the last axis); `C` values.
+    /// One value per output column; `C` values. For a 2-D output the operand varies only along
+    /// the last axis (the bias row); for rank ≥ 3 it has size 1 on the last axis and the
+    /// output's leading axes.
     Row(&'a [E]),
-    /// One value per output row (the operand has size 1 on the last axis and the output's
-    /// leading axes); `R` values.
+    /// One value per output row; `R` values. For a 2-D output the operand has size 1 on the
+    /// last axis and the output's leading axes (a column); for rank ≥ 3 it varies only along
+    /// the last axis.
     Col(&'a [E]),
 }
 
@@ -139,23 +149,27 @@ impl<'a, E: Element> Broadcast<'a, E> {
         let k = out_shape.len();
         let lead = k - s.len();
         let dim = |i: usize| if i < lead { 1 } else { s[i - lead] };
-        if (0..k).all(|i| dim(i) == out_shape[i]) {
-            return Some(Broadcast::Full(x.matrix()));
-        }
         if x.numel() == 1 {
             return Some(Broadcast::Scalar(x.storage()[0]));
         }
-        // Here k >= 1: a rank-0 output would have made x scalar.
+        if (0..k).all(|i| dim(i) == out_shape[i]) {
+            // The same elements; the same matrix unless only one of the two is a 2-D matrix
+            // (then the buffer orders differ, e.g. `[3, 4]` against `[1, 3, 4]`).
+            let same_order = s.len() == k || (is_row_major(s) && is_row_major(out_shape));
+            return (same_order && x.dims() == matrix_dims(out_shape))
+                .then(|| Broadcast::Full(x.matrix()));
+        }
+        // Here k >= 1: a rank-0 output would have made x scalar. In both cases below x's
+        // buffer is its row-major order (its matrix has a single row or column).
         let leading = 0..k - 1;
-        if dim(k - 1) == out_shape[k - 1] && leading.clone().all(|i| dim(i) == 1) {
-            // x's matrix is 1×C: its buffer is the row.
-            return Some(Broadcast::Row(x.storage()));
+        let last_only = dim(k - 1) == out_shape[k - 1] && leading.clone().all(|i| dim(i) == 1);
+        let leading_only = dim(k - 1) == 1 && leading.clone().all(|i| dim(i) == out_shape[i]);
+        // A matrix output has the last axis along its columns; a rank >= 3 one along its rows.
+        match (last_only, leading_only, k >= 3) {
+            (true, _, false) | (_, true, true) => Some(Broadcast::Row(x.storage())),
+            (true, _, true) | (_, true, false) => Some(Broadcast::Col(x.storage())),
+            _ => None,
         }
-        if dim(k - 1) == 1 && leading.clone().all(|i| dim(i) == out_shape[i]) {
-            // x's matrix is R×1: its buffer is the column.
-            return Some(Broadcast::Col(x.storage()));
-        }
-        None
     }
 
     /// The operand's contribution to output column `j`.
@@ -242,17 +256,39 @@ mod tests {
         assert!(Broadcast::classify(&odd, &[2, 3, 4]).is_none());
         let mid = t(&[0.0; 3], &[3, 1]);
         assert!(Broadcast::classify(&mid, &[2, 3, 4]).is_none());
+        // Rank >= 3 outputs: the last axis runs down the matrix's rows.
+        assert!(matches!(
+            Broadcast::classify(&row, &[2, 3, 4]),
+            Some(Broadcast::Col(_))
+        ));
+        let lead = t(&[0.0; 6], &[2, 3, 1]);
+        assert!(matches!(
+            Broadcast::classify(&lead, &[2, 3, 4]),
+            Some(Broadcast::Row(_))
+        ));
+        // The same elements, in a different buffer order.
+        let matrix = t(&[0.0; 12], &[3, 4]);
+        assert!(Broadcast::classify(&matrix, &[1, 3, 4]).is_none());
     }
 
     #[test]
     fn fallback_and_column_paths_agree() {
-        let a = t(&[1.0, 2.0, 3.0], &[3, 1]);
-        let b = t(&[10.0, 20.0, 30.0, 40.0], &[4]);
-        let out = [3, 4];
-        let ka = Broadcast::classify(&a, &out).unwrap();
-        let kb = Broadcast::classify(&b, &out).unwrap();
-        let fast = by_columns(&ka, &kb, 3, 4, |x, y| x - y);
-        let slow = gathered(&a, &b, &out, |x, y| x - y);
-        assert_eq!(fast, slow);
+        let cases: [(&[usize], &[usize], &[usize]); 4] = [
+            (&[3, 1], &[4], &[3, 4]),
+            (&[2, 3, 1], &[4], &[2, 3, 4]),
+            (&[2, 3, 4], &[1, 1, 4], &[2, 3, 4]),
+            (&[1, 2, 3, 4], &[2, 3, 1], &[1, 2, 3, 4]),
+        ];
+        for (sa, sb, out) in cases {
+            let values = |n: usize, k: f64| (0..n).map(|i| i as f64 * k).collect::<Vec<_>>();
+            let a = t(&values(sa.iter().product(), 1.0), sa);
+            let b = t(&values(sb.iter().product(), 10.0), sb);
+            let ka = Broadcast::classify(&a, out).unwrap();
+            let kb = Broadcast::classify(&b, out).unwrap();
+            let (rows, cols) = matrix_dims(out);
+            let fast = by_columns(&ka, &kb, rows, cols, |x, y| x - y);
+            let slow = gathered(&a, &b, out, |x, y| x - y);
+            assert_eq!(fast, slow, "{sa:?} - {sb:?}");
+        }
     }
 }

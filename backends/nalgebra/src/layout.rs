@@ -1,17 +1,19 @@
 //! Layout and indexing kernels: `reshape`, `permute`, `expand`, `concat`, `narrow`, `take`,
 //! `scatter_add`.
 //!
-//! - `reshape` shares the matrix when the matrix dimensions do not change (e.g. `[6, 4]` ↔
-//!   `[2, 3, 4]`), copies the buffer as-is when both layouts are vectors (`[m, 1]` ↔ `[m]`), and
-//!   otherwise goes through row-major order (two tiled transposes).
+//! - `reshape` between two shapes whose buffers are row-major (rank ≥ 3, or a matrix with one
+//!   row or column) reuses the buffer: shared when the matrix dimensions do not change (e.g.
+//!   `[2, 3, 4]` ↔ `[6, 1, 4]`), copied as-is otherwise. Reshaping a 2-D matrix to or from such
+//!   a shape is one tiled transpose, and between two matrices of different dimensions two.
 //! - `permute` of a matrix is a tiled transpose (`transpose_buffer`); other permutations are
 //!   strided gathers with permuted storage strides (`crate::strided`).
 //! - `expand` fills whole columns for the row/column-vector and scalar broadcasts and gathers
 //!   with zero strides otherwise.
-//! - `concat` and `narrow` copy contiguous blocks of the column-major buffer (seen as a row-major
-//!   array of shape `[dk, d0, …, d(k-1)]`): along the last axis these are whole column ranges,
-//!   along axis 0 of a matrix one slice of each column.
-//! - `take` and `scatter_add` map each row-major flat index to its column-major offset.
+//! - `concat` and `narrow` copy contiguous blocks of the buffer seen in storage order (the
+//!   row-major array itself for rank ≥ 3; for a matrix, along its columns: whole column ranges
+//!   for axis 1, one slice of each column for axis 0).
+//! - `take` and `scatter_add` index the buffer directly where it is row-major, and map each
+//!   flat index to its column-major offset in a matrix.
 
 use duograd_backend::shape::numel;
 use duograd_backend::Element;
@@ -19,7 +21,7 @@ use nalgebra::DMatrix;
 
 use crate::elementwise::Broadcast;
 use crate::storage::{
-    broadcast_storage_strides, is_vector_like, matrix_dims, storage_axis, storage_offset,
+    broadcast_storage_strides, is_row_major, matrix_dims, storage_axis, storage_offset,
     storage_order, storage_strides, transpose_buffer, NaTensor,
 };
 use crate::strided::gather;
@@ -32,12 +34,10 @@ pub(crate) fn reshape<E: Element>(x: &NaTensor<E>, shape: &[usize]) -> NaTensor<
         "reshape: {:?} to {shape:?} changes the number of elements",
         x.shape()
     );
-    let (old_rows, old_cols) = x.dims();
-    let (rows, cols) = matrix_dims(shape);
-    if x.dims() == (rows, cols)
-        || (is_vector_like(old_rows, old_cols) && is_vector_like(rows, cols))
-    {
+    if is_row_major(x.shape()) && is_row_major(shape) {
         x.reinterpret(shape)
+    } else if x.shape() == shape {
+        x.clone()
     } else {
         NaTensor::from_row_major(x.to_row_major(), shape)
     }
@@ -77,11 +77,11 @@ pub(crate) fn expand<E: Element>(x: &NaTensor<E>, shape: &[usize]) -> NaTensor<E
         "expand: {:?} does not broadcast to {shape:?}",
         x.shape()
     );
-    let (rows, cols) = matrix_dims(shape);
-    if x.dims() == (rows, cols) {
-        // Only size-1 axes were added: same matrix.
-        return x.with_shape(shape);
+    if x.numel() == numel(shape) {
+        // Only size-1 axes were added: the same elements in the same row-major order.
+        return reshape(x, shape);
     }
+    let (rows, cols) = matrix_dims(shape);
     let matrix = match Broadcast::classify(x, shape) {
         Some(Broadcast::Scalar(v)) => DMatrix::from_element(rows, cols, v),
         Some(Broadcast::Row(row)) => {
@@ -176,14 +176,14 @@ pub(crate) fn narrow<E: Element>(
 
 /// Gathers elements by flat row-major index into a 1-D array.
 pub(crate) fn take<E: Element>(x: &NaTensor<E>, indices: &[usize]) -> NaTensor<E> {
-    let (rows, cols) = x.dims();
     let n = x.numel();
     let s = x.storage();
+    let shape = x.shape();
     let data = indices
         .iter()
         .map(|&f| {
             assert!(f < n, "take: index {f} out of range for {} elements", n);
-            s[storage_offset(f, rows, cols)]
+            s[storage_offset(f, shape)]
         })
         .collect();
     NaTensor::from_storage(data, &[indices.len()])
@@ -202,8 +202,7 @@ pub(crate) fn scatter_add<E: Element>(
         src.numel(),
         indices.len()
     );
-    let (rows, cols) = matrix_dims(shape);
-    let n = rows * cols;
+    let n = numel(shape);
     // A recycled buffer: a large zeroed one would otherwise be fresh pages, faulted in one by one.
     let mut data = duograd_cpu::buffers::take::<E>(n);
     data.resize(n, E::zero());
@@ -213,7 +212,7 @@ pub(crate) fn scatter_add<E: Element>(
             f < n,
             "scatter_add: index {f} out of range for shape {shape:?}"
         );
-        data[storage_offset(f, rows, cols)] += v;
+        data[storage_offset(f, shape)] += v;
     }
     NaTensor::from_storage(data, shape)
 }
@@ -224,18 +223,28 @@ mod tests {
 
     #[test]
     fn reshape_shares_when_the_matrix_is_unchanged() {
-        let x = NaTensor::from_row_major((0..24).map(f64::from).collect(), &[6, 4]);
-        let y = reshape(&x, &[2, 3, 4]);
+        let x = NaTensor::from_row_major((0..24).map(f64::from).collect(), &[2, 3, 4]);
+        let y = reshape(&x, &[6, 1, 4]);
         assert!(y.shares_matrix_with(&x));
         assert_eq!(y.to_row_major(), x.to_row_major());
-        let z = reshape(&x, &[4, 6]);
-        assert!(!z.shares_matrix_with(&x));
-        assert_eq!(z.to_row_major(), x.to_row_major());
+        // Another row-major buffer: the same data, in a matrix of other dimensions.
+        let v = reshape(&x, &[4, 3, 2]);
+        assert_eq!(v.storage(), x.storage());
+        assert_eq!(v.dims(), (2, 12));
+        for shape in [[6, 4], [4, 6]] {
+            let z = reshape(&x, &shape);
+            assert!(!z.shares_matrix_with(&x));
+            assert_eq!(z.to_row_major(), x.to_row_major());
+            assert_eq!(reshape(&z, &[2, 3, 4]).storage(), x.storage());
+        }
     }
 
     #[test]
     fn expand_without_new_elements_shares() {
         let x = NaTensor::from_row_major(vec![1.0f32, 2.0], &[2]);
-        assert!(expand(&x, &[1, 1, 2]).shares_matrix_with(&x));
+        assert!(expand(&x, &[1, 2]).shares_matrix_with(&x));
+        assert_eq!(expand(&x, &[1, 1, 2]).to_row_major(), vec![1.0, 2.0]);
+        let y = NaTensor::from_row_major((0..12).map(|i| i as f32).collect(), &[1, 3, 4]);
+        assert!(expand(&y, &[1, 1, 3, 4]).shares_matrix_with(&y));
     }
 }

@@ -7,22 +7,25 @@
 //!
 //! ## Layout
 //!
-//! A tensor of shape `[d0, …, dk]` is the `DMatrix` with `d0·…·d(k-1)` rows and `dk` columns;
-//! tensor element `(i0, …, ik)` is matrix element `(r, ik)` where `r` is the row-major index of
-//! `(i0, …, i(k-1))` in `[d0, …, d(k-1)]`. Equivalently, element `(r, c)` is the one at row-major
-//! flat index `r·dk + c`. A rank-1 tensor `[n]` is a `1×n` row and a scalar `[]` is `1×1`
-//! ([`matrix_dims`]).
-//!
-//! So **a 2-D tensor is exactly its matrix**: `matmul` is nalgebra's `gemm`, a transpose is
+//! Up to rank 2, a tensor is the obvious matrix ([`matrix_dims`]): a scalar `[]` is `1×1`, a
+//! rank-1 tensor `[n]` is a `1×n` row, and **a 2-D tensor `[r, c]` is exactly its `r×c`
+//! matrix**: `matmul` is a matrix product on nalgebra's column-major buffers, a transpose is
 //! nalgebra's `transpose`, and [`NaTensor::matrix`] / [`NaTensor::from_matrix`] interoperate with
-//! ordinary nalgebra code. The price is that nalgebra is column-major while duograd's flat data is
-//! row-major: `from_vec` / `to_vec` transpose (free when the matrix has a single row or column),
-//! and a `reshape` that changes the matrix dimensions goes through row-major order (it shares
-//! the matrix when they do not change, e.g. `[6, 4]` ↔ `[2, 3, 4]`).
+//! ordinary nalgebra code.
 //!
-//! The column-major buffer walks the tensor with the last axis slowest and the leading axes in
-//! row-major order; that is, it is the row-major array of shape `[dk, d0, …, d(k-1)]`. The N-d
-//! fallbacks below work on that view.
+//! A tensor of rank ≥ 3, `[d0, …, dk]`, is the `DMatrix` with `dk` rows and `d0·…·d(k-1)`
+//! columns: tensor element `(i0, …, ik)` is matrix element `(ik, c)` where `c` is the row-major
+//! index of `(i0, …, i(k-1))` in `[d0, …, d(k-1)]`. Since nalgebra is column-major, the matrix's
+//! buffer is then exactly the tensor's row-major order, the one the image kernels (convolution,
+//! pooling, batch norm) and duograd's flat data use: `from_vec` / `to_vec` of an `[N, C, H, W]`
+//! batch copy nothing, and the kernels read and write the buffers as they are.
+//!
+//! So only 2-D tensors with several rows and columns hold their elements in another order than
+//! row-major: their `from_vec` / `to_vec` transpose (a 16×16-tiled copy), and a `reshape`
+//! between a matrix and a tensor of another shape goes through one such transpose (two between
+//! two matrices of different dimensions). A `reshape` among row-major layouts (rank ≥ 3, rank
+//! ≤ 1, or matrices with one row or column) reuses the buffer, sharing the matrix when its
+//! dimensions do not change (e.g. `[2, 3, 4]` ↔ `[6, 1, 4]`).
 //!
 //! ## Kernels
 //!
@@ -30,15 +33,16 @@
 //! | --- | --- | --- |
 //! | `unary`, `unary_in_place` | `map`, `apply` | — |
 //! | `binary`, same shape | `+`, `-`, `zip_map` | — |
-//! | `binary`, broadcast | column iteration for full / row-vector / column-vector / scalar operands (the bias add) | strided runs (`(2, 3, 4) * (3, 1)`, …) |
+//! | `binary`, broadcast | column iteration for full / per-column / per-row / scalar operands (the bias add) | strided runs (`(2, 3, 4) * (3, 1)`, `(N, C, H, W) + (C, 1, 1)`, …) |
 //! | `axpy_in_place` | `axpy` on the whole buffer | — |
-//! | `reduce` | `column_sum` (2-D, axis 1) | 8-lane sums of contiguous columns (axis 0, all axes); contiguous loops on the storage-order view; an index walk for interleaved axes |
+//! | `reduce` | `column_sum` (2-D, axis 1) | 8-lane sums of contiguous columns (axis 0, all axes); contiguous loops on the storage-order view (row-major for rank ≥ 3); an index walk for interleaved axes |
 //! | `argmax` | — | contiguous loops on the storage-order view |
 //! | `permute` | — | tiled transpose (2-D); strided gather (rank ≥ 3) |
-//! | `reshape` | `reshape_generic` (vector ↔ vector) | shared matrix when the matrix is unchanged; via row-major otherwise |
+//! | `reshape` | `reshape_generic` (between row-major layouts) | shared matrix when the matrix is unchanged; one tiled transpose to or from a matrix |
 //! | `expand` | — | column fills; strided gather |
 //! | `concat`, `narrow` | — | contiguous block copies |
-//! | `take`, `scatter_add` | — | flat row-major index → column-major offset |
+//! | `take`, `scatter_add` | — | flat row-major index → buffer offset (the same but for matrices) |
+//! | `conv2d` and its gradients, `max_pool2d`, `im2col`, `col2im`, `channel_sums`, `channel_affine` | — | duograd's shared kernels ([`duograd_cpu::conv`], [`duograd_cpu::window`], [`duograd_cpu::channels`]) on the row-major buffers |
 //! | `matmul` | — | duograd's shared kernel ([`duograd_cpu::gemm`]) on the column-major buffer (see below) |
 //!
 //! Where an nalgebra kernel exists but is not used, it walks or folds one element at a time,
@@ -71,6 +75,12 @@
 //!
 //! // The storage is the nalgebra matrix itself.
 //! assert_eq!(y.matrix()[(1, 0)], 14.0);
+//!
+//! // From rank 3 on, the matrix's column-major buffer is the row-major data.
+//! let z = B::from_vec((0..24).map(f64::from).collect(), &[2, 3, 4]);
+//! assert_eq!(z.matrix().shape(), (4, 6));
+//! assert_eq!(z.matrix()[(1, 4)], 17.0); // element (1, 1, 1)
+//! assert_eq!(z.matrix().as_slice(), B::to_vec(&z).as_slice());
 //!
 //! // xᵀ · x without materializing the transpose.
 //! let g = B::matmul(&x, &x, true, false);

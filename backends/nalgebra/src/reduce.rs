@@ -5,8 +5,9 @@
 //!   use an 8-accumulator sum of each contiguous column or of the whole buffer: nalgebra's
 //!   `row_sum` and `sum` fold one element at a time, a chain of dependent additions that does
 //!   not vectorize.
-//! - Everything else (Max/Min, rank ≥ 3, arbitrary axis sets) works on the column-major buffer
-//!   seen as the row-major array of shape `[dk, d0, …, d(k-1)]` (see `storage_order`). After
+//! - Everything else (Max/Min, rank ≥ 3, arbitrary axis sets) works on the buffer seen in
+//!   storage order (see `storage_order`): the row-major array itself for rank ≥ 3, the
+//!   `[cols, rows]` array for a matrix. After
 //!   dropping size-1 axes and merging neighbouring axes that are both reduced or both kept, the
 //!   common patterns `[kept?, reduced, kept?]` run as contiguous loops (folding a slice, or
 //!   combining whole rows into an accumulator row). Other patterns fall back to one
@@ -22,7 +23,7 @@ use duograd_cpu::ReduceKernel;
 use nalgebra::Dyn;
 
 use crate::layout::reshape;
-use crate::storage::{matrix_dims, storage_axis, storage_order, transpose_buffer, NaTensor};
+use crate::storage::{storage_axis, storage_order, NaTensor};
 
 /// Reduces `x` over `axes` (sorted, distinct).
 pub(crate) fn reduce<E: Element>(
@@ -199,21 +200,9 @@ pub(crate) fn argmax<E: Element>(x: &NaTensor<E>, axis: usize) -> Vec<usize> {
             argmax_lanes(block, inner, len, 1, inner, &mut out);
         }
     }
-    if q == 0 {
-        // Removing the last axis leaves [d0, …, d(k-2)]: already row-major.
-        return out;
-    }
-    // Otherwise `out` is in the storage order of the shape without `axis`; make it row-major.
-    let rest: Vec<usize> = (0..shape.len())
-        .filter(|&i| i != axis)
-        .map(|i| shape[i])
-        .collect();
-    let (rows, cols) = matrix_dims(&rest);
-    if rows <= 1 || cols <= 1 {
-        out
-    } else {
-        transpose_buffer(&out, rows, cols)
-    }
+    // `out` is in the storage order of the shape without `axis`, which has rank 1 for a matrix
+    // and is row-major for rank ≥ 3: the row-major order in both cases.
+    out
 }
 
 /// The sum of a slice, with eight independent accumulators so that the loop vectorizes

@@ -1,15 +1,18 @@
 //! [`NaTensor`], the storage type, and the mapping between duograd's row-major N-d tensors and
 //! nalgebra's column-major [`DMatrix`].
 //!
-//! A tensor of shape `[d0, …, dk]` is stored as the `DMatrix` with `d0·…·d(k-1)` rows and `dk`
-//! columns, tensor element `(i0, …, ik)` being matrix element `(row-major index of (i0, …,
-//! i(k-1)), ik)`. Rank 1 `[n]` is a `1×n` row, rank 0 is `1×1`.
+//! - Rank 0 `[]` is `1×1`, rank 1 `[n]` is a `1×n` row, rank 2 `[r, c]` is the `r×c` matrix:
+//!   a 2-D tensor *is* its matrix.
+//! - Rank ≥ 3 `[d0, …, dk]` is the `DMatrix` with `dk` rows and `d0·…·d(k-1)` columns, tensor
+//!   element `(i0, …, ik)` being matrix element `(ik, row-major index of (i0, …, i(k-1)))`.
 //!
-//! Because nalgebra is column-major, the buffer (`as_slice()`) walks the tensor in *storage
-//! order*: the last axis slowest, then the leading axes in row-major order. Equivalently, the
-//! buffer is the row-major array of shape `[dk, d0, …, d(k-1)]` (see [`storage_order`]); the N-d
-//! fallbacks of the other modules work on that view. When the matrix has at most one row or at
-//! most one column, storage order and row-major order coincide and conversions are free.
+//! Because nalgebra is column-major, the buffer (`as_slice()`) of a rank ≥ 3 tensor is exactly
+//! its row-major order, as is the buffer of a matrix with at most one row or one column
+//! ([`is_row_major`]): their conversions from and to row-major data are plain copies, and
+//! reshapes among them reuse the buffer. Only a 2-D tensor with several rows and columns stores
+//! its elements in another order, the column-major one: its buffer walks the axes in *storage
+//! order* `[c, r]` (see [`storage_order`]), which the N-d code of the other modules handles
+//! through [`storage_strides`].
 
 use std::fmt;
 use std::sync::Arc;
@@ -49,7 +52,7 @@ impl<E: Element> NaTensor<E> {
             "from_row_major: {} elements for shape {shape:?}",
             data.len()
         );
-        let matrix = if is_vector_like(rows, cols) {
+        let matrix = if is_row_major(shape) {
             DMatrix::from_vec(rows, cols, data)
         } else {
             // Row-major `rows×cols` data is the column-major buffer of the `cols×rows` transpose.
@@ -67,7 +70,7 @@ impl<E: Element> NaTensor<E> {
     /// The elements in row-major order.
     pub fn to_row_major(&self) -> Vec<E> {
         let (rows, cols) = self.dims();
-        if is_vector_like(rows, cols) {
+        if is_row_major(&self.shape) {
             self.matrix.as_slice().to_vec()
         } else {
             transpose_buffer(self.matrix.as_slice(), rows, cols)
@@ -79,7 +82,8 @@ impl<E: Element> NaTensor<E> {
         Arc::try_unwrap(self.matrix).ok().map(|m| m.data.into())
     }
 
-    /// The underlying matrix (`d0·…·d(k-1)` rows, `dk` columns).
+    /// The underlying matrix: the tensor itself for rank 2, `dk` rows and `d0·…·d(k-1)` columns
+    /// for rank `k + 1 ≥ 3` (see [`matrix_dims`]).
     pub fn matrix(&self) -> &DMatrix<E> {
         &self.matrix
     }
@@ -113,7 +117,8 @@ impl<E: Element> NaTensor<E> {
         Self::from_parts(DMatrix::from_vec(rows, cols, data), shape.to_vec())
     }
 
-    /// The same matrix (shared, no copy) under another shape with the same matrix dimensions.
+    /// The same matrix (shared, no copy) under another shape with the same matrix dimensions
+    /// and the same storage order.
     pub(crate) fn with_shape(&self, shape: &[usize]) -> Self {
         assert_eq!(self.matrix.shape(), matrix_dims(shape));
         Self {
@@ -143,8 +148,8 @@ impl<E: Element> NaTensor<E> {
         Arc::ptr_eq(&self.matrix, &other.matrix)
     }
 
-    /// The same elements reinterpreted (a copy of the buffer at most) as a matrix of other
-    /// dimensions, valid when old and new storage orders coincide.
+    /// The same buffer (shared, or copied once if the matrix dimensions change) under `shape`:
+    /// the same tensor when both shapes have row-major buffers ([`is_row_major`]).
     pub(crate) fn reinterpret(&self, shape: &[usize]) -> Self {
         let (rows, cols) = matrix_dims(shape);
         if self.dims() == (rows, cols) {
@@ -165,19 +170,24 @@ impl<E: Element> fmt::Debug for NaTensor<E> {
     }
 }
 
-/// The `(rows, cols)` of the matrix storing a tensor of `shape`: `(d0·…·d(k-1), dk)`, `(1, 1)`
-/// for a scalar, `(1, n)` for rank 1.
+/// The `(rows, cols)` of the matrix storing a tensor of `shape`: `(1, 1)` for a scalar, `(1, n)`
+/// for rank 1, the shape itself for rank 2, and `(dk, d0·…·d(k-1))` for rank ≥ 3 (whose
+/// column-major buffer is then the tensor's row-major order).
 ///
 /// ```
 /// use duograd_nalgebra::matrix_dims;
-/// assert_eq!(matrix_dims(&[2, 3, 4]), (6, 4));
-/// assert_eq!(matrix_dims(&[5]), (1, 5));
 /// assert_eq!(matrix_dims(&[]), (1, 1));
+/// assert_eq!(matrix_dims(&[5]), (1, 5));
+/// assert_eq!(matrix_dims(&[6, 4]), (6, 4));
+/// assert_eq!(matrix_dims(&[2, 3, 4]), (4, 6));
+/// assert_eq!(matrix_dims(&[8, 3, 28, 28]), (28, 8 * 3 * 28));
 /// ```
 pub fn matrix_dims(shape: &[usize]) -> (usize, usize) {
-    match shape.split_last() {
-        None => (1, 1),
-        Some((&cols, lead)) => (numel(lead), cols),
+    match *shape {
+        [] => (1, 1),
+        [n] => (1, n),
+        [rows, cols] => (rows, cols),
+        [ref lead @ .., last] => (last, numel(lead)),
     }
 }
 
@@ -186,36 +196,41 @@ pub(crate) fn is_vector_like(rows: usize, cols: usize) -> bool {
     rows <= 1 || cols <= 1
 }
 
-/// Reorders per-axis values (a shape, strides, flags) into storage order: the last axis first,
-/// then the others. A row-major walk of `storage_order(shape)` with `storage_order(strides)`
-/// visits the elements in the order nalgebra stores them.
+/// Whether the buffer of a tensor of `shape` is its row-major order: everything but a 2-D
+/// tensor with several rows and several columns.
+pub(crate) fn is_row_major(shape: &[usize]) -> bool {
+    match *shape {
+        [rows, cols] => is_vector_like(rows, cols),
+        _ => true,
+    }
+}
+
+/// Reorders per-axis values (a shape, strides, flags) into storage order: the two axes swapped
+/// for rank 2, unchanged otherwise. A row-major walk of `storage_order(shape)` with
+/// `storage_order(strides)` visits the elements in the order nalgebra stores them.
 pub(crate) fn storage_order<T: Copy>(per_axis: &[T]) -> Vec<T> {
-    match per_axis.split_last() {
-        None => Vec::new(),
-        Some((&last, lead)) => std::iter::once(last).chain(lead.iter().copied()).collect(),
+    match *per_axis {
+        [a, b] => vec![b, a],
+        _ => per_axis.to_vec(),
     }
 }
 
 /// The axis of the storage-order view (see [`storage_order`]) that holds tensor axis `axis` of
 /// a tensor of rank `rank`.
 pub(crate) fn storage_axis(axis: usize, rank: usize) -> usize {
-    if axis + 1 == rank {
-        0
+    if rank == 2 {
+        1 - axis
     } else {
-        axis + 1
+        axis
     }
 }
 
-/// Element strides of each tensor axis in the column-major buffer: the row-major strides of the
-/// leading axes, and the number of rows for the last axis.
+/// Element strides of each tensor axis in the buffer: `[1, rows]` for rank 2 (column-major),
+/// the row-major strides otherwise.
 pub(crate) fn storage_strides(shape: &[usize]) -> Vec<usize> {
-    match shape.split_last() {
-        None => Vec::new(),
-        Some((_, lead)) => {
-            let mut s = strides(lead);
-            s.push(numel(lead));
-            s
-        }
+    match *shape {
+        [rows, _] => vec![1, rows],
+        _ => strides(shape),
     }
 }
 
@@ -235,13 +250,12 @@ pub(crate) fn broadcast_storage_strides(from: &[usize], to: &[usize]) -> Vec<usi
         .collect()
 }
 
-/// The column-major buffer offset of row-major flat index `flat` in a `rows×cols` matrix.
+/// The buffer offset of row-major flat index `flat` in a tensor of `shape`.
 #[inline]
-pub(crate) fn storage_offset(flat: usize, rows: usize, cols: usize) -> usize {
-    if is_vector_like(rows, cols) {
-        flat
-    } else {
-        (flat % cols) * rows + flat / cols
+pub(crate) fn storage_offset(flat: usize, shape: &[usize]) -> usize {
+    match *shape {
+        [rows, cols] if !is_vector_like(rows, cols) => (flat % cols) * rows + flat / cols,
+        _ => flat,
     }
 }
 
@@ -297,32 +311,46 @@ mod tests {
     #[test]
     fn storage_strides_walk_the_buffer_in_order() {
         use duograd_backend::shape::strided_indices;
-        // A 2×3×4 tensor is a 6×4 matrix: axis 2 has stride 6, axes 0, 1 the row-major strides
-        // of [2, 3].
-        assert_eq!(storage_strides(&[2, 3, 4]), vec![3, 1, 6]);
-        let walk = strided_indices(
-            &storage_order(&[2, 3, 4]),
-            &storage_order(&storage_strides(&[2, 3, 4])),
-            0,
-        );
-        assert_eq!(walk, (0..24).collect::<Vec<_>>());
-        assert_eq!(storage_strides(&[5]), vec![1]);
+        // A 2×3×4 tensor is a 4×6 matrix whose buffer is row-major; a 3×4 tensor is column-major.
+        assert_eq!(storage_strides(&[2, 3, 4]), vec![12, 4, 1]);
+        assert_eq!(storage_strides(&[3, 4]), vec![1, 3]);
+        for shape in [&[2, 3, 4][..], &[3, 4], &[5], &[2, 1, 3, 2]] {
+            let walk = strided_indices(
+                &storage_order(shape),
+                &storage_order(&storage_strides(shape)),
+                0,
+            );
+            assert_eq!(walk, (0..numel(shape)).collect::<Vec<_>>(), "{shape:?}");
+        }
         assert!(storage_strides(&[]).is_empty());
     }
 
     #[test]
     fn storage_offset_matches_the_matrix() {
-        let t = NaTensor::from_row_major((0..12).map(f64::from).collect(), &[3, 4]);
-        for f in 0..12 {
-            assert_eq!(t.storage()[storage_offset(f, 3, 4)], f as f64);
+        for shape in [&[3, 4][..], &[2, 3, 2], &[1, 12], &[12]] {
+            let t = NaTensor::from_row_major((0..12).map(f64::from).collect(), shape);
+            for f in 0..12 {
+                assert_eq!(t.storage()[storage_offset(f, shape)], f as f64, "{shape:?}");
+            }
         }
     }
 
     #[test]
-    fn storage_axis_moves_the_last_axis_first() {
-        assert_eq!(storage_axis(2, 3), 0);
-        assert_eq!(storage_axis(0, 3), 1);
-        assert_eq!(storage_axis(1, 3), 2);
+    fn rank_three_and_more_store_row_major() {
+        let data: Vec<f64> = (0..24).map(f64::from).collect();
+        let t = NaTensor::from_row_major(data.clone(), &[2, 3, 4]);
+        assert_eq!(t.dims(), (4, 6));
+        assert_eq!(t.storage(), &data[..]);
+        assert_eq!(t.matrix()[(1, 4)], 17.0); // (1, 1, 1): column 1·3 + 1, row 1
+        assert!(is_row_major(&[2, 3, 4]) && is_row_major(&[1, 5]) && !is_row_major(&[2, 5]));
+    }
+
+    #[test]
+    fn storage_axis_swaps_only_matrix_axes() {
+        assert_eq!(storage_axis(0, 2), 1);
+        assert_eq!(storage_axis(1, 2), 0);
+        assert_eq!(storage_axis(2, 3), 2);
+        assert_eq!(storage_axis(0, 3), 0);
         assert_eq!(storage_axis(0, 1), 0);
     }
 
@@ -333,8 +361,9 @@ mod tests {
         let r = t.reinterpret(&[3]);
         assert_eq!(r.dims(), (1, 3));
         assert_eq!(r.to_row_major(), vec![1.0, 2.0, 3.0]);
-        let s = t.reinterpret(&[1, 3, 1]);
+        let s = t.reinterpret(&[1, 1, 3]);
         assert!(s.shares_matrix_with(&t));
+        assert_eq!(s.to_row_major(), vec![1.0, 2.0, 3.0]);
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! The N-d fallback machinery: walking strided views of column-major buffers in runs.
+//! The N-d fallback machinery: walking strided views of the matrices' buffers in runs.
 //!
 //! Where nalgebra has no N-d kernel (N-d broadcasting, rank ≥ 3 permutations, general expands),
-//! the output is produced in its own storage order (see `storage_order`) while each source is
+//! the output is produced in its own storage order (see `storage_order`; the row-major order
+//! for rank ≥ 3, column-major for a matrix) while each source is
 //! read through per-axis element strides (0 on broadcast axes). [`for_each_run`] drops size-1
 //! axes, merges axes that are contiguous for every source, and calls back once per run along
 //! the innermost remaining axis, so the per-element work is a plain loop with a fixed stride
@@ -76,7 +77,7 @@ pub(crate) fn for_each_run<const K: usize>(
 }
 
 /// A tensor of `out_shape` whose element at multi-index `i` is
-/// `src[offset + Σ i[ax]·src_strides[ax]]`, with `src` a column-major buffer and one stride per
+/// `src[offset + Σ i[ax]·src_strides[ax]]`, with `src` a tensor's buffer and one stride per
 /// *output* axis (0 to repeat). Produced directly in the output's storage order.
 pub(crate) fn gather<E: Element>(
     src: &[E],

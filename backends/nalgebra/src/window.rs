@@ -1,5 +1,12 @@
-//! Convolution patches and max pooling on duograd's shared CPU kernels
-//! ([`duograd_cpu::window`]), reading and writing the matrices' column-major buffers directly.
+//! Convolution patches, convolutions, max pooling and the per-channel kernels on duograd's
+//! shared CPU kernels ([`duograd_cpu::window`], [`duograd_cpu::conv`],
+//! [`duograd_cpu::channels`]).
+//!
+//! A tensor of rank ≥ 3 stores its elements in row-major order, which is what these kernels
+//! read and write: images, weights and gradients are handed over as their buffers with
+//! row-major strides (the kernels then borrow them without a copy), and the row-major results
+//! are wrapped as they are. Only the patch matrix of `im2col` / `col2im` is 2-D, hence
+//! column-major.
 
 use duograd_backend::window::Window2d;
 use duograd_backend::{Element, Layout};
@@ -7,44 +14,42 @@ use duograd_cpu::channels::{self, Channels};
 use duograd_cpu::conv;
 use duograd_cpu::window::{self, Strides4};
 
+use crate::storage::storage_strides;
 use crate::NaTensor;
-
-/// Where element `(n, c, y, x)` of an `[N, C, H, W]` tensor lies in its buffer: the tensor is
-/// the `(N·C·H) × W` column-major matrix, so `x` is the slowest axis.
-fn storage_strides([n, c, h, _]: [usize; 4]) -> Strides4 {
-    Strides4([c * h, h, 1, n * c * h])
-}
-
-pub(crate) fn im2col<E: Element>(x: &NaTensor<E>, w: &Window2d) -> NaTensor<E> {
-    // A 2-D tensor is its matrix: the column-major patch matrix is its buffer.
-    let cols = window::im2col(x.storage(), storage_strides(w.input), w, Layout::ColMajor);
-    NaTensor::from_storage(cols, &[w.patch_len(), w.positions()])
-}
-
-pub(crate) fn col2im<E: Element>(cols: &NaTensor<E>, w: &Window2d) -> NaTensor<E> {
-    let image = window::col2im(
-        cols.storage(),
-        Layout::ColMajor,
-        w,
-        storage_strides(w.input),
-    );
-    NaTensor::from_storage(image, &w.input)
-}
-
-pub(crate) fn max_pool2d<E: Element>(x: &NaTensor<E>, w: &Window2d) -> (NaTensor<E>, Vec<usize>) {
-    let pooled = w.pooled_shape();
-    let (values, indices) = window::max_pool2d(x.storage(), storage_strides(w.input), w);
-    (NaTensor::from_row_major(values, &pooled), indices)
-}
 
 /// The `[N, C, H, W]` (or `[O, C, kH, kW]`) shape of a 4-D tensor.
 fn dims4<E: Element>(x: &NaTensor<E>) -> [usize; 4] {
     let s = x.shape();
+    assert_eq!(s.len(), 4, "expected a 4-D tensor, got shape {s:?}");
     [s[0], s[1], s[2], s[3]]
 }
 
-// The kernels read the column-major buffers through their strides and write row-major
-// results, which `from_row_major` lays out as matrices.
+pub(crate) fn im2col<E: Element>(x: &NaTensor<E>, w: &Window2d) -> NaTensor<E> {
+    // A 2-D tensor is its matrix: the column-major patch matrix is its buffer.
+    let strides = Strides4::row_major(w.input);
+    let cols = window::im2col(x.storage(), strides, w, Layout::ColMajor);
+    NaTensor::from_storage(cols, &[w.patch_len(), w.positions()])
+}
+
+pub(crate) fn col2im<E: Element>(cols: &NaTensor<E>, w: &Window2d) -> NaTensor<E> {
+    let strides = Strides4::row_major(w.input);
+    let image = window::col2im(cols.storage(), Layout::ColMajor, w, strides);
+    NaTensor::from_storage(image, &w.input)
+}
+
+pub(crate) fn max_pool2d<E: Element>(x: &NaTensor<E>, w: &Window2d) -> (NaTensor<E>, Vec<usize>) {
+    let (values, indices) = window::max_pool2d(x.storage(), Strides4::row_major(w.input), w);
+    (NaTensor::from_storage(values, &w.pooled_shape()), indices)
+}
+
+pub(crate) fn max_pool2d_backward<E: Element>(
+    grad: &NaTensor<E>,
+    indices: &[usize],
+    w: &Window2d,
+) -> NaTensor<E> {
+    let dx = window::max_pool2d_backward(grad.storage(), indices, w);
+    NaTensor::from_storage(dx, &w.input)
+}
 
 pub(crate) fn conv2d<E: Element>(
     x: &NaTensor<E>,
@@ -56,14 +61,14 @@ pub(crate) fn conv2d<E: Element>(
     // A [O] bias is a 1×O row: its buffer is the O values in order.
     let y = conv::conv2d(
         x.storage(),
-        storage_strides(w.input),
-        &weight.to_row_major(),
+        Strides4::row_major(w.input),
+        weight.storage(),
         bias.map(NaTensor::storage),
         o,
         w,
     );
     let [oh, ow] = w.output_size();
-    NaTensor::from_row_major(y, &[w.input[0], o, oh, ow])
+    NaTensor::from_storage(y, &[w.input[0], o, oh, ow])
 }
 
 pub(crate) fn conv2d_backward_input<E: Element>(
@@ -72,9 +77,9 @@ pub(crate) fn conv2d_backward_input<E: Element>(
     w: &Window2d,
 ) -> NaTensor<E> {
     let o = weight.shape()[0];
-    let gs = storage_strides(dims4(grad));
-    let dx = conv::conv2d_backward_input(grad.storage(), gs, &weight.to_row_major(), o, w);
-    NaTensor::from_row_major(dx, &w.input)
+    let gs = Strides4::row_major(dims4(grad));
+    let dx = conv::conv2d_backward_input(grad.storage(), gs, weight.storage(), o, w);
+    NaTensor::from_storage(dx, &w.input)
 }
 
 pub(crate) fn conv2d_backward_weight<E: Element>(
@@ -83,21 +88,21 @@ pub(crate) fn conv2d_backward_weight<E: Element>(
     w: &Window2d,
 ) -> NaTensor<E> {
     let o = grad.shape()[1];
-    let gs = storage_strides(dims4(grad));
     let dw = conv::conv2d_backward_weight(
         grad.storage(),
-        gs,
+        Strides4::row_major(dims4(grad)),
         x.storage(),
-        storage_strides(w.input),
+        Strides4::row_major(w.input),
         o,
         w,
     );
-    NaTensor::from_row_major(dw, &[o, w.input[1], w.kernel[0], w.kernel[1]])
+    NaTensor::from_storage(dw, &[o, w.input[1], w.kernel[0], w.kernel[1]])
 }
 
-/// `a`'s layout for the per-channel kernels: its own buffer, through its storage strides.
+/// `a`'s layout for the per-channel kernels: its own buffer, through its storage strides
+/// (row-major for rank ≥ 3, column-major for a `[N, C]` matrix).
 fn channels_of<E: Element>(a: &NaTensor<E>) -> Channels {
-    Channels::new(a.shape(), &crate::storage::storage_strides(a.shape()))
+    Channels::new(a.shape(), &storage_strides(a.shape()))
 }
 
 pub(crate) fn channel_sums<E: Element>(
@@ -127,13 +132,4 @@ pub(crate) fn channel_affine<E: Element>(
         &channels_of(a),
     );
     NaTensor::from_storage(y, a.shape())
-}
-
-pub(crate) fn max_pool2d_backward<E: Element>(
-    grad: &NaTensor<E>,
-    indices: &[usize],
-    w: &Window2d,
-) -> NaTensor<E> {
-    let g = grad.to_row_major();
-    NaTensor::from_row_major(window::max_pool2d_backward(&g, indices, w), &w.input)
 }

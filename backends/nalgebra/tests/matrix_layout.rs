@@ -1,6 +1,8 @@
-//! What only this backend has: each tensor is a real nalgebra `DMatrix` (column-major, leading
-//! axes flattened into rows), shared between handles until an in-place update copies it. The
-//! behaviour every backend shares is checked by the conformance suite (`conformance.rs`).
+//! What only this backend has: each tensor is a real nalgebra `DMatrix` (a 2-D tensor is its
+//! matrix; rank ≥ 3 has the last axis down the rows and the leading axes flattened into the
+//! columns, so that its column-major buffer is row-major), shared between handles until an
+//! in-place update copies it. The behaviour every backend shares is checked by the conformance
+//! suite (`conformance.rs`).
 
 use duograd_backend::{Backend, UnaryOp};
 #[allow(unused_imports)]
@@ -30,10 +32,12 @@ fn name_and_marker_traits() {
     send_sync::<Nalgebra<f32>>();
 }
 
-/// Element `(r, c)` of the matrix is the one at row-major flat index `r·dk + c`.
+/// Up to rank 2, element `(r, c)` of the matrix is the one at row-major flat index `r·cols + c`;
+/// from rank 3 on, the one at `c·rows + r` (`rows` being the last axis), so that the matrix's
+/// column-major buffer is the row-major data.
 #[test]
-fn the_matrix_holds_row_major_index_r_times_cols_plus_c() {
-    let shapes: [&[usize]; 9] = [
+fn the_matrix_holds_the_row_major_elements() {
+    let shapes: [&[usize]; 10] = [
         &[],
         &[5],
         &[1],
@@ -43,6 +47,7 @@ fn the_matrix_holds_row_major_index_r_times_cols_plus_c() {
         &[2, 3, 4],
         &[2, 1, 3, 2],
         &[0, 3],
+        &[2, 0, 3],
     ];
     for shape in shapes {
         let n: usize = shape.iter().product();
@@ -52,12 +57,16 @@ fn the_matrix_holds_row_major_index_r_times_cols_plus_c() {
         assert_eq!(m.shape(), (rows, cols));
         for r in 0..rows {
             for c in 0..cols {
-                assert_eq!(
-                    m[(r, c)],
-                    (r * cols + c) as f64,
-                    "shape {shape:?} at ({r}, {c})"
-                );
+                let flat = if shape.len() >= 3 {
+                    c * rows + r
+                } else {
+                    r * cols + c
+                };
+                assert_eq!(m[(r, c)], flat as f64, "shape {shape:?} at ({r}, {c})");
             }
+        }
+        if shape.len() >= 3 {
+            assert_eq!(m.as_slice(), &range(n)[..], "shape {shape:?}");
         }
     }
 }
@@ -72,11 +81,12 @@ fn two_d_tensors_are_their_matrices() {
     let y = NaTensor::from_matrix(expected.clone());
     assert_eq!(B::shape(&y), vec![2, 3]);
     assert_eq!(B::to_vec(&y), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
-    // A rank-3 tensor: leading axes flattened into rows.
+    // A rank-3 tensor: the last axis down the rows, the leading axes flattened into columns.
     let z = t(&range(24), &[2, 3, 4]);
-    assert_eq!(z.matrix().shape(), (6, 4));
-    assert_eq!(z.matrix()[(4, 1)], 17.0); // (1, 1, 1) → 12 + 4 + 1
-                                          // A 2-D permute is nalgebra's transpose.
+    assert_eq!(z.matrix().shape(), (4, 6));
+    assert_eq!(z.matrix()[(1, 4)], 17.0); // (1, 1, 1) → 12 + 4 + 1
+    assert_eq!(z.matrix().as_slice(), &range(24)[..]);
+    // A 2-D permute is nalgebra's transpose.
     assert_eq!(B::permute(&x, &[1, 0]).matrix(), &x.matrix().transpose());
 }
 
@@ -87,13 +97,16 @@ fn reshape_of_a_permuted_tensor_lays_out_its_rows() {
     let r = B::reshape(&p, &[4, 6]);
     assert_eq!(r.matrix()[(1, 0)], 1.0); // out[1][0][0] = x[0][0][1]
     assert_eq!(r.matrix()[(2, 5)], 22.0); // out[2][1][2] = x[1][2][2]
+                                          // And back to rank 4: a row-major buffer again.
+    let back = B::reshape(&r, &[4, 2, 3, 1]);
+    assert_eq!(back.matrix().as_slice(), &B::to_vec(&p)[..]);
 }
 
 #[test]
 fn in_place_ops_on_views_sharing_the_matrix_copy_first() {
     // reshape / expand / clone share the matrix; in-place updates must copy first.
     let x = t(&range(24), &[2, 3, 4]);
-    let mut r = B::reshape(&x, &[6, 4]);
+    let mut r = B::reshape(&x, &[6, 1, 4]);
     assert_eq!(r.matrix().as_ptr(), x.matrix().as_ptr());
     B::unary_in_place(&mut r, UnaryOp::Neg);
     assert_ne!(r.matrix().as_ptr(), x.matrix().as_ptr());

@@ -25,8 +25,9 @@ pub(crate) const ALL_OPS: [BinaryOp; 13] = [
 
 /// Pairs of broadcast-compatible shapes (each is also tried the other way round): equal
 /// shapes, scalars, prepended axes, size-1 axes stretched on one side or both, ranks up to 4,
-/// empty axes, and rows long enough for vector loops.
-const PAIRS: [(&[usize], &[usize]); 31] = [
+/// matrices against rank-3 and rank-4 arrays (the same elements, one per channel, whole
+/// images), empty axes, and rows long enough for vector loops.
+const PAIRS: [(&[usize], &[usize]); 40] = [
     (&[2, 3], &[2, 3]),
     (&[], &[2, 3]),
     (&[], &[]),
@@ -58,6 +59,15 @@ const PAIRS: [(&[usize], &[usize]); 31] = [
     (&[0], &[]),
     (&[1, 0], &[3, 1]),
     (&[9, 1, 1], &[1, 1, 1]),
+    (&[4, 4], &[1, 4, 4]),
+    (&[3, 4], &[1, 3, 4]),
+    (&[3, 4], &[2, 3, 4]),
+    (&[1, 5], &[1, 1, 5]),
+    (&[5, 1], &[1, 5, 1]),
+    (&[2, 3, 1], &[2, 3, 4]),
+    (&[6, 1], &[2, 6, 5]),
+    (&[3, 1, 1], &[2, 3, 4, 5]),
+    (&[4, 5], &[2, 3, 4, 5]),
 ];
 
 /// Two data sets for `a` and `b` that share some values (so that `Eq`, `Ge` and `Le` meet

@@ -11,7 +11,7 @@ use super::views::{view, views, Kind};
 /// `reshape` keeps the row-major order of the elements, from every kind of view, to shapes of
 /// other ranks (scalar, size-1 and empty ones included), and back.
 pub fn reshape_keeps_row_major_order<B: Backend>() {
-    let cases: [(&[usize], &[&[usize]]); 6] = [
+    let cases: [(&[usize], &[&[usize]]); 8] = [
         (
             &[2, 3, 4],
             &[
@@ -30,6 +30,11 @@ pub fn reshape_keeps_row_major_order<B: Backend>() {
         (&[5, 67], &[&[335], &[67, 5], &[5, 1, 67]]),
         (&[3, 33, 2], &[&[99, 2], &[3, 66], &[198]]),
         (&[], &[&[1], &[1, 1]]),
+        (
+            &[6, 4],
+            &[&[2, 3, 2, 2], &[1, 6, 4, 1], &[6, 4, 1, 1], &[4, 6]],
+        ),
+        (&[4, 4], &[&[1, 4, 4], &[2, 2, 4], &[4, 1, 4], &[4, 4, 1]]),
     ];
     for (seed, (shape, targets)) in cases.iter().enumerate() {
         let data = mixed::<B::Elem>(numel(shape), 2000 + seed as u64);
@@ -94,7 +99,7 @@ pub fn permute_every_permutation<B: Backend>() {
 /// `expand` prepends axes and repeats size-1 axes, from every kind of view, and gives what
 /// broadcasting against zeros gives.
 pub fn expand_broadcasts<B: Backend>() {
-    let cases: [(&[usize], &[usize]); 12] = [
+    let cases: [(&[usize], &[usize]); 15] = [
         (&[3], &[2, 3]),
         (&[2, 1], &[2, 3]),
         (&[], &[2, 2]),
@@ -107,6 +112,9 @@ pub fn expand_broadcasts<B: Backend>() {
         (&[5, 1], &[4, 5, 67]),
         (&[1, 1, 1], &[2, 3, 4]),
         (&[3], &[0, 3]),
+        (&[4, 4], &[1, 4, 4]),
+        (&[3, 4], &[2, 3, 4]),
+        (&[3, 1, 1], &[2, 3, 4, 5]),
     ];
     for (seed, (from, to)) in cases.iter().enumerate() {
         let data = mixed::<B::Elem>(numel(from), 2200 + seed as u64);
@@ -132,10 +140,18 @@ pub fn expand_broadcasts<B: Backend>() {
     }
 }
 
-/// `concat` along every axis of ranks 1 to 3 joins the parts in order: parts of different
+/// `concat` along every axis of ranks 1 to 4 joins the parts in order: parts of different
 /// kinds of view, of different lengths along the axis (0 included), one part alone, and many.
 pub fn concat_along_every_axis<B: Backend>() {
-    let shapes: [&[usize]; 6] = [&[5], &[2, 3], &[3, 17], &[2, 3, 4], &[4, 33], &[2, 0]];
+    let shapes: [&[usize]; 7] = [
+        &[5],
+        &[2, 3],
+        &[3, 17],
+        &[2, 3, 4],
+        &[4, 33],
+        &[2, 0],
+        &[2, 3, 2, 5],
+    ];
     for (seed, shape) in shapes.iter().enumerate() {
         for axis in 0..shape.len() {
             let lengths = [shape[axis], 1, 0, 2, shape[axis] + 1];
