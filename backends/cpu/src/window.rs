@@ -2,10 +2,10 @@
 //! ([`im2col`]) and its adjoint ([`col2im`]), and max pooling ([`max_pool2d`]).
 //!
 //! Inputs are read through element strides, so a backend passes its own buffer whatever its
-//! layout (ndarray's row-major arrays, nalgebra's column-major matrices). The patch matrix is
-//! written in either [`Layout`]: row-major `[C·kH·kW, N·outH·outW]` (one row per tap, so each
-//! row is a run of contiguous writes) or column-major (one patch per column), which is what a
-//! column-major backend stores for that shape.
+//! layout (both backends store `[N, C, H, W]` arrays row-major; other strides take slower,
+//! general paths). The patch matrix is written in either [`Layout`]: row-major
+//! `[C·kH·kW, N·outH·outW]` (one row per tap, so each row is a run of contiguous writes) or
+//! column-major (one patch per column), which is what nalgebra stores for a 2-D tensor.
 
 use std::mem::MaybeUninit;
 use std::ops::Range;
@@ -506,7 +506,7 @@ fn pool_plane<E: Element>(
         return;
     }
     if plain {
-        // The same through any strides (a column-major plane), column by column.
+        // The same through any strides (a plane not stored row by row), column by column.
         for ox in 0..ow {
             let (c0, c1) = (base + 2 * ox * sx, base + (2 * ox + 1) * sx);
             for oy in 0..oh {
