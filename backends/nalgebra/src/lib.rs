@@ -202,9 +202,6 @@ impl<E: Element> Backend for Nalgebra<E> {
         elementwise::unary_in_place(dst, op)
     }
 
-    // Always the column-major buffer of the `rows × cols` matrix a shape maps to.
-    // The logits' matrix is `batch × classes`, column-major: the kernels work on that buffer as
-    // it is, and the `exps` and the gradient come back in it, with no transpose.
     fn im2col(x: &NaTensor<E>, w: &Window2d) -> NaTensor<E> {
         window::im2col(x, w)
     }
@@ -255,6 +252,8 @@ impl<E: Element> Backend for Nalgebra<E> {
         window::max_pool2d(x, w)
     }
 
+    // The logits' matrix is `batch × classes`, column-major: the kernels work on that buffer as
+    // it is, and the `exps` and the gradient come back in it, with no transpose.
     fn cross_entropy(
         logits: &NaTensor<E>,
         labels: &[usize],
