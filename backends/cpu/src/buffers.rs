@@ -10,9 +10,9 @@
 //!
 //! Backends give the buffers of dropped tensors back with [`recycle`]
 //! ([`Backend::recycle`](duograd_backend::Backend::recycle)); the kernels that make large outputs
-//! take theirs with [`take`]. Only buffers of at least [`MIN_BYTES`] are kept (smaller ones
-//! `malloc` reuses well) and at most [`MAX_BUFFER_BYTES`], at most [`MAX_BUFFERS`] of them and [`MAX_BYTES`] in all per thread, the
-//! oldest freed first.
+//! take theirs with [`take`]. Only buffers of at least [`MIN_BYTES`] (smaller ones `malloc`
+//! reuses well) and at most [`MAX_BUFFER_BYTES`] are kept, at most [`MAX_BUFFERS`] of them and
+//! [`MAX_BYTES`] in all per thread, the oldest freed first.
 //!
 //! ```
 //! use duograd_cpu::buffers;
@@ -95,7 +95,8 @@ pub fn take_zeroed<E: Element>(len: usize) -> Vec<E> {
 }
 
 /// Keeps `vec`'s buffer (its values dropped) for a later [`take`] on this thread, if it is at
-/// least [`MIN_BYTES`] and at most [`MAX_BUFFER_BYTES`] large; else, or if this thread is exiting, frees it.
+/// least [`MIN_BYTES`] and at most [`MAX_BUFFER_BYTES`] large; else, or if this thread is
+/// exiting, frees it.
 pub fn recycle<E: 'static>(mut vec: Vec<E>) {
     let (len, bytes) = (vec.capacity(), vec.capacity() * size_of::<E>());
     if !(MIN_BYTES..=MAX_BUFFER_BYTES).contains(&bytes) {

@@ -159,8 +159,7 @@ pub(crate) fn tap_row<E: Element>(x: &[E], s: Strides4, w: &Window2d, row: usize
             let start = first + oy * ow;
             let base = s.at(n, c, y, 0);
             let x0 = xs.start * w.stride[1] + oj - w.padding[1];
-            if contiguous && ow <= SHORT_LINE && !xs.is_empty() {
-                short_line(x, base + x0, out, start, xs.clone(), ow);
+            if contiguous && short_line(x, base + x0, out, start, xs.clone(), ow) {
                 continue;
             }
             let line = &mut out[start..][..ow];
@@ -183,13 +182,13 @@ pub(crate) fn tap_row<E: Element>(x: &[E], s: Strides4, w: &Window2d, row: usize
 const SHORT_LINE: usize = 2 * BLOCK;
 const BLOCK: usize = 16;
 
-/// Writes the line `out[start..start + ow]` of a patch-matrix row: `x[src..]` at positions `xs`,
-/// zeros around them, with blocks of [`BLOCK`] elements whose size the compiler knows (a few
-/// vector moves each) instead of the `memcpy`/`memset` calls that runs this short (a LeNet
-/// line is 10 to 28 values) would cost. A block may run past the line's end into the lines
-/// after it, which the caller writes later (lines are written in order; the rows after the
-/// last valid line are filled afterwards); near the end of `out` or `x` the exact lengths are
-/// used.
+/// Writes the line `out[start..start + ow]` of a patch-matrix row, `x[src..]` at positions `xs`
+/// and zeros around them, if it is short (at most [`SHORT_LINE`] values) and not at the end of
+/// `out` or `x`; returns whether it did. It writes blocks of [`BLOCK`] elements whose size the
+/// compiler knows (a few vector moves each) instead of the `memcpy`/`memset` calls that runs
+/// this short (a LeNet line is 10 to 28 values) would cost. A block may run past the line's end
+/// into the lines after it, which the caller writes later (lines are written in order; the rows
+/// after the last valid line are filled afterwards).
 #[inline(always)]
 fn short_line<E: Element>(
     x: &[E],
@@ -198,20 +197,17 @@ fn short_line<E: Element>(
     start: usize,
     xs: Range<usize>,
     ow: usize,
-) {
-    debug_assert!(ow <= SHORT_LINE && !xs.is_empty() && xs.end <= ow);
+) -> bool {
+    debug_assert!(xs.end <= ow);
     let (zero, len) = ([E::zero(); BLOCK], xs.len());
-    let blocks = |n: usize| n.div_ceil(BLOCK);
-    let fits = xs.start <= BLOCK
+    let fits = ow <= SHORT_LINE
+        && len > 0
+        && xs.start <= BLOCK
         && ow - xs.end <= BLOCK
         && start + ow + BLOCK <= out.len()
-        && src + blocks(len) * BLOCK <= x.len();
+        && src + len.div_ceil(BLOCK) * BLOCK <= x.len();
     if !fits {
-        let line = &mut out[start..][..ow];
-        line[..xs.start].fill(E::zero());
-        line[xs.end..].fill(E::zero());
-        line[xs.clone()].copy_from_slice(&x[src..][..len]);
-        return;
+        return false;
     }
     let mut block = |at: usize, values: &[E; BLOCK]| {
         let dst: &mut [E; BLOCK] = (&mut out[at..at + BLOCK]).try_into().expect("a block");
@@ -231,6 +227,7 @@ fn short_line<E: Element>(
     if xs.end < ow {
         block(start + xs.end, &zero);
     }
+    true
 }
 
 /// Writes column `col` of the patch matrix (the whole window at one position) into `out`
@@ -493,10 +490,8 @@ fn pool_plane<E: Element>(
                         .zip(&mut indices[oy * ow..][..ow]);
                     let windows = row0.chunks_exact(2).zip(row1.chunks_exact(2));
                     for (ox, ((v, at), (upper, lower))) in outputs.zip(windows).enumerate() {
-                        let (best, offset) = first_max_of_four(
-                            [upper[0], upper[1], lower[0], lower[1]],
-                            [0, 1, wd, wd + 1],
-                        );
+                        let (best, offset) =
+                            first_max([upper[0], upper[1], lower[0], lower[1]], [0, 1, wd, wd + 1]);
                         v.write(best);
                         at.write(top + 2 * ox + offset);
                     }
@@ -511,9 +506,12 @@ fn pool_plane<E: Element>(
             let (c0, c1) = (base + 2 * ox * sx, base + (2 * ox + 1) * sx);
             for oy in 0..oh {
                 let (y0, y1) = (2 * oy * sy, (2 * oy + 1) * sy);
-                let (v, t) = first_max([x[c0 + y0], x[c1 + y0], x[c0 + y1], x[c1 + y1]]);
+                let (v, offset) = first_max(
+                    [x[c0 + y0], x[c1 + y0], x[c0 + y1], x[c1 + y1]],
+                    [0, 1, wd, wd + 1],
+                );
                 values[oy * ow + ox].write(v);
-                indices[oy * ow + ox].write(index_base + (2 * oy + t / 2) * wd + 2 * ox + t % 2);
+                indices[oy * ow + ox].write(index_base + 2 * oy * wd + 2 * ox + offset);
             }
         }
         return;
@@ -547,9 +545,11 @@ fn pool_plane<E: Element>(
     }
 }
 
-/// [`first_max`] with selects instead of branches, giving the offset of the tap it took.
+/// The largest of four taps in scan order and the offset (from `offsets`) of the one it took,
+/// as PyTorch's kernel picks it: a later tap wins only if it is larger or NaN. Selects instead
+/// of branches, so that a loop over windows vectorizes.
 #[inline(always)]
-fn first_max_of_four<E: Element>(taps: [E; 4], offsets: [usize; 4]) -> (E, usize) {
+fn first_max<E: Element>(taps: [E; 4], offsets: [usize; 4]) -> (E, usize) {
     let (mut best, mut offset) = (taps[0], offsets[0]);
     for t in 1..4 {
         let take = taps[t] > best || taps[t].is_nan();
@@ -557,19 +557,6 @@ fn first_max_of_four<E: Element>(taps: [E; 4], offsets: [usize; 4]) -> (E, usize
         offset = if take { offsets[t] } else { offset };
     }
     (best, offset)
-}
-
-/// The largest of four taps in scan order and its position, as PyTorch's kernel picks it: a
-/// later tap wins only if it is larger or NaN.
-#[inline]
-fn first_max<E: Element>(taps: [E; 4]) -> (E, usize) {
-    let mut best = (taps[0], 0);
-    for (t, &v) in taps.iter().enumerate().skip(1) {
-        if v > best.0 || v.is_nan() {
-            best = (v, t);
-        }
-    }
-    best
 }
 
 /// The taps `t` (of `0..kernel`) of the window at output `o` whose input coordinate
@@ -677,5 +664,11 @@ mod tests {
         assert_eq!(i[0], 1);
         assert!(v[1].is_nan());
         assert_eq!(i[1], 2);
+        // The same plane stored column by column takes the strided path: the same choices.
+        let columns = [1.0, 3.0, 3.0, 2.0, f64::NAN, 5.0, 0.0, 5.0];
+        let (vc, ic) = max_pool2d(&columns, Strides4([8, 8, 1, 2]), &window);
+        assert_eq!((vc[0], ic[0]), (3.0, 1));
+        assert!(vc[1].is_nan());
+        assert_eq!(ic[1], 2);
     }
 }
