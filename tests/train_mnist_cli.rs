@@ -8,6 +8,8 @@
 //! The example is built (or brought up to date) with the same profile and features as this
 //! test before the first run.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -233,30 +235,9 @@ fn download_without_the_feature_gives_the_command_that_has_it() {
 #[cfg(feature = "download")]
 mod download {
     use super::*;
-    use std::io::Read;
     use std::net::TcpListener;
 
-    /// Serves `body` with status 200 to at most `max` connections on 127.0.0.1; returns its URL.
-    fn serve(body: Vec<u8>, max: usize) -> String {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().take(max) {
-                let Ok(mut s) = stream else { continue };
-                s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
-                    .unwrap();
-                let mut req = [0u8; 4096];
-                let _ = s.read(&mut req);
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = s.write_all(head.as_bytes());
-                let _ = s.write_all(&body);
-            }
-        });
-        format!("http://{addr}")
-    }
+    use crate::common::http::serve;
 
     #[test]
     fn offline_download_fails_with_a_clear_message() {

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod cases;
+pub mod http;
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
