@@ -122,16 +122,7 @@ impl<B: Backend> Tensor<B> {
             shape[axis],
             &format!("axis {axis} of shape {shape:?}"),
         );
-        let outer = numel(&shape[..axis]);
-        let inner = numel(&shape[axis + 1..]);
-        let n = shape[axis];
-        let flat: Vec<usize> = (0..outer)
-            .flat_map(|o| {
-                indices
-                    .iter()
-                    .flat_map(move |&i| (0..inner).map(move |j| (o * n + i) * inner + j))
-            })
-            .collect();
+        let flat = flat_indices_along(shape, axis, indices);
         let mut out_shape = Vec::from(shape);
         out_shape[axis] = indices.len();
         self.take_flat(flat.into()).reshape_to(&out_shape)
@@ -222,16 +213,7 @@ impl<B: Backend> Tensor<B> {
             shape[axis],
             &format!("axis {axis} of shape {shape:?}"),
         );
-        let outer = numel(&shape[..axis]);
-        let inner = numel(&shape[axis + 1..]);
-        let n = shape[axis];
-        let flat: Vec<usize> = (0..outer)
-            .flat_map(|o| {
-                index
-                    .iter()
-                    .flat_map(move |&i| (0..inner).map(move |j| (o * n + i) * inner + j))
-            })
-            .collect();
+        let flat = flat_indices_along(shape, axis, index);
         let spread = source
             .reshape_to(&[source.numel()])
             .scatter_add_flat(shape, flat.into());
@@ -335,6 +317,21 @@ impl<B: Backend> Tensor<B> {
         }
         Tensor::from_f64(&data, &[indices.len(), num_classes])
     }
+}
+
+/// The row-major flat indices, in a tensor of `shape`, of the slices at `indices` along `axis`,
+/// in that order: what `index_select` takes and `index_add` adds to.
+fn flat_indices_along(shape: &[usize], axis: usize, indices: &[usize]) -> Vec<usize> {
+    let outer = numel(&shape[..axis]);
+    let inner = numel(&shape[axis + 1..]);
+    let n = shape[axis];
+    (0..outer)
+        .flat_map(|o| {
+            indices
+                .iter()
+                .flat_map(move |&i| (0..inner).map(move |j| (o * n + i) * inner + j))
+        })
+        .collect()
 }
 
 fn indices_of(attrs: &Attrs) -> (&Arc<[usize]>, &[usize]) {
