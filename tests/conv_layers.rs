@@ -173,6 +173,69 @@ fn pooling_and_flatten_modules_apply_their_tensor_ops<B: Backend>() {
     );
 }
 
+/// A `ReLU` followed by a `MaxPool2d` in a `Sequential` is evaluated as the pooling, then the
+/// ReLU: the output and the input's gradient are those of the layers applied one by one, on
+/// windows with ties, with no positive value, with a zero or a NaN, with padding.
+fn relu_then_max_pool_in_a_sequential_equals_the_layers_one_by_one<B: Backend>() {
+    let nan = f64::NAN;
+    #[rustfmt::skip]
+    let values = [
+        1.0, 1.0, -2.0, -1.0, 0.0, 3.0,
+        0.5, -3.0, -0.5, -4.0, 0.0, 3.0,
+        -1.0, -1.0, 2.0, nan, -0.0, -1.0,
+        -2.0, -1.0, 1.0, 2.0, 0.0, -0.0,
+    ];
+    // Two channels: the values, and their negation.
+    let both: Vec<f64> = values.iter().chain(&values.map(|v| -v)).copied().collect();
+    // The upstream gradient: varied, with an infinity (where the pooled value is 0 as well as
+    // where it is positive).
+    let upstream = |n: usize| -> Vec<f64> {
+        (0..n)
+            .map(|i| {
+                if i % 5 == 2 {
+                    f64::INFINITY
+                } else {
+                    i as f64 - 2.5
+                }
+            })
+            .collect()
+    };
+    let same = |a: &[f64], b: &[f64], what: &str| {
+        assert_eq!(a.len(), b.len(), "{what}");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                x == y || x.is_nan() && y.is_nan(),
+                "{what} [{i}]: {x} vs {y}"
+            );
+        }
+    };
+    for options in [
+        Pool2dOptions::new(2),
+        Pool2dOptions::new(3).stride(2).padding(1),
+    ] {
+        let model = Sequential::<B>::new()
+            .with(duograd::nn::ReLU::new())
+            .with(MaxPool2d::with_options(options));
+        let x = Tensor::<B>::from_f64(&both, &[1, 2, 4, 6]).requires_grad_(true);
+        let y = model.forward(&x);
+        // The ReLU ran last: it is the output's op.
+        assert_eq!(y.op_name(), Some("relu"));
+        let g = Tensor::<B>::from_f64(&upstream(y.numel()), y.shape());
+        (&y * &g).sum().backward().unwrap();
+
+        let x1 = Tensor::<B>::from_f64(&both, &[1, 2, 4, 6]).requires_grad_(true);
+        let y1 = x1.relu().max_pool2d(options);
+        assert_eq!(y1.op_name(), Some("max_pool2d"));
+        (&y1 * &g).sum().backward().unwrap();
+        same(&y.to_vec_f64(), &y1.to_vec_f64(), "output");
+        same(
+            &x.grad().unwrap().to_vec_f64(),
+            &x1.grad().unwrap().to_vec_f64(),
+            "gradient",
+        );
+    }
+}
+
 /// PyTorch's `state_dict()` of `lenet` (keys in order, with shapes; all float32).
 const LENET_STATE: &[(&str, &[usize])] = &[
     ("0.weight", &[6, 1, 5, 5]),
@@ -427,6 +490,7 @@ backend_tests!(
     conv2d_init_is_pytorch_uniform_weight_then_bias,
     conv2d_forward_is_tensor_conv2d_with_its_parameters,
     pooling_and_flatten_modules_apply_their_tensor_ops,
+    relu_then_max_pool_in_a_sequential_equals_the_layers_one_by_one,
     lenet_state_dict_is_pytorchs,
     cnn_state_dict_is_pytorchs,
     train_and_eval_switch_dropout_and_batch_norm_everywhere,

@@ -1,7 +1,9 @@
 //! [`Sequential`]: modules applied one after another, named `"0"`, `"1"`, … as in PyTorch.
 
+use std::any::TypeId;
+
 use super::module::display_module;
-use super::{Forward, Module};
+use super::{Forward, MaxPool2d, Module, ReLU};
 use crate::backend::Backend;
 use crate::tensor::Tensor;
 
@@ -23,11 +25,41 @@ use crate::tensor::Tensor;
 /// assert_eq!(names, ["0.weight", "0.bias", "2.weight", "2.bias"]);
 /// assert_eq!(model.forward(&Tensor::zeros(&[5, 4])).shape(), &[5, 2]);
 /// ```
+///
+/// A [`ReLU`] directly followed by a [`MaxPool2d`] (each added unboxed, with
+/// [`Sequential::push`] or [`Sequential::with`]) is evaluated as the pooling, then the ReLU. The
+/// two commute, values and gradients included: ties still go to the first maximum, a NaN still
+/// propagates and gets no gradient, and `relu'(0) = 0`. The ReLU then reads a quarter of the
+/// elements (for a 2×2 window), and no full-size ReLU output is kept for the backward pass.
 #[derive(Module)]
 pub struct Sequential<B: Backend> {
     #[module(flatten)]
     layers: Vec<Box<dyn Forward<B>>>,
+    /// What [`Forward::forward`] needs to know of each layer, in the same order.
+    #[module(skip)]
+    kinds: Vec<LayerKind>,
     training: bool,
+}
+
+/// The layers [`Sequential`]'s forward reorders; everything else is `Other`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LayerKind {
+    Relu,
+    MaxPool,
+    Other,
+}
+
+impl LayerKind {
+    fn of<M: 'static>() -> Self {
+        let t = TypeId::of::<M>();
+        if t == TypeId::of::<ReLU>() {
+            LayerKind::Relu
+        } else if t == TypeId::of::<MaxPool2d>() {
+            LayerKind::MaxPool
+        } else {
+            LayerKind::Other
+        }
+    }
 }
 
 impl<B: Backend> Sequential<B> {
@@ -35,6 +67,7 @@ impl<B: Backend> Sequential<B> {
     pub fn new() -> Self {
         Sequential {
             layers: Vec::new(),
+            kinds: Vec::new(),
             training: true,
         }
     }
@@ -46,8 +79,9 @@ impl<B: Backend> Sequential<B> {
     }
 
     /// Appends `module`.
-    pub fn push(&mut self, module: impl Forward<B> + 'static) {
+    pub fn push<M: Forward<B> + 'static>(&mut self, module: M) {
         self.layers.push(Box::new(module));
+        self.kinds.push(LayerKind::of::<M>());
     }
 
     /// The number of modules.
@@ -80,6 +114,7 @@ impl<B: Backend> Default for Sequential<B> {
 impl<B: Backend> From<Vec<Box<dyn Forward<B>>>> for Sequential<B> {
     fn from(layers: Vec<Box<dyn Forward<B>>>) -> Self {
         Sequential {
+            kinds: vec![LayerKind::Other; layers.len()],
             layers,
             training: true,
         }
@@ -89,8 +124,17 @@ impl<B: Backend> From<Vec<Box<dyn Forward<B>>>> for Sequential<B> {
 impl<B: Backend> Forward<B> for Sequential<B> {
     fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
         let mut h = x.clone();
-        for layer in &self.layers {
-            h = layer.forward(&h);
+        let mut i = 0;
+        while let Some(layer) = self.layers.get(i) {
+            if self.kinds[i] == LayerKind::Relu
+                && self.kinds.get(i + 1) == Some(&LayerKind::MaxPool)
+            {
+                h = layer.forward(&self.layers[i + 1].forward(&h));
+                i += 2;
+            } else {
+                h = layer.forward(&h);
+                i += 1;
+            }
         }
         h
     }
