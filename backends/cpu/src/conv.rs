@@ -13,6 +13,7 @@
 
 use std::borrow::Cow;
 use std::mem::MaybeUninit;
+use std::ops::Range;
 use std::sync::{Mutex, PoisonError};
 
 use duograd_backend::window::Window2d;
@@ -22,6 +23,8 @@ use crate::gemm::{matmul_with_threads, StridedMatrix};
 use crate::simd::with_best_simd;
 use crate::threads::{self, pool};
 use crate::window::{add_patches, tap_row, Strides4};
+
+mod direct;
 
 /// A convolution's sizes: the window over one group's input, and the output channels.
 #[derive(Clone, Copy, Debug)]
@@ -247,6 +250,9 @@ pub fn conv2d<E: Element>(
     let work = 2 * g.output_len() * g.taps;
     let dst = &mut out.spare_capacity_mut()[..len];
     for_each_share(dst, n, g.output_len(), work, |first, chunk| {
+        if direct::applies(window) {
+            return direct::forward(x, xs, weight, bias, out_channels, window, first, chunk);
+        }
         let count = chunk.len() / g.output_len().max(1);
         let mut cols = Vec::new();
         for (a, m) in groups(first, count, group_size(&g)) {
@@ -317,8 +323,6 @@ pub fn conv2d_backward_weight<E: Element>(
 ) -> Vec<E> {
     let g = Geometry::new(window, out_channels);
     let n = window.input[0];
-    let [oh, ow] = window.output_size();
-    let grad_shape = [n, out_channels, oh, ow];
     let len = out_channels * g.taps;
     // One partial sum per share of the samples, added in share order: the result depends on the
     // thread count only through that split.
@@ -328,24 +332,12 @@ pub fn conv2d_backward_weight<E: Element>(
     let per_share = n.div_ceil(shares);
     let partials: Vec<Mutex<Vec<E>>> = (0..shares).map(|_| Mutex::new(Vec::new())).collect();
     let job = |i: usize| {
-        let mut sum = vec![E::zero(); len];
-        let (mut cols, mut grads) = (Vec::new(), Vec::new());
         let (first, end) = (i * per_share, ((i + 1) * per_share).min(n));
-        for (a, m) in groups(first, end.saturating_sub(first), group_size(&g)) {
-            patches(&samples(x, xs, window.input, a, m), &g, m, &mut cols);
-            let gn = samples(grad, gs, grad_shape, a, m);
-            let grads = samples_to_channels(&gn, out_channels, g.positions, m, &mut grads);
-            let width = m * g.positions;
-            let product = matmul_with_threads(
-                StridedMatrix::row_major(grads, out_channels, width),
-                StridedMatrix::row_major(&cols, g.taps, width).t(),
-                Layout::RowMajor,
-                1,
-            );
-            for (acc, p) in sum.iter_mut().zip(&product) {
-                *acc += *p;
-            }
-        }
+        let sum = if direct::applies(window) {
+            direct::weight_gradient(grad, gs, x, xs, out_channels, window, first..end.max(first))
+        } else {
+            weight_gradient_by_patches(grad, gs, x, xs, &g, first..end.max(first))
+        };
         *partials[i].lock().unwrap_or_else(PoisonError::into_inner) = sum;
     };
     if shares > 1 {
@@ -363,6 +355,40 @@ pub fn conv2d_backward_weight<E: Element>(
         }
     }
     total
+}
+
+/// The weight gradient of [`conv2d_backward_weight`] summed over `range`, through each group's
+/// patch matrix.
+fn weight_gradient_by_patches<E: Element>(
+    grad: &[E],
+    gs: Strides4,
+    x: &[E],
+    xs: Strides4,
+    g: &Geometry,
+    range: Range<usize>,
+) -> Vec<E> {
+    let window = &g.batch;
+    let [oh, ow] = window.output_size();
+    let out_channels = g.out_channels;
+    let grad_shape = [window.input[0], out_channels, oh, ow];
+    let mut sum = vec![E::zero(); out_channels * g.taps];
+    let (mut cols, mut grads) = (Vec::new(), Vec::new());
+    for (a, m) in groups(range.start, range.len(), group_size(g)) {
+        patches(&samples(x, xs, window.input, a, m), g, m, &mut cols);
+        let gn = samples(grad, gs, grad_shape, a, m);
+        let grads = samples_to_channels(&gn, out_channels, g.positions, m, &mut grads);
+        let width = m * g.positions;
+        let product = matmul_with_threads(
+            StridedMatrix::row_major(grads, out_channels, width),
+            StridedMatrix::row_major(&cols, g.taps, width).t(),
+            Layout::RowMajor,
+            1,
+        );
+        for (acc, p) in sum.iter_mut().zip(&product) {
+            *acc += *p;
+        }
+    }
+    sum
 }
 
 #[cfg(test)]
@@ -411,13 +437,33 @@ mod tests {
             .dilation([1, 2]);
         let large = Window2d::new([3, 2, 18, 17], [3, 3]).padding([1, 1]);
         for win in [small, large] {
-            check_against_the_definition(&win);
+            check_against_the_definition(&win, 4);
         }
     }
 
-    fn check_against_the_definition(win: &Window2d) {
+    #[test]
+    fn one_input_channel_computed_directly_matches_the_definition() {
+        // Rows narrower than a block of 16 output columns, wider than one (a partial last
+        // block), kernels wider than the padding and not square, and channel counts that
+        // leave a partial group of 4.
+        let windows = [
+            Window2d::new([3, 1, 6, 5], [3, 3]).padding([1, 1]),
+            Window2d::new([3, 1, 21, 35], [5, 5]).padding([2, 2]),
+            Window2d::new([3, 1, 9, 18], [2, 3]),
+            Window2d::new([3, 1, 7, 7], [3, 1]).padding([2, 0]),
+        ];
+        for win in windows {
+            assert!(direct::applies(&win));
+            for o in [1, 4, 6] {
+                check_against_the_definition(&win, o);
+            }
+        }
+        assert!(!direct::applies(&windows[0].stride([2, 1])));
+        assert!(!direct::applies(&windows[0].dilation([1, 2])));
+    }
+
+    fn check_against_the_definition(win: &Window2d, o: usize) {
         let win = *win;
-        let o = 4;
         let x: Vec<f64> = (0..win.input.iter().product())
             .map(|i| ((i * 7) % 11) as f64 - 5.0)
             .collect();
