@@ -1,6 +1,7 @@
 //! Per-channel sums and per-channel affine maps over `[N, C, …]` arrays: the passes of batch
 //! normalization, reading and writing each backend's buffer through its strides.
 
+use std::mem::MaybeUninit;
 use std::ops::Range;
 use std::sync::{Mutex, PoisonError};
 
@@ -45,6 +46,22 @@ impl Channels {
 
     fn numel(&self) -> usize {
         self.shape.iter().product()
+    }
+
+    /// Whether every element has its own offset and the offsets are `0..numel`: the strides
+    /// of the axes longer than 1, smallest first, are 1 and the products of the sizes before.
+    fn is_dense(&self) -> bool {
+        let mut axes: Vec<(usize, usize)> = (0..4)
+            .filter(|&a| self.shape[a] > 1)
+            .map(|a| (self.strides.0[a], self.shape[a]))
+            .collect();
+        axes.sort_unstable();
+        let mut expected = 1;
+        axes.iter().all(|&(stride, size)| {
+            let fits = stride == expected;
+            expected *= size;
+            fits
+        })
     }
 
     /// The buffer in storage order: the axes of size above 1 from the largest stride to the
@@ -257,8 +274,14 @@ pub fn channel_affine<E: Element>(
         "channel_affine: buffers or coefficients do not fit {:?}",
         v.shape
     );
+    // The output is written at the inputs' offsets: they must cover it once each.
+    assert!(
+        v.is_dense(),
+        "channel_affine: {:?} with strides {:?} is not a dense layout",
+        v.shape,
+        v.strides.0
+    );
     let mut out = crate::buffers::take::<E>(len);
-    out.resize(len, E::zero());
     if len == 0 {
         return out;
     }
@@ -270,7 +293,8 @@ pub fn channel_affine<E: Element>(
         1
     };
     let parts = shares(walk.slowest(), threads);
-    let fill = |range: Range<usize>, out: &mut [E]| {
+    // Every element lies in exactly one run, so the runs of all shares write all of `out`.
+    let fill = |range: Range<usize>, out: &mut [MaybeUninit<E>]| {
         let first = range.start * block;
         let run = walk.run;
         walk.for_each_run(range, |ch, start| {
@@ -280,22 +304,23 @@ pub fn channel_affine<E: Element>(
             match b {
                 None => {
                     for (d, &x) in dst.iter_mut().zip(src) {
-                        *d = x * al + ga;
+                        d.write(x * al + ga);
                     }
                 }
                 Some((b, beta)) => {
                     let be = beta[ch];
                     for ((d, &x), &y) in dst.iter_mut().zip(src).zip(&b[start..start + run]) {
-                        *d = x * al + y * be + ga;
+                        d.write(x * al + y * be + ga);
                     }
                 }
             }
         });
     };
+    let dst = &mut out.spare_capacity_mut()[..len];
     if parts.len() > 1 {
-        let chunks: Vec<Mutex<&mut [E]>> = parts
+        let chunks: Vec<Mutex<&mut [MaybeUninit<E>]>> = parts
             .iter()
-            .scan(&mut out[..], |rest, r| {
+            .scan(dst, |rest, r| {
                 let (head, tail) = std::mem::take(rest).split_at_mut(r.len() * block);
                 *rest = tail;
                 Some(Mutex::new(head))
@@ -306,8 +331,10 @@ pub fn channel_affine<E: Element>(
             fill(parts[i].clone(), &mut chunk);
         });
     } else {
-        fill(0..walk.slowest(), &mut out);
+        fill(0..walk.slowest(), dst);
     }
+    // SAFETY: the shares cover the slowest axis, so `fill` wrote all `len` elements.
+    unsafe { out.set_len(len) };
     out
 }
 
@@ -346,5 +373,14 @@ mod tests {
         assert_eq!(y[11], 32.0);
         // Element (0, 0, 0) = 0 → 0·1 + 0·1 + 0.5.
         assert_eq!(y[0], 0.5);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "channel_affine: [2, 3, 1, 1] with strides [1, 0, 0, 0] is not a dense"
+    )]
+    fn affine_rejects_a_layout_that_repeats_offsets() {
+        let broadcast = Channels::new(&[2, 3], &[1, 0]);
+        channel_affine(&[1.0; 6], &[1.0; 3], None, &[0.0; 3], &broadcast);
     }
 }
