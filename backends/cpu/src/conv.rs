@@ -1,5 +1,5 @@
 //! 2-D convolution, its gradient with respect to the input and to the weight, a few samples at
-//! a time: their patch matrix (`[C·kH·kW, m·outH·outW]`, small enough to stay in cache) is
+//! a time: their patch matrix (`[C·kH·kW, m·outH·outW]`, a few hundred kilobytes) is
 //! built in a buffer each thread reuses, multiplied by the weight with duograd's matrix kernel,
 //! and overwritten by the next group's. The samples are
 //! shared among the worker pool's threads, each product running on one thread.
@@ -73,13 +73,15 @@ impl Geometry {
 }
 
 /// How many samples one product takes: enough that it is at least [`MIN_PRODUCT_COLS`] wide
-/// (a narrow product runs far below the kernel's peak), at least one.
+/// (a narrow product spends much of its time packing its operands and setting up its tiles),
+/// at least one.
 fn group_size(g: &Geometry) -> usize {
     MIN_PRODUCT_COLS.div_ceil(g.positions.max(1)).max(1)
 }
 
-/// The width below which a product is made of several samples' patch matrices side by side.
-const MIN_PRODUCT_COLS: usize = 256;
+/// The width below which a product is made of several samples' patch matrices side by side
+/// (see BENCHMARKS.md for the widths measured).
+const MIN_PRODUCT_COLS: usize = 640;
 
 /// Samples `first..first + count` of a strided `[N, C, H, W]` (or `[N, O, outH, outW]`) array as
 /// one row-major slice: borrowed when the array is row-major, else gathered.
@@ -430,12 +432,14 @@ mod tests {
 
     #[test]
     fn forward_and_both_gradients_match_the_definition() {
-        // Samples grouped three to a product, then (at least 256 positions each) one by one.
+        // Samples grouped three to a product, then (at least MIN_PRODUCT_COLS positions each)
+        // one by one.
         let small = Window2d::new([3, 2, 6, 5], [3, 2])
             .stride([2, 1])
             .padding([1, 1])
             .dilation([1, 2]);
-        let large = Window2d::new([3, 2, 18, 17], [3, 3]).padding([1, 1]);
+        let large = Window2d::new([3, 2, 26, 25], [3, 3]).padding([1, 1]);
+        assert_eq!(group_size(&Geometry::new(&large, 4)), 1);
         for win in [small, large] {
             check_against_the_definition(&win, 4);
         }
