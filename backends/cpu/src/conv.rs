@@ -289,11 +289,12 @@ pub fn conv2d_backward_input<E: Element>(
     let n = window.input[0];
     let [oh, ow] = window.output_size();
     let grad_shape = [n, out_channels, oh, ow];
-    let mut out = crate::buffers::take::<E>(n * g.input_len());
-    out.resize(n * g.input_len(), E::zero());
+    let len = n * g.input_len();
+    let mut out = crate::buffers::take::<E>(len);
     let w_t = StridedMatrix::row_major(weight, out_channels, g.taps).t();
     let work = 2 * g.output_len() * g.taps;
-    for_each_share(&mut out, n, g.input_len(), work, |first, chunk| {
+    let dst = &mut out.spare_capacity_mut()[..len];
+    for_each_share(dst, n, g.input_len(), work, |first, chunk| {
         let count = chunk.len() / g.input_len().max(1);
         let mut grads = Vec::new();
         for (a, m) in groups(first, count, group_size(&g)) {
@@ -302,11 +303,21 @@ pub fn conv2d_backward_input<E: Element>(
             let grads = StridedMatrix::row_major(grads, out_channels, m * g.positions);
             let cols = matmul_with_threads(w_t, grads, Layout::RowMajor, 1);
             let window = over(&g, m);
+            // Zeroed here, while the product is in cache, rather than all at once beforehand.
             let dx = &mut chunk[(a - first) * g.input_len()..][..m * g.input_len()];
+            for v in dx.iter_mut() {
+                v.write(E::zero());
+            }
+            // SAFETY: every element of `dx` was written just above; `MaybeUninit<E>` has `E`'s
+            // layout.
+            let dx = unsafe { &mut *(dx as *mut [MaybeUninit<E>] as *mut [E]) };
             let strides = Strides4::row_major(window.input);
             add_patches(&cols, Layout::RowMajor, &window, 0..m, dx, strides);
         }
     });
+    // SAFETY: the groups cover every sample, and each group's `dx` was zeroed before the
+    // gradient was added into it.
+    unsafe { out.set_len(len) };
     out
 }
 

@@ -424,15 +424,23 @@ pub fn max_pool2d_backward<E: Element>(grad: &[E], indices: &[usize], window: &W
     let [_, _, h, w] = window.input;
     let len: usize = window.input.iter().product();
     let mut image = crate::buffers::take::<E>(len);
-    image.resize(len, E::zero());
     let (plane_in, plane_out) = (h * w, pooled[2] * pooled[3]);
     if plane_in == 0 || plane_out == 0 {
+        image.resize(len, E::zero());
         return image;
     }
     let planes = pooled[0] * pooled[1];
     let per_share = units_per_share(planes);
-    let fill = |first: usize, part: &mut [E]| {
+    // Each plane is zeroed just before its gradients are added, while it is in cache (and on
+    // the share's own thread), rather than the whole image in one pass first.
+    let fill = |first: usize, part: &mut [MaybeUninit<E>]| {
         for (k, plane) in part.chunks_mut(plane_in).enumerate() {
+            for v in plane.iter_mut() {
+                v.write(E::zero());
+            }
+            // SAFETY: every element of `plane` was written just above; `MaybeUninit<E>` has
+            // `E`'s layout.
+            let plane = unsafe { &mut *(plane as *mut [MaybeUninit<E>] as *mut [E]) };
             let p = first + k;
             let base = p * plane_in;
             let range = p * plane_out..(p + 1) * plane_out;
@@ -442,8 +450,9 @@ pub fn max_pool2d_backward<E: Element>(grad: &[E], indices: &[usize], window: &W
         }
     };
     let threads = threads::num_threads();
+    let dst = &mut image.spare_capacity_mut()[..len];
     if len >= PARALLEL_MIN && threads > 1 && planes > 1 {
-        let shares: Vec<Mutex<&mut [E]>> = image
+        let shares: Vec<Mutex<&mut [MaybeUninit<E>]>> = dst
             .chunks_mut(per_share * plane_in)
             .map(Mutex::new)
             .collect();
@@ -452,8 +461,11 @@ pub fn max_pool2d_backward<E: Element>(grad: &[E], indices: &[usize], window: &W
             fill(i * per_share, &mut part);
         });
     } else {
-        fill(0, &mut image);
+        fill(0, dst);
     }
+    // SAFETY: the shares cover all `planes · plane_in = len` elements, and `fill` wrote each
+    // plane whole.
+    unsafe { image.set_len(len) };
     image
 }
 
