@@ -6,10 +6,21 @@
 //! `fold` (PyTorch's names for the patch matrix and its adjoint) are the recorded ops `im2col`
 //! and `col2im`, each the other's gradient.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use crate::autograd::{is_grad_enabled, Attrs, BackwardArgs, Registry};
 use crate::backend::Backend;
 use crate::tensor::Tensor;
 use duograd_backend::window::Window2d;
+
+/// What a convolution records: its window, and the bias's gradient, computed in the same pass
+/// over the output gradient as the weight's ([`Backend::conv2d_backward_weight_and_bias`]) and
+/// kept for the output gradient it came from (by tensor id) until the engine asks for it: it
+/// asks for the weight's gradient first, one input at a time.
+struct ConvSaved<B: Backend> {
+    window: Window2d,
+    bias_grad: Mutex<Option<(u64, Tensor<B>)>>,
+}
 
 /// The settings of a 2-D convolution, as the keyword arguments of PyTorch's `F.conv2d`; every
 /// pair is `[height, width]`.
@@ -218,7 +229,11 @@ impl<B: Backend> Tensor<B> {
         let storage = bias.map(Tensor::storage);
         let out = B::conv2d(&self.storage(), &weight.storage(), storage.as_ref(), window);
         let inputs: Vec<&Tensor<B>> = [self, weight].into_iter().chain(bias).collect();
-        Tensor::from_op("conv2d", out, &inputs, Attrs::Window(*window))
+        let saved = ConvSaved::<B> {
+            window: *window,
+            bias_grad: Mutex::new(None),
+        };
+        Tensor::from_op("conv2d", out, &inputs, Attrs::Custom(Arc::new(saved)))
     }
 
     /// The gradient of a convolution with respect to its input, for this output gradient (a
@@ -363,22 +378,54 @@ fn col2im_backward<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
 // where G is the gradient arriving at the op's output.
 
 fn conv2d_backward_x<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
-    a.grad
-        .conv2d_backward_input(&a.inputs[1], window_of(a.attrs))
+    let saved: &ConvSaved<B> = a.attrs.custom();
+    a.grad.conv2d_backward_input(&a.inputs[1], &saved.window)
+}
+
+/// Whether the bias's gradient is a plain sum of the output gradient, not one that must be
+/// differentiable (a recorded op).
+fn bias_grad_is_plain<B: Backend>(a: &BackwardArgs<'_, B>) -> bool {
+    !(is_grad_enabled() && a.grad.requires_grad())
 }
 
 fn conv2d_backward_w<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
-    a.grad
-        .conv2d_backward_weight(&a.inputs[0], window_of(a.attrs))
+    let saved: &ConvSaved<B> = a.attrs.custom();
+    let (g, x) = (a.grad, &a.inputs[0]);
+    let wants_bias = a.inputs.get(2).is_some_and(Tensor::requires_grad);
+    if !(wants_bias && bias_grad_is_plain(a)) {
+        return g.conv2d_backward_weight(x, &saved.window);
+    }
+    let (dw, db) = B::conv2d_backward_weight_and_bias(&g.storage(), &x.storage(), &saved.window);
+    *saved
+        .bias_grad
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = Some((g.id(), Tensor::from_storage(db)));
+    // Recorded as `conv2d_backward_weight` is, so that it can be differentiated again.
+    Tensor::from_op(
+        "conv2d_backward_weight",
+        dw,
+        &[g, x],
+        Attrs::Window(saved.window),
+    )
 }
 
 // The bias is added to every output of its channel: its gradient sums the output's gradient
-// over all but the channel axis (in one pass over it unless the sum must be differentiable).
+// over all but the channel axis (in one pass over it, or in the weight gradient's pass, unless
+// the sum must be differentiable).
 fn conv2d_backward_b<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {
-    if is_grad_enabled() && a.grad.requires_grad() {
+    if !bias_grad_is_plain(a) {
         return a.grad.sum_dims(&[0, 2, 3], false);
     }
-    Tensor::from_storage(B::channel_sums(&a.grad.storage(), None).0)
+    let saved: &ConvSaved<B> = a.attrs.custom();
+    let cached = saved
+        .bias_grad
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    match cached {
+        Some((id, db)) if id == a.grad.id() => db,
+        _ => Tensor::from_storage(B::channel_sums(&a.grad.storage(), None).0),
+    }
 }
 
 fn backward_input_backward_g<B: Backend>(a: &BackwardArgs<'_, B>) -> Tensor<B> {

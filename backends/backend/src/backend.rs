@@ -279,6 +279,22 @@ pub trait Backend: Clone + Copy + Debug + Default + Send + Sync + 'static {
         composed::conv2d_backward_weight::<Self>(grad, x, window)
     }
 
+    /// The gradients of [`Backend::conv2d`] with respect to its weight
+    /// ([`Backend::conv2d_backward_weight`]) and to its bias (`[O]`: `grad` summed over all but
+    /// the channel axis), in one pass over `grad` where the backend can.
+    ///
+    /// Precondition: as for `conv2d_backward_weight`.
+    fn conv2d_backward_weight_and_bias(
+        grad: &Self::Storage,
+        x: &Self::Storage,
+        window: &Window2d,
+    ) -> (Self::Storage, Self::Storage) {
+        (
+            Self::conv2d_backward_weight(grad, x, window),
+            Self::channel_sums(grad, None).0,
+        )
+    }
+
     /// Max pooling as PyTorch's `F.max_pool2d`: the `[N, C, outH, outW]` maxima of each window
     /// of `x` (the padding never wins; scanning each window in row-major order, a value replaces
     /// the maximum so far only if it is larger or NaN, so ties go to the first and a NaN

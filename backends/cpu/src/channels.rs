@@ -172,7 +172,7 @@ const LANES: usize = 16;
 /// The sums of `a` and of `a · b` over one contiguous run: in `E`, in [`LANES`] lanes (each
 /// adding at most a run's length over `LANES` terms), then the lanes in `f64`.
 #[inline]
-fn run_sums<E: Element>(a: &[E], b: &[E]) -> (f64, f64) {
+pub(crate) fn run_sums<E: Element>(a: &[E], b: &[E]) -> (f64, f64) {
     let to_f64 = |x: E| x.to_f64().unwrap_or(f64::NAN);
     if a.len() < LANES {
         return a.iter().zip(b).fold((0.0, 0.0), |(s, p), (&x, &y)| {

@@ -334,40 +334,98 @@ pub fn conv2d_backward_weight<E: Element>(
     out_channels: usize,
     window: &Window2d,
 ) -> Vec<E> {
+    weight_gradients(grad, gs, x, xs, out_channels, window, false).0
+}
+
+/// [`conv2d_backward_weight`], and the gradient with respect to the bias (`grad` summed per
+/// output channel, in `f64`), added up while each group's gradient is in cache.
+///
+/// # Panics
+/// If `grad` or `x` is too short for its strides.
+pub fn conv2d_backward_weight_and_bias<E: Element>(
+    grad: &[E],
+    gs: Strides4,
+    x: &[E],
+    xs: Strides4,
+    out_channels: usize,
+    window: &Window2d,
+) -> (Vec<E>, Vec<E>) {
+    let (dw, db) = weight_gradients(grad, gs, x, xs, out_channels, window, true);
+    (dw, db.into_iter().map(E::of).collect())
+}
+
+/// The weight gradient and, `with_bias`, the bias gradient (else empty).
+fn weight_gradients<E: Element>(
+    grad: &[E],
+    gs: Strides4,
+    x: &[E],
+    xs: Strides4,
+    out_channels: usize,
+    window: &Window2d,
+    with_bias: bool,
+) -> (Vec<E>, Vec<f64>) {
     let g = Geometry::new(window, out_channels);
     let n = window.input[0];
     let len = out_channels * g.taps;
+    let bias_len = if with_bias { out_channels } else { 0 };
     // One partial sum per share of the samples, added in share order: the result depends on the
     // thread count only through that split.
     let threads = threads::num_threads();
     let parallel = threads > 1 && n >= 2 && n * 2 * g.output_len() * g.taps >= 1 << 21;
     let shares = if parallel { threads.min(n) } else { 1 };
     let per_share = n.div_ceil(shares);
-    let partials: Vec<Mutex<Vec<E>>> = (0..shares).map(|_| Mutex::new(Vec::new())).collect();
+    let partials: Vec<Mutex<Sums<E>>> = (0..shares).map(|_| Mutex::default()).collect();
     let job = |i: usize| {
         let (first, end) = (i * per_share, ((i + 1) * per_share).min(n));
-        let sum = if direct::applies(window) {
-            direct::weight_gradient(grad, gs, x, xs, out_channels, window, first..end.max(first))
-        } else {
-            weight_gradient_by_patches(grad, gs, x, xs, &g, first..end.max(first))
+        let mut sums = Sums {
+            weight: vec![E::zero(); len],
+            bias: vec![0.0; bias_len],
         };
-        *partials[i].lock().unwrap_or_else(PoisonError::into_inner) = sum;
+        let range = first..end.max(first);
+        if direct::applies(window) {
+            direct::weight_gradient(grad, gs, x, xs, out_channels, window, range, &mut sums);
+        } else {
+            weight_gradient_by_patches(grad, gs, x, xs, &g, range, &mut sums);
+        }
+        *partials[i].lock().unwrap_or_else(PoisonError::into_inner) = sums;
     };
     if shares > 1 {
         pool::run(shares, threads, &job);
     } else {
         job(0);
     }
-    let mut partials = partials
-        .into_iter()
-        .map(|m| m.into_inner().unwrap_or_else(PoisonError::into_inner));
-    let mut total = partials.next().unwrap_or_else(|| vec![E::zero(); len]);
+    let mut total = Sums {
+        weight: vec![E::zero(); len],
+        bias: vec![0.0; bias_len],
+    };
     for part in partials {
-        for (acc, p) in total.iter_mut().zip(&part) {
+        let part = part.into_inner().unwrap_or_else(PoisonError::into_inner);
+        for (acc, p) in total.weight.iter_mut().zip(&part.weight) {
+            *acc += *p;
+        }
+        for (acc, p) in total.bias.iter_mut().zip(&part.bias) {
             *acc += *p;
         }
     }
-    total
+    (total.weight, total.bias)
+}
+
+/// One share's sums: the weight gradient (`[O, C·kH·kW]`), and the bias gradient if it is
+/// wanted (`[O]`, else empty).
+#[derive(Default)]
+struct Sums<E> {
+    weight: Vec<E>,
+    bias: Vec<f64>,
+}
+
+impl<E: Element> Sums<E> {
+    /// Adds the per-channel sums of one sample's or group's output gradient `[O, L]` (row-major,
+    /// `L` long rows) to the bias gradient, if it is wanted.
+    fn add_bias(&mut self, grads: &[E], l: usize) {
+        for (acc, row) in self.bias.iter_mut().zip(grads.chunks_exact(l.max(1))) {
+            *acc += crate::channels::run_sums(row, row).0;
+        }
+    }
 }
 
 /// The weight gradient of [`conv2d_backward_weight`] summed over `range`, through each group's
@@ -379,29 +437,29 @@ fn weight_gradient_by_patches<E: Element>(
     xs: Strides4,
     g: &Geometry,
     range: Range<usize>,
-) -> Vec<E> {
+    sums: &mut Sums<E>,
+) {
     let window = &g.batch;
     let [oh, ow] = window.output_size();
     let out_channels = g.out_channels;
     let grad_shape = [window.input[0], out_channels, oh, ow];
-    let mut sum = vec![E::zero(); out_channels * g.taps];
     let (mut cols, mut grads) = (Vec::new(), Vec::new());
     for (a, m) in groups(range.start, range.len(), group_size(g)) {
         patches(&samples(x, xs, window.input, a, m), g, m, &mut cols);
         let gn = samples(grad, gs, grad_shape, a, m);
         let grads = samples_to_channels(&gn, out_channels, g.positions, m, &mut grads);
         let width = m * g.positions;
+        sums.add_bias(grads, width);
         let product = matmul_with_threads(
             StridedMatrix::row_major(grads, out_channels, width),
             StridedMatrix::row_major(&cols, g.taps, width).t(),
             Layout::RowMajor,
             1,
         );
-        for (acc, p) in sum.iter_mut().zip(&product) {
+        for (acc, p) in sums.weight.iter_mut().zip(&product) {
             *acc += *p;
         }
     }
-    sum
 }
 
 #[cfg(test)]
@@ -500,5 +558,17 @@ mod tests {
         assert_eq!(dot(&dx, &x), dot(&y, &gr));
         let dw = conv2d_backward_weight(&gr, gs, &x, xs, o, &win);
         assert_eq!(dot(&dw, &w), dot(&y, &gr));
+        // The bias's gradient sums the output gradient per channel.
+        let (dw_too, db) = conv2d_backward_weight_and_bias(&gr, gs, &x, xs, o, &win);
+        assert_eq!(dw_too, dw);
+        let per_channel: Vec<f64> = (0..o)
+            .map(|c| {
+                let plane = oh * ow;
+                (0..3)
+                    .map(|s| gr[(s * o + c) * plane..][..plane].iter().sum::<f64>())
+                    .sum()
+            })
+            .collect();
+        assert_eq!(db, per_channel);
     }
 }

@@ -231,6 +231,14 @@ impl<E: Element> Backend for Nalgebra<E> {
         window::conv2d_backward_weight(grad, x, w)
     }
 
+    fn conv2d_backward_weight_and_bias(
+        grad: &NaTensor<E>,
+        x: &NaTensor<E>,
+        w: &Window2d,
+    ) -> (NaTensor<E>, NaTensor<E>) {
+        window::conv2d_backward_weight_and_bias(grad, x, w)
+    }
+
     fn channel_sums(a: &NaTensor<E>, b: Option<&NaTensor<E>>) -> (NaTensor<E>, NaTensor<E>) {
         window::channel_sums(a, b)
     }

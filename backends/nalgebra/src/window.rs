@@ -99,6 +99,26 @@ pub(crate) fn conv2d_backward_weight<E: Element>(
     NaTensor::from_storage(dw, &[o, w.input[1], w.kernel[0], w.kernel[1]])
 }
 
+pub(crate) fn conv2d_backward_weight_and_bias<E: Element>(
+    grad: &NaTensor<E>,
+    x: &NaTensor<E>,
+    w: &Window2d,
+) -> (NaTensor<E>, NaTensor<E>) {
+    let o = grad.shape()[1];
+    let (dw, db) = conv::conv2d_backward_weight_and_bias(
+        grad.storage(),
+        Strides4::row_major(dims4(grad)),
+        x.storage(),
+        Strides4::row_major(w.input),
+        o,
+        w,
+    );
+    (
+        NaTensor::from_storage(dw, &[o, w.input[1], w.kernel[0], w.kernel[1]]),
+        NaTensor::from_storage(db, &[o]),
+    )
+}
+
 /// `a`'s layout for the per-channel kernels: its own buffer, through its storage strides
 /// (row-major for rank ≥ 3, column-major for a `[N, C]` matrix).
 fn channels_of<E: Element>(a: &NaTensor<E>) -> Channels {

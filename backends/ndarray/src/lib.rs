@@ -206,6 +206,14 @@ impl<E: Element + LinalgScalar> Backend for NdArray<E> {
         window::conv2d_backward_weight(grad, x, w)
     }
 
+    fn conv2d_backward_weight_and_bias(
+        grad: &Storage<E>,
+        x: &Storage<E>,
+        w: &Window2d,
+    ) -> (Storage<E>, Storage<E>) {
+        window::conv2d_backward_weight_and_bias(grad, x, w)
+    }
+
     fn channel_sums(a: &Storage<E>, b: Option<&Storage<E>>) -> (Storage<E>, Storage<E>) {
         window::channel_sums(a, b)
     }

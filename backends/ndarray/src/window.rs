@@ -89,6 +89,22 @@ pub(crate) fn conv2d_backward_weight<E: Element>(
     layout::from_vec(dw, &[o, w.input[1], w.kernel[0], w.kernel[1]])
 }
 
+pub(crate) fn conv2d_backward_weight_and_bias<E: Element>(
+    grad: &Storage<E>,
+    x: &Storage<E>,
+    w: &Window2d,
+) -> (Storage<E>, Storage<E>) {
+    let (g, data) = (row_major(grad), row_major(x));
+    let o = grad.shape()[1];
+    let gs = Strides4::row_major(dims4(grad));
+    let xs = Strides4::row_major(w.input);
+    let (dw, db) = conv::conv2d_backward_weight_and_bias(&g, gs, &data, xs, o, w);
+    (
+        layout::from_vec(dw, &[o, w.input[1], w.kernel[0], w.kernel[1]]),
+        layout::from_vec(db, &[o]),
+    )
+}
+
 /// The row-major strides of `shape`.
 fn row_major_strides(shape: &[usize]) -> Vec<usize> {
     duograd_backend::shape::strides(shape)

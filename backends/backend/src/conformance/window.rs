@@ -355,11 +355,14 @@ pub fn conv2d_and_gradients_match_definition<B: Backend>() {
         // dx[n, c, y, x] = Σ over (o, oy, ox, i, j) reading it of w · g; dw likewise.
         let (mut dx, mut dx_scale) = (vec![0.0; x.len()], vec![0.0; x.len()]);
         let (mut dw, mut dw_scale) = (vec![0.0; w.len()], vec![0.0; w.len()]);
+        let (mut db, mut db_scale) = (vec![0.0; o], vec![0.0; o]);
         for ni in 0..n {
             for oi in 0..o {
                 for oy in 0..oh {
                     for ox in 0..ow {
                         let gv = g[((ni * o + oi) * oh + oy) * ow + ox];
+                        db[oi] += gv;
+                        db_scale[oi] += gv.abs();
                         for ci in 0..c {
                             for i in 0..kh {
                                 for j in 0..kw {
@@ -450,6 +453,21 @@ pub fn conv2d_and_gradients_match_definition<B: Backend>() {
                 &dw,
                 Some(&dw_scale),
                 what("composed conv2d_backward_weight", &vg.kind),
+            );
+            let (dw_got, db_got) = B::conv2d_backward_weight_and_bias(&vg.x, &xs, &win);
+            super::support::assert_close::<B>(
+                &dw_got,
+                &wshape,
+                &dw,
+                Some(&dw_scale),
+                what("conv2d_backward_weight_and_bias (weight)", &vg.kind),
+            );
+            super::support::assert_close::<B>(
+                &db_got,
+                &[o],
+                &db,
+                Some(&db_scale),
+                what("conv2d_backward_weight_and_bias (bias)", &vg.kind),
             );
         }
     }

@@ -15,7 +15,7 @@ use std::ops::Range;
 use duograd_backend::window::Window2d;
 use duograd_backend::Element;
 
-use super::samples;
+use super::{samples, Sums};
 use crate::simd::with_best_simd;
 use crate::window::Strides4;
 
@@ -195,9 +195,11 @@ fn forward_sample<E: Element>(
     }
 }
 
-/// The gradient with respect to the weight (`[O, kH·kW]`, row-major) of the convolution of the
-/// single-channel `x` (strides `xs`), summed over `range`, for the output gradient `grad`
-/// (`[N, O, outH, outW]`, strides `gs`).
+/// Adds to `sums` the gradient with respect to the weight (`[O, kH·kW]`, row-major) of the
+/// convolution of the single-channel `x` (strides `xs`), and with respect to the bias if
+/// `sums` wants it, summed over `range`, for the output gradient `grad` (`[N, O, outH, outW]`,
+/// strides `gs`).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn weight_gradient<E: Element>(
     grad: &[E],
     gs: Strides4,
@@ -206,7 +208,8 @@ pub(super) fn weight_gradient<E: Element>(
     out_channels: usize,
     window: &Window2d,
     range: Range<usize>,
-) -> Vec<E> {
+    sums: &mut Sums<E>,
+) {
     let plan = Plan::new(window, out_channels);
     let [oh, ow] = plan.out;
     let taps = plan.taps();
@@ -221,6 +224,7 @@ pub(super) fn weight_gradient<E: Element>(
         shifted_planes(&image, window, &plan, &mut copies);
         // The sample's gradient, with zero channels up to a whole group.
         let mut g = samples(grad, gs, grad_shape, n, 1);
+        sums.add_bias(&g, plan.positions);
         if plan.channels != out_channels {
             padded.clear();
             padded.extend_from_slice(&g);
@@ -232,12 +236,10 @@ pub(super) fn weight_gradient<E: Element>(
             || weight_gradient_sample(&copies, &g, &plan, &mut lanes_sums, &mut tail_sums),
         );
     }
-    lanes_sums
-        .iter()
-        .zip(&tail_sums)
-        .take(out_channels * taps)
-        .map(|(lanes, &tail)| lanes.iter().fold(E::zero(), |s, &v| s + v) + tail)
-        .collect()
+    let totals = lanes_sums.iter().zip(&tail_sums).take(out_channels * taps);
+    for (acc, (lanes, &tail)) in sums.weight.iter_mut().zip(totals) {
+        *acc += lanes.iter().fold(E::zero(), |s, &v| s + v) + tail;
+    }
 }
 
 /// Adds one sample's weight gradient into `lanes_sums` and `tail_sums` (see
