@@ -8,6 +8,9 @@
 //! straight in `[N, O, outH, outW]` order (no transpose of the result, nor of its gradient) and
 //! never holds the batch's patch matrix, which for a 3×3 kernel is nine times the input.
 //!
+//! A convolution of a single input channel at stride and dilation 1 (an image network's first
+//! layer) has no patch matrix: `conv/direct.rs` computes its output and weight gradient.
+//!
 //! Inputs are read through [`Strides4`], so a backend passes its own buffer whatever its layout;
 //! outputs are row-major.
 
