@@ -41,36 +41,38 @@ pub(crate) fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
     ]
 }
 
-/// `f()`, compiled for AVX-512F or AVX2 when this CPU has them (chosen at run time), else for
-/// the baseline. `f` and what it calls must be inlined into it for this to help (mark helpers
-/// `#[inline(always)]`); the arithmetic is the same in every version (Rust never fuses a
-/// multiply and an add by itself), so all give identical bits.
+/// `f()`, compiled for AVX-512F or AVX2 (both with FMA) when this CPU has them (chosen at run
+/// time), else for the baseline. `f` and what it calls must be inlined into it for this to help
+/// (mark helpers `#[inline(always)]`); the arithmetic is the same in every version (Rust never
+/// fuses a multiply and an add by itself, and an explicit `mul_add` is one rounding whether the
+/// CPU or libm computes it), so all give identical bits.
 #[inline(always)]
 pub(crate) fn with_best_simd<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
-        /// `f()` compiled for AVX-512F.
+        /// `f()` compiled for AVX-512F and FMA.
         ///
         /// # Safety
-        /// The CPU must have AVX-512F.
-        #[target_feature(enable = "avx512f")]
+        /// The CPU must have AVX-512F and FMA.
+        #[target_feature(enable = "avx512f,fma")]
         unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
             f()
         }
-        /// `f()` compiled for AVX2.
+        /// `f()` compiled for AVX2 and FMA.
         ///
         /// # Safety
-        /// The CPU must have AVX2.
-        #[target_feature(enable = "avx2")]
+        /// The CPU must have AVX2 and FMA.
+        #[target_feature(enable = "avx2,fma")]
         unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
             f()
         }
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F, checked just above.
+        let fma = std::arch::is_x86_feature_detected!("fma");
+        if fma && std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F and FMA, checked just above.
             return unsafe { avx512(f) };
         }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, checked just above.
+        if fma && std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 and FMA, checked just above.
             return unsafe { avx2(f) };
         }
     }

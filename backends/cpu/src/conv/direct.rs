@@ -25,6 +25,12 @@ const LANES: usize = 16;
 /// Output channels computed together.
 const CHANNELS: usize = 4;
 
+/// Blocks of [`LANES`] output positions (forward) or taps (weight gradient) computed together:
+/// `BLOCKS · CHANNELS` = 8 independent accumulators, enough to keep two FMA units busy through
+/// an FMA's 4-cycle latency, and each weight (forward) or gradient (weight gradient) vector
+/// loaded once for both blocks.
+const BLOCKS: usize = 2;
+
 /// Whether the direct kernels compute the convolution under `window`: one input channel,
 /// stride 1, dilation 1.
 pub(super) fn applies(window: &Window2d) -> bool {
@@ -39,7 +45,7 @@ struct Plan {
     /// Output positions per channel, `outH·outW`.
     positions: usize,
     /// The distance between two shifted copies of the plane: its `(H + 2·pH)·outW` values,
-    /// then `LANES` zeros, so that the last block of positions reads inside the copy.
+    /// then `BLOCKS · LANES` zeros, so that the last step of positions reads inside the copy.
     copy_len: usize,
     /// Output channels rounded up to whole groups of [`CHANNELS`].
     channels: usize,
@@ -54,7 +60,7 @@ impl Plan {
             kernel: window.kernel,
             out: [oh, ow],
             positions: oh * ow,
-            copy_len: (oh + kh - 1) * ow + LANES,
+            copy_len: (oh + kh - 1) * ow + BLOCKS * LANES,
             channels: out_channels.next_multiple_of(CHANNELS),
         }
     }
@@ -153,40 +159,48 @@ fn forward_sample<E: Element>(
     for o0 in (0..out_channels).step_by(CHANNELS) {
         let w = &weight[o0 * taps..][..CHANNELS * taps];
         let group = CHANNELS.min(out_channels - o0);
-        for p0 in (0..positions).step_by(LANES) {
-            let mut acc = [[E::zero(); LANES]; CHANNELS];
+        for p0 in (0..positions).step_by(BLOCKS * LANES) {
+            let mut acc = [[[E::zero(); LANES]; CHANNELS]; BLOCKS];
             for j in 0..kw {
-                let copy = &copies[j * plan.copy_len + p0..][..(kh - 1) * ow + LANES];
+                let copy = &copies[j * plan.copy_len + p0..][..(kh - 1) * ow + BLOCKS * LANES];
                 for i in 0..kh {
-                    let v = lanes(copy, i * ow);
                     let wt: &[E; CHANNELS] = w[(i * kw + j) * CHANNELS..]
                         .first_chunk()
                         .expect("CHANNELS weights");
-                    for (acc, &wv) in acc.iter_mut().zip(wt) {
-                        for (a, &v) in acc.iter_mut().zip(&v) {
-                            *a += wv * v;
+                    for (block, acc) in acc.iter_mut().enumerate() {
+                        let v = lanes(copy, i * ow + block * LANES);
+                        for (acc, &wv) in acc.iter_mut().zip(wt) {
+                            for (a, &v) in acc.iter_mut().zip(&v) {
+                                *a = wv.mul_add(v, *a);
+                            }
                         }
                     }
                 }
             }
-            let cols = LANES.min(positions - p0);
-            for (c, acc) in acc.iter().enumerate().take(group) {
-                let b = bias.map_or(E::zero(), |b| b[o0 + c]);
-                let mut block = [E::zero(); LANES];
-                for (d, &a) in block.iter_mut().zip(acc) {
-                    *d = a + b;
+            for (block, acc) in acc.iter().enumerate() {
+                let start = p0 + block * LANES;
+                if start >= positions {
+                    break;
                 }
-                let dst = &mut out[(o0 + c) * positions + p0..];
-                // A whole block as one vector store; only the last of a channel is partial.
-                match dst.first_chunk_mut::<LANES>() {
-                    Some(dst) if cols == LANES => {
-                        for (d, &v) in dst.iter_mut().zip(&block) {
-                            d.write(v);
-                        }
+                let cols = LANES.min(positions - start);
+                for (c, acc) in acc.iter().enumerate().take(group) {
+                    let b = bias.map_or(E::zero(), |b| b[o0 + c]);
+                    let mut values = [E::zero(); LANES];
+                    for (d, &a) in values.iter_mut().zip(acc) {
+                        *d = a + b;
                     }
-                    _ => {
-                        for (d, &v) in dst[..cols].iter_mut().zip(&block) {
-                            d.write(v);
+                    let dst = &mut out[(o0 + c) * positions + start..];
+                    // A whole block as one vector store; only the last of a channel is partial.
+                    match dst.first_chunk_mut::<LANES>() {
+                        Some(dst) if cols == LANES => {
+                            for (d, &v) in dst.iter_mut().zip(&values) {
+                                d.write(v);
+                            }
+                        }
+                        _ => {
+                            for (d, &v) in dst[..cols].iter_mut().zip(&values) {
+                                d.write(v);
+                            }
                         }
                     }
                 }
@@ -253,33 +267,134 @@ fn weight_gradient_sample<E: Element>(
     lanes_sums: &mut [[E; LANES]],
     tail_sums: &mut [E],
 ) {
-    let ([kh, kw], [_, ow], taps, positions) = (plan.kernel, plan.out, plan.taps(), plan.positions);
-    let whole = positions - positions % LANES;
+    let (taps, positions) = (plan.taps(), plan.positions);
     for o0 in (0..plan.channels).step_by(CHANNELS) {
         let g = &g[o0 * positions..][..CHANNELS * positions];
-        for i in 0..kh {
-            for j in 0..kw {
-                let copy = &copies[j * plan.copy_len + i * ow..][..positions + LANES];
-                let mut acc = [[E::zero(); LANES]; CHANNELS];
-                for p0 in (0..whole).step_by(LANES) {
-                    let v = lanes(copy, p0);
-                    for (c, acc) in acc.iter_mut().enumerate() {
-                        let gv = lanes(g, c * positions + p0);
-                        for ((a, &gv), &v) in acc.iter_mut().zip(&gv).zip(&v) {
-                            *a += gv * v;
-                        }
-                    }
-                }
-                for (c, acc) in acc.iter().enumerate() {
-                    let t = (o0 + c) * taps + i * kw + j;
-                    for (s, &a) in lanes_sums[t].iter_mut().zip(acc) {
-                        *s += a;
-                    }
-                    for p in whole..positions {
-                        tail_sums[t] += g[c * positions + p] * copy[p];
-                    }
+        let mut tap = 0;
+        while tap + BLOCKS <= taps {
+            tap_sums::<E, BLOCKS>(copies, g, plan, o0, tap, lanes_sums, tail_sums);
+            tap += BLOCKS;
+        }
+        if tap < taps {
+            tap_sums::<E, 1>(copies, g, plan, o0, tap, lanes_sums, tail_sums);
+        }
+    }
+}
+
+/// The part of [`weight_gradient_sample`] for output channels `o0..o0 + CHANNELS` (their
+/// gradient `g`) and the `TAPS` taps from `first`: each block of the gradient is loaded once
+/// for all of them.
+#[inline(always)]
+fn tap_sums<E: Element, const TAPS: usize>(
+    copies: &[E],
+    g: &[E],
+    plan: &Plan,
+    o0: usize,
+    first: usize,
+    lanes_sums: &mut [[E; LANES]],
+    tail_sums: &mut [E],
+) {
+    let ([_, kw], [_, ow], taps, positions) = (plan.kernel, plan.out, plan.taps(), plan.positions);
+    let whole = positions - positions % LANES;
+    let copy: [&[E]; TAPS] = std::array::from_fn(|b| {
+        let (i, j) = ((first + b) / kw, (first + b) % kw);
+        &copies[j * plan.copy_len + i * ow..][..positions + LANES]
+    });
+    let acc = tap_lanes(copy, g, positions, whole);
+    for (b, (acc, copy)) in acc.iter().zip(&copy).enumerate() {
+        for (c, acc) in acc.iter().enumerate() {
+            let t = (o0 + c) * taps + first + b;
+            for (s, &a) in lanes_sums[t].iter_mut().zip(acc) {
+                *s += a;
+            }
+            for p in whole..positions {
+                tail_sums[t] += g[c * positions + p] * copy[p];
+            }
+        }
+    }
+}
+
+/// Per tap and output channel, the `LANES` lane sums of `g · copy` over the whole blocks of
+/// positions (`..whole`): plain loops, or for `f32` on a CPU with AVX-512F
+/// [`tap_lanes_f32_avx512`] (the same fused multiply-adds in the same order, so the same bits).
+#[inline(always)]
+fn tap_lanes<E: Element, const TAPS: usize>(
+    copy: [&[E]; TAPS],
+    g: &[E],
+    positions: usize,
+    whole: usize,
+) -> [[[E; LANES]; CHANNELS]; TAPS] {
+    #[cfg(target_arch = "x86_64")]
+    if std::any::TypeId::of::<E>() == std::any::TypeId::of::<f32>()
+        && std::arch::is_x86_feature_detected!("avx512f")
+    {
+        // SAFETY: `E` is `f32` (the type test above), so each slice is that many `f32`s.
+        let as_f32 =
+            |s: &[E]| unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), s.len()) };
+        let copy_f32: [&[f32]; TAPS] = std::array::from_fn(|b| as_f32(copy[b]));
+        // SAFETY: the CPU has AVX-512F, checked above.
+        let sums = unsafe { tap_lanes_f32_avx512(copy_f32, as_f32(g), positions, whole) };
+        return sums
+            .map(|per_tap| per_tap.map(|lane| lane.map(|v| E::from_f32(v).unwrap_or(E::nan()))));
+    }
+    let mut acc = [[[E::zero(); LANES]; CHANNELS]; TAPS];
+    for p0 in (0..whole).step_by(LANES) {
+        let mut gv = [[E::zero(); LANES]; CHANNELS];
+        for (c, gv) in gv.iter_mut().enumerate() {
+            *gv = lanes(g, c * positions + p0);
+        }
+        for b in 0..TAPS {
+            let v = lanes(copy[b], p0);
+            for c in 0..CHANNELS {
+                for l in 0..LANES {
+                    acc[b][c][l] = gv[c][l].mul_add(v[l], acc[b][c][l]);
                 }
             }
         }
     }
+    acc
+}
+
+/// [`tap_lanes`] for `f32` with the sums in AVX-512 registers. (The generic loops keep their
+/// `TAPS · CHANNELS · LANES` sums in memory and store every multiply-add's result, which made
+/// them several times slower than the arithmetic.)
+///
+/// # Safety
+/// The CPU must have AVX-512F; `whole` is a multiple of `LANES` at most `positions`, `g` holds
+/// `CHANNELS · positions` values and each `copy` at least `whole`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn tap_lanes_f32_avx512<const TAPS: usize>(
+    copy: [&[f32]; TAPS],
+    g: &[f32],
+    positions: usize,
+    whole: usize,
+) -> [[[f32; LANES]; CHANNELS]; TAPS] {
+    use std::arch::x86_64::*;
+    debug_assert!(whole.is_multiple_of(LANES) && whole <= positions);
+    debug_assert!(g.len() >= CHANNELS * positions && copy.iter().all(|c| c.len() >= whole));
+    let mut acc = [[_mm512_setzero_ps(); CHANNELS]; TAPS];
+    let mut gv = [_mm512_setzero_ps(); CHANNELS];
+    for p0 in (0..whole).step_by(LANES) {
+        for (c, gv) in gv.iter_mut().enumerate() {
+            // SAFETY: `p0 + LANES <= whole <= positions`, so the 16 values lie in channel
+            // `c`'s row of `g`.
+            *gv = unsafe { _mm512_loadu_ps(g.as_ptr().add(c * positions + p0)) };
+        }
+        for (acc, copy) in acc.iter_mut().zip(&copy) {
+            // SAFETY: `p0 + LANES <= whole <= copy.len()`.
+            let v = unsafe { _mm512_loadu_ps(copy.as_ptr().add(p0)) };
+            for (a, &gv) in acc.iter_mut().zip(&gv) {
+                *a = _mm512_fmadd_ps(gv, v, *a);
+            }
+        }
+    }
+    let mut sums = [[[0.0f32; LANES]; CHANNELS]; TAPS];
+    for (sums, acc) in sums.iter_mut().zip(&acc) {
+        for (sum, &a) in sums.iter_mut().zip(acc) {
+            // SAFETY: `sum` holds the 16 values of one vector.
+            unsafe { _mm512_storeu_ps(sum.as_mut_ptr(), a) };
+        }
+    }
+    sums
 }
