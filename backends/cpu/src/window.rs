@@ -308,17 +308,23 @@ pub(crate) fn add_patches<E: Element>(
     // Row-major patches into a row-major image with unit horizontal stride: each run of a row
     // of patches adds to a contiguous run of an image row.
     let runs = layout == Layout::RowMajor && s.0[3] == 1 && w.stride[1] == 1;
-    for n in samples {
-        for row in 0..rows {
+    // Each tap's channel, offsets and output rows and columns inside the image, the same for
+    // every sample: computed once, not once per sample (their divisions cost as much as the
+    // short additions they bound).
+    let taps: Vec<_> = (0..rows)
+        .filter_map(|row| {
             let (c, i, j) = tap(w, row);
             debug_assert!(c < channels);
             let (oi, oj) = (i * w.dilation[0], j * w.dilation[1]);
             let ys = valid_range(oh, w.stride[0], oi, w.padding[0], h);
             let xs = valid_range(ow, w.stride[1], oj, w.padding[1], wd);
-            if xs.is_empty() {
-                continue;
-            }
-            for oy in ys {
+            (!xs.is_empty() && !ys.is_empty()).then_some((row, c, [oi, oj], ys, xs))
+        })
+        .collect();
+    for n in samples {
+        for (row, c, [oi, oj], ys, xs) in &taps {
+            let (row, c) = (*row, *c);
+            for oy in ys.clone() {
                 let y = oy * w.stride[0] + oi - w.padding[0];
                 let col0 = (n * oh + oy) * ow;
                 let x0 = xs.start * w.stride[1] + oj - w.padding[1];
