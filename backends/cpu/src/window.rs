@@ -18,7 +18,7 @@ use crate::simd::with_best_simd;
 use crate::threads::{self, pool};
 
 /// Below this many output elements a kernel runs on the calling thread.
-const PARALLEL_MIN: usize = 1 << 15;
+const PARALLEL_MIN: usize = 1 << 13;
 
 /// Where element `(n, c, y, x)` of an `[N, C, H, W]` array lies in a buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
