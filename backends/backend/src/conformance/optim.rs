@@ -10,8 +10,9 @@ use super::support::{
 };
 use super::views::{view, Kind};
 
-/// Shapes for the optimizer tests: scalar, short, not multiples of 8, empty, a layer's weight.
-const SHAPES: [&[usize]; 8] = [
+/// Shapes for the optimizer tests: scalar, short, not multiples of 8, empty, a layer's weight,
+/// and one large enough that a CPU backend shares its update out over threads.
+const SHAPES: [&[usize]; 9] = [
     &[],
     &[1],
     &[7],
@@ -20,6 +21,7 @@ const SHAPES: [&[usize]; 8] = [
     &[0, 3],
     &[70, 65],
     &[2, 3, 4],
+    &[130, 131],
 ];
 
 /// Every combination of dampening, weight decay, Nesterov and maximize.
