@@ -188,6 +188,9 @@ pub fn max_pool2d_matches_definition<B: Backend>() {
             .padding([1, 1]),
         Window2d::new([1, 2, 7, 6], [2, 2]).dilation([2, 2]),
         Window2d::new([3, 2, 5, 5], [2, 2]).stride([2, 2]),
+        // Rows of more than 16 outputs (a CPU kernel's vector of them), one of them odd.
+        Window2d::new([1, 2, 4, 40], [2, 2]).stride([2, 2]),
+        Window2d::new([2, 1, 5, 35], [2, 2]).stride([2, 2]),
     ];
     for (seed, w) in pools.iter().enumerate() {
         let shape = w.input;
