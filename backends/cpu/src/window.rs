@@ -640,21 +640,23 @@ unsafe fn pool_plane_2x2_f32_avx512(
             } else {
                 (1u32 << (2 * count).saturating_sub(16)) as u16 - 1
             };
-            let load = |row: &[f32]| {
-                // SAFETY: masked loads read only the lanes their mask selects, `2·count` values
-                // from `2·ox`, inside the row; the second pointer is formed only when the row
-                // holds values past `2·ox + 16`.
-                unsafe {
-                    let lo = _mm512_maskz_loadu_ps(first, row.as_ptr().add(2 * ox));
-                    let hi = if count > 8 {
-                        _mm512_maskz_loadu_ps(second, row.as_ptr().add(2 * ox + 16))
-                    } else {
-                        _mm512_setzero_ps()
-                    };
-                    (lo, hi)
+            let zero = _mm512_setzero_ps();
+            // SAFETY: masked loads read only the lanes their mask selects, `2·count` values
+            // from `2·ox`, inside each row; the second pointers are formed only when the rows
+            // hold values past `2·ox + 16`.
+            let ((a0, a1), (b0, b1)) = unsafe {
+                let (r0, r1) = (row0.as_ptr().add(2 * ox), row1.as_ptr().add(2 * ox));
+                let (a0, b0) = (
+                    _mm512_maskz_loadu_ps(first, r0),
+                    _mm512_maskz_loadu_ps(first, r1),
+                );
+                if count > 8 {
+                    let a1 = _mm512_maskz_loadu_ps(second, r0.add(16));
+                    ((a0, a1), (b0, _mm512_maskz_loadu_ps(second, r1.add(16))))
+                } else {
+                    ((a0, zero), (b0, zero))
                 }
             };
-            let ((a0, a1), (b0, b1)) = (load(row0), load(row1));
             let taps = [
                 _mm512_permutex2var_ps(a0, even, a1),
                 _mm512_permutex2var_ps(a0, odd, a1),
