@@ -236,8 +236,7 @@ fn lanes_and_rest<E: Copy>(
 
 /// [`run_sums`] for `f32` in AVX2 registers, the 16 lanes as two 8-lane halves: the same
 /// additions in the same order, so the same bits. (LLVM turns the generic loop into scalar
-/// multiplies and shuffles, which made the sums compute-bound at a quarter of the memory's
-/// speed.)
+/// multiplies and shuffles, which leaves the sums bound by instructions, not by memory.)
 ///
 /// # Safety
 /// The CPU must have AVX2; `a.len() <= b.len()`.

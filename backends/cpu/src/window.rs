@@ -589,8 +589,8 @@ fn pool_plane<E: Element>(
 /// A 2×2, stride-2 max pooling of an `f32` plane, 16 outputs of a row per step, as
 /// [`first_max`] picks (a later tap wins only if it is larger or NaN): the `oh` pairs of input
 /// rows of `plane` (`2·ow` values each, rows `sy` apart) into the row-major `values` and
-/// `indices` (`oh·ow` each), the index of `plane[0]` being `top` and the input `wd` wide. (The
-/// generic loop over pairs of values ran at about 7 cycles an output.) A row shorter than 16
+/// `indices` (`oh·ow` each), the index of `plane[0]` being `top` and the input `wd` wide. (LLVM
+/// does not vectorize the generic loop over pairs of values well.) A row shorter than 16
 /// outputs is one masked step.
 ///
 /// # Safety

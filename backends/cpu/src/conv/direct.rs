@@ -355,9 +355,9 @@ fn tap_lanes<E: Element, const TAPS: usize>(
     acc
 }
 
-/// [`tap_lanes`] for `f32` with the sums in AVX-512 registers. (The generic loops keep their
-/// `TAPS · CHANNELS · LANES` sums in memory and store every multiply-add's result, which made
-/// them several times slower than the arithmetic.)
+/// [`tap_lanes`] for `f32` with the sums in AVX-512 registers. (LLVM keeps the generic loops'
+/// `TAPS · CHANNELS · LANES` sums in memory and stores every multiply-add's result, so the
+/// arithmetic waits on the stores.)
 ///
 /// # Safety
 /// The CPU must have AVX-512F; `whole` is a multiple of `LANES` at most `positions`, `g` holds
