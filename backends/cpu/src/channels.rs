@@ -7,6 +7,7 @@ use std::sync::{Mutex, PoisonError};
 
 use duograd_backend::Element;
 
+use crate::simd::as_f32;
 use crate::threads::{self, pool};
 use crate::window::Strides4;
 
@@ -174,20 +175,11 @@ const LANES: usize = 16;
 #[inline]
 pub(crate) fn run_sums<E: Element>(a: &[E], b: &[E]) -> (f64, f64) {
     #[cfg(target_arch = "x86_64")]
-    if std::any::TypeId::of::<E>() == std::any::TypeId::of::<f32>()
-        && a.len() >= LANES
-        && std::arch::is_x86_feature_detected!("avx2")
-    {
-        let len = a.len().min(b.len());
-        // SAFETY: `E` is `f32` (the type test above), so both slices are `len` valid `f32`s.
-        let (a, b) = unsafe {
-            (
-                std::slice::from_raw_parts(a.as_ptr().cast::<f32>(), len),
-                std::slice::from_raw_parts(b.as_ptr().cast::<f32>(), len),
-            )
-        };
-        // SAFETY: the CPU has AVX2, checked just above.
-        return unsafe { run_sums_f32_avx2(a, b) };
+    if let (Some(a), Some(b)) = (as_f32(a), as_f32(b)) {
+        if a.len() >= LANES && b.len() >= a.len() && std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above; `b` is at least as long as `a`.
+            return unsafe { run_sums_f32_avx2(a, b) };
+        }
     }
     run_sums_generic(a, b)
 }

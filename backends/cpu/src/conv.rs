@@ -23,7 +23,7 @@ use duograd_backend::window::Window2d;
 use duograd_backend::{Element, Layout};
 
 use crate::gemm::{matmul_with_threads, StridedMatrix};
-use crate::simd::with_best_simd;
+use crate::simd::{with_best_simd, zeroed};
 use crate::threads::{self, pool};
 use crate::window::{add_patches, tap_row, Strides4};
 
@@ -307,13 +307,7 @@ pub fn conv2d_backward_input<E: Element>(
             let cols = matmul_with_threads(w_t, grads, Layout::RowMajor, 1);
             let window = over(&g, m);
             // Zeroed here, while the product is in cache, rather than all at once beforehand.
-            let dx = &mut chunk[(a - first) * g.input_len()..][..m * g.input_len()];
-            for v in dx.iter_mut() {
-                v.write(E::zero());
-            }
-            // SAFETY: every element of `dx` was written just above; `MaybeUninit<E>` has `E`'s
-            // layout.
-            let dx = unsafe { &mut *(dx as *mut [MaybeUninit<E>] as *mut [E]) };
+            let dx = zeroed(&mut chunk[(a - first) * g.input_len()..][..m * g.input_len()]);
             let strides = Strides4::row_major(window.input);
             add_patches(&cols, Layout::RowMajor, &window, 0..m, dx, strides);
         }
@@ -380,10 +374,7 @@ fn weight_gradients<E: Element>(
     let partials: Vec<Mutex<Sums<E>>> = (0..shares).map(|_| Mutex::default()).collect();
     let job = |i: usize| {
         let (first, end) = (i * per_share, ((i + 1) * per_share).min(n));
-        let mut sums = Sums {
-            weight: vec![E::zero(); len],
-            bias: vec![0.0; bias_len],
-        };
+        let mut sums = Sums::zeros(len, bias_len);
         let range = first..end.max(first);
         if direct::applies(window) {
             direct::weight_gradient(grad, gs, x, xs, out_channels, window, range, &mut sums);
@@ -397,10 +388,7 @@ fn weight_gradients<E: Element>(
     } else {
         job(0);
     }
-    let mut total = Sums {
-        weight: vec![E::zero(); len],
-        bias: vec![0.0; bias_len],
-    };
+    let mut total = Sums::zeros(len, bias_len);
     for part in partials {
         let part = part.into_inner().unwrap_or_else(PoisonError::into_inner);
         for (acc, p) in total.weight.iter_mut().zip(&part.weight) {
@@ -422,6 +410,13 @@ struct Sums<E> {
 }
 
 impl<E: Element> Sums<E> {
+    fn zeros(weight: usize, bias: usize) -> Self {
+        Sums {
+            weight: vec![E::zero(); weight],
+            bias: vec![0.0; bias],
+        }
+    }
+
     /// Adds the per-channel sums of one sample's or group's output gradient `[O, L]` (row-major,
     /// `L` long rows) to the bias gradient, if it is wanted.
     fn add_bias(&mut self, grads: &[E], l: usize) {

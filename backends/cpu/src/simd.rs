@@ -1,5 +1,7 @@
 //! Small SIMD building blocks shared by kernels (the x86-64 ones check the CPU themselves).
 
+use std::mem::MaybeUninit;
+
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
@@ -39,6 +41,36 @@ pub(crate) fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
         _mm256_permute2f128_ps::<0x31>(s[2], s[6]),
         _mm256_permute2f128_ps::<0x31>(s[3], s[7]),
     ]
+}
+
+/// `s` as `f32`s if `E` is `f32` (a test the compiler resolves), for kernels written for `f32`
+/// in SIMD intrinsics.
+#[inline(always)]
+pub(crate) fn as_f32<E: 'static>(s: &[E]) -> Option<&[f32]> {
+    (std::any::TypeId::of::<E>() == std::any::TypeId::of::<f32>())
+        // SAFETY: `E` is `f32`, so the slice is `s.len()` valid `f32`s.
+        .then(|| unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), s.len()) })
+}
+
+/// [`as_f32`] for an output buffer of (possibly uninitialized) values.
+#[inline(always)]
+pub(crate) fn as_f32_out<E: 'static>(s: &mut [MaybeUninit<E>]) -> Option<&mut [MaybeUninit<f32>]> {
+    (std::any::TypeId::of::<E>() == std::any::TypeId::of::<f32>()).then(|| {
+        // SAFETY: `E` is `f32`, and `MaybeUninit<f32>` has `MaybeUninit<E>`'s layout; the
+        // slice is borrowed mutably, once.
+        unsafe { std::slice::from_raw_parts_mut(s.as_mut_ptr().cast(), s.len()) }
+    })
+}
+
+/// Writes zeros over all of `s` and returns it as initialized values: output buffers zeroed
+/// where they are filled, while in cache.
+#[inline]
+pub(crate) fn zeroed<E: duograd_backend::Element>(s: &mut [MaybeUninit<E>]) -> &mut [E] {
+    for v in s.iter_mut() {
+        v.write(E::zero());
+    }
+    // SAFETY: every element was written just above; `MaybeUninit<E>` has `E`'s layout.
+    unsafe { &mut *(s as *mut [MaybeUninit<E>] as *mut [E]) }
 }
 
 /// `f()`, compiled for AVX-512F or AVX2 (both with FMA) when this CPU has them (chosen at run

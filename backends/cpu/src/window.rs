@@ -14,7 +14,7 @@ use std::sync::{Mutex, PoisonError};
 use duograd_backend::window::Window2d;
 use duograd_backend::{Element, Layout};
 
-use crate::simd::with_best_simd;
+use crate::simd::{as_f32, as_f32_out, with_best_simd, zeroed};
 use crate::threads::{self, pool};
 
 /// Below this many output elements a kernel runs on the calling thread.
@@ -441,12 +441,7 @@ pub fn max_pool2d_backward<E: Element>(grad: &[E], indices: &[usize], window: &W
     // the share's own thread), rather than the whole image in one pass first.
     let fill = |first: usize, part: &mut [MaybeUninit<E>]| {
         for (k, plane) in part.chunks_mut(plane_in).enumerate() {
-            for v in plane.iter_mut() {
-                v.write(E::zero());
-            }
-            // SAFETY: every element of `plane` was written just above; `MaybeUninit<E>` has
-            // `E`'s layout.
-            let plane = unsafe { &mut *(plane as *mut [MaybeUninit<E>] as *mut [E]) };
+            let plane = zeroed(plane);
             let p = first + k;
             let base = p * plane_in;
             let range = p * plane_out..(p + 1) * plane_out;
@@ -495,27 +490,16 @@ fn pool_plane<E: Element>(
     let plain =
         w.stride == [2, 2] && w.kernel == [2, 2] && w.padding == [0, 0] && w.dilation == [1, 1];
     #[cfg(target_arch = "x86_64")]
-    if plain
-        && sx == 1
-        && std::any::TypeId::of::<E>() == std::any::TypeId::of::<f32>()
-        && std::arch::is_x86_feature_detected!("avx512f")
-    {
+    if plain && sx == 1 && std::arch::is_x86_feature_detected!("avx512f") {
         let plane = &x[base..][..(2 * oh).saturating_sub(1) * sy + 2 * ow];
-        // SAFETY: `E` is `f32` (the type test above), so these are the same slices of `f32`
-        // and of (possibly uninitialized) `f32`.
-        let (plane, values) = unsafe {
-            (
-                std::slice::from_raw_parts(plane.as_ptr().cast::<f32>(), plane.len()),
-                std::slice::from_raw_parts_mut(
-                    values.as_mut_ptr().cast::<MaybeUninit<f32>>(),
-                    values.len(),
-                ),
-            )
-        };
-        // SAFETY: the CPU has AVX-512F (checked above); `plane` holds the `2·oh` input rows,
-        // `sy` apart, of `2·ow` values each.
-        unsafe { pool_plane_2x2_f32_avx512(plane, sy, [oh, ow], index_base, wd, values, indices) };
-        return;
+        if let (Some(plane), Some(values)) = (as_f32(plane), as_f32_out(values)) {
+            // SAFETY: the CPU has AVX-512F (checked above); `plane` holds the `2·oh` input
+            // rows, `sy` apart, of `2·ow` values each.
+            unsafe {
+                pool_plane_2x2_f32_avx512(plane, sy, [oh, ow], index_base, wd, values, indices)
+            };
+            return;
+        }
     }
     if plain && sx == 1 {
         // The common 2×2 pooling of a row-major plane, without branches so that it vectorizes.
@@ -628,18 +612,11 @@ unsafe fn pool_plane_2x2_f32_avx512(
         for ox in (0..ow).step_by(16) {
             let out = oy * ow + ox;
             let count = (ow - ox).min(16);
-            let outputs: __mmask16 = if count == 16 { !0 } else { (1 << count) - 1 };
+            // The lowest `n` of 16 lanes.
+            let lowest = |n: usize| -> __mmask16 { ((1u32 << n.min(16)) - 1) as u16 };
+            let outputs = lowest(count);
             // The `2·count` inputs of each row: the first 16 (fewer, masked) and the rest.
-            let first: __mmask16 = if 2 * count >= 16 {
-                !0
-            } else {
-                (1 << (2 * count)) - 1
-            };
-            let second: __mmask16 = if 2 * count >= 32 {
-                !0
-            } else {
-                (1u32 << (2 * count).saturating_sub(16)) as u16 - 1
-            };
+            let (first, second) = (lowest(2 * count), lowest((2 * count).saturating_sub(16)));
             let zero = _mm512_setzero_ps();
             // SAFETY: masked loads read only the lanes their mask selects, `2·count` values
             // from `2·ox`, inside each row; the second pointers are formed only when the rows

@@ -16,7 +16,7 @@ use duograd_backend::window::Window2d;
 use duograd_backend::Element;
 
 use super::{samples, Sums};
-use crate::simd::with_best_simd;
+use crate::simd::{as_f32, with_best_simd};
 use crate::window::Strides4;
 
 /// Output positions computed together: one AVX-512 vector of `f32`.
@@ -325,15 +325,10 @@ fn tap_lanes<E: Element, const TAPS: usize>(
     whole: usize,
 ) -> [[[E; LANES]; CHANNELS]; TAPS] {
     #[cfg(target_arch = "x86_64")]
-    if std::any::TypeId::of::<E>() == std::any::TypeId::of::<f32>()
-        && std::arch::is_x86_feature_detected!("avx512f")
-    {
-        // SAFETY: `E` is `f32` (the type test above), so each slice is that many `f32`s.
-        let as_f32 =
-            |s: &[E]| unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), s.len()) };
-        let copy_f32: [&[f32]; TAPS] = std::array::from_fn(|b| as_f32(copy[b]));
+    if let (Some(g), true) = (as_f32(g), std::arch::is_x86_feature_detected!("avx512f")) {
+        let copy = copy.map(|c| as_f32(c).expect("the same element type as `g`"));
         // SAFETY: the CPU has AVX-512F, checked above.
-        let sums = unsafe { tap_lanes_f32_avx512(copy_f32, as_f32(g), positions, whole) };
+        let sums = unsafe { tap_lanes_f32_avx512(copy, g, positions, whole) };
         return sums
             .map(|per_tap| per_tap.map(|lane| lane.map(|v| E::from_f32(v).unwrap_or(E::nan()))));
     }
